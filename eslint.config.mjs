@@ -1,0 +1,90 @@
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+// Module boundaries (ARCHITECTURE.md "Repository layout"): two tag dimensions, scope:* × type:*.
+const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:sdk'] },
+  { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:sdk'] },
+  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'] },
+  { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:devstack', onlyDependOnLibsWithTags: ['type:devstack', 'type:platform'] },
+  { sourceTag: 'type:devstack-app', onlyDependOnLibsWithTags: ['type:devstack', 'type:platform', 'type:contracts', 'type:sdk', 'type:app'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:devstack', 'type:platform', 'type:contracts', 'type:sdk', 'type:devstack-app'] },
+  { sourceTag: 'scope:account', onlyDependOnLibsWithTags: ['scope:account', 'scope:shared'] },
+  { sourceTag: 'scope:job', onlyDependOnLibsWithTags: ['scope:job', 'scope:shared'] },
+  { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:job', 'scope:shared'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+];
+
+// Tests may also use the devstack servers (ARCHITECTURE.md: "libs/devstack is imported only by
+// apps/devstack and tests").
+const testDepConstraints = depConstraints.map((c) =>
+  c.sourceTag.startsWith('type:')
+    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:devstack'] }
+    : { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:devstack'] },
+);
+
+const adapterPackages = ['mongodb', 'kafkajs', '@grpc/grpc-js', 'nice-grpc', 'nodemailer', 'pino'];
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/coverage/**',
+      '.nx/**',
+      '.data/**',
+      'libs/contracts/src/gen/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  { plugins: { '@nx': nx } },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    files: ['**/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints },
+      ],
+    },
+  },
+  {
+    files: ['**/test/**/*.ts', '**/*.spec.ts', '**/*.test.ts', 'bench/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints: testDepConstraints },
+      ],
+    },
+  },
+  {
+    // Domain and application layers depend on ports only, never on an adapter or a driver.
+    files: ['apps/*/src/domain/**/*.ts', 'apps/*/src/app/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: adapterPackages.map((name) => ({ name, message: 'Domain/app code must not import adapters.' })),
+          patterns: [{ group: ['**/adapters/**'], message: 'Domain/app code must not import adapters.' }],
+        },
+      ],
+    },
+  },
+  prettier,
+);

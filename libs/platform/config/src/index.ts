@@ -1,0 +1,1 @@
+export { loadConfig, ConfigError, formatConfigError, envFlag, envInt, envList } from './load-config';
