@@ -1,0 +1,83 @@
+/**
+ * Key names whose values never reach a log line, at any depth, compared case-insensitively with
+ * `-` and `_` ignored: credentials, tokens, and the bodies of emails (which carry personal data).
+ */
+const SECRET_KEYS = new Set(
+  [
+    'authorization',
+    'password',
+    'passwd',
+    'secret',
+    'clientsecret',
+    'token',
+    'accesstoken',
+    'refreshtoken',
+    'idtoken',
+    'servicetoken',
+    'apikey',
+    'cookie',
+    'setcookie',
+    'privatekey',
+    'body',
+    'html',
+    'text',
+    'htmlbody',
+    'textbody',
+    'variables',
+  ].map(normalizeKey),
+);
+
+/** Substrings of a URL-ish or free-text value that are credentials (`user:pass@host`, `Bearer …`). */
+const INLINE_SECRETS: Array<[RegExp, string]> = [
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi, '$1$2:[REDACTED]@'],
+  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [REDACTED]'],
+];
+
+export const REDACTED = '[REDACTED]';
+const MAX_DEPTH = 8;
+
+function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, '');
+}
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(normalizeKey(key));
+}
+
+export function redactString(value: string): string {
+  let out = value;
+  for (const [pattern, replacement] of INLINE_SECRETS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** Returns a copy of `value` with secret keys replaced; Errors keep their type, message and stack. */
+export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[Circular]';
+  if (depth >= MAX_DEPTH) return '[Truncated]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
+  if (value instanceof Error) {
+    // Keep the prototype so pino's error serializer still reports the error's type.
+    const error = Object.create(Object.getPrototypeOf(value)) as Error & Record<string, unknown>;
+    Object.defineProperty(error, 'message', {
+      value: redactString(value.message),
+      enumerable: false,
+    });
+    Object.defineProperty(error, 'stack', {
+      value: value.stack === undefined ? undefined : redactString(value.stack),
+      enumerable: false,
+    });
+    for (const [key, v] of Object.entries(value)) {
+      error[key] = isSecretKey(key) ? REDACTED : redact(v, depth + 1, seen);
+    }
+    return error;
+  }
+  if (value instanceof Date || Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = isSecretKey(key) ? REDACTED : redact(v, depth + 1, seen);
+  }
+  return out;
+}
