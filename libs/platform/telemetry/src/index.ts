@@ -1,0 +1,3 @@
+export { startTelemetry, type Telemetry, type TelemetrySettings } from './start-telemetry';
+export { traceHeaders, contextFromTraceHeaders, type KafkaHeaders } from './kafka-trace-headers';
+export { createMetricsRegistry, startMetricsServer, type MetricsServer } from './metrics';

@@ -1,0 +1,60 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  NoopSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+
+export interface TelemetrySettings {
+  serviceName: string;
+  serviceVersion?: string;
+  /** OTLP/gRPC endpoint, e.g. http://jaeger:4317; spans are exported only when set. */
+  otlpEndpoint?: string;
+  /** Extra processors, e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests. */
+  spanProcessors?: SpanProcessor[];
+}
+
+export interface Telemetry {
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry NodeSDK with gRPC, MongoDB and kafkajs instrumentation and W3C
+ * propagation. Call it before `@grpc/grpc-js`, `mongodb` or `kafkajs` are first required, or their
+ * calls are not instrumented. Spans always get real ids (so logs and Kafka headers carry a trace
+ * id) even when nothing exports them. Log correlation is done by the logger's own mixin.
+ */
+export function startTelemetry(settings: TelemetrySettings): Telemetry {
+  const spanProcessors: SpanProcessor[] = [...(settings.spanProcessors ?? [])];
+  if (settings.otlpEndpoint) {
+    spanProcessors.push(
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.otlpEndpoint })),
+    );
+  }
+  if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
+  const sdk = new NodeSDK({
+    serviceName: settings.serviceName,
+    autoDetectResources: false,
+    spanProcessors,
+    logRecordProcessors: [],
+    textMapPropagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+    instrumentations: [
+      new GrpcInstrumentation(),
+      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
+      new KafkaJsInstrumentation(),
+    ],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
