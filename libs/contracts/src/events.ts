@@ -1,0 +1,117 @@
+import { type BinaryReader, type BinaryWriter } from '@bufbuild/protobuf/wire';
+import * as accountV1 from './packages/account-v1';
+import * as jobV1 from './packages/job-v1';
+import * as notificationV1 from './packages/notification-v1';
+import { EventEnvelope } from './gen/trellis/common/v1/event';
+
+/** The binary codec part of a generated ts-proto message object. */
+export interface MessageCodec<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+}
+
+/**
+ * Every event payload message, by fully qualified protobuf name (EventEnvelope.event_type).
+ * Kafka topics: account.events.v1, job.events.v1, notification.events.v1, and the
+ * delivery topics notification.email{,.retry,.dlq}.v1 (EmailRequested).
+ */
+export const eventTypes = {
+  'trellis.account.v1.AccountOpened': accountV1.AccountOpened,
+  'trellis.account.v1.FundsDeposited': accountV1.FundsDeposited,
+  'trellis.account.v1.FundsWithdrawn': accountV1.FundsWithdrawn,
+  'trellis.account.v1.TransferCompleted': accountV1.TransferCompleted,
+  'trellis.account.v1.AccountFrozen': accountV1.AccountFrozen,
+  'trellis.account.v1.AccountUnfrozen': accountV1.AccountUnfrozen,
+  'trellis.account.v1.AccountClosed': accountV1.AccountClosed,
+  'trellis.job.v1.JobCreated': jobV1.JobCreated,
+  'trellis.job.v1.JobStarted': jobV1.JobStarted,
+  'trellis.job.v1.JobSucceeded': jobV1.JobSucceeded,
+  'trellis.job.v1.JobFailed': jobV1.JobFailed,
+  'trellis.job.v1.JobDeadLettered': jobV1.JobDeadLettered,
+  'trellis.job.v1.JobCancelled': jobV1.JobCancelled,
+  'trellis.notification.v1.EmailRequested': notificationV1.EmailRequested,
+  'trellis.notification.v1.NotificationSent': notificationV1.NotificationSent,
+  'trellis.notification.v1.NotificationFailed': notificationV1.NotificationFailed,
+  'trellis.notification.v1.NotificationSuppressed': notificationV1.NotificationSuppressed,
+} as const;
+
+/** A fully qualified event type name, e.g. "trellis.account.v1.TransferCompleted". */
+export type EventType = keyof typeof eventTypes;
+
+/** The payload type of an event type. */
+export type EventPayload<K extends EventType> = ReturnType<(typeof eventTypes)[K]['decode']>;
+
+/** An unpacked event: its type and decoded payload, discriminated on `eventType`. */
+export type DecodedEvent = {
+  [K in EventType]: { eventType: K; payload: EventPayload<K> };
+}[EventType];
+
+/** Prefix of google.protobuf.Any type URLs. */
+export const TYPE_URL_PREFIX = 'type.googleapis.com/';
+
+/** Envelope fields other than the type and payload. */
+export interface EventMetadata {
+  /** UUID, unique per event. */
+  eventId: string;
+  /** When the state change committed. */
+  occurredAt: Date;
+  /** The entity the event is about; also the Kafka key. */
+  aggregateId: string;
+  /** "account", "job", "notification", "campaign". */
+  aggregateType: string;
+}
+
+export function isEventType(name: string): name is EventType {
+  return Object.prototype.hasOwnProperty.call(eventTypes, name);
+}
+
+/** Wraps an event payload in an EventEnvelope (payload packed as google.protobuf.Any). */
+export function packEvent<K extends EventType>(
+  eventType: K,
+  payload: EventPayload<K>,
+  metadata: EventMetadata,
+): EventEnvelope {
+  const codec: MessageCodec<unknown> = eventTypes[eventType];
+  return {
+    eventId: metadata.eventId,
+    eventType,
+    occurredAt: metadata.occurredAt,
+    aggregateId: metadata.aggregateId,
+    aggregateType: metadata.aggregateType,
+    payload: {
+      typeUrl: TYPE_URL_PREFIX + eventType,
+      value: Buffer.from(codec.encode(payload).finish()),
+    },
+  };
+}
+
+/** Thrown by unpackEvent for an envelope whose type this build does not know. */
+export class UnknownEventTypeError extends Error {
+  constructor(readonly eventType: string) {
+    super(`unknown event type: ${eventType || '(empty)'}`);
+    this.name = 'UnknownEventTypeError';
+  }
+}
+
+/** Decodes an envelope's payload by its event_type (checked against the Any type URL). */
+export function unpackEvent(envelope: EventEnvelope): DecodedEvent {
+  const { eventType, payload } = envelope;
+  if (!isEventType(eventType)) throw new UnknownEventTypeError(eventType);
+  if (payload === undefined || payload.typeUrl !== TYPE_URL_PREFIX + eventType) {
+    throw new Error(
+      `event ${envelope.eventId}: payload type ${payload?.typeUrl ?? '(none)'} does not match ${eventType}`,
+    );
+  }
+  const codec: MessageCodec<unknown> = eventTypes[eventType];
+  return { eventType, payload: codec.decode(payload.value) } as DecodedEvent;
+}
+
+/** Serializes an envelope for a Kafka record value. */
+export function encodeEventEnvelope(envelope: EventEnvelope): Buffer {
+  return Buffer.from(EventEnvelope.encode(envelope).finish());
+}
+
+/** Parses a Kafka record value into an envelope (throws on malformed bytes). */
+export function decodeEventEnvelope(value: Uint8Array): EventEnvelope {
+  return EventEnvelope.decode(value);
+}
