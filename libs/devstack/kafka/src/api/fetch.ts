@@ -1,0 +1,111 @@
+import { type Handler } from './handler';
+import { type BrokerContext } from '../broker-context';
+import { AppendSignal } from '../log/append-signal';
+import { type StoredBatch } from '../log/partition-log';
+import { ErrorCode } from '../protocol/error-codes';
+import { Writer } from '../protocol/writer';
+
+interface FetchPartition {
+  readonly index: number;
+  readonly fetchOffset: number;
+  readonly maxBytes: number;
+}
+
+interface PartitionResult {
+  readonly index: number;
+  readonly errorCode: number;
+  readonly highWatermark: number;
+  readonly batches: readonly StoredBatch[];
+}
+
+/**
+ * Fetch v4 with long polling: answer once at least `minBytes` are available or `maxWaitMs` has
+ * passed. Each partition returns whole stored batches starting with the one that contains
+ * fetchOffset (kafkajs drops records below fetchOffset itself); the first batch of the response
+ * is always included even above maxBytes (KIP-74). high_watermark = last_stable_offset = log end
+ * offset; there are no aborted transactions.
+ */
+export const fetch: Handler = async (ctx, r) => {
+  r.int32(); // replica_id
+  const maxWaitMs = r.int32();
+  const minBytes = r.int32();
+  const maxBytes = r.int32();
+  r.int8(); // isolation_level: everything is committed here
+  const topics = r.array((r) => ({
+    name: r.string(),
+    partitions: r.array((r): FetchPartition => ({
+      index: r.int32(),
+      fetchOffset: r.int64(),
+      maxBytes: r.int32(),
+    })),
+  }));
+  const b = ctx.broker;
+  const deadline = Date.now() + maxWaitMs;
+  const keys = new Set(
+    topics.flatMap((t) => t.partitions.map((p) => AppendSignal.key(t.name, p.index))),
+  );
+
+  let result = collect(b, topics, maxBytes);
+  while (result.bytes < minBytes && !result.hasError && !b.stopping) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    await b.appendSignal.wait(keys, remaining);
+    result = collect(b, topics, maxBytes);
+  }
+
+  const w = new Writer(1024 + result.bytes);
+  w.int32(0); // throttle_time_ms
+  w.array(result.topics, (w, t) => {
+    w.string(t.name).array(t.partitions, (w, p) => {
+      w.int32(p.index).int16(p.errorCode).int64(p.highWatermark);
+      w.int64(p.highWatermark); // last_stable_offset
+      w.int32(0); // aborted_transactions: empty
+      w.int32(p.batches.reduce((n, x) => n + x.bytes.length, 0));
+      for (const x of p.batches) w.raw(x.bytes);
+    });
+  });
+  return w;
+};
+
+function collect(
+  b: BrokerContext,
+  topics: readonly { name: string; partitions: readonly FetchPartition[] }[],
+  maxBytes: number,
+): {
+  topics: { name: string; partitions: PartitionResult[] }[];
+  bytes: number;
+  hasError: boolean;
+} {
+  let bytes = 0;
+  let hasError = false;
+  const out = topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p): PartitionResult => {
+      const log = b.topics.partition(t.name, p.index);
+      if (!log) {
+        hasError = true;
+        return {
+          index: p.index,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          highWatermark: -1,
+          batches: [],
+        };
+      }
+      const hw = log.logEndOffset;
+      if (p.fetchOffset < log.logStartOffset || p.fetchOffset > hw) {
+        hasError = true;
+        return {
+          index: p.index,
+          errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+          highWatermark: hw,
+          batches: [],
+        };
+      }
+      const budget = Math.min(p.maxBytes, maxBytes - bytes);
+      const batches = log.read(p.fetchOffset, Math.max(0, budget), bytes === 0);
+      for (const x of batches) bytes += x.bytes.length;
+      return { index: p.index, errorCode: ErrorCode.NONE, highWatermark: hw, batches };
+    }),
+  }));
+  return { topics: out, bytes, hasError };
+}

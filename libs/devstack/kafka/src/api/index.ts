@@ -1,0 +1,42 @@
+import { apiVersions } from './api-versions';
+import { createTopics } from './create-topics';
+import { deleteTopics } from './delete-topics';
+import { describeGroups } from './describe-groups';
+import { fetch } from './fetch';
+import { findCoordinator } from './find-coordinator';
+import { type Handler } from './handler';
+import { heartbeat } from './heartbeat';
+import { initProducerId } from './init-producer-id';
+import { joinGroup } from './join-group';
+import { leaveGroup } from './leave-group';
+import { listGroups } from './list-groups';
+import { listOffsets } from './list-offsets';
+import { metadata } from './metadata';
+import { offsetCommit } from './offset-commit';
+import { offsetFetch } from './offset-fetch';
+import { produce } from './produce';
+import { syncGroup } from './sync-group';
+import { ApiKey, type ApiKeyValue } from '../protocol/api-keys';
+
+export type { Handler } from './handler';
+
+/** One handler per API key; versions are checked by the connection (see api-keys.ts). */
+export const HANDLERS: Readonly<Record<ApiKeyValue, Handler>> = {
+  [ApiKey.Produce]: produce,
+  [ApiKey.Fetch]: fetch,
+  [ApiKey.ListOffsets]: listOffsets,
+  [ApiKey.Metadata]: metadata,
+  [ApiKey.OffsetCommit]: offsetCommit,
+  [ApiKey.OffsetFetch]: offsetFetch,
+  [ApiKey.FindCoordinator]: findCoordinator,
+  [ApiKey.JoinGroup]: joinGroup,
+  [ApiKey.Heartbeat]: heartbeat,
+  [ApiKey.LeaveGroup]: leaveGroup,
+  [ApiKey.SyncGroup]: syncGroup,
+  [ApiKey.DescribeGroups]: describeGroups,
+  [ApiKey.ListGroups]: listGroups,
+  [ApiKey.ApiVersions]: apiVersions,
+  [ApiKey.CreateTopics]: createTopics,
+  [ApiKey.DeleteTopics]: deleteTopics,
+  [ApiKey.InitProducerId]: initProducerId,
+};

@@ -1,0 +1,2 @@
+export { startKafkaDevBroker } from './broker';
+export type { KafkaDevBroker, KafkaDevBrokerOptions } from './broker';

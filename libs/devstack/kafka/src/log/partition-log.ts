@@ -1,0 +1,217 @@
+import { type LogConfig } from './log-config';
+import { type BatchInfo, firstOffsetAtOrAfter, withBaseOffset } from '../protocol/record-batch';
+import { type PartitionStore } from '../persistence/partition-store';
+
+/** One stored batch: the verbatim bytes with the broker-assigned base offset stamped in. */
+export interface StoredBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
+  readonly bytes: Buffer;
+}
+
+/** A run of consecutive batches; retention deletes whole closed segments, like Kafka. */
+interface Segment {
+  readonly baseOffset: number;
+  readonly batches: StoredBatch[];
+  size: number;
+  maxTimestamp: number;
+}
+
+/** Recent batches per idempotent producer, for duplicate detection (Kafka keeps 5). */
+interface ProducerState {
+  epoch: number;
+  recent: { firstSeq: number; lastSeq: number; baseOffset: number }[];
+}
+
+export type AppendResult =
+  | { readonly ok: true; readonly baseOffset: number }
+  | { readonly ok: false; readonly error: 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH' };
+
+export class PartitionLog {
+  private readonly segments: Segment[] = [];
+  private leo = 0;
+  private startOffset = 0;
+  private readonly producers = new Map<number, ProducerState>();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private config: LogConfig,
+    private readonly store: PartitionStore | null,
+    private readonly onAppend: () => void,
+  ) {
+    if (store) {
+      for (const seg of store.load()) {
+        const segment: Segment = {
+          baseOffset: seg.baseOffset,
+          batches: [],
+          size: 0,
+          maxTimestamp: -1,
+        };
+        for (const b of seg.batches) this.addToSegment(segment, b);
+        this.segments.push(segment);
+      }
+      const first = this.segments[0];
+      const last = this.segments.at(-1);
+      this.startOffset = first ? first.baseOffset : 0;
+      this.leo = last ? (last.batches.at(-1)?.lastOffset ?? last.baseOffset - 1) + 1 : 0;
+    }
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** Log end offset = high watermark (single replica) = last stable offset (no transactions). */
+  get logEndOffset(): number {
+    return this.leo;
+  }
+
+  get sizeInBytes(): number {
+    return this.segments.reduce((n, s) => n + s.size, 0);
+  }
+
+  setConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  /** Append validated batches; all-or-nothing per partition. Returns the first base offset. */
+  append(batches: readonly BatchInfo[]): AppendResult {
+    // Idempotence checks first, so a rejected request appends nothing.
+    const first = batches[0];
+    if (first && first.producerId >= 0) {
+      const state = this.producers.get(first.producerId);
+      if (state && first.producerEpoch < state.epoch) {
+        return { ok: false, error: 'INVALID_PRODUCER_EPOCH' };
+      }
+      if (state && first.producerEpoch === state.epoch) {
+        const dup = state.recent.find((r) => r.firstSeq === first.baseSequence);
+        if (dup) return { ok: true, baseOffset: dup.baseOffset };
+        const last = state.recent.at(-1);
+        if (last && first.baseSequence !== last.lastSeq + 1) {
+          return { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
+        }
+      }
+    }
+    const baseOffset = this.leo;
+    for (const b of batches) {
+      const stored: StoredBatch = {
+        baseOffset: this.leo,
+        lastOffset: this.leo + b.lastOffsetDelta,
+        maxTimestamp: b.maxTimestamp,
+        bytes: withBaseOffset(b.bytes, this.leo),
+      };
+      let active = this.segments.at(-1);
+      if (!active || active.size >= this.config.segmentBytes) {
+        active = { baseOffset: this.leo, batches: [], size: 0, maxTimestamp: -1 };
+        this.segments.push(active);
+      }
+      this.addToSegment(active, stored);
+      this.store?.append(active.baseOffset, stored.bytes);
+      this.leo = stored.lastOffset + 1;
+      if (b.producerId >= 0) this.rememberProducer(b, stored.baseOffset);
+    }
+    this.onAppend();
+    return { ok: true, baseOffset };
+  }
+
+  private addToSegment(segment: Segment, b: StoredBatch): void {
+    segment.batches.push(b);
+    segment.size += b.bytes.length;
+    segment.maxTimestamp = Math.max(segment.maxTimestamp, b.maxTimestamp);
+  }
+
+  private rememberProducer(b: BatchInfo, baseOffset: number): void {
+    let state = this.producers.get(b.producerId);
+    if (!state || state.epoch !== b.producerEpoch) {
+      state = { epoch: b.producerEpoch, recent: [] };
+      this.producers.set(b.producerId, state);
+    }
+    state.recent.push({
+      firstSeq: b.baseSequence,
+      lastSeq: b.baseSequence + b.lastOffsetDelta,
+      baseOffset,
+    });
+    if (state.recent.length > 5) state.recent.shift();
+  }
+
+  /**
+   * Whole batches starting with the first whose last offset >= fetchOffset (kafkajs drops the
+   * records below fetchOffset itself). Stops before exceeding maxBytes, except that the first
+   * batch is always returned when `atLeastOne` (KIP-74), so a big batch can never stall a consumer.
+   */
+  read(fetchOffset: number, maxBytes: number, atLeastOne: boolean): StoredBatch[] {
+    const out: StoredBatch[] = [];
+    let size = 0;
+    for (const seg of this.segments) {
+      const lastInSeg = seg.batches.at(-1);
+      if (!lastInSeg || lastInSeg.lastOffset < fetchOffset) continue;
+      let i = firstIndexWithLastOffsetAtLeast(seg.batches, fetchOffset);
+      for (; i < seg.batches.length; i++) {
+        const b = seg.batches[i] as StoredBatch;
+        if (size + b.bytes.length > maxBytes && !(atLeastOne && out.length === 0)) return out;
+        out.push(b);
+        size += b.bytes.length;
+      }
+    }
+    return out;
+  }
+
+  /** ListOffsets by timestamp: first offset whose record timestamp >= ts, or -1 if none. */
+  offsetForTimestamp(ts: number): number {
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < ts) continue;
+      for (const b of seg.batches) {
+        if (b.maxTimestamp >= ts) {
+          return Math.max(firstOffsetAtOrAfter(b.bytes, ts), this.startOffset);
+        }
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Delete closed segments (never the active one) that are past retention.ms or that put the
+   * log over retention.bytes, advancing the log start offset to the next segment's base.
+   */
+  enforceRetention(now: number): number {
+    const { retentionMs, retentionBytes } = this.config;
+    let deleted = 0;
+    let total = this.sizeInBytes;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0] as Segment;
+      const expired = retentionMs >= 0 && oldest.maxTimestamp < now - retentionMs;
+      const oversize = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
+      if (!expired && !oversize) break;
+      this.segments.shift();
+      total -= oldest.size;
+      this.store?.deleteSegment(oldest.baseOffset);
+      this.startOffset = (this.segments[0] as Segment).baseOffset;
+      deleted++;
+    }
+    return deleted;
+  }
+
+  /** Release the open segment file, if any. */
+  close(): void {
+    this.store?.close();
+  }
+
+  /** Drop everything (topic deletion). */
+  destroy(): void {
+    this.segments.length = 0;
+    this.store?.destroy();
+  }
+}
+
+function firstIndexWithLastOffsetAtLeast(batches: readonly StoredBatch[], offset: number): number {
+  let lo = 0;
+  let hi = batches.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((batches[mid] as StoredBatch).lastOffset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
