@@ -1,0 +1,185 @@
+/**
+ * What a command handler gets, and the helpers every handler shares: argument parsing, the view
+ * to read from, and `runStatement`, which runs one write statement either inside the session's
+ * transaction or as its own auto-committed unit (waiting for transaction locks as mongod does).
+ */
+import type { Document, ObjectId } from 'bson';
+import type { Logger } from 'pino';
+import type { CursorRegistry } from '../cursors';
+import { CommandError } from '../errors';
+import { isPlainObject } from '../query/documents';
+import { compileFilter } from '../query/mingo-adapter';
+import type { Collection } from '../storage/collection';
+import type { Engine } from '../storage/engine';
+import { valueKey } from '../storage/keys';
+import { LockWait } from '../transactions/lock-table';
+import type { SessionRegistry } from '../transactions/sessions';
+import type { Transaction } from '../transactions/transaction';
+
+export interface ServerState {
+  engine: Engine;
+  cursors: CursorRegistry;
+  sessions: SessionRegistry;
+  logger: Logger;
+  /** "host:port" as clients address us; goes into hosts/primary/me. */
+  hostPort: string;
+  setName: string;
+  electionId: ObjectId;
+}
+
+export interface ConnectionInfo {
+  id: number;
+  remote: string;
+}
+
+export interface CommandContext {
+  server: ServerState;
+  conn: ConnectionInfo;
+  /** Command name (first key of the body). */
+  name: string;
+  cmd: Document;
+  db: string;
+  /** The multi-document transaction this command belongs to, if any. */
+  tx: Transaction | null;
+  /** Epoch ms from maxTimeMS, or null. */
+  deadline: number | null;
+}
+
+export type CommandHandler = (ctx: CommandContext) => Document | Promise<Document>;
+
+/** The collection name in `cmd[name]`. */
+export function collectionArg(ctx: CommandContext, field = ctx.name): string {
+  const value: unknown = ctx.cmd[field];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw CommandError.of('InvalidNamespace', `collection name has invalid type ${typeof value}`);
+  }
+  return value;
+}
+
+export function optionalNumber(ctx: CommandContext, field: string): number | undefined {
+  const v: unknown = ctx.cmd[field];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n))
+    throw CommandError.of('TypeMismatch', `BSON field '${field}' is the wrong type`);
+  return n;
+}
+
+export function optionalDocument(ctx: CommandContext, field: string): Document | undefined {
+  const v: unknown = ctx.cmd[field];
+  if (v === undefined || v === null) return undefined;
+  if (!isPlainObject(v))
+    throw CommandError.of(
+      'TypeMismatch',
+      `BSON field '${field}' is the wrong type, expected type 'object'`,
+    );
+  return v;
+}
+
+export function arrayArg(ctx: CommandContext, field: string): Document[] {
+  const v: unknown = ctx.cmd[field];
+  if (!Array.isArray(v))
+    throw CommandError.of('TypeMismatch', `BSON field '${field}' is missing or not an array`);
+  return v as Document[];
+}
+
+/** The unit reads go through: the transaction, or a fresh snapshot of now. */
+export function readView(ctx: CommandContext): Transaction {
+  return ctx.tx ?? ctx.server.engine.begin(true);
+}
+
+/**
+ * Documents of `coll` matching `filter` as seen by `view`. An equality on `_id` (or `$in` of
+ * plain values) is looked up directly instead of scanning.
+ */
+export function matchingDocs(
+  view: Transaction,
+  coll: Collection | undefined,
+  filter: Document,
+  limit = Infinity,
+): Document[] {
+  if (!coll) return [];
+  const matcher = compileFilter(filter);
+  const ids = idLookup(filter);
+  const out: Document[] = [];
+  if (ids) {
+    for (const id of ids) {
+      const doc = view.get(coll, valueKey(id));
+      if (doc && matcher(doc)) out.push(doc);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+  for (const doc of view.scan(coll)) {
+    if (!matcher(doc)) continue;
+    out.push(doc);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+function idLookup(filter: Document): unknown[] | null {
+  if (!('_id' in filter)) return null;
+  const id: unknown = filter._id;
+  if (isSimpleValue(id)) return [id];
+  if (isPlainObject(id)) {
+    const keys = Object.keys(id);
+    if (keys.length === 1 && keys[0] === '$eq' && isSimpleValue(id.$eq)) return [id.$eq];
+    if (
+      keys.length === 1 &&
+      keys[0] === '$in' &&
+      Array.isArray(id.$in) &&
+      id.$in.every(isSimpleValue)
+    ) {
+      const seen = new Set<string>();
+      return (id.$in as unknown[]).filter((v) => {
+        const k = valueKey(v);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+    }
+  }
+  return null;
+}
+
+function isSimpleValue(v: unknown): boolean {
+  if (v === null || v instanceof RegExp || Array.isArray(v)) return false;
+  if (isPlainObject(v)) return !Object.keys(v).some((k) => k.startsWith('$'));
+  return true;
+}
+
+/**
+ * Runs one write statement. In a transaction: directly (errors abort the transaction upstream).
+ * Otherwise: in its own unit, committed at the end; if a transaction holds a lock it needs, the
+ * unit is discarded, we wait for the lock, and run the statement again. A statement that fails
+ * half-way keeps what it already wrote (like a multi-update on mongod).
+ */
+export async function runStatement<T>(
+  ctx: CommandContext,
+  statement: (unit: Transaction) => T,
+): Promise<T> {
+  if (ctx.tx) return statement(ctx.tx);
+  const engine = ctx.server.engine;
+  for (;;) {
+    const unit = engine.begin(true);
+    try {
+      const result = statement(unit);
+      engine.commit(unit);
+      return result;
+    } catch (err) {
+      if (err instanceof LockWait) {
+        engine.abort(unit, 'lock wait');
+        await engine.locks.waitFor(err.key, ctx.deadline);
+        continue;
+      }
+      engine.commit(unit);
+      throw err;
+    }
+  }
+}
+
+/** Whether an error from a statement becomes a `writeErrors` entry (vs failing the command). */
+export function isWriteError(err: unknown): err is CommandError {
+  return err instanceof CommandError && err.code !== 112 && err.code !== 50 && err.code !== 251;
+}

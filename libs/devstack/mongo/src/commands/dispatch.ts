@@ -1,0 +1,197 @@
+/**
+ * Command dispatch: name → handler, plus the session rules that wrap every command:
+ *
+ * - `autocommit: false` → the command belongs to a multi-document transaction (started by
+ *   `startTransaction: true`). Any failure, or a write error, aborts that transaction; WriteConflict
+ *   and NoSuchTransaction carry the TransientTransactionError label so withTransaction retries.
+ * - `txnNumber` without `autocommit` on a write → a retryable write: a repeat of the same
+ *   (lsid, txnNumber) returns the first reply without applying the write again.
+ *
+ * Every reply is `{..., ok: 1}` or MongoDB's error shape `{ok: 0, errmsg, code, codeName}`.
+ */
+import type { Document } from 'bson';
+import {
+  CommandError,
+  ErrorCodes,
+  noSuchTransaction,
+  TRANSIENT_TRANSACTION_ERROR,
+} from '../errors';
+import type { ServerSession } from '../transactions/sessions';
+import { toNumber } from '../transactions/sessions';
+import type { Transaction } from '../transactions/transaction';
+import { adminCommands } from './admin-commands';
+import { catalogCommands } from './catalog-commands';
+import type { CommandContext, CommandHandler, ConnectionInfo, ServerState } from './context';
+import { readCommands } from './read-commands';
+import { writeCommands } from './write-commands';
+
+const COMMANDS: Record<string, CommandHandler> = {
+  ...adminCommands,
+  ...readCommands,
+  ...writeCommands,
+  ...catalogCommands,
+};
+
+/** Commands mongod allows inside a multi-document transaction. */
+const TRANSACTION_COMMANDS = new Set([
+  'find',
+  'getMore',
+  'killCursors',
+  'aggregate',
+  'distinct',
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'findandmodify',
+  'create',
+  'createIndexes',
+  'commitTransaction',
+  'abortTransaction',
+]);
+
+/** Writes that may carry a txnNumber outside a transaction (retryable writes). */
+const RETRYABLE_WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
+
+/** Commands that never touch a session even when the driver attaches lsid. */
+const SESSIONLESS = new Set(['hello', 'isMaster', 'ismaster', 'endSessions']);
+
+export async function runCommand(
+  server: ServerState,
+  conn: ConnectionInfo,
+  cmd: Document,
+  db: string,
+): Promise<Document> {
+  const name = Object.keys(cmd)[0] ?? '';
+  try {
+    const handler = COMMANDS[name];
+    if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {
+      throw CommandError.of('CommandNotFound', `no such command: '${name}'`);
+    }
+    const maxTimeMS = typeof cmd.maxTimeMS === 'number' && cmd.maxTimeMS > 0 ? cmd.maxTimeMS : 0;
+    const ctx: CommandContext = {
+      server,
+      conn,
+      name,
+      cmd,
+      db,
+      tx: null,
+      deadline: maxTimeMS ? Date.now() + maxTimeMS : null,
+    };
+    const reply = await runWithSession(ctx, handler);
+    reply.ok = 1;
+    return reply;
+  } catch (err) {
+    if (err instanceof CommandError) return err.toReply();
+    server.logger.error({ err, command: name, conn: conn.id }, 'command failed unexpectedly');
+    return {
+      ok: 0,
+      errmsg: `internal error in ${name}: ${(err as Error)?.message ?? String(err)}`,
+      code: 1,
+      codeName: 'InternalError',
+    };
+  }
+}
+
+async function runWithSession(
+  ctx: CommandContext,
+  handler: CommandHandler | undefined,
+): Promise<Document> {
+  const { cmd, name, server } = ctx;
+  const session =
+    cmd.lsid !== undefined && !SESSIONLESS.has(name) ? server.sessions.get(cmd.lsid) : null;
+  const txnNumber = cmd.txnNumber !== undefined ? toNumber(cmd.txnNumber) : undefined;
+
+  if (cmd.autocommit !== undefined) {
+    if (cmd.autocommit !== false)
+      throw CommandError.of('InvalidOptions', 'autocommit field can only be specified as false');
+    if (!session || txnNumber === undefined) {
+      throw CommandError.of(
+        'InvalidOptions',
+        "'autocommit' field requires a transaction number to also be specified",
+      );
+    }
+    const tx = server.sessions.transactionFor(
+      session,
+      txnNumber,
+      cmd.startTransaction === true,
+      name,
+    );
+    return runInTransaction(ctx, tx, handler);
+  }
+  if (cmd.startTransaction !== undefined) {
+    throw CommandError.of(
+      'InvalidOptions',
+      "'startTransaction' field requires 'autocommit' field to also be specified",
+    );
+  }
+  if (name === 'commitTransaction' || name === 'abortTransaction') {
+    throw CommandError.of('InvalidOptions', `${name} must be run within a transaction`);
+  }
+  if (!handler) throw CommandError.of('CommandNotFound', `no such command: '${name}'`);
+  if (session && txnNumber !== undefined && RETRYABLE_WRITES.has(name))
+    return runRetryable(ctx, session, txnNumber, handler);
+  return await handler(ctx);
+}
+
+async function runInTransaction(
+  ctx: CommandContext,
+  tx: Transaction,
+  handler: CommandHandler | undefined,
+): Promise<Document> {
+  const engine = ctx.server.engine;
+  if (ctx.name === 'commitTransaction') {
+    if (tx.state === 'active') engine.commit(tx);
+    return {};
+  }
+  if (ctx.name === 'abortTransaction') {
+    if (tx.state === 'committed')
+      throw CommandError.of('TransactionCommitted', 'Transaction has been committed.');
+    if (tx.state === 'aborted') throw noSuchTransaction(tx.txnNumber);
+    engine.abort(tx, 'abortTransaction');
+    return {};
+  }
+  if (!handler) throw CommandError.of('CommandNotFound', `no such command: '${ctx.name}'`);
+  if (!TRANSACTION_COMMANDS.has(ctx.name)) {
+    engine.abort(tx, `${ctx.name} is not allowed in a transaction`);
+    throw CommandError.of(
+      'OperationNotSupportedInTransaction',
+      `Cannot run '${ctx.name}' in a multi-document transaction.`,
+    );
+  }
+  ctx.tx = tx;
+  try {
+    const reply = await handler(ctx);
+    if (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0)
+      engine.abort(tx, 'write error');
+    return reply;
+  } catch (err) {
+    engine.abort(tx, err instanceof Error ? err.message : String(err));
+    if (
+      err instanceof CommandError &&
+      isTransient(err) &&
+      !err.labels.includes(TRANSIENT_TRANSACTION_ERROR)
+    ) {
+      err.labels.push(TRANSIENT_TRANSACTION_ERROR);
+    }
+    throw err;
+  }
+}
+
+function isTransient(err: CommandError): boolean {
+  return err.code === ErrorCodes.WriteConflict || err.code === ErrorCodes.NoSuchTransaction;
+}
+
+async function runRetryable(
+  ctx: CommandContext,
+  session: ServerSession,
+  txnNumber: number,
+  handler: CommandHandler,
+): Promise<Document> {
+  const sessions = ctx.server.sessions;
+  const previous = sessions.beginRetryableWrite(session, txnNumber);
+  if (previous) return { ...previous };
+  const reply = await handler(ctx);
+  sessions.rememberRetryableWrite(session, txnNumber, { ...reply });
+  return reply;
+}

@@ -1,0 +1,2 @@
+export { startMongoDevServer, type MongoDevServer, type MongoDevServerOptions } from './server';
+export type { FsyncPolicy } from './storage/journal';

@@ -1,0 +1,181 @@
+/**
+ * The storage engine: databases → collections, a logical clock, commits, and the journal hook.
+ *
+ * Everything runs on the Node event loop, so a commit (install every write of a unit at one new
+ * timestamp, journal it, release its locks) is atomic without further locking.
+ */
+import type { Document } from 'bson';
+import { CommandError } from '../errors';
+import { LockTable } from '../transactions/lock-table';
+import { Transaction } from '../transactions/transaction';
+import { Collection } from './collection';
+import { type IndexSpec, parseIndexSpec } from './index-catalog';
+import type { Journal, JournalRecord } from './journal';
+import { valueKey } from './keys';
+
+export class Engine {
+  readonly databases = new Map<string, Map<string, Collection>>();
+  readonly locks = new LockTable();
+  /** Timestamp of the latest commit. */
+  clock = 0;
+  /** Open multi-document transactions (their snapshots keep old versions alive). */
+  readonly openTransactions = new Set<Transaction>();
+  /** Chains that still hold history, to prune when snapshots move on. */
+  private readonly history = new Map<Collection, Set<string>>();
+  journal: Journal | null = null;
+
+  begin(autocommit: boolean, txnNumber = 0): Transaction {
+    const tx = new Transaction(this.clock, autocommit, this.locks, txnNumber);
+    if (!autocommit) this.openTransactions.add(tx);
+    return tx;
+  }
+
+  commit(tx: Transaction): void {
+    if (tx.hasWrites) {
+      const ts = ++this.clock;
+      const ops: Document[] = [];
+      for (const [ns, writes] of tx.writes) {
+        const coll = this.ensureCollectionNs(ns);
+        for (const [key, write] of writes) {
+          coll.install(key, write.doc, ts);
+          this.noteHistory(coll, key);
+          ops.push(write.doc ? { ns, doc: write.doc } : { ns, id: write.id });
+        }
+      }
+      this.journal?.append({ t: 'w', ts, ops });
+    }
+    this.end(tx, 'committed');
+  }
+
+  abort(tx: Transaction, reason: string): void {
+    if (tx.state !== 'active') return;
+    this.end(tx, 'aborted', reason);
+  }
+
+  private end(tx: Transaction, state: 'committed' | 'aborted', reason = ''): void {
+    tx.finish(state, reason);
+    if (!tx.autocommit) this.openTransactions.delete(tx);
+    this.pruneHistory();
+  }
+
+  private noteHistory(coll: Collection, key: string): void {
+    const chain = coll.docs.get(key);
+    if (!chain || (chain.length === 1 && chain[0].doc !== null)) return;
+    let keys = this.history.get(coll);
+    if (!keys) this.history.set(coll, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Drops versions older than every open snapshot. */
+  pruneHistory(): void {
+    let oldest = this.clock;
+    for (const tx of this.openTransactions) oldest = Math.min(oldest, tx.snapshotTs);
+    for (const [coll, keys] of this.history) {
+      for (const key of keys) if (!coll.prune(key, oldest)) keys.delete(key);
+      if (keys.size === 0) this.history.delete(coll);
+    }
+  }
+
+  // ---- catalog -------------------------------------------------------------------------------
+
+  collection(db: string, name: string): Collection | undefined {
+    return this.databases.get(db)?.get(name);
+  }
+
+  /** Creates the collection if needed (implicit creation by a write). */
+  ensureCollection(db: string, name: string, options: Document = {}): Collection {
+    let colls = this.databases.get(db);
+    if (!colls) this.databases.set(db, (colls = new Map()));
+    let coll = colls.get(name);
+    if (!coll) {
+      validateName(db, name);
+      coll = new Collection(db, name, options);
+      colls.set(name, coll);
+      this.journal?.append({ t: 'cc', ns: coll.ns, options });
+    }
+    return coll;
+  }
+
+  ensureCollectionNs(ns: string): Collection {
+    const dot = ns.indexOf('.');
+    return this.ensureCollection(ns.slice(0, dot), ns.slice(dot + 1));
+  }
+
+  dropCollection(db: string, name: string): boolean {
+    const colls = this.databases.get(db);
+    const coll = colls?.get(name);
+    if (!colls || !coll) return false;
+    colls.delete(name);
+    this.history.delete(coll);
+    if (colls.size === 0) this.databases.delete(db);
+    this.journal?.append({ t: 'dc', ns: coll.ns });
+    return true;
+  }
+
+  dropDatabase(db: string): void {
+    const colls = this.databases.get(db);
+    if (!colls) return;
+    for (const coll of colls.values()) this.history.delete(coll);
+    this.databases.delete(db);
+    this.journal?.append({ t: 'dd', db });
+  }
+
+  createIndex(coll: Collection, spec: IndexSpec): void {
+    coll.addIndex(spec);
+    this.journal?.append({ t: 'ci', ns: coll.ns, spec });
+  }
+
+  dropIndex(coll: Collection, name: string): void {
+    coll.indexes.delete(name);
+    this.journal?.append({ t: 'di', ns: coll.ns, name });
+  }
+
+  // ---- journal replay ------------------------------------------------------------------------
+
+  /** Applies one journal record while loading (the journal is detached meanwhile). */
+  replay(record: JournalRecord): void {
+    switch (record.t) {
+      case 'cc':
+        this.ensureCollectionNs(String(record.ns)).options = (record.options as Document) ?? {};
+        break;
+      case 'dc': {
+        const ns = String(record.ns);
+        const dot = ns.indexOf('.');
+        this.dropCollection(ns.slice(0, dot), ns.slice(dot + 1));
+        break;
+      }
+      case 'dd':
+        this.dropDatabase(String(record.db));
+        break;
+      case 'ci':
+        this.ensureCollectionNs(String(record.ns)).addIndex(parseIndexSpec(record.spec));
+        break;
+      case 'di':
+        this.ensureCollectionNs(String(record.ns)).indexes.delete(String(record.name));
+        break;
+      case 'w': {
+        const ts = Number(record.ts);
+        this.clock = Math.max(this.clock, ts);
+        for (const op of record.ops as Document[]) {
+          const coll = this.ensureCollectionNs(String(op.ns));
+          const doc = (op.doc as Document | undefined) ?? null;
+          const key = valueKey(doc ? doc._id : op.id);
+          coll.install(key, doc, ts);
+          coll.prune(key, ts);
+        }
+        break;
+      }
+      default:
+        throw new Error(`unknown journal record type ${String(record.t)}`);
+    }
+  }
+}
+
+function validateName(db: string, name: string): void {
+  if (db.length === 0 || /[/\\. "$]/.test(db) || db.length > 63) {
+    throw CommandError.of('InvalidNamespace', `Invalid database name: '${db}'`);
+  }
+  if (name.length === 0 || name.includes('$') || name.startsWith('.')) {
+    throw CommandError.of('InvalidNamespace', `Invalid collection name: ${name}`);
+  }
+}
