@@ -172,6 +172,11 @@ export function upsertSeed(query: Document): Document {
   const equalities: Document = {};
   collectEqualities(query, equalities);
   const seed: Document = {};
+  // mingo refuses to $set _id (immutable), so the seed gets it directly.
+  if ('_id' in equalities) {
+    seed._id = equalities._id;
+    delete equalities._id;
+  }
   if (Object.keys(equalities).length > 0) {
     guard(() =>
       mingoUpdate(
@@ -239,6 +244,7 @@ export function translateMingoError(err: unknown): unknown {
       `Unknown modifier: ${m[1]}. Expected a valid update modifier or pipeline-style update specified as an array`,
     );
   }
+  if (/would modify the immutable field/.test(msg)) return CommandError.of('ImmutableField', msg);
   if (/non-numeric|must be a number|Cannot apply/i.test(msg))
     return CommandError.of('TypeMismatch', msg);
   return CommandError.of('BadValue', msg);

@@ -25,7 +25,8 @@ export class SessionRegistry {
 
   constructor(
     private readonly engine: Engine,
-    private readonly transactionLifetimeMs: number,
+    /** transactionLifetimeLimitSeconds × 1000; settable with setParameter. */
+    public transactionLifetimeMs: number,
   ) {}
 
   get(lsid: unknown): ServerSession {

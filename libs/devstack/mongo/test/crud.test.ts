@@ -1,0 +1,465 @@
+/**
+ * CRUD, cursors and aggregation through the official driver only. Runs against the devstack server,
+ * or against a real replica set when MONGODB_URI is set (see support/target.ts).
+ */
+import {
+  type Db,
+  type MongoClient,
+  MongoBulkWriteError,
+  MongoServerError,
+  ObjectId,
+} from 'mongodb';
+import { connect, startTarget, type Target, uniqueDbName } from './support/target';
+
+let target: Target;
+let client: MongoClient;
+
+beforeAll(async () => {
+  target = await startTarget();
+  client = await connect(target.uri);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await target?.stop();
+});
+
+function freshDb(label: string): Db {
+  return client.db(uniqueDbName(label));
+}
+
+afterEach(async () => {
+  // Databases are unique per test; dropping keeps a shared real cluster tidy.
+  const dbs = await client.db('admin').admin().listDatabases({ nameOnly: true });
+  await Promise.all(
+    dbs.databases
+      .filter((d) => d.name.startsWith('t_crud'))
+      .map((d) => client.db(d.name).dropDatabase()),
+  );
+});
+
+describe('insert and find', () => {
+  it('insertOne / insertMany / findOne / find with filter, sort, projection, skip, limit', async () => {
+    const col = freshDb('crud-find').collection('items');
+    const one = await col.insertOne({ name: 'a', n: 3, tags: ['x'] });
+    expect(one.insertedId).toBeInstanceOf(ObjectId);
+    const many = await col.insertMany([
+      { _id: 'b' as unknown as ObjectId, name: 'b', n: 1, nested: { v: 1 } },
+      { name: 'c', n: 2, tags: ['x', 'y'] },
+      { name: 'd', n: 5 },
+    ]);
+    expect(many.insertedCount).toBe(3);
+    expect(many.insertedIds[0]).toBe('b');
+
+    expect(await col.findOne({ name: 'a' })).toMatchObject({ name: 'a', n: 3 });
+    expect(await col.findOne({ _id: 'b' as unknown as ObjectId })).toMatchObject({
+      name: 'b',
+      nested: { v: 1 },
+    });
+    expect(await col.findOne({ name: 'zzz' })).toBeNull();
+
+    const sorted = await col
+      .find({ n: { $gte: 2 } }, { sort: { n: -1 }, projection: { _id: 0, name: 1 } })
+      .toArray();
+    expect(sorted).toEqual([{ name: 'd' }, { name: 'a' }, { name: 'c' }]);
+
+    const page = await col
+      .find({}, { sort: { n: 1 }, skip: 1, limit: 2, projection: { n: 1, _id: 0 } })
+      .toArray();
+    expect(page).toEqual([{ n: 2 }, { n: 3 }]);
+
+    expect(await col.countDocuments({ tags: 'x' })).toBe(2);
+    expect(await col.find({ tags: { $all: ['x', 'y'] } }).toArray()).toHaveLength(1);
+    expect(await col.find({ 'nested.v': 1 }).toArray()).toHaveLength(1);
+    expect(await col.find({ $or: [{ n: 1 }, { n: 5 }] }).toArray()).toHaveLength(2);
+    // Projection excluding the sort field still sorts by it.
+    expect(
+      await col.find({}, { sort: { n: 1 }, projection: { name: 1, _id: 0 }, limit: 2 }).toArray(),
+    ).toEqual([{ name: 'b' }, { name: 'c' }]);
+    // A negative limit is a single batch.
+    expect(await col.find({}).limit(-2).toArray()).toHaveLength(2);
+  });
+
+  it('round-trips BSON types', async () => {
+    const col = freshDb('crud-types').collection('types');
+    const doc = {
+      s: 'str',
+      i: 42,
+      d: 1.5,
+      big: 2 ** 40,
+      date: new Date('2024-01-02T03:04:05Z'),
+      oid: new ObjectId(),
+      arr: [1, 'two', { three: 3 }],
+      nul: null,
+      bool: true,
+      sub: { a: { b: 'c' } },
+    };
+    const { insertedId } = await col.insertOne(doc);
+    const back = await col.findOne({ _id: insertedId });
+    expect(back).toEqual({ ...doc, _id: insertedId });
+    expect(await col.findOne({ oid: doc.oid })).not.toBeNull();
+    expect(await col.findOne({ date: { $gt: new Date('2024-01-01') } })).not.toBeNull();
+  });
+
+  it('a duplicate _id is error 11000 with keyPattern and keyValue', async () => {
+    const col = freshDb('crud-dupid').collection('c');
+    await col.insertOne({ _id: 'k' as unknown as ObjectId });
+    const err = await col.insertOne({ _id: 'k' as unknown as ObjectId }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MongoServerError);
+    expect(err).toMatchObject({ code: 11000, keyPattern: { _id: 1 }, keyValue: { _id: 'k' } });
+  });
+});
+
+describe('cursors', () => {
+  it('pages 10,000 documents through getMore in batches', async () => {
+    const col = freshDb('crud-paging').collection('many');
+    const docs = Array.from({ length: 10_000 }, (_, i) => ({ i, pad: 'x'.repeat(20) }));
+    await col.insertMany(docs);
+    const getMores: number[] = [];
+    const listener = (ev: { commandName: string; reply?: unknown }) => {
+      if (ev.commandName === 'getMore') getMores.push(1);
+    };
+    const monitored = await connect(target.uri, { monitorCommands: true });
+    try {
+      monitored.on('commandSucceeded', listener);
+      const seen = new Set<number>();
+      const cursor = monitored
+        .db(col.dbName)
+        .collection('many')
+        .find({}, { batchSize: 500, sort: { i: 1 } });
+      let expected = 0;
+      for await (const doc of cursor) {
+        expect(doc.i).toBe(expected++);
+        seen.add(doc.i as number);
+      }
+      expect(seen.size).toBe(10_000);
+      expect(getMores.length).toBeGreaterThanOrEqual(19);
+    } finally {
+      await monitored.close();
+    }
+  });
+
+  it('killCursors closes an open cursor; a killed cursor is CursorNotFound (43)', async () => {
+    const db = freshDb('crud-kill');
+    const col = db.collection('c');
+    await col.insertMany(Array.from({ length: 50 }, (_, i) => ({ i })));
+    const first = await db.command({ find: 'c', batchSize: 5 });
+    const id = first.cursor.id;
+    expect(first.cursor.firstBatch).toHaveLength(5);
+    const killed = await db.command({ killCursors: 'c', cursors: [id] });
+    expect(killed.cursorsKilled).toHaveLength(1);
+    const err = await db.command({ getMore: id, collection: 'c' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 43, codeName: 'CursorNotFound' });
+
+    const cursor = col.find({}, { batchSize: 10 });
+    expect(await cursor.next()).not.toBeNull();
+    await cursor.close();
+    expect(cursor.killed).toBe(true);
+  });
+});
+
+describe('updates and deletes', () => {
+  it('updateOne / updateMany with operators, upsert, arrayFilters, replaceOne', async () => {
+    const col = freshDb('crud-update').collection('c');
+    await col.insertMany([
+      {
+        _id: 1 as unknown as ObjectId,
+        n: 1,
+        tags: ['a'],
+        items: [
+          { k: 'x', q: 1 },
+          { k: 'y', q: 1 },
+        ],
+      },
+      { _id: 2 as unknown as ObjectId, n: 2, tags: [] },
+      { _id: 3 as unknown as ObjectId, n: 3 },
+    ]);
+    const r1 = await col.updateOne(
+      { _id: 1 as unknown as ObjectId },
+      {
+        $inc: { n: 5 },
+        $push: { tags: 'b' },
+        $set: { 'sub.x': true },
+        $currentDate: { at: true },
+      },
+    );
+    expect(r1).toMatchObject({ matchedCount: 1, modifiedCount: 1, upsertedCount: 0 });
+    const d1 = await col.findOne({ _id: 1 as unknown as ObjectId });
+    expect(d1).toMatchObject({ n: 6, tags: ['a', 'b'], sub: { x: true } });
+    expect(d1?.at).toBeInstanceOf(Date);
+
+    const unchanged = await col.updateOne({ _id: 2 as unknown as ObjectId }, { $set: { n: 2 } });
+    expect(unchanged).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+
+    const many = await col.updateMany({ n: { $lt: 10 } }, { $mul: { n: 10 }, $unset: { sub: '' } });
+    expect(many).toMatchObject({ matchedCount: 3, modifiedCount: 3 });
+    expect((await col.find({}, { sort: { _id: 1 } }).toArray()).map((d) => d.n)).toEqual([
+      60, 20, 30,
+    ]);
+
+    const af = await col.updateOne(
+      { _id: 1 as unknown as ObjectId },
+      { $set: { 'items.$[it].q': 9 } },
+      { arrayFilters: [{ 'it.k': 'y' }] },
+    );
+    expect(af.modifiedCount).toBe(1);
+    expect((await col.findOne({ _id: 1 as unknown as ObjectId }))?.items).toEqual([
+      { k: 'x', q: 1 },
+      { k: 'y', q: 9 },
+    ]);
+
+    const pos = await col.updateOne(
+      { _id: 1 as unknown as ObjectId, 'items.k': 'x' },
+      { $set: { 'items.$.q': 7 } },
+    );
+    expect(pos.modifiedCount).toBe(1);
+    expect((await col.findOne({ _id: 1 as unknown as ObjectId }))?.items[0]).toEqual({
+      k: 'x',
+      q: 7,
+    });
+
+    const up = await col.updateOne(
+      { key: 'new' },
+      { $set: { v: 1 }, $setOnInsert: { created: true } },
+      { upsert: true },
+    );
+    expect(up.upsertedCount).toBe(1);
+    expect(up.matchedCount).toBe(0);
+    expect(await col.findOne({ _id: up.upsertedId as ObjectId })).toMatchObject({
+      key: 'new',
+      v: 1,
+      created: true,
+    });
+    const again = await col.updateOne(
+      { key: 'new' },
+      { $set: { v: 2 }, $setOnInsert: { created: false } },
+      { upsert: true },
+    );
+    expect(again).toMatchObject({ matchedCount: 1, modifiedCount: 1, upsertedCount: 0 });
+    expect(await col.findOne({ key: 'new' })).toMatchObject({ v: 2, created: true });
+
+    const rep = await col.replaceOne({ _id: 2 as unknown as ObjectId }, { replaced: true });
+    expect(rep).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await col.findOne({ _id: 2 as unknown as ObjectId })).toEqual({
+      _id: 2,
+      replaced: true,
+    });
+    const repUp = await col.replaceOne(
+      { _id: 99 as unknown as ObjectId },
+      { fresh: 1 },
+      { upsert: true },
+    );
+    expect(repUp.upsertedId).toBe(99);
+
+    const pipe = await col.updateOne({ _id: 3 as unknown as ObjectId }, [
+      { $set: { double: { $multiply: ['$n', 2] } } },
+    ]);
+    expect(pipe.modifiedCount).toBe(1);
+    expect(await col.findOne({ _id: 3 as unknown as ObjectId })).toMatchObject({
+      n: 30,
+      double: 60,
+    });
+
+    const immutable = await col
+      .updateOne({ _id: 3 as unknown as ObjectId }, { $set: { _id: 4 } })
+      .catch((e: unknown) => e);
+    expect(immutable).toMatchObject({ code: 66 });
+  });
+
+  it('deleteOne / deleteMany', async () => {
+    const col = freshDb('crud-delete').collection('c');
+    await col.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }, { k: 3 }]);
+    expect((await col.deleteOne({ k: 1 })).deletedCount).toBe(1);
+    expect((await col.deleteMany({ k: { $in: [1, 2] } })).deletedCount).toBe(2);
+    expect((await col.deleteMany({ k: 42 })).deletedCount).toBe(0);
+    expect(await col.countDocuments()).toBe(1);
+  });
+
+  it('findOneAndUpdate / Replace / Delete with returnDocument, sort, upsert, projection', async () => {
+    const col = freshDb('crud-fam').collection('c');
+    await col.insertMany([
+      { g: 'a', n: 1 },
+      { g: 'a', n: 2 },
+      { g: 'b', n: 3 },
+    ]);
+    const before = await col.findOneAndUpdate({ g: 'a' }, { $inc: { n: 10 } }, { sort: { n: -1 } });
+    expect(before).toMatchObject({ n: 2 });
+    const after = await col.findOneAndUpdate(
+      { g: 'a' },
+      { $inc: { n: 10 } },
+      { sort: { n: 1 }, returnDocument: 'after', projection: { _id: 0, n: 1 } },
+    );
+    expect(after).toEqual({ n: 11 });
+    const replaced = await col.findOneAndReplace(
+      { g: 'b' },
+      { g: 'b', n: 0 },
+      { returnDocument: 'after' },
+    );
+    expect(replaced).toMatchObject({ g: 'b', n: 0 });
+    const upserted = await col.findOneAndUpdate(
+      { g: 'c' },
+      { $set: { n: 7 } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    expect(upserted).toMatchObject({ g: 'c', n: 7 });
+    const missing = await col.findOneAndUpdate({ g: 'zzz' }, { $set: { n: 1 } });
+    expect(missing).toBeNull();
+    const deleted = await col.findOneAndDelete({ g: 'a' }, { sort: { n: -1 } });
+    expect(deleted).toMatchObject({ n: 12 });
+    expect(await col.countDocuments({ g: 'a' })).toBe(1);
+    const full = await col.findOneAndUpdate(
+      { g: 'c' },
+      { $set: { n: 8 } },
+      { includeResultMetadata: true },
+    );
+    expect(full).toMatchObject({ ok: 1, lastErrorObject: { n: 1, updatedExisting: true } });
+  });
+
+  it('bulkWrite ordered stops at the first error, unordered continues', async () => {
+    const col = freshDb('crud-bulk').collection('c');
+    await col.createIndex({ u: 1 }, { unique: true });
+    const ok = await col.bulkWrite([
+      { insertOne: { document: { u: 1 } } },
+      { insertOne: { document: { u: 2 } } },
+      { updateOne: { filter: { u: 1 }, update: { $set: { v: 1 } } } },
+      { updateMany: { filter: {}, update: { $set: { all: true } } } },
+      { replaceOne: { filter: { u: 2 }, replacement: { u: 2, r: true } } },
+      { updateOne: { filter: { u: 3 }, update: { $set: { v: 3 } }, upsert: true } },
+      { deleteOne: { filter: { u: 1 } } },
+    ]);
+    expect(ok).toMatchObject({
+      insertedCount: 2,
+      matchedCount: 4,
+      modifiedCount: 4,
+      deletedCount: 1,
+      upsertedCount: 1,
+    });
+
+    const orderedErr = await col
+      .bulkWrite([
+        { insertOne: { document: { u: 10 } } },
+        { insertOne: { document: { u: 2 } } },
+        { insertOne: { document: { u: 11 } } },
+      ])
+      .catch((e: unknown) => e);
+    expect(orderedErr).toBeInstanceOf(MongoBulkWriteError);
+    expect((orderedErr as MongoBulkWriteError).insertedCount).toBe(1);
+    expect((orderedErr as MongoBulkWriteError).writeErrors).toMatchObject([
+      { index: 1, code: 11000 },
+    ]);
+    expect(await col.countDocuments({ u: 11 })).toBe(0);
+
+    const unorderedErr = await col
+      .bulkWrite(
+        [
+          { insertOne: { document: { u: 20 } } },
+          { insertOne: { document: { u: 2 } } },
+          { insertOne: { document: { u: 21 } } },
+        ],
+        { ordered: false },
+      )
+      .catch((e: unknown) => e);
+    expect(unorderedErr).toBeInstanceOf(MongoBulkWriteError);
+    expect((unorderedErr as MongoBulkWriteError).insertedCount).toBe(2);
+    expect(await col.countDocuments({ u: { $in: [20, 21] } })).toBe(2);
+
+    const insertManyErr = await col
+      .insertMany([{ u: 30 }, { u: 30 }, { u: 31 }], { ordered: false })
+      .catch((e: unknown) => e);
+    expect(insertManyErr).toMatchObject({ code: 11000, insertedCount: 2 });
+  });
+});
+
+describe('counting, distinct and aggregation', () => {
+  it('countDocuments, estimatedDocumentCount, distinct', async () => {
+    const col = freshDb('crud-count').collection('c');
+    expect(await col.countDocuments()).toBe(0);
+    expect(await col.estimatedDocumentCount()).toBe(0);
+    await col.insertMany([{ c: 'r', t: [1, 2] }, { c: 'g', t: [2, 3] }, { c: 'r' }, { c: 'b' }]);
+    expect(await col.countDocuments()).toBe(4);
+    expect(await col.countDocuments({ c: 'r' })).toBe(2);
+    expect(await col.countDocuments({}, { skip: 1, limit: 2 })).toBe(2);
+    expect(await col.estimatedDocumentCount()).toBe(4);
+    expect((await col.distinct('c')).sort()).toEqual(['b', 'g', 'r']);
+    expect((await col.distinct('t')).sort()).toEqual([1, 2, 3]);
+    expect(await col.distinct('c', { t: 3 })).toEqual(['g']);
+  });
+
+  it('aggregate with $match, $group, $sort, $project, $unwind, $lookup and a cursor', async () => {
+    const db = freshDb('crud-agg');
+    const orders = db.collection('orders');
+    await db.collection('customers').insertMany([
+      { _id: 1 as unknown as ObjectId, name: 'Ann' },
+      { _id: 2 as unknown as ObjectId, name: 'Bob' },
+    ]);
+    await orders.insertMany([
+      { cust: 1, total: 10, items: ['a', 'b'] },
+      { cust: 1, total: 5, items: ['c'] },
+      { cust: 2, total: 7, items: [] },
+    ]);
+    const byCustomer = await orders
+      .aggregate([
+        { $match: { total: { $gte: 5 } } },
+        { $group: { _id: '$cust', sum: { $sum: '$total' }, n: { $sum: 1 } } },
+        { $sort: { sum: -1 } },
+        { $lookup: { from: 'customers', localField: '_id', foreignField: '_id', as: 'who' } },
+        { $project: { _id: 0, sum: 1, n: 1, name: { $arrayElemAt: ['$who.name', 0] } } },
+      ])
+      .toArray();
+    expect(byCustomer).toEqual([
+      { sum: 15, n: 2, name: 'Ann' },
+      { sum: 7, n: 1, name: 'Bob' },
+    ]);
+    const unwound = await orders.aggregate([{ $unwind: '$items' }, { $count: 'n' }]).toArray();
+    expect(unwound).toEqual([{ n: 3 }]);
+
+    await orders.insertMany(Array.from({ length: 300 }, (_, i) => ({ cust: 3, total: i })));
+    const big = await orders
+      .aggregate([{ $match: { cust: 3 } }, { $sort: { total: 1 } }], { batchSize: 50 })
+      .toArray();
+    expect(big).toHaveLength(300);
+    expect(big[299].total).toBe(299);
+  });
+});
+
+describe('errors in MongoDB shape', () => {
+  it('unknown commands and operators', async () => {
+    const db = freshDb('crud-errors');
+    await db.collection('c').insertOne({ a: 1 });
+    await expect(db.command({ definitelyNotACommand: 1 })).rejects.toMatchObject({
+      code: 59,
+      codeName: 'CommandNotFound',
+    });
+    await expect(
+      db
+        .collection('c')
+        .find({ a: { $frobnicate: 1 } })
+        .toArray(),
+    ).rejects.toMatchObject({
+      code: 2,
+      message: expect.stringContaining('$frobnicate'),
+    });
+    await expect(
+      db.collection('c').updateOne({}, { $frobnicate: { a: 1 } } as never),
+    ).rejects.toMatchObject({
+      code: 9,
+      message: expect.stringContaining('$frobnicate'),
+    });
+    await expect(
+      db
+        .collection('c')
+        .aggregate([{ $frobnicate: {} }])
+        .toArray(),
+    ).rejects.toMatchObject({
+      code: 40324,
+      message: expect.stringContaining('$frobnicate'),
+    });
+    await expect(
+      db.collection('c').updateOne({}, { $inc: { a: 'x' } } as never),
+    ).rejects.toMatchObject({ code: 14 });
+    await expect(db.collection('missing').listIndexes().toArray()).rejects.toMatchObject({
+      code: 26,
+      codeName: 'NamespaceNotFound',
+    });
+  });
+});
