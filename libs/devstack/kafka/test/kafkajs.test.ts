@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompressionTypes, type Admin, type Consumer, type Producer, Partitioners } from 'kafkajs';
-import { startKafkaDevBroker } from '@trellis/devstack/kafka';
+import { startKafkaDevBroker } from '../src';
 import {
   type KafkaTarget,
   type Received,
@@ -64,6 +64,7 @@ describe('kafkajs producer and consumer', () => {
     await createTopic(topic, 3);
     const partitioner = Partitioners.DefaultPartitioner();
     const partitionMetadata = [0, 1, 2].map((partitionId) => ({
+      partitionErrorCode: 0,
       partitionId,
       leader: 0,
       replicas: [0],

@@ -6,7 +6,7 @@ import {
   Kafka,
   logLevel,
 } from 'kafkajs';
-import { startKafkaDevBroker, type KafkaDevBrokerOptions } from '@trellis/devstack/kafka';
+import { startKafkaDevBroker, type KafkaDevBrokerOptions } from '../src';
 
 /**
  * The suite's target: a real Kafka when KAFKA_BROKERS is set (comma-separated host:port), else an
