@@ -4,23 +4,33 @@
  *   DEVSTACK_MONGO_PORT      default 27017 (0 = any free port)
  *   DEVSTACK_MONGO_HOST      default 127.0.0.1
  *   DEVSTACK_MONGO_DATA_DIR  journal directory; unset = memory only
- *   DEVSTACK_MONGO_FSYNC     interval (default) | always
+ *   DEVSTACK_MONGO_FSYNC     interval (default) | always   (see README.md)
+ *   LOG_LEVEL                default info
  *
- * Prints one JSON log line with the URI, and `MONGODB_URI=<uri>` on stdout for scripts.
+ * Logs the URI and prints `MONGODB_URI=<uri>` on stdout for scripts. (Plain zod rather than
+ * @trellis/platform/config: `tsx` run from the workspace root does not see tsconfig path aliases.)
  */
 import pino from 'pino';
 import { z } from 'zod';
-import { envInt, formatConfigError, loadConfig } from '@trellis/platform/config';
 import { startMongoDevServer } from './server';
 
+const Env = z.object({
+  DEVSTACK_MONGO_PORT: z.coerce.number().int().min(0).max(65535).default(27017),
+  DEVSTACK_MONGO_HOST: z.string().min(1).default('127.0.0.1'),
+  DEVSTACK_MONGO_DATA_DIR: z.string().min(1).optional(),
+  DEVSTACK_MONGO_FSYNC: z.enum(['interval', 'always']).default('interval'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
 async function main(): Promise<void> {
-  const config = loadConfig({
-    DEVSTACK_MONGO_PORT: envInt(27017, 0, 65535),
-    DEVSTACK_MONGO_HOST: z.string().default('127.0.0.1'),
-    DEVSTACK_MONGO_DATA_DIR: z.string().optional(),
-    DEVSTACK_MONGO_FSYNC: z.enum(['interval', 'always']).default('interval'),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  });
+  const parsed = Env.safeParse(
+    Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Invalid configuration: ${String(issue.path[0])} ${issue.message}`);
+  }
+  const config = parsed.data;
   const logger = pino({ name: 'devstack-mongo', level: config.LOG_LEVEL });
   const server = await startMongoDevServer({
     port: config.DEVSTACK_MONGO_PORT,
@@ -29,8 +39,9 @@ async function main(): Promise<void> {
     fsync: config.DEVSTACK_MONGO_FSYNC,
     logger,
   });
+  logger.info({ uri: server.uri }, `devstack MongoDB at ${server.uri}`);
   process.stdout.write(`MONGODB_URI=${server.uri}\n`);
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
     void server.stop().then(() => process.exit(0));
   };
@@ -39,6 +50,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${formatConfigError(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
