@@ -160,10 +160,24 @@ describe('cursors', () => {
 
 describe('updates and deletes', () => {
   it('updateOne / updateMany with operators, upsert, arrayFilters, replaceOne', async () => {
-    const col = freshDb('crud-update').collection('c');
+    interface Item {
+      _id: number;
+      n?: number;
+      tags?: string[];
+      items?: Array<{ k: string; q: number }>;
+      sub?: { x: boolean };
+      at?: Date;
+      key?: string;
+      v?: number;
+      created?: boolean;
+      replaced?: boolean;
+      fresh?: number;
+      double?: number;
+    }
+    const col = freshDb('crud-update').collection<Item>('c');
     await col.insertMany([
       {
-        _id: 1 as unknown as ObjectId,
+        _id: 1,
         n: 1,
         tags: ['a'],
         items: [
@@ -171,11 +185,11 @@ describe('updates and deletes', () => {
           { k: 'y', q: 1 },
         ],
       },
-      { _id: 2 as unknown as ObjectId, n: 2, tags: [] },
-      { _id: 3 as unknown as ObjectId, n: 3 },
+      { _id: 2, n: 2, tags: [] },
+      { _id: 3, n: 3 },
     ]);
     const r1 = await col.updateOne(
-      { _id: 1 as unknown as ObjectId },
+      { _id: 1 },
       {
         $inc: { n: 5 },
         $push: { tags: 'b' },
@@ -184,11 +198,11 @@ describe('updates and deletes', () => {
       },
     );
     expect(r1).toMatchObject({ matchedCount: 1, modifiedCount: 1, upsertedCount: 0 });
-    const d1 = await col.findOne({ _id: 1 as unknown as ObjectId });
+    const d1 = await col.findOne({ _id: 1 });
     expect(d1).toMatchObject({ n: 6, tags: ['a', 'b'], sub: { x: true } });
     expect(d1?.at).toBeInstanceOf(Date);
 
-    const unchanged = await col.updateOne({ _id: 2 as unknown as ObjectId }, { $set: { n: 2 } });
+    const unchanged = await col.updateOne({ _id: 2 }, { $set: { n: 2 } });
     expect(unchanged).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
 
     const many = await col.updateMany({ n: { $lt: 10 } }, { $mul: { n: 10 }, $unset: { sub: '' } });
@@ -198,22 +212,19 @@ describe('updates and deletes', () => {
     ]);
 
     const af = await col.updateOne(
-      { _id: 1 as unknown as ObjectId },
+      { _id: 1 },
       { $set: { 'items.$[it].q': 9 } },
       { arrayFilters: [{ 'it.k': 'y' }] },
     );
     expect(af.modifiedCount).toBe(1);
-    expect((await col.findOne({ _id: 1 as unknown as ObjectId }))?.items).toEqual([
+    expect((await col.findOne({ _id: 1 }))?.items).toEqual([
       { k: 'x', q: 1 },
       { k: 'y', q: 9 },
     ]);
 
-    const pos = await col.updateOne(
-      { _id: 1 as unknown as ObjectId, 'items.k': 'x' },
-      { $set: { 'items.$.q': 7 } },
-    );
+    const pos = await col.updateOne({ _id: 1, 'items.k': 'x' }, { $set: { 'items.$.q': 7 } });
     expect(pos.modifiedCount).toBe(1);
-    expect((await col.findOne({ _id: 1 as unknown as ObjectId }))?.items[0]).toEqual({
+    expect((await col.findOne({ _id: 1 }))?.items?.[0]).toEqual({
       k: 'x',
       q: 7,
     });
@@ -225,7 +236,7 @@ describe('updates and deletes', () => {
     );
     expect(up.upsertedCount).toBe(1);
     expect(up.matchedCount).toBe(0);
-    expect(await col.findOne({ _id: up.upsertedId as ObjectId })).toMatchObject({
+    expect(await col.findOne({ _id: up.upsertedId as unknown as number })).toMatchObject({
       key: 'new',
       v: 1,
       created: true,
@@ -238,30 +249,24 @@ describe('updates and deletes', () => {
     expect(again).toMatchObject({ matchedCount: 1, modifiedCount: 1, upsertedCount: 0 });
     expect(await col.findOne({ key: 'new' })).toMatchObject({ v: 2, created: true });
 
-    const rep = await col.replaceOne({ _id: 2 as unknown as ObjectId }, { replaced: true });
+    const rep = await col.replaceOne({ _id: 2 }, { replaced: true });
     expect(rep).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
-    expect(await col.findOne({ _id: 2 as unknown as ObjectId })).toEqual({
+    expect(await col.findOne({ _id: 2 })).toEqual({
       _id: 2,
       replaced: true,
     });
-    const repUp = await col.replaceOne(
-      { _id: 99 as unknown as ObjectId },
-      { fresh: 1 },
-      { upsert: true },
-    );
+    const repUp = await col.replaceOne({ _id: 99 }, { fresh: 1 }, { upsert: true });
     expect(repUp.upsertedId).toBe(99);
 
-    const pipe = await col.updateOne({ _id: 3 as unknown as ObjectId }, [
-      { $set: { double: { $multiply: ['$n', 2] } } },
-    ]);
+    const pipe = await col.updateOne({ _id: 3 }, [{ $set: { double: { $multiply: ['$n', 2] } } }]);
     expect(pipe.modifiedCount).toBe(1);
-    expect(await col.findOne({ _id: 3 as unknown as ObjectId })).toMatchObject({
+    expect(await col.findOne({ _id: 3 })).toMatchObject({
       n: 30,
       double: 60,
     });
 
     const immutable = await col
-      .updateOne({ _id: 3 as unknown as ObjectId }, { $set: { _id: 4 } })
+      .updateOne({ _id: 3 }, { $set: { _id: 4 } })
       .catch((e: unknown) => e);
     expect(immutable).toMatchObject({ code: 66 });
   });

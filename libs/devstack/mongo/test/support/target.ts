@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { type MongoDevServer, startMongoDevServer } from '@trellis/devstack/mongo';
+import { type MongoDevServer, startMongoDevServer } from '../../src';
 
 export interface Target {
   uri: string;
