@@ -83,7 +83,9 @@ describe('kcat (librdkafka) interop', () => {
   it('produces keyed messages (-P) that kafkajs consumes in per-key order', async () => {
     const topic = unique('kcat-produce');
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
-    const lines = [0, 1, 2].flatMap((round) => ['a', 'b', 'c', 'd'].map((k) => `${k}:${k}${round}`));
+    const lines = [0, 1, 2].flatMap((round) =>
+      ['a', 'b', 'c', 'd'].map((k) => `${k}:${k}${round}`),
+    );
     const res = await kcat(['-P', '-t', topic, '-K:'], lines.join('\n') + '\n');
     expect(res.code).toBe(0);
     const consumer = kafkaClient(target.brokers).consumer({
@@ -113,7 +115,16 @@ describe('kcat (librdkafka) interop', () => {
         { key: 'k2', value: 'v2' },
       ],
     });
-    const res = await kcat(['-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%p/%o %k=%s [%h]\n']);
+    const res = await kcat([
+      '-C',
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-f',
+      '%p/%o %k=%s [%h]\n',
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout.trim().split('\n')).toEqual(['0/0 k1=v1 [h=x]', '0/1 k2=v2 []']);
   });
@@ -150,8 +161,7 @@ describe('kcat (librdkafka) interop', () => {
     await waitFor(async () => {
       const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
       return ends.every(
-        (e) =>
-          committed[0]?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
+        (e) => committed[0]?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
       );
     }, 'kcat group offsets committed');
   });
