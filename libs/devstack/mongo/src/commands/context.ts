@@ -99,8 +99,9 @@ export function matchingDocs(
   limit = Infinity,
 ): Document[] {
   if (!coll) return [];
-  const matcher = compileFilter(filter);
   const ids = idLookup(filter);
+  // A filter that is only the _id lookup needs no matcher (the common findOne/updateOne by _id).
+  const matcher = ids && Object.keys(filter).length === 1 ? () => true : compileFilter(filter);
   const out: Document[] = [];
   if (ids) {
     for (const id of ids) {

@@ -46,6 +46,11 @@ export function shapeResults(
     isPlainObject(opts.projection) && Object.keys(opts.projection).length > 0
       ? opts.projection
       : undefined;
+  const sorted = isPlainObject(opts.sort) && Object.keys(opts.sort).length > 0;
+  if (!projection && !sorted) {
+    const from = opts.skip ?? 0;
+    return docs.slice(from, opts.limit ? from + opts.limit : undefined);
+  }
   return guard(() => {
     let cursor = find(docs, {}, projection, QUERY_OPTIONS);
     if (isPlainObject(opts.sort) && Object.keys(opts.sort).length > 0)
@@ -152,12 +157,16 @@ export function applyUpdate(
     else modifier[op] = spec;
   }
   if (Object.keys(modifier).length === 0) return { doc, modified: false };
+  // mingo evaluates the query again only to resolve the positional `$`; skip that when unused.
+  const positional = Object.values(modifier).some(
+    (spec) => isPlainObject(spec) && Object.keys(spec).some((path) => /\.\$(\.|$)/.test(path)),
+  );
   const changed = guard(() =>
     mingoUpdate(
       doc as AnyObject,
       modifier as Modifier<AnyObject>,
       opts.arrayFilters as AnyObject[] | undefined,
-      opts.query as AnyObject | undefined,
+      positional ? (opts.query as AnyObject | undefined) : undefined,
       {
         cloneMode: 'deep',
         queryOptions: QUERY_OPTIONS,
