@@ -37,6 +37,7 @@ export default tseslint.config(
       '.nx/**',
       '.data/**',
       'libs/contracts/src/gen/**',
+      '**/test/gen/**',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

@@ -1,0 +1,75 @@
+import {
+  createChannel,
+  createClientFactory,
+  type Channel,
+  type ChannelCredentials,
+  type Client,
+  type CompatServiceDefinition,
+} from 'nice-grpc';
+import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
+import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
+
+export interface GrpcClientSettings {
+  /** `host:port`; resolved through DNS so every address behind a headless Service gets calls. */
+  address: string;
+  credentials?: ChannelCredentials;
+  /** Applied to every call that sets no deadline of its own (default 10 s). */
+  defaultDeadlineMs?: number;
+  /** Attempts (including the first) for calls that fail with UNAVAILABLE (default 4). */
+  maxAttempts?: number;
+}
+
+/**
+ * The grpc-js service config: round_robin over every resolved address, and retries with
+ * backoff only for UNAVAILABLE (the one status that means the call did not run).
+ */
+export function serviceConfig(serviceNames: string[], maxAttempts: number): string {
+  // grpc-js rejects a retry policy with fewer than 2 attempts: no policy means no retries.
+  const retryPolicy =
+    maxAttempts >= 2
+      ? {
+          maxAttempts,
+          initialBackoff: '0.1s',
+          maxBackoff: '2s',
+          backoffMultiplier: 2,
+          retryableStatusCodes: ['UNAVAILABLE'],
+        }
+      : undefined;
+  return JSON.stringify({
+    loadBalancingConfig: [{ round_robin: {} }],
+    methodConfig: retryPolicy
+      ? [{ name: serviceNames.map((service) => ({ service })), retryPolicy }]
+      : [],
+  });
+}
+
+export interface GrpcClientHandle<Definition extends CompatServiceDefinition> {
+  client: Client<Definition, { deadline?: Date | number }>;
+  channel: Channel;
+  close(): void;
+}
+
+/** A typed client with a default deadline, keepalive, rich error details and UNAVAILABLE retries. */
+export function createGrpcClient<Definition extends CompatServiceDefinition>(
+  definition: Definition,
+  settings: GrpcClientSettings,
+): GrpcClientHandle<Definition> {
+  const fullName = 'fullName' in definition ? String(definition.fullName) : undefined;
+  const target = settings.address.includes('://') ? settings.address : `dns:///${settings.address}`;
+  const channel = createChannel(target, settings.credentials, {
+    'grpc.service_config': serviceConfig(fullName ? [fullName] : [], settings.maxAttempts ?? 4),
+    'grpc.enable_retries': 1,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 0,
+  });
+  const defaultDeadlineMs = settings.defaultDeadlineMs ?? 10_000;
+  const client = createClientFactory()
+    .use(errorDetailsClientMiddleware)
+    .use(deadlineMiddleware)
+    .create(definition, channel, { '*': { deadline: defaultDeadlineMs } }) as Client<
+    Definition,
+    { deadline?: Date | number }
+  >;
+  return { client, channel, close: () => channel.close() };
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
+import { BadRequest, ErrorInfo, RetryInfo, RichServerError } from 'nice-grpc-error-details';
+import { DomainError } from '@trellis/platform/errors';
+import type { Logger } from '@trellis/platform/logging';
+
+/** google.rpc.ErrorInfo.domain for every Trellis error. */
+export const ERROR_DOMAIN = 'trellis.dev';
+
+const STATUS_BY_KIND: Record<DomainError['kind'], Status> = {
+  validation: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  already_exists: Status.ALREADY_EXISTS,
+  failed_precondition: Status.FAILED_PRECONDITION,
+  aborted: Status.ABORTED,
+  rate_limited: Status.RESOURCE_EXHAUSTED,
+  unavailable: Status.UNAVAILABLE,
+  unauthenticated: Status.UNAUTHENTICATED,
+  permission_denied: Status.PERMISSION_DENIED,
+};
+
+// Driver errors that mean "a dependency is down", recognised by name so the kit imports no driver.
+const DEPENDENCY_DOWN = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'KafkaJSConnectionError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+/** Converts a domain error into the status and google.rpc details the caller receives. */
+export function toServerError(err: DomainError): RichServerError {
+  const status = STATUS_BY_KIND[err.kind];
+  const errorInfo = ErrorInfo.fromPartial({
+    reason: err.reason,
+    domain: ERROR_DOMAIN,
+    metadata: { code: err.code, ...err.metadata },
+  });
+  if (err.kind === 'validation' && 'fieldViolations' in err) {
+    const violations = (
+      err as DomainError & { fieldViolations: Array<{ field: string; description: string }> }
+    ).fieldViolations;
+    return new RichServerError(status, err.message, [
+      BadRequest.fromPartial({ fieldViolations: violations }),
+      errorInfo,
+    ]);
+  }
+  if (err.kind === 'rate_limited' && 'retryAfterMs' in err) {
+    const ms = Number((err as DomainError & { retryAfterMs: number }).retryAfterMs);
+    const retryInfo = RetryInfo.fromPartial({
+      retryDelay: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 },
+    });
+    return new RichServerError(status, err.message, [retryInfo, errorInfo]);
+  }
+  return new RichServerError(status, err.message, [errorInfo]);
+}
+
+/**
+ * The one place errors become gRPC statuses: domain errors get their canonical code and rich
+ * details; a dependency that is down gives UNAVAILABLE; anything else is INTERNAL with a generic
+ * message and an error id, while the stack goes to the log under that id.
+ */
+export function errorMapperMiddleware(logger: Logger) {
+  return async function* errorMapper<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ) {
+    try {
+      return yield* call.next(call.request, context);
+    } catch (err) {
+      if (err instanceof ServerError) throw err;
+      if (err instanceof DomainError) throw toServerError(err);
+      if ((err as Error | undefined)?.name === 'AbortError' || context.signal.aborted) {
+        throw new ServerError(Status.CANCELLED, 'the call was cancelled or its deadline passed');
+      }
+      const name = (err as Error | undefined)?.name ?? '';
+      if (DEPENDENCY_DOWN.has(name)) {
+        logger.warn({ err, 'rpc.method': call.method.path }, 'dependency unavailable');
+        throw new ServerError(Status.UNAVAILABLE, 'a dependency is unavailable; retry later');
+      }
+      const errorId = randomUUID();
+      logger.error(
+        { err, error_id: errorId, 'rpc.method': call.method.path },
+        'unexpected error in handler',
+      );
+      throw new ServerError(Status.INTERNAL, `internal error (error id ${errorId})`);
+    }
+  };
+}

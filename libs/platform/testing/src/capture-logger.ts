@@ -1,0 +1,23 @@
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '@trellis/platform/logging';
+
+/** A real logger whose JSON lines are kept in memory for assertions. */
+export function captureLogger(service = 'test'): {
+  logger: Logger;
+  lines: Array<Record<string, unknown>>;
+  raw: string[];
+} {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  return { logger: createLogger({ service, destination, level: 'debug' }), lines, raw };
+}
