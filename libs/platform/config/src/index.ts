@@ -1,1 +1,8 @@
-export { loadConfig, ConfigError, formatConfigError, envFlag, envInt, envList } from './load-config';
+export {
+  loadConfig,
+  ConfigError,
+  formatConfigError,
+  envFlag,
+  envInt,
+  envList,
+} from './load-config';

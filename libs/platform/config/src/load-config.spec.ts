@@ -48,7 +48,9 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'uri');
     writeFileSync(file, 'mongodb://secret@db:27017\n');
-    expect(loadConfig(shape, { MONGODB_URI_FILE: file }).MONGODB_URI).toBe('mongodb://secret@db:27017');
+    expect(loadConfig(shape, { MONGODB_URI_FILE: file }).MONGODB_URI).toBe(
+      'mongodb://secret@db:27017',
+    );
     expect(() => loadConfig(shape, { MONGODB_URI_FILE: join(dir, 'missing') })).toThrow(
       /MONGODB_URI_FILE must name a readable file/,
     );

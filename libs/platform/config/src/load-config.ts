@@ -30,7 +30,10 @@ export function loadConfig<Shape extends z.ZodRawShape>(
       try {
         raw[name] = readFileSync(fromFile, 'utf8').trim();
       } catch (err) {
-        throw new ConfigError(`${name}_FILE`, `must name a readable file (${(err as Error).message})`);
+        throw new ConfigError(
+          `${name}_FILE`,
+          `must name a readable file (${(err as Error).message})`,
+        );
       }
     } else {
       raw[name] = env[name] === '' ? undefined : env[name];
@@ -53,7 +56,9 @@ function describe(issue: z.core.$ZodIssue): string {
 
 /** Formats any start-up error as the one line a person reads in a crash loop. */
 export function formatConfigError(err: unknown): string {
-  return err instanceof ConfigError ? err.message : `Start-up failed: ${(err as Error)?.message ?? err}`;
+  return err instanceof ConfigError
+    ? err.message
+    : `Start-up failed: ${(err as Error)?.message ?? err}`;
 }
 
 /** `true`/`false`/`1`/`0`/`yes`/`no`, for positive flags such as TRACING_ENABLED. */
@@ -71,7 +76,9 @@ export function envInt(defaultValue: number, min = 0, max = Number.MAX_SAFE_INTE
     .regex(/^-?\d+$/, { message: `expected an integer between ${min} and ${max}` })
     .optional()
     .transform((v) => (v === undefined ? defaultValue : Number(v)))
-    .refine((n) => n >= min && n <= max, { message: `expected an integer between ${min} and ${max}` });
+    .refine((n) => n >= min && n <= max, {
+      message: `expected an integer between ${min} and ${max}`,
+    });
 }
 
 /** A comma-separated list, e.g. KAFKA_BROKERS=host1:9092,host2:9092. */
