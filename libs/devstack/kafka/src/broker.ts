@@ -12,8 +12,13 @@ import { DataDir } from './persistence/data-dir';
 export interface KafkaDevBrokerOptions {
   /** TCP port; 0 (the default) picks a free one. */
   readonly port?: number;
-  /** Interface to bind and advertise; default 127.0.0.1. */
+  /** Interface to bind; default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * Host put in Metadata and FindCoordinator answers; default `host`, or 127.0.0.1 when `host` is
+   * a wildcard (0.0.0.0, ::) that clients cannot connect to.
+   */
+  readonly advertisedHost?: string;
   /** Persist logs and committed offsets here; memory only when unset. */
   readonly dataDir?: string;
   /** Partitions of auto-created topics and of CreateTopics with num_partitions -1; default 3. */
@@ -50,7 +55,10 @@ export async function startKafkaDevBroker(
   options: KafkaDevBrokerOptions = {},
 ): Promise<KafkaDevBroker> {
   const logger = options.logger ?? pino({ name: 'devstack-kafka', level: 'warn' });
-  const host = options.host ?? '127.0.0.1';
+  const bindHost = options.host ?? '127.0.0.1';
+  const host =
+    options.advertisedHost ??
+    (bindHost === '0.0.0.0' || bindHost === '::' ? '127.0.0.1' : bindHost);
   const defaultConfig: LogConfig = {
     retentionMs: options.retentionMs ?? DEFAULT_LOG_CONFIG.retentionMs,
     retentionBytes: options.retentionBytes ?? DEFAULT_LOG_CONFIG.retentionBytes,
@@ -89,7 +97,7 @@ export async function startKafkaDevBroker(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(options.port ?? 0, bindHost, () => {
       server.off('error', reject);
       resolve();
     });
@@ -102,7 +110,7 @@ export async function startKafkaDevBroker(
   retentionTimer.unref();
 
   logger.info(
-    { host, port: ctx.port, dataDir: options.dataDir ?? null },
+    { bind: bindHost, advertised: `${host}:${ctx.port}`, dataDir: options.dataDir ?? null },
     'kafka devstack listening',
   );
   let stopped: Promise<void> | null = null;
