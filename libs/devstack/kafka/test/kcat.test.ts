@@ -129,6 +129,23 @@ describe('kcat (librdkafka) interop', () => {
     expect(res.stdout.trim().split('\n')).toEqual(['0/0 k1=v1 [h=x]', '0/1 k2=v2 []']);
   });
 
+  it('starts at an offset looked up by timestamp (-o s@ts)', async () => {
+    const topic = unique('kcat-time');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const t0 = Date.now();
+    await producer.send({
+      topic,
+      messages: [
+        { value: 't-60s', timestamp: String(t0 - 60000) },
+        { value: 't-30s', timestamp: String(t0 - 30000) },
+        { value: 't-0s', timestamp: String(t0) },
+      ],
+    });
+    const res = await kcat(['-C', '-t', topic, '-o', `s@${t0 - 45000}`, '-e', '-f', '%o:%s\n']);
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim().split('\n')).toEqual(['1:t-30s', '2:t-0s']);
+  });
+
   it('round-trips librdkafka-compressed batches (gzip and lz4) verbatim', async () => {
     const topic = unique('kcat-codec');
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });

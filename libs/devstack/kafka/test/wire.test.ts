@@ -266,6 +266,22 @@ describe('devstack wire handling', () => {
   });
 });
 
+describe('devstack addresses', () => {
+  it('advertises a connectable address when bound to a wildcard interface', async () => {
+    const broker = await startKafkaDevBroker({ host: '0.0.0.0', logger: quietLogger() });
+    try {
+      expect(broker.brokers).toEqual([`127.0.0.1:${broker.port}`]);
+      const admin = kafkaClient(broker.brokers).admin();
+      await admin.connect();
+      const { brokers } = await admin.describeCluster();
+      expect(brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port: broker.port }]);
+      await admin.disconnect();
+    } finally {
+      await broker.stop();
+    }
+  });
+});
+
 describe('devstack retention and recovery', () => {
   let dir: string;
   beforeEach(() => {
