@@ -5,16 +5,43 @@ import prettier from 'eslint-config-prettier';
 
 // Module boundaries (ARCHITECTURE.md "Repository layout"): two tag dimensions, scope:* × type:*.
 const depConstraints = [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:sdk'] },
-  { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:sdk'] },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:sdk'],
+  },
+  {
+    sourceTag: 'type:sdk',
+    onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:sdk'],
+  },
   { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'type:devstack', onlyDependOnLibsWithTags: ['type:devstack', 'type:platform'] },
-  { sourceTag: 'type:devstack-app', onlyDependOnLibsWithTags: ['type:devstack', 'type:platform', 'type:contracts', 'type:sdk', 'type:app'] },
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:devstack', 'type:platform', 'type:contracts', 'type:sdk', 'type:devstack-app'] },
+  {
+    sourceTag: 'type:devstack-app',
+    onlyDependOnLibsWithTags: [
+      'type:devstack',
+      'type:platform',
+      'type:contracts',
+      'type:sdk',
+      'type:app',
+    ],
+  },
+  {
+    sourceTag: 'type:e2e',
+    onlyDependOnLibsWithTags: [
+      'type:devstack',
+      'type:platform',
+      'type:contracts',
+      'type:sdk',
+      'type:devstack-app',
+    ],
+  },
   { sourceTag: 'scope:account', onlyDependOnLibsWithTags: ['scope:account', 'scope:shared'] },
   { sourceTag: 'scope:job', onlyDependOnLibsWithTags: ['scope:job', 'scope:shared'] },
-  { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:job', 'scope:shared'] },
+  {
+    sourceTag: 'scope:notification',
+    onlyDependOnLibsWithTags: ['scope:notification', 'scope:job', 'scope:shared'],
+  },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
 ];
 
@@ -50,7 +77,10 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'smart'],
     },
@@ -81,8 +111,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: adapterPackages.map((name) => ({ name, message: 'Domain/app code must not import adapters.' })),
-          patterns: [{ group: ['**/adapters/**'], message: 'Domain/app code must not import adapters.' }],
+          paths: adapterPackages.map((name) => ({
+            name,
+            message: 'Domain/app code must not import adapters.',
+          })),
+          patterns: [
+            { group: ['**/adapters/**'], message: 'Domain/app code must not import adapters.' },
+          ],
         },
       ],
     },
