@@ -101,6 +101,50 @@ describe('insert and find', () => {
     expect(await col.findOne({ date: { $gt: new Date('2024-01-01') } })).not.toBeNull();
   });
 
+  it('keeps Int64 fields Int64 (bigint with useBigInt64) through writes, queries and $inc', async () => {
+    const db = freshDb('crud-int64');
+    const big = await connect(target.uri, { useBigInt64: true });
+    try {
+      const col = big.db(db.databaseName).collection('money');
+      await col.insertOne({
+        _id: 'acc' as unknown as ObjectId,
+        units: 500n,
+        small: 3,
+        lines: [{ units: 7n }],
+      });
+      let doc = await col.findOne({ _id: 'acc' as unknown as ObjectId });
+      expect(doc).toEqual({ _id: 'acc', units: 500n, small: 3, lines: [{ units: 7n }] });
+      // Int64 and Int32 query values both match an Int64 field.
+      expect(await col.countDocuments({ units: 500n })).toBe(1);
+      expect(await col.countDocuments({ units: 500 })).toBe(1);
+      expect(await col.countDocuments({ units: { $gt: 499 } })).toBe(1);
+      await col.updateOne(
+        { _id: 'acc' as unknown as ObjectId },
+        { $inc: { units: -125n, 'lines.0.units': 1 } },
+      );
+      doc = await col.findOne({ _id: 'acc' as unknown as ObjectId });
+      expect(doc).toMatchObject({ units: 375n, small: 3, lines: [{ units: 8n }] });
+      const after = await col.findOneAndUpdate(
+        { _id: 'acc' as unknown as ObjectId },
+        { $inc: { units: 25 } },
+        { returnDocument: 'after' },
+      );
+      expect(after?.units).toBe(400n);
+      await col.updateOne(
+        { _id: 'other' as unknown as ObjectId },
+        { $set: { balance: 2n ** 60n } },
+        { upsert: true },
+      );
+      expect((await col.findOne({ _id: 'other' as unknown as ObjectId }))?.balance).toBe(2n ** 60n);
+      // The default driver settings still see plain numbers.
+      expect(
+        (await db.collection('money').findOne({ _id: 'acc' as unknown as ObjectId }))?.units,
+      ).toBe(400);
+    } finally {
+      await big.close();
+    }
+  });
+
   it('a duplicate _id is error 11000 with keyPattern and keyValue', async () => {
     const col = freshDb('crud-dupid').collection('c');
     await col.insertOne({ _id: 'k' as unknown as ObjectId });

@@ -29,6 +29,7 @@ if (usingDevstack) {
       const db = client.db('durable');
       await db.collection('docs').createIndex({ email: 1 }, { unique: true });
       await db.collection('counter').insertOne({ _id: 'c' as unknown as Id, n: 0 });
+      await db.collection('money').insertOne({ _id: 'm' as unknown as Id, units: 123n });
 
       const acknowledgedInserts: string[] = [];
       const acknowledgedTxns: number[] = [];
@@ -100,7 +101,7 @@ if (usingDevstack) {
       appendFileSync(join(dataDir, 'journal.bin'), Buffer.from([0x40, 0, 0, 0, 1, 2, 3]));
 
       const second = await startChildServer({ DEVSTACK_MONGO_DATA_DIR: dataDir });
-      const again = await connect(second.uri);
+      const again = await connect(second.uri, { useBigInt64: true });
       try {
         const d = again.db('durable');
         const present = new Set(
@@ -125,6 +126,10 @@ if (usingDevstack) {
         for (const x of await d.collection('ledger').find({}).toArray())
           byT.set(x.t as number, (byT.get(x.t as number) ?? 0) + 1);
         expect([...byT.values()].every((n) => n === 2)).toBe(true);
+        // Int64-ness survives the journal too.
+        expect((await d.collection('money').findOne({ _id: 'm' as unknown as Id }))?.units).toBe(
+          123n,
+        );
         const n = (await d.collection('counter').findOne({ _id: 'c' as unknown as Id }))
           ?.n as number;
         expect(n).toBeGreaterThanOrEqual(acknowledgedIncrements);

@@ -16,6 +16,7 @@ import {
   noSuchTransaction,
   TRANSIENT_TRANSACTION_ERROR,
 } from '../errors';
+import { int64PathsOfCommand, normalizeBigInts } from '../query/int64';
 import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
@@ -64,6 +65,12 @@ export async function runCommand(
 ): Promise<Document> {
   const name = Object.keys(cmd)[0] ?? '';
   try {
+    const target: unknown = cmd[name];
+    if (typeof target === 'string') {
+      const int64 = int64PathsOfCommand(name, cmd);
+      if (int64.size > 0) server.engine.addInt64Paths(`${db}.${target}`, int64);
+    }
+    normalizeBigInts(cmd);
     const handler = COMMANDS[name];
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {
       throw CommandError.of('CommandNotFound', `no such command: '${name}'`);

@@ -5,6 +5,7 @@
 import { type Document, Long } from 'bson';
 import { CommandError } from '../errors';
 import { isPlainObject, pathValues } from '../query/documents';
+import { reviveInt64 } from '../query/int64';
 import { compileFilter, runPipeline, shapeResults, toFilter } from '../query/mingo-adapter';
 import { valueKey } from '../storage/keys';
 import {
@@ -33,7 +34,9 @@ const find: CommandHandler = (ctx) => {
   const docs = matchingDocs(readView(ctx), coll, filter, enough);
   const results = shapeResults(docs, { sort, skip, limit: Math.abs(limit), projection });
   const singleBatch = ctx.cmd.singleBatch === true || limit < 0;
-  return ctx.server.cursors.open(`${ctx.db}.${name}`, results, batchSize, singleBatch);
+  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`);
+  const out = int64 ? results.map((d) => reviveInt64(d, int64)) : results;
+  return ctx.server.cursors.open(`${ctx.db}.${name}`, out, batchSize, singleBatch);
 };
 
 const getMore: CommandHandler = (ctx) => {
@@ -105,7 +108,9 @@ const aggregate: CommandHandler = (ctx) => {
     return coll ? [...view.scan(coll)] : [];
   });
   const batchSize = typeof cursorOpt?.batchSize === 'number' ? cursorOpt.batchSize : undefined;
-  return ctx.server.cursors.open(ns, results, batchSize);
+  const int64 = ctx.server.engine.int64Paths.get(ns);
+  const out = int64 ? results.map((d) => reviveInt64(d, int64)) : results;
+  return ctx.server.cursors.open(ns, out, batchSize);
 };
 
 const count: CommandHandler = (ctx) => {
@@ -132,13 +137,18 @@ const distinct: CommandHandler = (ctx) => {
   const docs = matchingDocs(readView(ctx), ctx.server.engine.collection(ctx.db, name), query);
   const seen = new Set<string>();
   const values: unknown[] = [];
+  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`)?.has(key) === true;
   for (const doc of docs) {
     for (const v of pathValues(doc, key)) {
       for (const item of Array.isArray(v) ? v : [v]) {
         const k = valueKey(item);
         if (seen.has(k)) continue;
         seen.add(k);
-        values.push(item);
+        values.push(
+          int64 && typeof item === 'number' && Number.isInteger(item)
+            ? Long.fromNumber(item)
+            : item,
+        );
       }
     }
   }

@@ -6,6 +6,7 @@
 import { type Document, ObjectId } from 'bson';
 import { CommandError } from '../errors';
 import { cloneDoc, isPlainObject } from '../query/documents';
+import { reviveInt64 } from '../query/int64';
 import {
   applyUpdate,
   shapeResults,
@@ -263,7 +264,11 @@ const findAndModify: CommandHandler = async (ctx) => {
     outcome.value && fields
       ? (shapeResults([outcome.value], { projection: fields })[0] ?? null)
       : outcome.value;
-  return { lastErrorObject: outcome.lastErrorObject, value };
+  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`);
+  return {
+    lastErrorObject: outcome.lastErrorObject,
+    value: value && int64 ? reviveInt64(value, int64) : value,
+  };
 };
 
 export const writeCommands: Record<string, CommandHandler> = {

@@ -23,6 +23,21 @@ export class Engine {
   /** Chains that still hold history, to prune when snapshots move on. */
   private readonly history = new Map<Collection, Set<string>>();
   journal: Journal | null = null;
+  /** ns → field paths written as Int64 (see query/int64.ts). */
+  readonly int64Paths = new Map<string, Set<string>>();
+
+  /** Records Int64 field paths of namespace `ns`; new ones are journaled. */
+  addInt64Paths(ns: string, paths: Iterable<string>): void {
+    let known = this.int64Paths.get(ns);
+    const added: string[] = [];
+    for (const path of paths) {
+      if (known?.has(path)) continue;
+      if (!known) this.int64Paths.set(ns, (known = new Set()));
+      known.add(path);
+      added.push(path);
+    }
+    if (added.length > 0) this.journal?.append({ t: 'i64', ns, paths: added });
+  }
 
   begin(autocommit: boolean, txnNumber = 0): Transaction {
     const tx = new Transaction(this.clock, autocommit, this.locks, txnNumber);
@@ -107,6 +122,7 @@ export class Engine {
     if (!colls || !coll) return false;
     colls.delete(name);
     this.history.delete(coll);
+    this.int64Paths.delete(coll.ns);
     if (colls.size === 0) this.databases.delete(db);
     this.journal?.append({ t: 'dc', ns: coll.ns });
     return true;
@@ -115,7 +131,10 @@ export class Engine {
   dropDatabase(db: string): void {
     const colls = this.databases.get(db);
     if (!colls) return;
-    for (const coll of colls.values()) this.history.delete(coll);
+    for (const coll of colls.values()) {
+      this.history.delete(coll);
+      this.int64Paths.delete(coll.ns);
+    }
     this.databases.delete(db);
     this.journal?.append({ t: 'dd', db });
   }
@@ -149,6 +168,9 @@ export class Engine {
         break;
       case 'ci':
         this.ensureCollectionNs(String(record.ns)).addIndex(parseIndexSpec(record.spec));
+        break;
+      case 'i64':
+        this.addInt64Paths(String(record.ns), (record.paths as unknown[]).map(String));
         break;
       case 'di':
         this.ensureCollectionNs(String(record.ns)).indexes.delete(String(record.name));
