@@ -34,6 +34,7 @@ export const ErrorCodes = {
   InvalidIdField: 53,
   Location40415: 40415,
   Unauthorized: 13,
+  BSONObjectTooLarge: 10334,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

@@ -23,6 +23,8 @@ export interface MongoDevServerOptions {
   dataDir?: string;
   /** Journal fsync policy (see README.md); default `interval`. */
   fsync?: FsyncPolicy;
+  /** Host name clients should use (hello `hosts`/`me`, the URI); default `host`, or 127.0.0.1 for a wildcard host. */
+  advertisedHost?: string;
   /** Replica-set name advertised in hello; default `rs0`. */
   replicaSetName?: string;
   /** Open transactions older than this are aborted; default 60 (mongod's default). */
@@ -84,7 +86,8 @@ export async function startMongoDevServer(
   });
   const address = tcp.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
-  const advertised = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const advertised =
+    options.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   state.hostPort = `${advertised.includes(':') ? `[${advertised}]` : advertised}:${port}`;
 
   const housekeeping = setInterval(() => {

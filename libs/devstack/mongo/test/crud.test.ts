@@ -510,5 +510,14 @@ describe('errors in MongoDB shape', () => {
       code: 26,
       codeName: 'NamespaceNotFound',
     });
+    if (target.devstack) {
+      // Devstack-specific: collation is refused instead of being ignored (mongod would apply it).
+      await expect(
+        db
+          .collection('c')
+          .find({}, { collation: { locale: 'fr' } })
+          .toArray(),
+      ).rejects.toMatchObject({ code: 2, message: expect.stringContaining('collation') });
+    }
   });
 });

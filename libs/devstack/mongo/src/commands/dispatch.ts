@@ -71,6 +71,7 @@ export async function runCommand(
       if (int64.size > 0) server.engine.addInt64Paths(`${db}.${target}`, int64);
     }
     normalizeBigInts(cmd);
+    rejectCollation(cmd);
     const handler = COMMANDS[name];
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {
       throw CommandError.of('CommandNotFound', `no such command: '${name}'`);
@@ -201,4 +202,26 @@ async function runRetryable(
   const reply = await handler(ctx);
   sessions.rememberRetryableWrite(session, txnNumber, { ...reply });
   return reply;
+}
+
+/**
+ * Collation changes string comparison; mingo-backed matching here is always binary. Rather than
+ * answer with a silently different result, a non-simple collation is refused.
+ */
+function rejectCollation(cmd: Document): void {
+  const specs: unknown[] = [cmd.collation];
+  for (const field of ['updates', 'deletes', 'indexes']) {
+    const list: unknown = cmd[field];
+    if (Array.isArray(list)) for (const st of list) specs.push((st as Document | null)?.collation);
+  }
+  for (const spec of specs) {
+    if (spec === undefined || spec === null) continue;
+    const locale = (spec as Document).locale;
+    if (locale !== 'simple') {
+      throw CommandError.of(
+        'BadValue',
+        `collation ${JSON.stringify(spec)} is not supported by the devstack MongoDB server (only locale 'simple')`,
+      );
+    }
+  }
 }

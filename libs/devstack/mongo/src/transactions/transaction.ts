@@ -11,8 +11,8 @@
  * Writes are checked against unique indexes here (committed entries + this unit's own writes), so
  * committing can never fail.
  */
-import type { Document } from 'bson';
-import { writeConflict } from '../errors';
+import { BSON, type Document } from 'bson';
+import { CommandError, writeConflict } from '../errors';
 import type { Collection } from '../storage/collection';
 import { ID_INDEX_SPEC, Index } from '../storage/index-catalog';
 import { valueKey } from '../storage/keys';
@@ -27,6 +27,8 @@ export interface PendingWrite {
 export type TransactionState = 'active' | 'committed' | 'aborted';
 
 let nextTransactionId = 1;
+/** mongod's limit for a stored document (16 MiB plus a little headroom for internal use). */
+const MAX_BSON_SIZE = 16 * 1024 * 1024;
 const ID_INDEX = new Index(ID_INDEX_SPEC);
 
 export class Transaction implements LockOwner {
@@ -114,6 +116,12 @@ export class Transaction implements LockOwner {
   }
 
   private put(coll: Collection, key: string, id: unknown, doc: Document | null): void {
+    if (doc && BSON.calculateObjectSize(doc) > MAX_BSON_SIZE) {
+      throw CommandError.of(
+        'BSONObjectTooLarge',
+        `BSONObj size: ${BSON.calculateObjectSize(doc)} is invalid. Size must be between 0 and 16793600(16MB)`,
+      );
+    }
     let own = this.writes.get(coll.ns);
     const previous = own?.get(key)?.doc ?? coll.latest(key)?.doc ?? null;
     const newEntries: string[] = [];
