@@ -61,6 +61,20 @@ describe('handshake and server commands', () => {
     }
   });
 
+  it('accepts an OP_MSG hello handshake (serverApi) and ignores apiVersion fields', async () => {
+    const seen: string[] = [];
+    const api = await connect(target.uri, { serverApi: { version: '1' }, monitorCommands: true });
+    api.on('commandStarted', (ev) => seen.push(ev.commandName));
+    try {
+      const col = api.db(freshDb('cat-api').databaseName).collection('c');
+      await col.insertOne({ a: 1 });
+      expect(await col.countDocuments()).toBe(1);
+      expect(seen).toContain('insert');
+    } finally {
+      await api.close();
+    }
+  });
+
   it('endSessions is accepted (the driver also sends it on close)', async () => {
     const c = await connect(target.uri);
     const s = c.startSession();
