@@ -1,6 +1,5 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
@@ -28,8 +27,10 @@ export interface Telemetry {
 }
 
 /**
- * Starts the OpenTelemetry NodeSDK with gRPC, MongoDB and kafkajs instrumentation and W3C
- * propagation. Call it before `@grpc/grpc-js`, `mongodb` or `kafkajs` are first required, or their
+ * Starts the OpenTelemetry NodeSDK with gRPC and MongoDB instrumentation and W3C propagation.
+ * Kafka spans come from @trellis/platform/messaging, not the kafkajs instrumentation: that one
+ * parents every message of a `send` on the caller's context, which would cut each relayed outbox
+ * event off from the RPC that wrote it. Call it before `@grpc/grpc-js`, `mongodb` or `kafkajs` are first required, or their
  * calls are not instrumented. Spans always get real ids (so logs and Kafka headers carry a trace
  * id) even when nothing exports them. Log correlation is done by the logger's own mixin.
  */
@@ -52,7 +53,6 @@ export function startTelemetry(settings: TelemetrySettings): Telemetry {
     instrumentations: [
       new GrpcInstrumentation(),
       new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
-      new KafkaJsInstrumentation(),
     ],
   });
   sdk.start();

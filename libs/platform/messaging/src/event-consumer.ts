@@ -1,0 +1,162 @@
+import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import { Counter, type Registry } from 'prom-client';
+import {
+  type commonV1,
+  decodeEventEnvelope,
+  type DecodedEvent,
+  UnknownEventTypeError,
+  unpackEvent,
+} from '@trellis/contracts';
+import type { Logger } from '@trellis/platform/logging';
+import { withProcessSpan } from './messaging-spans';
+
+type EventEnvelope = commonV1.EventEnvelope;
+
+export interface ConsumedEvent {
+  event: DecodedEvent;
+  envelope: EventEnvelope;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface EventConsumerSettings {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  logger: Logger;
+  /** Must be idempotent (e.g. through an Inbox): events are delivered at least once. */
+  handle(consumed: ConsumedEvent): Promise<void>;
+  /** Undecodable messages go here with an `error` header, and are logged, never retried. */
+  deadLetterTopic?: string;
+  /** Needed with deadLetterTopic. */
+  producer?: Producer;
+  metrics?: Registry;
+  /** In-process attempts before the error goes to kafkajs, which restarts the consumer. */
+  maxAttempts?: number;
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  maxWaitTimeInMs?: number;
+}
+
+export interface EventConsumer {
+  consumer: Consumer;
+  stop(): Promise<void>;
+}
+
+/**
+ * A consumer-group member that decodes EventEnvelopes, runs `handle` inside a span continuing the
+ * producer's trace, commits offsets only after `handle` succeeds, retries failures with backoff,
+ * and sends poison messages (undecodable) to a dead-letter topic instead of blocking the partition.
+ * Event types this build does not know are skipped with a log line (forward compatibility).
+ */
+export async function startEventConsumer(settings: EventConsumerSettings): Promise<EventConsumer> {
+  const { logger } = settings;
+  const outcomes = settings.metrics
+    ? new Counter({
+        name: 'messaging_consumed_total',
+        help: 'Kafka messages consumed by outcome',
+        labelNames: ['consumer_group', 'topic', 'outcome'],
+        registers: [settings.metrics],
+      })
+    : undefined;
+  const consumer = settings.kafka.consumer({
+    groupId: settings.groupId,
+    sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: settings.heartbeatIntervalMs ?? 3_000,
+    maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 1_000,
+    retry: { retries: 10, initialRetryTime: 200 },
+  });
+  await consumer.connect();
+  await consumer.subscribe({
+    topics: settings.topics,
+    fromBeginning: settings.fromBeginning ?? true,
+  });
+
+  const count = (topic: string, outcome: string) =>
+    outcomes?.inc({ consumer_group: settings.groupId, topic, outcome });
+
+  async function deadLetter(payload: EachMessagePayload, reason: string): Promise<void> {
+    const { topic, partition, message } = payload;
+    logger.error(
+      { topic, partition, offset: message.offset, reason },
+      'poison message sent to the dead-letter topic',
+    );
+    count(topic, 'dead_lettered');
+    if (!settings.deadLetterTopic || !settings.producer) return;
+    await settings.producer.send({
+      topic: settings.deadLetterTopic,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            error: reason,
+            'original-topic': topic,
+            'original-partition': String(partition),
+            'original-offset': message.offset,
+          },
+        },
+      ],
+    });
+  }
+
+  await consumer.run({
+    eachMessage: async (payload) => {
+      const { topic, partition, message } = payload;
+      let envelope: EventEnvelope;
+      let event: DecodedEvent;
+      try {
+        envelope = decodeEventEnvelope(message.value ?? Buffer.alloc(0));
+        event = unpackEvent(envelope);
+      } catch (err) {
+        if (err instanceof UnknownEventTypeError) {
+          logger.info(
+            { topic, event_type: err.eventType },
+            'skipping an event type this build does not handle',
+          );
+          count(topic, 'skipped');
+          return;
+        }
+        await deadLetter(payload, `undecodable: ${(err as Error).message}`);
+        return;
+      }
+      const maxAttempts = settings.maxAttempts ?? 5;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await withProcessSpan(topic, partition, message.offset, message.headers, () =>
+            settings.handle({ event, envelope, topic, partition, offset: message.offset }),
+          );
+          count(topic, 'handled');
+          return;
+        } catch (err) {
+          const fields = {
+            err,
+            topic,
+            partition,
+            offset: message.offset,
+            event_id: envelope.eventId,
+            attempt,
+          };
+          if (attempt >= maxAttempts) {
+            logger.error(
+              fields,
+              'event handler keeps failing; handing over to the consumer restart',
+            );
+            count(topic, 'failed');
+            throw err;
+          }
+          logger.warn(fields, 'event handler failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+        }
+      }
+    },
+  });
+
+  return {
+    consumer,
+    stop: () => consumer.disconnect(),
+  };
+}

@@ -1,0 +1,10 @@
+export { createKafka, type KafkaSettings } from './create-kafka';
+export { toOutboxMessage } from './to-outbox-message';
+export { OutboxRelay, relayOwnerId, type OutboxRelaySettings } from './outbox-relay';
+export {
+  startEventConsumer,
+  type ConsumedEvent,
+  type EventConsumer,
+  type EventConsumerSettings,
+} from './event-consumer';
+export { startPublishSpan, withProcessSpan } from './messaging-spans';

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type Kafka, type Producer } from 'kafkajs';
+import { MongoClient, type Db } from 'mongodb';
+import { accountV1, type DecodedEvent } from '@trellis/contracts';
+import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
+import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
+import { Lease, Outbox, withTransaction } from '@trellis/platform/mongo';
+import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
+import { captureLogger, waitFor } from '@trellis/platform/testing';
+import {
+  createKafka,
+  OutboxRelay,
+  startEventConsumer,
+  toOutboxMessage,
+  type EventConsumer,
+} from '../src';
+
+// MONGODB_URI / KAFKA_BROKERS set: real servers; unset: the embedded devstack servers.
+let mongoServer: MongoDevServer | undefined;
+let broker: KafkaDevBroker | undefined;
+let client: MongoClient;
+let db: Db;
+let kafka: Kafka;
+let producer: Producer;
+let telemetry: Telemetry;
+const spans = new InMemorySpanExporter();
+const { logger } = captureLogger('messaging-test');
+
+beforeAll(async () => {
+  telemetry = startTelemetry({
+    serviceName: 'messaging-test',
+    spanProcessors: [new SimpleSpanProcessor(spans)],
+  });
+  mongoServer = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  broker = process.env.KAFKA_BROKERS
+    ? undefined
+    : await startKafkaDevBroker({ port: 0, defaultPartitions: 3 });
+  client = new MongoClient(process.env.MONGODB_URI ?? mongoServer!.uri);
+  await client.connect();
+  db = client.db(`messaging_${randomUUID().slice(0, 8)}`);
+  kafka = createKafka({
+    brokers: process.env.KAFKA_BROKERS?.split(',') ?? broker!.brokers,
+    clientId: 'messaging-test',
+    logger,
+  });
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer.disconnect();
+  await db.dropDatabase();
+  await client.close();
+  await broker?.stop();
+  await mongoServer?.stop();
+  await telemetry.shutdown();
+});
+
+function opened(accountId: string, n: number) {
+  return accountV1.AccountOpened.fromPartial({
+    accountId,
+    ownerName: `Owner ${n}`,
+    email: `owner${n}@example.com`,
+    currencyCode: 'EUR',
+  });
+}
+
+async function collect(
+  topic: string,
+  groupId: string,
+  into: Array<{ event: DecodedEvent; partition: number; traceId?: string }>,
+) {
+  return startEventConsumer({
+    kafka,
+    groupId,
+    topics: [topic],
+    logger,
+    producer,
+    deadLetterTopic: `${topic}.dlq`,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 500,
+    maxWaitTimeInMs: 100,
+    async handle({ event, partition }) {
+      into.push({ event, partition, traceId: trace.getActiveSpan()?.spanContext().traceId });
+    },
+  });
+}
+
+describe('OutboxRelay', () => {
+  it('publishes committed events once, in order per aggregate, continuing each writer’s trace', async () => {
+    const topic = `relay.order.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    await outbox.ensureIndexes();
+    const relay = new OutboxRelay({
+      outbox,
+      producer,
+      lease: new Lease(db, topic, 'relay-1', 10_000),
+      logger,
+      idlePollMs: 10,
+    });
+    relay.start();
+    const received: Array<{ event: DecodedEvent; partition: number; traceId?: string }> = [];
+    const consumer = await collect(topic, `g-${topic}`, received);
+    const writerTraces = new Map<string, string>();
+    try {
+      const tracer = trace.getTracer('test');
+      for (let n = 0; n < 30; n++) {
+        const aggregate = `acc-${n % 3}`;
+        await tracer.startActiveSpan(`rpc ${n}`, async (span) => {
+          writerTraces.set(`Owner ${n}`, span.spanContext().traceId);
+          await withTransaction(client, (session) =>
+            outbox.append(session, [
+              toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened(aggregate, n), {
+                id: aggregate,
+                type: 'account',
+              }),
+            ]),
+          );
+          span.end();
+        });
+      }
+      await waitFor(() => received.length >= 30, { timeoutMs: 20_000, what: '30 events' });
+      expect(received).toHaveLength(30);
+      for (const aggregate of ['acc-0', 'acc-1', 'acc-2']) {
+        const events = received.filter(
+          (r) =>
+            r.event.eventType === 'trellis.account.v1.AccountOpened' &&
+            r.event.payload.accountId === aggregate,
+        );
+        expect(new Set(events.map((e) => e.partition)).size).toBe(1);
+        const order = events.map((e) =>
+          Number((e.event.payload as accountV1.AccountOpened).ownerName.split(' ')[1]),
+        );
+        expect(order).toEqual([...order].sort((a, b) => a - b));
+      }
+      for (const r of received) {
+        const owner = (r.event.payload as accountV1.AccountOpened).ownerName;
+        expect(r.traceId).toBe(writerTraces.get(owner));
+      }
+      expect(await outbox.collection.countDocuments({ published_at: null })).toBe(0);
+      const sendSpans = spans.getFinishedSpans().filter((s) => s.name === `send ${topic}`);
+      expect(sendSpans).toHaveLength(30);
+    } finally {
+      await consumer.stop();
+      await relay.stop();
+    }
+  });
+
+  it('events committed while no relay runs (a relay killed before publishing) are published by the next one', async () => {
+    const topic = `relay.restart.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    const brokenProducer = kafka.producer();
+    // Never connected: every publish attempt fails, as if the relay died before publishing.
+    const failing = new OutboxRelay({
+      outbox,
+      producer: brokenProducer,
+      lease: new Lease(db, topic, 'relay-a', 200),
+      logger,
+      idlePollMs: 10,
+      maxBackoffMs: 50,
+    });
+    await withTransaction(client, (session) =>
+      outbox.append(session, [
+        toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened('acc-9', 9), {
+          id: 'acc-9',
+          type: 'account',
+        }),
+      ]),
+    );
+    await expect(failing.publishBatch()).rejects.toThrow();
+    expect(await outbox.collection.countDocuments({ published_at: null })).toBe(1);
+
+    const received: Array<{ event: DecodedEvent; partition: number }> = [];
+    const consumer = await collect(topic, `g-${topic}`, received);
+    // The dead relay's lease (200 ms) expires and a second relay takes over.
+    const next = new OutboxRelay({
+      outbox,
+      producer,
+      lease: new Lease(db, topic, 'relay-b', 200),
+      logger,
+      idlePollMs: 10,
+    });
+    next.start();
+    try {
+      await waitFor(() => received.length === 1, {
+        timeoutMs: 15_000,
+        what: 'the republished event',
+      });
+      expect(received[0].event.payload).toMatchObject({ accountId: 'acc-9' });
+      await waitFor(
+        async () => (await outbox.collection.countDocuments({ published_at: null })) === 0,
+      );
+    } finally {
+      await consumer.stop();
+      await next.stop();
+    }
+  });
+
+  it('only the lease holder publishes when two relays run', async () => {
+    const topic = `relay.lease.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    const relays = ['r1', 'r2'].map(
+      (owner) =>
+        new OutboxRelay({
+          outbox,
+          producer,
+          lease: new Lease(db, topic, owner, 10_000),
+          logger,
+          idlePollMs: 10,
+        }),
+    );
+    await withTransaction(client, (session) =>
+      outbox.append(
+        session,
+        Array.from({ length: 20 }, (_, n) =>
+          toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened(`a${n}`, n), {
+            id: `a${n}`,
+            type: 'account',
+          }),
+        ),
+      ),
+    );
+    const published = await Promise.all(relays.map((r) => r.publishBatch()));
+    expect(published.sort()).toEqual([0, 20]);
+  });
+});
+
+describe('startEventConsumer', () => {
+  it('sends an undecodable message to the dead-letter topic and carries on', async () => {
+    const topic = `consumer.poison.${randomUUID().slice(0, 8)}`;
+    const received: Array<{ event: DecodedEvent; partition: number }> = [];
+    const consumer: EventConsumer = await collect(topic, `g-${topic}`, received);
+    const dlq: string[] = [];
+    const dlqConsumer = kafka.consumer({
+      groupId: `dlq-${topic}`,
+      sessionTimeout: 6_000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
+    await dlqConsumer.connect();
+    await dlqConsumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true });
+    await dlqConsumer.run({
+      eachMessage: async ({ message }) => void dlq.push(String(message.headers?.error)),
+    });
+    try {
+      const good = toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened('p1', 1), {
+        id: 'p1',
+        type: 'account',
+      });
+      await producer.send({
+        topic,
+        messages: [
+          { key: 'p1', value: Buffer.from([0xff, 0xff, 0xff]) },
+          { key: 'p1', value: Buffer.from(good.value) },
+        ],
+      });
+      await waitFor(() => received.length === 1 && dlq.length === 1, {
+        timeoutMs: 15_000,
+        what: 'one good event and one dead letter',
+      });
+      expect(dlq[0]).toMatch(/^undecodable: /);
+    } finally {
+      await consumer.stop();
+      await dlqConsumer.disconnect();
+    }
+  });
+});

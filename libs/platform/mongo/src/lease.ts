@@ -1,0 +1,47 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from './with-transaction';
+
+interface LeaseDocument {
+  _id: string;
+  owner: string;
+  expires_at: Date;
+}
+
+/**
+ * A named lease held by at most one owner at a time (e.g. the one active outbox relay among
+ * replicas). Acquire and renew are one atomic findOneAndUpdate each; an expired lease can be taken
+ * over by anyone.
+ */
+export class Lease {
+  private readonly collection: Collection<LeaseDocument>;
+
+  constructor(
+    db: Db,
+    readonly name: string,
+    readonly owner: string,
+    readonly ttlMs: number,
+    collection = 'leases',
+  ) {
+    this.collection = db.collection<LeaseDocument>(collection);
+  }
+
+  /** Takes or renews the lease; true while this owner holds it. */
+  async tryAcquire(now = new Date()): Promise<boolean> {
+    try {
+      const result = await this.collection.findOneAndUpdate(
+        { _id: this.name, $or: [{ owner: this.owner }, { expires_at: { $lt: now } }] },
+        { $set: { owner: this.owner, expires_at: new Date(now.getTime() + this.ttlMs) } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      return result?.owner === this.owner;
+    } catch (err) {
+      // Upsert raced with (or was blocked by) a live lease of another owner.
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.collection.deleteOne({ _id: this.name, owner: this.owner });
+  }
+}

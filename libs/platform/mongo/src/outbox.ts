@@ -1,0 +1,82 @@
+import { ObjectId, type Binary, type ClientSession, type Collection, type Db } from 'mongodb';
+import { traceHeaders } from '@trellis/platform/telemetry';
+
+/** One event waiting in the outbox for the relay to publish it to Kafka. */
+export interface OutboxMessage {
+  eventId: string;
+  eventType: string;
+  aggregateId: string;
+  topic: string;
+  /** Kafka message key; the aggregate id, so one aggregate's events stay in one partition. */
+  key: string;
+  /** The encoded EventEnvelope. */
+  value: Uint8Array;
+}
+
+export interface OutboxDocument {
+  _id: ObjectId;
+  event_id: string;
+  event_type: string;
+  aggregate_id: string;
+  topic: string;
+  key: string;
+  value: Binary | Uint8Array;
+  /** W3C trace context of the transaction that wrote the event. */
+  headers: Record<string, string>;
+  created_at: Date;
+  /** null until the relay has published it. */
+  published_at: Date | null;
+}
+
+export const OUTBOX_COLLECTION = 'outbox';
+
+/**
+ * The transactional outbox (ARCHITECTURE.md "Events"): events are inserted in the same
+ * transaction as the state change they describe, so there is no event without a committed change
+ * and no committed change without its event. OutboxRelay publishes them.
+ */
+export class Outbox {
+  readonly collection: Collection<OutboxDocument>;
+
+  constructor(
+    db: Db,
+    /** Published entries are deleted this long after publication (TTL index). */
+    private readonly retentionSeconds = 24 * 3600,
+    name = OUTBOX_COLLECTION,
+  ) {
+    this.collection = db.collection<OutboxDocument>(name);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.collection.createIndexes([
+      { key: { published_at: 1, _id: 1 }, name: 'pending_in_order' },
+      {
+        key: { published_at: 1 },
+        name: 'published_ttl',
+        expireAfterSeconds: this.retentionSeconds,
+      },
+    ]);
+  }
+
+  /** Appends events inside the caller's transaction, with the active trace context. */
+  async append(session: ClientSession, messages: OutboxMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const headers = traceHeaders();
+    const now = new Date();
+    await this.collection.insertMany(
+      messages.map((m) => ({
+        _id: new ObjectId(),
+        event_id: m.eventId,
+        event_type: m.eventType,
+        aggregate_id: m.aggregateId,
+        topic: m.topic,
+        key: m.key,
+        value: m.value,
+        headers,
+        created_at: now,
+        published_at: null,
+      })),
+      { session },
+    );
+  }
+}

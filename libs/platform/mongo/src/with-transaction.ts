@@ -1,0 +1,28 @@
+import type { ClientSession, MongoClient } from 'mongodb';
+
+/**
+ * Runs `work` in one multi-document transaction (snapshot reads, majority commit). The driver's
+ * `withTransaction` reruns `work` on TransientTransactionError (e.g. a WriteConflict with a
+ * concurrent transaction) and retries the commit on UnknownTransactionCommitResult, so `work`
+ * must be safe to rerun: it does all its reads and writes through `session`.
+ */
+export async function withTransaction<T>(
+  client: MongoClient,
+  work: (session: ClientSession) => Promise<T>,
+): Promise<T> {
+  const session = client.startSession();
+  try {
+    return await session.withTransaction(work, {
+      readConcern: { level: 'snapshot' },
+      writeConcern: { w: 'majority' },
+      readPreference: 'primary',
+    });
+  } finally {
+    await session.endSession();
+  }
+}
+
+/** True for MongoDB's duplicate-key error (11000), in or out of a transaction. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}

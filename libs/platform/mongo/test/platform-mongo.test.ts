@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import { MongoClient, type Db } from 'mongodb';
+import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
+import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
+import { Inbox, Lease, Outbox, withTransaction, type OutboxMessage } from '../src';
+
+// MONGODB_URI set: run against that (real) replica set; unset: the embedded devstack server.
+let server: MongoDevServer | undefined;
+let client: MongoClient;
+let db: Db;
+let telemetry: Telemetry;
+
+beforeAll(async () => {
+  telemetry = startTelemetry({ serviceName: 'platform-mongo-test' });
+  server = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  client = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+  await client.connect();
+  db = client.db(`platform_mongo_${randomUUID().slice(0, 8)}`);
+});
+
+afterAll(async () => {
+  await db.dropDatabase();
+  await client.close();
+  await server?.stop();
+  await telemetry.shutdown();
+});
+
+function message(aggregateId: string): OutboxMessage {
+  return {
+    eventId: randomUUID(),
+    eventType: 'trellis.test.v1.Happened',
+    aggregateId,
+    topic: 'test.events.v1',
+    key: aggregateId,
+    value: Buffer.from('payload'),
+  };
+}
+
+describe('withTransaction', () => {
+  it('concurrent read-modify-write transactions on one document all land (write conflicts are retried)', async () => {
+    const counters = db.collection<{ _id: string; n: number }>('counters');
+    await counters.insertOne({ _id: 'c', n: 0 });
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        withTransaction(client, async (session) => {
+          const doc = await counters.findOne({ _id: 'c' }, { session });
+          await counters.updateOne({ _id: 'c' }, { $set: { n: doc!.n + 1 } }, { session });
+        }),
+      ),
+    );
+    expect((await counters.findOne({ _id: 'c' }))!.n).toBe(10);
+  });
+});
+
+describe('Outbox', () => {
+  it('appends in the business transaction with the active trace context', async () => {
+    const outbox = new Outbox(db, 3600, 'outbox_trace');
+    await outbox.ensureIndexes();
+    const tracer = trace.getTracer('test');
+    let traceId = '';
+    await tracer.startActiveSpan('rpc', async (span) => {
+      traceId = span.spanContext().traceId;
+      await withTransaction(client, (session) => outbox.append(session, [message('acc-1')]));
+      span.end();
+    });
+    const [doc] = await outbox.collection.find().toArray();
+    expect(doc).toMatchObject({
+      aggregate_id: 'acc-1',
+      key: 'acc-1',
+      topic: 'test.events.v1',
+      published_at: null,
+    });
+    expect(doc.headers.traceparent).toContain(traceId);
+  });
+
+  it('an aborted transaction leaves no event behind', async () => {
+    const outbox = new Outbox(db, 3600, 'outbox_abort');
+    const accounts = db.collection('accounts_abort');
+    await expect(
+      withTransaction(client, async (session) => {
+        await accounts.insertOne({ _id: 'x' as never, balance: 1 }, { session });
+        await outbox.append(session, [message('x')]);
+        throw new Error('business rule failed after the writes');
+      }),
+    ).rejects.toThrow('business rule failed');
+    expect(await outbox.collection.countDocuments()).toBe(0);
+    expect(await accounts.countDocuments()).toBe(0);
+  });
+});
+
+describe('Inbox', () => {
+  it('processes an event once, however often and however concurrently it is delivered', async () => {
+    const inbox = new Inbox(client, db, 'inbox_test');
+    await inbox.ensureIndexes();
+    const effects = db.collection<{ _id: string; count: number }>('effects');
+    const eventId = randomUUID();
+    const deliver = () =>
+      inbox.processOnce(eventId, 'trellis.test.v1.Happened', async (session) => {
+        await effects.updateOne({ _id: 'e' }, { $inc: { count: 1 } }, { session, upsert: true });
+      });
+    const outcomes = await Promise.all([deliver(), deliver(), deliver(), deliver(), deliver()]);
+    expect(outcomes.filter((o) => o === 'processed')).toHaveLength(1);
+    expect(await deliver()).toBe('duplicate');
+    expect((await effects.findOne({ _id: 'e' }))!.count).toBe(1);
+  });
+
+  it('a failing handler records nothing, so the event is processed on redelivery', async () => {
+    const inbox = new Inbox(client, db, 'inbox_failing');
+    const eventId = randomUUID();
+    await expect(
+      inbox.processOnce(eventId, 't', async () => {
+        throw new Error('transient');
+      }),
+    ).rejects.toThrow('transient');
+    await expect(inbox.processOnce(eventId, 't', async () => undefined)).resolves.toBe('processed');
+  });
+});
+
+describe('Lease', () => {
+  it('is held by one owner at a time and taken over after it expires', async () => {
+    const a = new Lease(db, 'relay', 'owner-a', 60_000, 'leases_test');
+    const b = new Lease(db, 'relay', 'owner-b', 60_000, 'leases_test');
+    const results = await Promise.all([a.tryAcquire(), b.tryAcquire()]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const [holder, other] = results[0] ? [a, b] : [b, a];
+    expect(await holder.tryAcquire()).toBe(true);
+    expect(await other.tryAcquire()).toBe(false);
+    // Seen from one minute later the lease has expired, so the other owner takes it over.
+    expect(await other.tryAcquire(new Date(Date.now() + 61_000))).toBe(true);
+    expect(await holder.tryAcquire()).toBe(false);
+    await other.release();
+    expect(await holder.tryAcquire()).toBe(true);
+  });
+});
