@@ -297,7 +297,7 @@ describe('transactions', () => {
       });
     }
     expect(await col.findOne({ _id: id(1) })).toEqual({ _id: 1, v: 0, w: 1 });
-  });
+  }, 60_000);
 });
 
 describe('retryable writes', () => {

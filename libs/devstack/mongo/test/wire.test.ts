@@ -4,7 +4,7 @@
  */
 import { type Document, Long } from 'bson';
 import { crc32c, hostPort, opMsg, opQuery, RawConnection } from './support/raw-wire';
-import { startTarget, type Target, uniqueDbName } from './support/target';
+import { startTarget, type Target, uniqueDbName, usingDevstack } from './support/target';
 
 let target: Target;
 let address: { host: string; port: number };
@@ -133,47 +133,52 @@ it('accepts a correct checksum; moreToCome gets no reply', async () => {
   await c.command({ dropDatabase: 1, $db: db });
 });
 
-describe('broken frames close only their own connection', () => {
-  const cases: Array<[string, () => Buffer]> = [
-    ['a length below the header size', () => Buffer.from([8, 0, 0, 0, 0, 0, 0, 0])],
-    [
-      'a length above maxMessageSizeBytes (48 MB)',
-      () => {
-        const h = Buffer.alloc(16);
-        h.writeInt32LE(48_000_001, 0);
-        h.writeInt32LE(1, 4);
-        h.writeInt32LE(2013, 12);
-        return h;
-      },
-    ],
-    [
-      'invalid BSON in a section',
-      () => {
-        const { frame } = opMsg({ ping: 1, $db: 'admin' });
-        frame.writeInt32LE(9999, 21); // document length now points past the frame
-        return frame;
-      },
-    ],
-    ['a wrong checksum', () => opMsg({ ping: 1, $db: 'admin' }, { checksum: 'bad' }).frame],
-    [
-      'an unknown opCode',
-      () => {
-        const h = Buffer.alloc(20);
-        h.writeInt32LE(20, 0);
-        h.writeInt32LE(7, 4);
-        h.writeInt32LE(9999, 12);
-        return h;
-      },
-    ],
-  ];
-  it.each(cases)('%s', async (_label, build) => {
-    const bystander = await raw();
-    const victim = await raw();
-    expect((await bystander.command({ ping: 1, $db: 'admin' })).doc.ok).toBe(1);
-    victim.send(build());
-    await victim.waitClosed();
-    expect((await bystander.command({ ping: 1, $db: 'admin' })).doc.ok).toBe(1);
-    const fresh = await raw();
-    expect((await fresh.command({ ping: 1, $db: 'admin' })).doc.ok).toBe(1);
+// What a server does with a broken frame is not specified by the wire protocol (mongod answers some
+// with an error reply, closes on others); closing just that connection, with a logged reason, is the
+// devstack's contract, so these cases are only defined against the devstack server.
+if (usingDevstack) {
+  describe('broken frames close only their own connection', () => {
+    const cases: Array<[string, () => Buffer]> = [
+      ['a length below the header size', () => Buffer.from([8, 0, 0, 0, 0, 0, 0, 0])],
+      [
+        'a length above maxMessageSizeBytes (48 MB)',
+        () => {
+          const h = Buffer.alloc(16);
+          h.writeInt32LE(48_000_001, 0);
+          h.writeInt32LE(1, 4);
+          h.writeInt32LE(2013, 12);
+          return h;
+        },
+      ],
+      [
+        'invalid BSON in a section',
+        () => {
+          const { frame } = opMsg({ ping: 1, $db: 'admin' });
+          frame.writeInt32LE(9999, 21); // document length now points past the frame
+          return frame;
+        },
+      ],
+      ['a wrong checksum', () => opMsg({ ping: 1, $db: 'admin' }, { checksum: 'bad' }).frame],
+      [
+        'an unknown opCode',
+        () => {
+          const h = Buffer.alloc(20);
+          h.writeInt32LE(20, 0);
+          h.writeInt32LE(7, 4);
+          h.writeInt32LE(9999, 12);
+          return h;
+        },
+      ],
+    ];
+    it.each(cases)('%s', async (_label, build) => {
+      const bystander = await raw();
+      const victim = await raw();
+      expect((await bystander.command({ ping: 1, $db: 'admin' })).doc.ok).toBe(1);
+      victim.send(build());
+      await victim.waitClosed();
+      expect((await bystander.command({ ping: 1, $db: 'admin' })).doc.ok).toBe(1);
+      const fresh = await raw();
+      expect((await fresh.command({ ping: 1, $db: 'admin' })).doc.ok).toBe(1);
+    });
   });
-});
+}
