@@ -1,4 +1,4 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -16,7 +16,7 @@ import {
 export interface TelemetrySettings {
   serviceName: string;
   serviceVersion?: string;
-  /** OTLP/gRPC endpoint, e.g. http://jaeger:4317; spans are exported only when set. */
+  /** OTLP/HTTP endpoint base, e.g. http://jaeger:4318 (spans go to /v1/traces); export only when set. The HTTP exporter keeps @grpc/grpc-js unloaded until the gRPC instrumentation is in place. */
   otlpEndpoint?: string;
   /** Extra processors, e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests. */
   spanProcessors?: SpanProcessor[];
@@ -38,7 +38,9 @@ export function startTelemetry(settings: TelemetrySettings): Telemetry {
   const spanProcessors: SpanProcessor[] = [...(settings.spanProcessors ?? [])];
   if (settings.otlpEndpoint) {
     spanProcessors.push(
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.otlpEndpoint })),
+      new BatchSpanProcessor(
+        new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }),
+      ),
     );
   }
   if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());

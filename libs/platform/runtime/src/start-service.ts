@@ -1,0 +1,208 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { createGrpcServer, type GrpcServer } from '@trellis/platform/grpc';
+import { createLogger, type Logger } from '@trellis/platform/logging';
+import { createKafka, OutboxRelay, relayOwnerId } from '@trellis/platform/messaging';
+import { connectMongo, Lease, Outbox, type MongoConnection } from '@trellis/platform/mongo';
+import {
+  createMetricsRegistry,
+  startMetricsServer,
+  type MetricsServer,
+} from '@trellis/platform/telemetry';
+import type { ServiceConfig } from './service-config';
+
+/** What a service's composition root gets to build its adapters and use cases from. */
+export interface ServiceContext {
+  name: string;
+  config: ServiceConfig;
+  logger: Logger;
+  metrics: Registry;
+  mongo: MongoConnection;
+  kafka: Kafka;
+  /** Idempotent producer shared by the relay and anything else that publishes directly. */
+  producer: Producer;
+  outbox: Outbox;
+  relay: OutboxRelay;
+  grpc: GrpcServer;
+}
+
+/** What `register` returns: background parts (consumers, workers) to stop before the relay. */
+export interface ServiceParts {
+  stop?(): Promise<void>;
+}
+
+export interface RunningService {
+  context: ServiceContext;
+  grpcPort: number;
+  grpcAddress: string;
+  metricsUrl: string;
+  /** The shutdown order of ARCHITECTURE.md; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface StartServiceOptions {
+  name: string;
+  config: ServiceConfig;
+  descriptorSet: Uint8Array;
+  /** Tests pass a logger that captures lines. */
+  logger?: Logger;
+  /** How often readiness re-checks MongoDB and Kafka (default 5 s). */
+  readinessIntervalMs?: number;
+  /** Registers gRPC services, consumers, workers; runs before the server listens. */
+  register(context: ServiceContext): Promise<ServiceParts | void>;
+}
+
+/**
+ * The one composition shell all services share: logger, metrics endpoint, MongoDB, Kafka producer,
+ * outbox + leased relay, gRPC server with health and reflection. Health turns SERVING once MongoDB
+ * and Kafka answer, and back to NOT_SERVING when they stop answering. `stop()` runs
+ * health NOT_SERVING → stop accepting and drain calls → stop consumers/workers → stop the relay →
+ * close Kafka and MongoDB → close the metrics endpoint.
+ */
+export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  const { config, name } = options;
+  const logger =
+    options.logger ??
+    createLogger({ service: name, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const metrics = createMetricsRegistry(name);
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((err) => logger.warn({ err }, 'cleanup failed'));
+    cleanups.length = 0;
+  };
+
+  try {
+    const metricsServer: MetricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+    cleanups.push(() => metricsServer.close());
+
+    const mongo = await connectMongo({
+      uri: config.MONGODB_URI,
+      database: config.MONGODB_DATABASE,
+      appName: name,
+      logger,
+    });
+    cleanups.push(() => mongo.close());
+
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+    });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+
+    const outbox = new Outbox(mongo.db);
+    await outbox.ensureIndexes();
+    const relay = new OutboxRelay({
+      outbox,
+      producer,
+      lease: new Lease(mongo.db, 'outbox-relay', relayOwnerId(name), 10_000),
+      logger: logger.child({ component: 'outbox-relay' }),
+      metrics,
+    });
+
+    const grpc = createGrpcServer({
+      logger,
+      metrics,
+      descriptorSet: options.descriptorSet,
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    });
+    const context: ServiceContext = {
+      name,
+      config,
+      logger,
+      metrics,
+      mongo,
+      kafka,
+      producer,
+      outbox,
+      relay,
+      grpc,
+    };
+    const parts = (await options.register(context)) ?? {};
+    relay.start();
+    cleanups.push(() => relay.stop());
+    // Consumers and workers stop before the relay, so what they write still gets published.
+    if (parts.stop) cleanups.push(() => parts.stop!());
+
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    const checkReadiness = async () => {
+      const [mongoUp, kafkaUp] = await Promise.all([
+        mongo.ping(),
+        admin.describeCluster().then(
+          () => true,
+          (err: unknown) => {
+            logger.warn({ err }, 'kafka not reachable');
+            return false;
+          },
+        ),
+      ]);
+      grpc.setServing(mongoUp && kafkaUp);
+    };
+    await checkReadiness();
+    const readiness = setInterval(
+      () => void checkReadiness(),
+      options.readinessIntervalMs ?? 5_000,
+    );
+    readiness.unref();
+    cleanups.push(async () => clearInterval(readiness));
+
+    const grpcPort = await grpc.listen(`${config.GRPC_HOST}:${config.GRPC_PORT}`);
+    // Last in, first out: health and the server go first.
+    cleanups.push(() => grpc.shutdown());
+    const shownHost = config.GRPC_HOST === '0.0.0.0' ? '127.0.0.1' : config.GRPC_HOST;
+    logger.info({ grpc_port: grpcPort, metrics_url: metricsServer.url }, `${name} listening`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      context,
+      grpcPort,
+      grpcAddress: `${shownHost}:${grpcPort}`,
+      metricsUrl: metricsServer.url,
+      stop() {
+        stopping ??= (async () => {
+          logger.info('shutting down');
+          await closeAll();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/**
+ * Installs SIGINT/SIGTERM handlers that stop the service once and exit; only a `main.ts` calls it
+ * (libraries never install signal handlers).
+ */
+export function stopOnSignals(
+  service: { stop(): Promise<void> },
+  logger: Logger,
+  onStopped?: () => Promise<void>,
+): void {
+  let received = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (received) return;
+    received = true;
+    logger.info({ signal }, 'signal received');
+    service
+      .stop()
+      .then(() => onStopped?.())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

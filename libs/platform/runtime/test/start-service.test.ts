@@ -1,0 +1,68 @@
+import { createChannel, createClient } from 'nice-grpc';
+import { healthV1, loadDescriptorSet } from '@trellis/contracts';
+import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
+import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
+import { loadConfig } from '@trellis/platform/config';
+import { captureLogger, waitFor } from '@trellis/platform/testing';
+import { serviceConfigShape, startService } from '../src';
+
+let mongo: MongoDevServer | undefined;
+let broker: KafkaDevBroker | undefined;
+
+beforeAll(async () => {
+  mongo = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  broker = process.env.KAFKA_BROKERS ? undefined : await startKafkaDevBroker({ port: 0 });
+});
+afterAll(async () => {
+  await broker?.stop();
+  await mongo?.stop();
+});
+
+describe('startService', () => {
+  it('serves health once MongoDB and Kafka answer, exposes metrics, and shuts down in order', async () => {
+    const config = loadConfig(
+      serviceConfigShape({ grpcPort: 0, metricsPort: 0, database: 'runtime_test' }),
+      {
+        GRPC_HOST: '127.0.0.1',
+        MONGODB_URI: process.env.MONGODB_URI ?? mongo!.uri,
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker!.brokers.join(','),
+      },
+    );
+    const { logger, lines } = captureLogger('runtime-test');
+    const stopped: string[] = [];
+    const service = await startService({
+      name: 'runtime-test',
+      config,
+      logger,
+      descriptorSet: loadDescriptorSet(),
+      async register() {
+        return { stop: async () => void stopped.push('parts') };
+      },
+    });
+    const channel = createChannel(service.grpcAddress);
+    const health = createClient(healthV1.HealthDefinition, channel);
+    try {
+      const status = await health.check({ service: '' });
+      expect(status.status).toBe(healthV1.HealthCheckResponse_ServingStatus.SERVING);
+      const metrics = await (await fetch(service.metricsUrl)).text();
+      expect(metrics).toContain('outbox_lag_seconds');
+      expect(metrics).toContain('service="runtime-test"');
+    } finally {
+      channel.close();
+      await service.stop();
+    }
+    expect(stopped).toEqual(['parts']);
+    await waitFor(() => lines.some((l) => l.msg === 'stopped'));
+    await expect(fetch(service.metricsUrl)).rejects.toThrow();
+  });
+
+  it('a bad variable stops start-up with one line naming it', () => {
+    expect(() =>
+      loadConfig(serviceConfigShape({ grpcPort: 0, metricsPort: 0, database: 'x' }), {
+        MONGODB_URI: 'http://nope',
+      }),
+    ).toThrow(
+      'Invalid configuration: MONGODB_URI is invalid: expected a mongodb:// or mongodb+srv:// URI',
+    );
+  });
+});
