@@ -46,11 +46,26 @@ const depConstraints = [
 ];
 
 // Tests may also use the devstack servers (ARCHITECTURE.md: "libs/devstack is imported only by
-// apps/devstack and tests").
+// apps/devstack and tests"), and integration tests may start other services in-process.
+const allScopes = [
+  'scope:shared',
+  'scope:account',
+  'scope:job',
+  'scope:notification',
+  'scope:devstack',
+];
 const testDepConstraints = depConstraints.map((c) =>
   c.sourceTag.startsWith('type:')
-    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:devstack'] }
-    : { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:devstack'] },
+    ? {
+        ...c,
+        onlyDependOnLibsWithTags: [
+          ...c.onlyDependOnLibsWithTags,
+          'type:devstack',
+          'type:app',
+          'type:devstack-app',
+        ],
+      }
+    : { ...c, onlyDependOnLibsWithTags: allScopes },
 );
 
 const adapterPackages = ['mongodb', 'kafkajs', '@grpc/grpc-js', 'nice-grpc', 'nodemailer', 'pino'];
