@@ -68,6 +68,14 @@ const testDepConstraints = depConstraints.map((c) =>
     : { ...c, onlyDependOnLibsWithTags: allScopes },
 );
 
+// A service's composition root (apps/<service>/src/app.ts) may be started in-process by tests,
+// apps/devstack and e2e — nowhere else; nx otherwise forbids importing an app.
+const serviceEntryPoints = [
+  '@trellis/account-service',
+  '@trellis/job-service',
+  '@trellis/notification-service',
+];
+
 const adapterPackages = ['mongodb', 'kafkajs', '@grpc/grpc-js', 'nice-grpc', 'nodemailer', 'pino'];
 
 export default tseslint.config(
@@ -111,11 +119,24 @@ export default tseslint.config(
     },
   },
   {
+    files: ['apps/devstack/src/**/*.ts', 'e2e/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: serviceEntryPoints, depConstraints },
+      ],
+    },
+  },
+  {
     files: ['**/test/**/*.ts', '**/*.spec.ts', '**/*.test.ts', 'bench/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
-        { enforceBuildableLibDependency: false, allow: [], depConstraints: testDepConstraints },
+        {
+          enforceBuildableLibDependency: false,
+          allow: serviceEntryPoints,
+          depConstraints: testDepConstraints,
+        },
       ],
     },
   },
