@@ -232,6 +232,47 @@ describe('transactions', () => {
     });
   });
 
+  it('a unique key written by an open transaction: another transaction conflicts, a plain insert waits, then 11000', async () => {
+    const db = await freshDb('txn-uniq-race');
+    const col = db.collection('inbox');
+    await col.createIndex({ eventId: 1 }, { unique: true });
+    const s1 = client.startSession();
+    const s2 = other.startSession();
+    try {
+      s1.startTransaction();
+      await col.insertOne({ eventId: 'e1', by: 's1' }, { session: s1 });
+      s2.startTransaction();
+      const conflict = await other
+        .db(db.databaseName)
+        .collection('inbox')
+        .insertOne({ eventId: 'e1', by: 's2' }, { session: s2 })
+        .catch((e: unknown) => e);
+      expect(conflict).toMatchObject({ code: 112 });
+      expect((conflict as MongoServerError).hasErrorLabel('TransientTransactionError')).toBe(true);
+      await s2.abortTransaction().catch(() => undefined);
+      let settled = false;
+      const plain = other
+        .db(db.databaseName)
+        .collection('inbox')
+        .insertOne({ eventId: 'e1', by: 'plain' })
+        .then(
+          () => 'inserted',
+          (e: MongoServerError) => e,
+        )
+        .finally(() => (settled = true));
+      expect(await other.db(db.databaseName).collection('inbox').countDocuments()).toBe(0);
+      expect(settled).toBe(false);
+      await s1.commitTransaction();
+      expect(await plain).toMatchObject({ code: 11000, keyValue: { eventId: 'e1' } });
+    } finally {
+      await s1.endSession();
+      await s2.endSession();
+    }
+    expect(await col.find({}, { projection: { _id: 0 } }).toArray()).toEqual([
+      { eventId: 'e1', by: 's1' },
+    ]);
+  });
+
   it('a non-transactional write to a document a transaction wrote waits for the transaction to end', async () => {
     const db = await freshDb('txn-wait');
     const col = db.collection('c');
