@@ -7,7 +7,7 @@
  *   DEVSTACK_MONGO_FSYNC     interval (default) | always   (see README.md)
  *   LOG_LEVEL                default info
  *
- * Logs the URI and prints `MONGODB_URI=<uri>` on stdout for scripts. (Plain zod rather than
+ * The server logs its URI (pino, "devstack mongo listening"); this also prints `MONGODB_URI=<uri>` on stdout for scripts. (Plain zod rather than
  * @trellis/platform/config: `tsx` run from the workspace root does not see tsconfig path aliases.)
  */
 import pino from 'pino';
@@ -39,7 +39,6 @@ async function main(): Promise<void> {
     fsync: config.DEVSTACK_MONGO_FSYNC,
     logger,
   });
-  logger.info({ uri: server.uri }, `devstack MongoDB at ${server.uri}`);
   process.stdout.write(`MONGODB_URI=${server.uri}\n`);
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
