@@ -7,8 +7,9 @@
  *   DEVSTACK_MONGO_FSYNC     interval (default) | always   (see README.md)
  *   LOG_LEVEL                default info
  *
- * The server logs its URI (pino, "devstack mongo listening"); this also prints `MONGODB_URI=<uri>` on stdout for scripts. (Plain zod rather than
- * @trellis/platform/config: `tsx` run from the workspace root does not see tsconfig path aliases.)
+ * The server logs its URI (pino, "devstack mongo listening"); this also prints
+ * `MONGODB_URI=<uri>` on stdout for scripts. (Plain zod rather than @trellis/platform/config:
+ * `tsx` run from the workspace root does not see tsconfig path aliases.)
  */
 import pino from 'pino';
 import { z } from 'zod';
