@@ -13,7 +13,7 @@ export * as notificationV1 from './packages/notification-v1';
 export * as healthV1 from './packages/health-v1';
 export * as googleProtobuf from './packages/google-protobuf';
 
-export { descriptorSetPath, loadDescriptorSet } from './descriptors';
+export { descriptorSetPath, loadDescriptorSet, resolveDescriptorSetPath } from './descriptors';
 export { ERROR_DOMAIN, errorReasonString, parseErrorReason } from './errors';
 export {
   type DecodedEvent,
