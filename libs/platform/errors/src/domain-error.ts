@@ -46,8 +46,9 @@ export class ValidationError extends DomainError {
   constructor(
     readonly fieldViolations: FieldViolation[],
     code = 'REQUEST.INVALID_ARGUMENT',
+    metadata?: Record<string, string>,
   ) {
-    super(code, fieldViolations.map((v) => `${v.field}: ${v.description}`).join('; '));
+    super(code, fieldViolations.map((v) => `${v.field}: ${v.description}`).join('; '), metadata);
   }
 
   static field(field: string, description: string): ValidationError {
