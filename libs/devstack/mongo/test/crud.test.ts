@@ -3,11 +3,13 @@
  * or against a real replica set when MONGODB_URI is set (see support/target.ts).
  */
 import {
+  Binary,
   type Db,
   type MongoClient,
   MongoBulkWriteError,
   MongoServerError,
   ObjectId,
+  UUID,
 } from 'mongodb';
 import { connect, startTarget, type Target, uniqueDbName } from './support/target';
 
@@ -143,6 +145,22 @@ describe('insert and find', () => {
     } finally {
       await big.close();
     }
+  });
+
+  it('matches Binary/UUID values exactly and round-trips them', async () => {
+    const col = freshDb('crud-binary').collection('bins');
+    const ids = Array.from({ length: 50 }, () => new UUID());
+    await col.insertMany(
+      ids.map((u, i) => ({ u, i, raw: new Binary(Buffer.from([0xff, 0x80 + i])) })),
+    );
+    for (const [i, u] of ids.entries()) {
+      const found = await col.find({ u }).toArray();
+      expect(found.map((d) => d.i)).toEqual([i]);
+    }
+    const one = await col.findOne({ raw: new Binary(Buffer.from([0xff, 0x80 + 7])) });
+    expect(one?.i).toBe(7);
+    expect((one?.u as Binary).toUUID().toHexString()).toBe(ids[7].toHexString());
+    expect(await col.countDocuments({ u: { $in: [ids[1], ids[2]] } })).toBe(2);
   });
 
   it('a duplicate _id is error 11000 with keyPattern and keyValue', async () => {

@@ -16,7 +16,7 @@ import {
   noSuchTransaction,
   TRANSIENT_TRANSACTION_ERROR,
 } from '../errors';
-import { int64PathsOfCommand, normalizeBigInts } from '../query/int64';
+import { int64PathsOfCommand, normalizeDecoded } from '../query/int64';
 import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
@@ -70,7 +70,7 @@ export async function runCommand(
       const int64 = int64PathsOfCommand(name, cmd);
       if (int64.size > 0) server.engine.addInt64Paths(`${db}.${target}`, int64);
     }
-    normalizeBigInts(cmd);
+    normalizeDecoded(cmd);
     rejectCollation(cmd);
     const handler = COMMANDS[name];
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {

@@ -1,5 +1,5 @@
 /** Small helpers for BSON documents held in memory (plain objects plus bson value classes). */
-import { ObjectId, type Document } from 'bson';
+import { Binary, ObjectId, type Document } from 'bson';
 
 export function isPlainObject(v: unknown): v is Document {
   if (v === null || typeof v !== 'object') return false;
@@ -60,4 +60,22 @@ export function formatValue(v: unknown): string {
 
 export function newObjectId(): ObjectId {
   return new ObjectId();
+}
+
+/**
+ * A bson Binary whose default `toString()` is lossless. mingo compares values of non-plain classes
+ * by `toString()`, and Binary's default is a lossy UTF-8 decode, so two different UUIDs could
+ * compare equal. Incoming Binary values are rewrapped as this class (it serializes as Binary).
+ */
+export class ComparableBinary extends Binary {
+  override toString(encoding?: 'hex' | 'base64' | 'utf8' | 'utf-8'): string {
+    if (encoding) return super.toString(encoding);
+    return `${this.sub_type}:${super.toString('hex')}`;
+  }
+}
+
+export function comparableBinary(b: Binary): ComparableBinary {
+  return b instanceof ComparableBinary
+    ? b
+    : new ComparableBinary(b.buffer.subarray(0, b.position), b.sub_type);
 }

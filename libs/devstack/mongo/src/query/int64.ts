@@ -13,18 +13,22 @@
  * Paths ignore array positions (`items.units` covers `items.3.units`). A field that holds Int64 in
  * some documents and Int32 in others comes back as Int64 everywhere (a documented deviation).
  */
-import { type Document, Long } from 'bson';
-import { isPlainObject } from './documents';
+import { Binary, type Document, Long } from 'bson';
+import { comparableBinary, isPlainObject } from './documents';
 
-/** Replaces every bigint in `v` (deeply, in place for containers) with a number or a Long. */
-export function normalizeBigInts(v: unknown): unknown {
+/**
+ * Prepares decoded values for storage and mingo, deeply and in place for containers: every bigint
+ * becomes a number (or a Long beyond 2^53), every Binary a ComparableBinary.
+ */
+export function normalizeDecoded(v: unknown): unknown {
   if (typeof v === 'bigint') return toNumberOrLong(v);
+  if (v instanceof Binary) return comparableBinary(v);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = normalizeBigInts(v[i]);
+    for (let i = 0; i < v.length; i++) v[i] = normalizeDecoded(v[i]);
     return v;
   }
   if (isPlainObject(v)) {
-    for (const k of Object.keys(v)) v[k] = normalizeBigInts(v[k]);
+    for (const k of Object.keys(v)) v[k] = normalizeDecoded(v[k]);
   }
   return v;
 }

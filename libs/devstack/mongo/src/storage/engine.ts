@@ -6,6 +6,7 @@
  */
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
+import { normalizeDecoded } from '../query/int64';
 import { LockTable } from '../transactions/lock-table';
 import { Transaction } from '../transactions/transaction';
 import { Collection } from './collection';
@@ -180,7 +181,7 @@ export class Engine {
         this.clock = Math.max(this.clock, ts);
         for (const op of record.ops as Document[]) {
           const coll = this.ensureCollectionNs(String(op.ns));
-          const doc = (op.doc as Document | undefined) ?? null;
+          const doc = (normalizeDecoded(op.doc) as Document | undefined) ?? null;
           const key = valueKey(doc ? doc._id : op.id);
           coll.install(key, doc, ts);
           coll.prune(key, ts);
