@@ -18,3 +18,19 @@ export {
   type GrpcClientSettings,
 } from './client/create-grpc-client';
 export { Status, ServerError, ClientError, type CallContext } from 'nice-grpc';
+export {
+  serverTlsCredentials,
+  channelTlsCredentials,
+  insecureChannelCredentials,
+  type TlsFiles,
+} from './security/tls-credentials';
+export {
+  ServiceTokenSigner,
+  ServiceTokenVerifier,
+  InvalidTokenError,
+  TOKEN_ISSUER,
+  MAX_TOKEN_TTL_SECONDS,
+} from './security/service-token';
+export { isAllowed, type AuthorizationPolicy } from './security/authorization-policy';
+export { authMiddleware, callerOf, type AuthSettings } from './security/auth.middleware';
+export { CALLER_HEADER } from './security/peer-identity.interceptor';

@@ -8,6 +8,26 @@ import {
 } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
+import { Metadata, type CallOptions, type ClientMiddlewareCall } from 'nice-grpc-common';
+import type { ServiceTokenSigner } from '../security/service-token';
+
+/** Adds a fresh (cached) service token for `audience` to every call's metadata. */
+function serviceTokenMiddleware({
+  signer,
+  audience,
+}: {
+  signer: ServiceTokenSigner;
+  audience: string;
+}) {
+  return async function* withServiceToken<Request, Response>(
+    call: ClientMiddlewareCall<Request, Response>,
+    options: CallOptions,
+  ) {
+    const metadata = Metadata(options.metadata);
+    metadata.set('authorization', `Bearer ${await signer.token(audience)}`);
+    return yield* call.next(call.request, { ...options, metadata });
+  };
+}
 
 export interface GrpcClientSettings {
   /** `host:port`; resolved through DNS so every address behind a headless Service gets calls. */
@@ -17,6 +37,10 @@ export interface GrpcClientSettings {
   defaultDeadlineMs?: number;
   /** Attempts (including the first) for calls that fail with UNAVAILABLE (default 4). */
   maxAttempts?: number;
+  /** Sends `authorization: Bearer <token for audience>` on every call. */
+  serviceToken?: { signer: ServiceTokenSigner; audience: string };
+  /** TLS target name override, when certificates name the service rather than the address. */
+  tlsServerName?: string;
 }
 
 /**
@@ -62,14 +86,13 @@ export function createGrpcClient<Definition extends CompatServiceDefinition>(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 0,
+    ...(settings.tlsServerName ? { 'grpc.ssl_target_name_override': settings.tlsServerName } : {}),
   });
   const defaultDeadlineMs = settings.defaultDeadlineMs ?? 10_000;
-  const client = createClientFactory()
-    .use(errorDetailsClientMiddleware)
-    .use(deadlineMiddleware)
-    .create(definition, channel, { '*': { deadline: defaultDeadlineMs } }) as Client<
-    Definition,
-    { deadline?: Date | number }
-  >;
+  let factory = createClientFactory().use(errorDetailsClientMiddleware).use(deadlineMiddleware);
+  if (settings.serviceToken) factory = factory.use(serviceTokenMiddleware(settings.serviceToken));
+  const client = factory.create(definition, channel, {
+    '*': { deadline: defaultDeadlineMs },
+  }) as Client<Definition, { deadline?: Date | number }>;
   return { client, channel, close: () => channel.close() };
 }

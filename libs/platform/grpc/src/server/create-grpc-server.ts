@@ -19,6 +19,8 @@ import {
   servicesInDescriptorSet,
 } from './reflection';
 import { createTerminator } from './terminator.middleware';
+import { authMiddleware, type AuthSettings } from '../security/auth.middleware';
+import { peerIdentityInterceptor } from '../security/peer-identity.interceptor';
 
 export interface GrpcServerSettings {
   logger: Logger;
@@ -30,8 +32,14 @@ export interface GrpcServerSettings {
   maxReceiveMessageBytes?: number;
   /** How long shutdown waits for in-flight calls before cancelling them (default 10 s). */
   shutdownGraceMs?: number;
-  /** Extra grpc-js channel options, e.g. keepalive enforcement. */
+  /** HTTP/2 streams one connection may have open at once (default 100). */
+  maxConcurrentStreams?: number;
+  /** Extra grpc-js server options. */
   channelOptions?: Record<string, string | number>;
+  /** TLS (optionally mTLS) credentials `listen` uses; plaintext when absent. */
+  credentials?: ServerCredentials;
+  /** Service-token authentication and per-method authorization; off when absent. */
+  auth?: Omit<AuthSettings, 'logger'>;
 }
 
 type AnyDefinition = CompatServiceDefinition;
@@ -63,13 +71,20 @@ export interface GrpcServer {
 export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   const { logger } = settings;
   const terminator = createTerminator();
-  let server = createServer({
+  const serverOptions = {
     'grpc.max_receive_message_length': settings.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    'grpc.max_concurrent_streams': settings.maxConcurrentStreams ?? 100,
+    // Ping idle connections so half-open ones are closed instead of piling up.
+    'grpc.keepalive_time_ms': 120_000,
+    'grpc.keepalive_timeout_ms': 20_000,
     ...settings.channelOptions,
-  })
+    interceptors: [peerIdentityInterceptor],
+  };
+  let server = createServer(serverOptions as unknown as Parameters<typeof createServer>[0])
     .use(terminator.middleware)
     .use(loggingMiddleware(logger));
   if (settings.metrics) server = server.use(metricsMiddleware(settings.metrics));
+  if (settings.auth) server = server.use(authMiddleware({ ...settings.auth, logger }));
   // Application services also get the error mapper; health and reflection never throw domain errors.
   const withErrorMapping = server
     .with(errorDetailsServerMiddleware)
@@ -103,7 +118,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
         health.setStatus('unhealthy', name);
       }
     },
-    listen: (address, credentials) => server.listen(address, credentials),
+    listen: (address, credentials) => server.listen(address, credentials ?? settings.credentials),
     setServing(serving) {
       if (shuttingDown && serving) return;
       const status = serving ? 'healthy' : 'unhealthy';

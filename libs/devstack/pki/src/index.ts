@@ -1,0 +1,1 @@
+export { createDevPki, type DevIdentity, type DevPki } from './create-dev-pki';

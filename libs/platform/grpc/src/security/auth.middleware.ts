@@ -1,0 +1,88 @@
+import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
+import type { Logger } from '@trellis/platform/logging';
+import { isAllowed, type AuthorizationPolicy } from './authorization-policy';
+import { CALLER_HEADER, parseSubjectAltNames, PEER_SAN_HEADER } from './peer-identity.interceptor';
+import { InvalidTokenError, type ServiceTokenVerifier } from './service-token';
+
+export interface AuthSettings {
+  verifier: ServiceTokenVerifier;
+  policy: AuthorizationPolicy;
+  /** In mTLS mode the client certificate's SAN must name the token's subject. */
+  requireCertificateMatch: boolean;
+  logger: Logger;
+  /** Method path prefixes callable without a token: health (probes) and reflection by default. */
+  publicPrefixes?: string[];
+}
+
+const DEFAULT_PUBLIC = [
+  '/grpc.health.v1.Health/',
+  '/grpc.reflection.v1.',
+  '/grpc.reflection.v1alpha.',
+];
+
+/**
+ * Authenticates every call with a service token (`authorization: Bearer <jwt>`) and authorizes it
+ * against the per-method policy: missing/invalid/expired → UNAUTHENTICATED, valid but not allowed
+ * → PERMISSION_DENIED. Both are logged as security events, never with the token. The verified
+ * subject reaches handlers as the `x-trellis-caller` metadata value.
+ */
+export function authMiddleware(settings: AuthSettings) {
+  const publicPrefixes = settings.publicPrefixes ?? DEFAULT_PUBLIC;
+  const security = settings.logger.child({ component: 'security' });
+  return async function* authenticate<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ) {
+    const method = call.method.path;
+    if (publicPrefixes.some((prefix) => method.startsWith(prefix)))
+      return yield* call.next(call.request, context);
+    const event = { event: 'security', 'rpc.method': method, peer: context.peer };
+
+    const header = context.metadata.get('authorization') ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!token) {
+      security.warn(
+        { ...event, outcome: 'unauthenticated', reason: 'missing bearer token' },
+        'call rejected',
+      );
+      throw new ServerError(Status.UNAUTHENTICATED, 'a service token is required');
+    }
+    let subject: string;
+    try {
+      subject = await settings.verifier.verify(token);
+    } catch (err) {
+      const reason = err instanceof InvalidTokenError ? err.message : 'verification failed';
+      security.warn({ ...event, outcome: 'unauthenticated', reason }, 'call rejected');
+      throw new ServerError(Status.UNAUTHENTICATED, 'invalid service token');
+    }
+    if (settings.requireCertificateMatch) {
+      const names = parseSubjectAltNames(context.metadata.get(PEER_SAN_HEADER) ?? '');
+      if (!names.includes(subject)) {
+        security.warn(
+          {
+            ...event,
+            outcome: 'unauthenticated',
+            subject,
+            reason: 'certificate SAN does not match token subject',
+          },
+          'call rejected',
+        );
+        throw new ServerError(
+          Status.UNAUTHENTICATED,
+          'client certificate does not match the service token',
+        );
+      }
+    }
+    if (!isAllowed(settings.policy, method, subject)) {
+      security.warn({ ...event, outcome: 'permission_denied', subject }, 'call rejected');
+      throw new ServerError(Status.PERMISSION_DENIED, `${subject} may not call ${method}`);
+    }
+    context.metadata.set(CALLER_HEADER, subject);
+    return yield* call.next(call.request, context);
+  };
+}
+
+/** The authenticated calling service, when the server runs with authentication. */
+export function callerOf(context: CallContext): string | undefined {
+  return context.metadata.get(CALLER_HEADER);
+}
