@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MongoClient, type ObjectId } from 'mongodb';
 import { startChildServer } from './support/child-server';
-import { connect, usingDevstack } from './support/target';
+import { connect, usingDevstack, waitFor } from './support/target';
 
 type Id = ObjectId;
 
@@ -82,14 +82,12 @@ if (usingDevstack) {
       })();
 
       // Kill while writes are in flight, once a good number were acknowledged.
-      await new Promise<void>((resolve) => {
-        const check = setInterval(() => {
-          if (acknowledgedInserts.length >= 1500 && acknowledgedTxns.length >= 50) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 10);
-      });
+      await waitFor(
+        '1500 acknowledged inserts and 50 committed transactions',
+        () => acknowledgedInserts.length >= 1500 && acknowledgedTxns.length >= 50,
+        30_000,
+        10,
+      );
       first.process.kill('SIGKILL');
       await first.exited;
       stop = true;
