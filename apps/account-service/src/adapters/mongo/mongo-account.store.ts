@@ -1,0 +1,241 @@
+import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
+import { Counter, type Registry } from 'prom-client';
+import type { OutboxRelay } from '@trellis/platform/messaging';
+import { isDuplicateKeyError, type Outbox, withTransaction } from '@trellis/platform/mongo';
+import {
+  type AccountFilter,
+  type AccountStore,
+  type AccountUnitOfWork,
+  type IdempotencyRecord,
+  IdempotencyKeyTaken,
+} from '../../app/account-store.port';
+import type { Account, ExternalAccount } from '../../domain/account';
+import type { AccountEvent } from '../../domain/account-events';
+import { externalAccountId } from '../../domain/ids';
+import type { LedgerEntry } from '../../domain/ledger';
+import { toAccountEventMessage } from '../kafka/account-event.mapper';
+import {
+  type AccountDocument,
+  type ExternalAccountDocument,
+  type IdempotencyDocument,
+  type LedgerEntryDocument,
+  accountFromDocument,
+  accountToDocument,
+  entryFromDocument,
+  entryToDocument,
+  externalFromDocument,
+  transactionFromStored,
+  transactionToStored,
+} from './documents';
+import { KeyedLocks } from './keyed-locks';
+
+export interface MongoAccountStoreSettings {
+  client: MongoClient;
+  db: Db;
+  outbox: Outbox;
+  /** Woken after a commit that wrote events. */
+  relay: Pick<OutboxRelay, 'notify'>;
+  /** How long an idempotency key is remembered. */
+  idempotencyTtlSeconds: number;
+  metrics?: Registry;
+}
+
+/** A transaction's work found no external account for a currency yet. */
+class ExternalAccountMissing extends Error {
+  constructor(readonly currency: string) {
+    super(`no external account for ${currency} yet`);
+  }
+}
+
+/**
+ * The account store on MongoDB: one multi-document transaction per unit of work covering the
+ * accounts (with their version), ledger entries, the idempotency record and the outbox events.
+ */
+export class MongoAccountStore implements AccountStore {
+  readonly accounts: Collection<AccountDocument>;
+  readonly externalAccounts: Collection<ExternalAccountDocument>;
+  readonly ledger: Collection<LedgerEntryDocument>;
+  readonly idempotency: Collection<IdempotencyDocument>;
+  private readonly locks = new KeyedLocks();
+  private readonly retries?: Counter;
+
+  constructor(private readonly settings: MongoAccountStoreSettings) {
+    const options = { useBigInt64: true };
+    this.accounts = settings.db.collection<AccountDocument>('accounts', options);
+    this.externalAccounts = settings.db.collection<ExternalAccountDocument>(
+      'external_accounts',
+      options,
+    );
+    this.ledger = settings.db.collection<LedgerEntryDocument>('ledger_entries', options);
+    this.idempotency = settings.db.collection<IdempotencyDocument>('idempotency_keys', options);
+    if (settings.metrics) {
+      this.retries = new Counter({
+        name: 'account_transaction_retries_total',
+        help: 'Transactions rerun after a write conflict with a concurrent transaction',
+        registers: [settings.metrics],
+      });
+    }
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.accounts.createIndexes([
+      { key: { email_lower: 1, _id: -1 }, name: 'by_email' },
+      { key: { status: 1, _id: -1 }, name: 'by_status' },
+    ]);
+    await this.ledger.createIndexes([
+      { key: { account_id: 1, sequence: -1 }, name: 'statement', unique: true },
+      { key: { transaction_id: 1 }, name: 'by_transaction' },
+    ]);
+    await this.idempotency.createIndexes([
+      { key: { expires_at: 1 }, name: 'expires_ttl', expireAfterSeconds: 0 },
+    ]);
+  }
+
+  async transact<T>(lockKeys: string[], work: (uow: AccountUnitOfWork) => Promise<T>): Promise<T> {
+    const release = await this.locks.acquire(lockKeys);
+    try {
+      for (;;) {
+        let attempts = 0;
+        let wroteEvents = false;
+        try {
+          const result = await withTransaction(this.settings.client, async (session) => {
+            if (attempts++ > 0) this.retries?.inc();
+            const uow = this.unitOfWork(session, () => (wroteEvents = true));
+            return work(uow);
+          });
+          if (wroteEvents) this.settings.relay.notify();
+          return result;
+        } catch (err) {
+          if (!(err instanceof ExternalAccountMissing)) throw err;
+          await this.createExternalAccount(err.currency);
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Outside any transaction, so concurrent first uses of a currency cannot fail each other. */
+  private async createExternalAccount(currency: string): Promise<void> {
+    try {
+      await this.externalAccounts.updateOne(
+        { _id: externalAccountId(currency) },
+        { $setOnInsert: { currency_code: currency, balance: 0n, version: 0 } },
+        { upsert: true },
+      );
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  private unitOfWork(session: ClientSession, onEvents: () => void): AccountUnitOfWork {
+    const { outbox, idempotencyTtlSeconds } = this.settings;
+    return {
+      getAccount: async (id) => {
+        const doc = await this.accounts.findOne({ _id: id }, { session });
+        return doc ? accountFromDocument(doc) : undefined;
+      },
+      getExternalAccount: async (currency) => {
+        const doc = await this.externalAccounts.findOne(
+          { _id: externalAccountId(currency) },
+          { session },
+        );
+        if (!doc) throw new ExternalAccountMissing(currency);
+        return externalFromDocument(doc);
+      },
+      getIdempotencyRecord: async (key) => {
+        const doc = await this.idempotency.findOne({ _id: key }, { session });
+        return doc ? recordFromDocument(doc) : undefined;
+      },
+      insertAccount: async (account: Account) => {
+        await this.accounts.insertOne(accountToDocument(account), { session });
+      },
+      updateAccount: async (account: Account) => {
+        const { _id, ...fields } = accountToDocument(account);
+        const result = await this.accounts.updateOne(
+          { _id, version: account.version - 1 },
+          { $set: fields },
+          { session },
+        );
+        // Snapshot isolation makes a concurrent change a write conflict first; this is a guard.
+        if (result.matchedCount !== 1) throw new Error(`account ${_id} changed concurrently`);
+      },
+      updateExternalAccount: async (account: ExternalAccount) => {
+        const result = await this.externalAccounts.updateOne(
+          { _id: account.id, version: account.version - 1 },
+          { $set: { balance: account.balance, version: account.version } },
+          { session },
+        );
+        if (result.matchedCount !== 1) throw new Error(`${account.id} changed concurrently`);
+      },
+      insertLedgerEntries: async (entries: readonly LedgerEntry[]) => {
+        await this.ledger.insertMany(entries.map(entryToDocument), { session });
+      },
+      insertIdempotencyRecord: async (record: IdempotencyRecord) => {
+        const now = new Date();
+        try {
+          await this.idempotency.insertOne(
+            {
+              _id: record.key,
+              request_hash: record.requestHash,
+              transaction: transactionToStored(record.transaction),
+              created_at: now,
+              expires_at: new Date(now.getTime() + idempotencyTtlSeconds * 1000),
+            },
+            { session },
+          );
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw new IdempotencyKeyTaken(record.key);
+          throw err;
+        }
+      },
+      publish: async (events: AccountEvent[]) => {
+        if (events.length === 0) return;
+        await outbox.append(session, events.map(toAccountEventMessage));
+        onEvents();
+      },
+    };
+  }
+
+  async getAccount(id: string): Promise<Account | undefined> {
+    const doc = await this.accounts.findOne({ _id: id });
+    return doc ? accountFromDocument(doc) : undefined;
+  }
+
+  async getIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined> {
+    const doc = await this.idempotency.findOne({ _id: key });
+    return doc ? recordFromDocument(doc) : undefined;
+  }
+
+  async listAccounts(
+    filter: AccountFilter,
+    beforeId: string | undefined,
+    limit: number,
+  ): Promise<Account[]> {
+    const query: Record<string, unknown> = {};
+    if (filter.status) query.status = filter.status;
+    if (filter.email !== undefined) query.email_lower = filter.email;
+    if (beforeId !== undefined) query._id = { $lt: beforeId };
+    const docs = await this.accounts.find(query).sort({ _id: -1 }).limit(limit).toArray();
+    return docs.map(accountFromDocument);
+  }
+
+  async listLedgerEntries(
+    accountId: string,
+    beforeSequence: number | undefined,
+    limit: number,
+  ): Promise<LedgerEntry[]> {
+    const query: Record<string, unknown> = { account_id: accountId };
+    if (beforeSequence !== undefined) query.sequence = { $lt: beforeSequence };
+    const docs = await this.ledger.find(query).sort({ sequence: -1 }).limit(limit).toArray();
+    return docs.map(entryFromDocument);
+  }
+}
+
+function recordFromDocument(doc: IdempotencyDocument): IdempotencyRecord {
+  return {
+    key: doc._id,
+    requestHash: doc.request_hash,
+    transaction: transactionFromStored(doc.transaction),
+  };
+}

@@ -1,0 +1,61 @@
+import {
+  AbortedError,
+  NotFoundError,
+  PreconditionFailedError,
+  ValidationError,
+} from '@trellis/platform/errors';
+
+// The business-rule failures of the account API; reasons are trellis.common.v1.ErrorReason names.
+
+export const accountNotFound = (accountId: string) => new NotFoundError('account', accountId);
+
+export const insufficientFunds = (accountId: string) =>
+  new PreconditionFailedError(
+    'ACCOUNT.INSUFFICIENT_FUNDS',
+    `account ${accountId} would go below its overdraft limit`,
+    { account_id: accountId },
+  );
+
+export const accountFrozen = (accountId: string) =>
+  new PreconditionFailedError('ACCOUNT.ACCOUNT_FROZEN', `account ${accountId} is frozen`, {
+    account_id: accountId,
+  });
+
+export const accountClosed = (accountId: string) =>
+  new PreconditionFailedError('ACCOUNT.ACCOUNT_CLOSED', `account ${accountId} is closed`, {
+    account_id: accountId,
+  });
+
+export const currencyMismatch = (accountId: string, expected: string, actual: string) =>
+  new PreconditionFailedError(
+    'ACCOUNT.CURRENCY_MISMATCH',
+    `account ${accountId} holds ${expected}, not ${actual}`,
+    { account_id: accountId, expected_currency: expected, actual_currency: actual },
+  );
+
+export const nonzeroBalance = (accountId: string) =>
+  new PreconditionFailedError(
+    'ACCOUNT.NONZERO_BALANCE',
+    `account ${accountId} can only be closed at a zero balance`,
+    { account_id: accountId },
+  );
+
+export const illegalTransition = (accountId: string, currentState: string, action: string) =>
+  new PreconditionFailedError(
+    'ACCOUNT.ILLEGAL_TRANSITION',
+    `cannot ${action} account ${accountId} in state ${currentState}`,
+    { account_id: accountId, current_state: currentState },
+  );
+
+export const idempotencyKeyReused = (key: string) =>
+  new AbortedError(
+    'ACCOUNT.IDEMPOTENCY_KEY_REUSED',
+    'the idempotency key was already used with a different request; choose a new key',
+    { idempotency_key: key },
+  );
+
+export const invalidPageToken = () =>
+  new ValidationError(
+    [{ field: 'page_token', description: 'not a page token this service issued for this request' }],
+    'REQUEST.INVALID_PAGE_TOKEN',
+  );
