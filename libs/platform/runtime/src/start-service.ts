@@ -1,6 +1,19 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { createGrpcServer, type GrpcServer } from '@trellis/platform/grpc';
+import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import type { CompatServiceDefinition } from 'nice-grpc';
+import { ConfigError } from '@trellis/platform/config';
+import {
+  channelTlsCredentials,
+  createGrpcClient,
+  createGrpcServer,
+  insecureChannelCredentials,
+  serverTlsCredentials,
+  ServiceTokenSigner,
+  ServiceTokenVerifier,
+  type GrpcClientHandle,
+  type GrpcServer,
+} from '@trellis/platform/grpc';
 import { createLogger, type Logger } from '@trellis/platform/logging';
 import { createKafka, OutboxRelay, relayOwnerId } from '@trellis/platform/messaging';
 import { connectMongo, Lease, Outbox, type MongoConnection } from '@trellis/platform/mongo';
@@ -24,6 +37,15 @@ export interface ServiceContext {
   outbox: Outbox;
   relay: OutboxRelay;
   grpc: GrpcServer;
+  /**
+   * A client for another Trellis service with this service's transport security: TLS/mTLS when
+   * configured, and a service token for `audience` (the callee's service name) when this service
+   * has a signing key.
+   */
+  createClient<Definition extends CompatServiceDefinition>(
+    definition: Definition,
+    target: { address: string; audience: string },
+  ): GrpcClientHandle<Definition>;
 }
 
 /** What `register` returns: background parts (consumers, workers) to stop before the relay. */
@@ -103,12 +125,28 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       metrics,
     });
 
+    const security = transportSecurity(config, logger);
     const grpc = createGrpcServer({
       logger,
       metrics,
       descriptorSet: options.descriptorSet,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+      maxReceiveMessageBytes: config.GRPC_MAX_RECEIVE_BYTES,
+      maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,
+      credentials: security.server,
+      auth: config.SERVICE_TOKEN_JWKS
+        ? {
+            verifier: new ServiceTokenVerifier(name, config.SERVICE_TOKEN_JWKS),
+            policy: config.AUTHZ_POLICY,
+            requireCertificateMatch: security.mutualTls,
+          }
+        : undefined,
     });
+    const signer = config.SERVICE_TOKEN_PRIVATE_KEY
+      ? new ServiceTokenSigner(name, config.SERVICE_TOKEN_PRIVATE_KEY)
+      : undefined;
+    const clients: Array<{ close(): void }> = [];
+    cleanups.push(async () => clients.forEach((c) => c.close()));
     const context: ServiceContext = {
       name,
       config,
@@ -120,6 +158,15 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       outbox,
       relay,
       grpc,
+      createClient(definition, target) {
+        const handle = createGrpcClient(definition, {
+          address: target.address,
+          credentials: security.channel,
+          serviceToken: signer ? { signer, audience: target.audience } : undefined,
+        });
+        clients.push(handle);
+        return handle;
+      },
     };
     const parts = (await options.register(context)) ?? {};
     relay.start();
@@ -205,4 +252,41 @@ export function stopOnSignals(
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/**
+ * Server and client credentials from TLS_* settings. Plaintext is refused under
+ * NODE_ENV=production unless ALLOW_INSECURE=true says otherwise (and that is logged).
+ */
+function transportSecurity(
+  config: ServiceConfig,
+  logger: Logger,
+): { server?: ServerCredentials; channel: ChannelCredentials; mutualTls: boolean } {
+  if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) {
+    if (config.NODE_ENV === 'production') {
+      if (!config.ALLOW_INSECURE) {
+        throw new ConfigError(
+          'TLS_CERT_FILE',
+          'is required when NODE_ENV=production (set TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE, or ALLOW_INSECURE=true to accept plaintext)',
+        );
+      }
+      logger.warn(
+        { event: 'security' },
+        'ALLOW_INSECURE=true: serving plaintext gRPC in production',
+      );
+    }
+    return { channel: insecureChannelCredentials(), mutualTls: false };
+  }
+  if (!config.TLS_CA_FILE)
+    throw new ConfigError('TLS_CA_FILE', 'is required when TLS_CERT_FILE is set');
+  const files = {
+    caFile: config.TLS_CA_FILE,
+    certFile: config.TLS_CERT_FILE,
+    keyFile: config.TLS_KEY_FILE,
+  };
+  return {
+    server: serverTlsCredentials(files, config.TLS_REQUIRE_CLIENT_CERT),
+    channel: channelTlsCredentials(files),
+    mutualTls: config.TLS_REQUIRE_CLIENT_CERT,
+  };
 }

@@ -56,6 +56,44 @@ describe('startService', () => {
     await expect(fetch(service.metricsUrl)).rejects.toThrow();
   });
 
+  it('refuses plaintext under NODE_ENV=production unless ALLOW_INSECURE=true, which it logs', async () => {
+    const env = {
+      GRPC_HOST: '127.0.0.1',
+      MONGODB_URI: process.env.MONGODB_URI ?? mongo!.uri,
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker!.brokers.join(','),
+      NODE_ENV: 'production',
+    };
+    const shape = serviceConfigShape({ grpcPort: 0, metricsPort: 0, database: 'runtime_prod' });
+    const register = async () => undefined;
+    await expect(
+      startService({
+        name: 'prod-test',
+        config: loadConfig(shape, env),
+        descriptorSet: loadDescriptorSet(),
+        register,
+      }),
+    ).rejects.toThrow(/^Invalid configuration: TLS_CERT_FILE is required when NODE_ENV=production/);
+
+    const { logger, lines } = captureLogger('prod-test');
+    const service = await startService({
+      name: 'prod-test',
+      config: loadConfig(shape, { ...env, ALLOW_INSECURE: 'true' }),
+      descriptorSet: loadDescriptorSet(),
+      logger,
+      register,
+    });
+    await service.stop();
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'warn',
+          event: 'security',
+          msg: expect.stringContaining('ALLOW_INSECURE'),
+        }),
+      ]),
+    );
+  });
+
   it('a bad variable stops start-up with one line naming it', () => {
     expect(() =>
       loadConfig(serviceConfigShape({ grpcPort: 0, metricsPort: 0, database: 'x' }), {
