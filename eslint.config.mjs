@@ -72,8 +72,12 @@ const testDepConstraints = depConstraints.map((c) =>
 // apps/devstack and e2e — nowhere else; nx otherwise forbids importing an app.
 const serviceEntryPoints = [
   '@trellis/account-service',
+  '@trellis/account-service/config',
   '@trellis/job-service',
+  '@trellis/job-service/config',
   '@trellis/notification-service',
+  '@trellis/notification-service/config',
+  '@trellis/devstack',
 ];
 
 const adapterPackages = ['mongodb', 'kafkajs', '@grpc/grpc-js', 'nice-grpc', 'nodemailer', 'pino'];
