@@ -1,0 +1,229 @@
+import { jobV1 } from '@trellis/contracts';
+import type { CallContext } from '@trellis/platform/grpc';
+import { ValidationError } from '@trellis/platform/errors';
+import type { BackoffPolicy } from '../../domain/backoff';
+import type { Job, JobState } from '../../domain/job';
+import type { JobTypeDefinition } from '../../domain/job-type';
+import type { CancelJob } from '../../app/cancel-job.command';
+import type { ClaimJobs } from '../../app/claim-jobs.command';
+import type { CompleteJob } from '../../app/complete-job.command';
+import type { CreateJob } from '../../app/create-job.command';
+import type { FailJob } from '../../app/fail-job.command';
+import type { GetJob } from '../../app/get-job.query';
+import type { GetQueueStats } from '../../app/get-queue-stats.query';
+import type { HeartbeatJob } from '../../app/heartbeat-job.command';
+import type { ListJobTypes } from '../../app/list-job-types.query';
+import type { ListJobs } from '../../app/list-jobs.query';
+import type { RetryJob } from '../../app/retry-job.command';
+import { fromDuration, toDuration } from '../proto-time';
+
+export interface JobUseCases {
+  createJob: CreateJob;
+  getJob: GetJob;
+  listJobs: ListJobs;
+  getQueueStats: GetQueueStats;
+  listJobTypes: ListJobTypes;
+  cancelJob: CancelJob;
+  retryJob: RetryJob;
+  claimJobs: ClaimJobs;
+  heartbeatJob: HeartbeatJob;
+  completeJob: CompleteJob;
+  failJob: FailJob;
+}
+
+const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
+  PENDING: jobV1.JobState.JOB_STATE_PENDING,
+  RUNNING: jobV1.JobState.JOB_STATE_RUNNING,
+  SUCCEEDED: jobV1.JobState.JOB_STATE_SUCCEEDED,
+  DEAD: jobV1.JobState.JOB_STATE_DEAD,
+  CANCELLED: jobV1.JobState.JOB_STATE_CANCELLED,
+};
+
+function stateFromProto(state: jobV1.JobState): JobState | undefined {
+  if (state === jobV1.JobState.JOB_STATE_UNSPECIFIED) return undefined;
+  const found = (Object.keys(STATE_TO_PROTO) as JobState[]).find(
+    (key) => STATE_TO_PROTO[key] === state,
+  );
+  if (!found) throw ValidationError.field('state', 'is not a job state');
+  return found;
+}
+
+function protoBackoff(policy: BackoffPolicy): jobV1.BackoffPolicy {
+  return {
+    initialDelay: toDuration(policy.initialDelayMs),
+    maxDelay: toDuration(policy.maxDelayMs),
+    multiplier: policy.multiplier,
+    jitter: policy.jitter,
+  };
+}
+
+export function toProtoJob(job: Job): jobV1.Job {
+  return jobV1.Job.fromPartial({
+    id: job.id,
+    type: job.type,
+    payload: job.payload,
+    state: STATE_TO_PROTO[job.state],
+    priority: job.priority,
+    runAt: job.runAt,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    backoff: protoBackoff(job.backoff),
+    leaseDuration: toDuration(job.leaseDurationMs),
+    idempotencyKey: job.idempotencyKey,
+    cancelRequested: job.cancelRequested,
+    workerId: job.workerId,
+    leaseExpiresAt: job.leaseExpiresAt ?? undefined,
+    progress: job.progress ?? undefined,
+    result: job.result ?? undefined,
+    lastError: job.lastError ?? undefined,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    startedAt: job.startedAt ?? undefined,
+    finishedAt: job.finishedAt ?? undefined,
+  });
+}
+
+function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
+  return jobV1.JobType.fromPartial({
+    name: def.name,
+    description: def.description,
+    payloadSchema: def.payloadSchema,
+    maxPayloadBytes: def.maxPayloadBytes,
+    defaultMaxAttempts: def.defaultMaxAttempts,
+    defaultLeaseDuration: toDuration(def.defaultLeaseMs),
+    defaultBackoff: protoBackoff(def.defaultBackoff),
+  });
+}
+
+/** trellis.job.v1.JobService: proto ⇄ use case translation only. */
+export function jobServiceHandler(uc: JobUseCases): jobV1.JobServiceImplementation {
+  return {
+    async createJob(request) {
+      const { job, created } = await uc.createJob.execute({
+        type: request.type,
+        payload: request.payload,
+        priority: request.priority,
+        runAt: request.runAt,
+        delayMs: request.delay ? fromDuration(request.delay) : undefined,
+        maxAttempts: request.maxAttempts,
+        backoff: request.backoff
+          ? {
+              initialDelayMs: request.backoff.initialDelay
+                ? fromDuration(request.backoff.initialDelay)
+                : undefined,
+              maxDelayMs: request.backoff.maxDelay
+                ? fromDuration(request.backoff.maxDelay)
+                : undefined,
+              multiplier: request.backoff.multiplier,
+              jitter: request.backoff.jitter,
+            }
+          : undefined,
+        leaseDurationMs: request.leaseDuration ? fromDuration(request.leaseDuration) : undefined,
+        idempotencyKey: request.idempotencyKey,
+      });
+      return { job: toProtoJob(job), created };
+    },
+
+    async getJob(request) {
+      return { job: toProtoJob(await uc.getJob.execute({ jobId: request.jobId })) };
+    },
+
+    async listJobs(request) {
+      const { jobs, nextPageToken } = await uc.listJobs.execute({
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+        filter: {
+          type: request.type || undefined,
+          state: stateFromProto(request.state),
+          createdAfter: request.createdAfter,
+          createdBefore: request.createdBefore,
+        },
+      });
+      return { jobs: jobs.map(toProtoJob), nextPageToken };
+    },
+
+    async getQueueStats(request) {
+      const { stats, asOf } = await uc.getQueueStats.execute({ types: request.types });
+      return {
+        asOf,
+        stats: stats.map((s) => ({
+          type: s.type,
+          pending: BigInt(s.pending),
+          due: BigInt(s.due),
+          running: BigInt(s.running),
+          succeeded: BigInt(s.succeeded),
+          dead: BigInt(s.dead),
+          cancelled: BigInt(s.cancelled),
+          oldestPendingAge:
+            s.oldestPendingAgeMs === null ? undefined : toDuration(s.oldestPendingAgeMs),
+        })),
+      };
+    },
+
+    async listJobTypes() {
+      return { jobTypes: uc.listJobTypes.execute().map(toProtoJobType) };
+    },
+
+    async cancelJob(request) {
+      const job = await uc.cancelJob.execute({ jobId: request.jobId, reason: request.reason });
+      return { job: toProtoJob(job) };
+    },
+
+    async retryJob(request) {
+      return { job: toProtoJob(await uc.retryJob.execute({ jobId: request.jobId })) };
+    },
+
+    async claimJobs(request, context: CallContext) {
+      const claimed = await uc.claimJobs.execute({
+        workerId: request.workerId,
+        types: request.types,
+        maxJobs: request.maxJobs,
+        waitMs: request.wait ? fromDuration(request.wait) : 0,
+        signal: context.signal,
+      });
+      return {
+        jobs: claimed.map(({ job, leaseToken }) => ({
+          job: toProtoJob(job),
+          leaseToken,
+          leaseExpiresAt: job.leaseExpiresAt ?? undefined,
+        })),
+      };
+    },
+
+    async heartbeatJob(request) {
+      const { leaseExpiresAt, cancelRequested } = await uc.heartbeatJob.execute({
+        jobId: request.jobId,
+        leaseToken: request.leaseToken,
+        progress: request.progress
+          ? {
+              percent: request.progress.percent,
+              message: request.progress.message,
+              counters: request.progress.counters,
+            }
+          : undefined,
+        leaseExtensionMs: request.leaseExtension ? fromDuration(request.leaseExtension) : undefined,
+      });
+      return { leaseExpiresAt, cancelRequested };
+    },
+
+    async completeJob(request) {
+      const job = await uc.completeJob.execute({
+        jobId: request.jobId,
+        leaseToken: request.leaseToken,
+        result: request.result,
+      });
+      return { job: toProtoJob(job) };
+    },
+
+    async failJob(request) {
+      const { job, willRetry, nextRunAt } = await uc.failJob.execute({
+        jobId: request.jobId,
+        leaseToken: request.leaseToken,
+        errorMessage: request.errorMessage,
+        errorCode: request.errorCode,
+        retryable: request.retryable,
+      });
+      return { job: toProtoJob(job), willRetry, nextRunAt: nextRunAt ?? undefined };
+    },
+  };
+}

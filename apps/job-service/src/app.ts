@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jobV1, loadDescriptorSet } from '@trellis/contracts';
+import type { Logger } from '@trellis/platform/logging';
+import { Lease } from '@trellis/platform/mongo';
+import { startService, type RunningService } from '@trellis/platform/runtime';
+
+export { stopOnSignals } from '@trellis/platform/runtime';
+import { jobServiceHandler } from './adapters/grpc/job-service.handler';
+import { createPromJobMetrics } from './adapters/metrics/prom-job-metrics';
+import { LeaseReaper } from './adapters/mongo/lease-reaper';
+import { MongoJobRepository } from './adapters/mongo/mongo-job.repository';
+import { CancelJob } from './app/cancel-job.command';
+import { ClaimJobs } from './app/claim-jobs.command';
+import { ClaimNotifier } from './app/claim-notifier';
+import { CompleteJob } from './app/complete-job.command';
+import { CreateJob } from './app/create-job.command';
+import { FailJob } from './app/fail-job.command';
+import { GetJob } from './app/get-job.query';
+import { GetQueueStats } from './app/get-queue-stats.query';
+import { HeartbeatJob } from './app/heartbeat-job.command';
+import { ListJobTypes } from './app/list-job-types.query';
+import { ListJobs } from './app/list-jobs.query';
+import { ReapExpiredLeases } from './app/reap-expired-leases.command';
+import { RetryJob } from './app/retry-job.command';
+import { systemRuntime, type Runtime } from './app/runtime.port';
+import type { JobServiceConfig } from './config';
+import { JobTypeRegistry } from './domain/job-type';
+
+export const SERVICE_NAME = 'job-service';
+
+export interface JobServiceOptions {
+  logger?: Logger;
+  /** Time and randomness (tests may pin them). */
+  runtime?: Runtime;
+}
+
+/**
+ * The job-service composition root: declared types, the MongoDB repository (jobs + outbox in one
+ * transaction), the use cases, the gRPC handler, metrics and the leased reaper.
+ */
+export async function startJobService(
+  config: JobServiceConfig,
+  options: JobServiceOptions = {},
+): Promise<RunningService> {
+  const types = new JobTypeRegistry(config.JOB_TYPES);
+  const runtime = options.runtime ?? systemRuntime;
+  return startService({
+    name: SERVICE_NAME,
+    config,
+    logger: options.logger,
+    descriptorSet: loadDescriptorSet(),
+    async register(ctx) {
+      const repository = new MongoJobRepository(ctx.mongo.client, ctx.mongo.db, ctx.outbox, () =>
+        ctx.relay.notify(),
+      );
+      await repository.ensureIndexes();
+      const metrics = createPromJobMetrics(ctx.metrics, repository);
+      const notifier = new ClaimNotifier();
+      ctx.grpc.add(
+        jobV1.JobServiceDefinition,
+        jobServiceHandler({
+          createJob: new CreateJob(repository, types, notifier, runtime),
+          getJob: new GetJob(repository),
+          listJobs: new ListJobs(repository),
+          getQueueStats: new GetQueueStats(repository, types, runtime),
+          listJobTypes: new ListJobTypes(types),
+          cancelJob: new CancelJob(repository, runtime, metrics),
+          retryJob: new RetryJob(repository, notifier, runtime),
+          claimJobs: new ClaimJobs(
+            repository,
+            types,
+            notifier,
+            runtime,
+            metrics,
+            config.CLAIM_POLL_INTERVAL_MS,
+          ),
+          heartbeatJob: new HeartbeatJob(repository, runtime),
+          completeJob: new CompleteJob(repository, types, runtime, metrics),
+          failJob: new FailJob(repository, notifier, runtime, metrics),
+        }),
+      );
+      const reaper = new LeaseReaper(
+        new ReapExpiredLeases(repository, notifier, runtime, metrics),
+        new Lease(
+          ctx.mongo.db,
+          'job-reaper',
+          `${hostname()}:${process.pid}:${randomUUID()}`,
+          Math.max(5_000, config.REAPER_INTERVAL_MS * 3),
+        ),
+        config.REAPER_INTERVAL_MS,
+        ctx.logger.child({ component: 'reaper' }),
+      );
+      reaper.start();
+      return {
+        async stop() {
+          notifier.close();
+          await reaper.stop();
+        },
+      };
+    },
+  });
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import { startAttempt, type Job } from '../domain/job';
+import type { JobTypeRegistry } from '../domain/job-type';
+import type { ClaimNotifier } from './claim-notifier';
+import type { JobMetrics } from './job-metrics.port';
+import type { JobRepository } from './job.repository.port';
+import type { Runtime } from './runtime.port';
+
+export interface ClaimJobsInput {
+  workerId: string;
+  types: string[];
+  /** 0 = 1. */
+  maxJobs: number;
+  /** How long to wait when nothing is due; capped at 30 s. */
+  waitMs: number;
+  /** The call's cancellation (client gone or deadline passed). */
+  signal?: AbortSignal;
+}
+
+export const MAX_CLAIM_WAIT_MS = 30_000;
+
+/**
+ * Claims due jobs for a worker, long-polling up to `waitMs`. Claims of this process run one at a
+ * time, so concurrent workers never fight over the same documents here; claims from other
+ * replicas that race for a job conflict in MongoDB and the loser's transaction reruns.
+ */
+export class ClaimJobs {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly repository: JobRepository,
+    private readonly types: JobTypeRegistry,
+    private readonly notifier: ClaimNotifier,
+    private readonly runtime: Runtime,
+    private readonly metrics: JobMetrics,
+    private readonly pollIntervalMs: number,
+  ) {}
+
+  async execute(input: ClaimJobsInput): Promise<Array<{ job: Job; leaseToken: string }>> {
+    const violations: FieldViolation[] = [];
+    if (input.workerId.length < 1 || input.workerId.length > 128)
+      violations.push({ field: 'worker_id', description: 'must be 1-128 characters' });
+    if (input.types.length < 1 || input.types.length > 32)
+      violations.push({ field: 'types', description: 'must name 1-32 job types' });
+    if (input.maxJobs < 0 || input.maxJobs > 100)
+      violations.push({ field: 'max_jobs', description: 'must be between 1 and 100' });
+    if (input.waitMs < 0) violations.push({ field: 'wait', description: 'must not be negative' });
+    if (violations.length > 0) throw new ValidationError(violations);
+    input.types.forEach((name, i) => this.types.get(name, `types[${i}]`));
+    const types = [...new Set(input.types)];
+    const maxJobs = input.maxJobs || 1;
+    const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);
+    for (;;) {
+      const since = this.notifier.version;
+      const claimed = await this.claimOnce(input.workerId, types, maxJobs);
+      if (claimed.length > 0) return claimed;
+      const left = deadline - Date.now();
+      if (left <= 0 || input.signal?.aborted) return [];
+      if (this.notifier.version !== since) continue;
+      await this.notifier.wait(types, Math.min(left, this.pollIntervalMs), input.signal);
+      if (input.signal?.aborted) return [];
+    }
+  }
+
+  private claimOnce(workerId: string, types: string[], maxJobs: number) {
+    const run = this.tail.then(async () => {
+      const now = this.runtime.now();
+      const tokens = new Map<string, string>();
+      const jobs = await this.repository.claim(types, maxJobs, now, (job) => {
+        const token = randomBytes(18).toString('base64url');
+        tokens.set(job.id, token);
+        return startAttempt(job, workerId, token, now);
+      });
+      for (const job of jobs) this.metrics.claimed(job, now);
+      return jobs.map((job) => ({ job, leaseToken: tokens.get(job.id) ?? job.leaseToken }));
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Wakes long-polling ClaimJobs calls in this process when a job of their types may have become due
+ * (created, retried, requeued). Other replicas' changes are found by the waiters' poll fallback.
+ */
+export class ClaimNotifier {
+  private readonly waiters = new Set<{ types: Set<string>; wake: () => void }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Bumped by every notification that is due now; a claimer compares it across its claim. */
+  version = 0;
+
+  /** A job of `type` is due at `runAt` (now when omitted or past). */
+  notify(type: string, runAt?: Date): void {
+    const delay = runAt ? runAt.getTime() - Date.now() : 0;
+    if (delay > 0) {
+      if (delay > 60_000) return; // the poll fallback finds it
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.notify(type);
+      }, delay + 1);
+      timer.unref();
+      this.timers.add(timer);
+      return;
+    }
+    this.version++;
+    for (const waiter of this.waiters) if (waiter.types.has(type)) waiter.wake();
+  }
+
+  /** Resolves on a matching notify, after `timeoutMs`, or when `signal` aborts. */
+  wait(types: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted || timeoutMs <= 0) return resolve();
+      const waiter = { types: new Set(types), wake: () => done() };
+      const timer = setTimeout(() => done(), timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      signal?.addEventListener('abort', done);
+      this.waiters.add(waiter);
+    });
+  }
+
+  close(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const waiter of this.waiters) waiter.wake();
+  }
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { AbortedError, ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import { backoffProblems, type BackoffPolicy } from '../domain/backoff';
+import type { Job, JsonObject } from '../domain/job';
+import type { JobTypeRegistry } from '../domain/job-type';
+import { requestHash } from '../domain/request-hash';
+import type { ClaimNotifier } from './claim-notifier';
+import type { JobRepository } from './job.repository.port';
+import type { Runtime } from './runtime.port';
+
+export interface CreateJobInput {
+  type: string;
+  payload: JsonObject | undefined;
+  priority: number;
+  runAt?: Date;
+  delayMs?: number;
+  /** 0 = the type's default. */
+  maxAttempts: number;
+  /** Unset = the type's default; unset parts inside = the type's (jitter 0 means none). */
+  backoff?: {
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+    multiplier: number;
+    jitter: number;
+  };
+  leaseDurationMs?: number;
+  idempotencyKey: string;
+}
+
+const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+export class CreateJob {
+  constructor(
+    private readonly repository: JobRepository,
+    private readonly types: JobTypeRegistry,
+    private readonly notifier: ClaimNotifier,
+    private readonly runtime: Runtime,
+  ) {}
+
+  async execute(input: CreateJobInput): Promise<{ job: Job; created: boolean }> {
+    const violations: FieldViolation[] = [];
+    const bad = (field: string, description: string) => violations.push({ field, description });
+    if (input.type === '') throw ValidationError.field('type', 'is required');
+    const type = this.types.get(input.type);
+    if (input.payload === undefined) bad('payload', 'is required');
+    if (!Number.isInteger(input.priority) || input.priority < -1000 || input.priority > 1000)
+      bad('priority', 'must be between -1000 and 1000');
+    if (input.delayMs !== undefined && (input.delayMs < 0 || input.delayMs > MAX_DELAY_MS))
+      bad('delay', 'must be between 0 and 365 days');
+    if (input.maxAttempts < 0 || input.maxAttempts > 100)
+      bad('max_attempts', 'must be between 1 and 100 (0 = the type default)');
+    if (
+      input.leaseDurationMs !== undefined &&
+      (input.leaseDurationMs < 1000 || input.leaseDurationMs > 3_600_000)
+    )
+      bad('lease_duration', 'must be between 1 s and 1 h');
+    if (input.idempotencyKey.length > 128 || !PRINTABLE_ASCII.test(input.idempotencyKey))
+      bad('idempotency_key', 'must be at most 128 printable ASCII characters');
+    let backoff: BackoffPolicy = type.defaultBackoff;
+    if (input.backoff) {
+      backoff = {
+        initialDelayMs: input.backoff.initialDelayMs ?? type.defaultBackoff.initialDelayMs,
+        maxDelayMs: input.backoff.maxDelayMs ?? type.defaultBackoff.maxDelayMs,
+        multiplier:
+          input.backoff.multiplier === 0
+            ? type.defaultBackoff.multiplier
+            : input.backoff.multiplier,
+        jitter: input.backoff.jitter,
+      };
+      for (const [field, description] of backoffProblems(backoff))
+        bad(`backoff.${field}`, description);
+    }
+    if (violations.length > 0) throw new ValidationError(violations);
+    const payload = input.payload ?? {};
+    this.types.validatePayload(type.name, payload);
+
+    const hash = requestHash(type.name, payload);
+    if (input.idempotencyKey !== '') {
+      const existing = await this.repository.findByIdempotencyKey(input.idempotencyKey);
+      if (existing) return { job: this.replay(existing, hash), created: false };
+    }
+    const now = this.runtime.now();
+    let runAt = now;
+    if (input.runAt && input.runAt > now) runAt = input.runAt;
+    if (input.delayMs !== undefined) runAt = new Date(now.getTime() + input.delayMs);
+    const job: Job = {
+      id: randomUUID(),
+      type: type.name,
+      payload,
+      state: 'PENDING',
+      priority: input.priority,
+      runAt,
+      attempts: 0,
+      maxAttempts: input.maxAttempts || type.defaultMaxAttempts,
+      backoff,
+      leaseDurationMs: input.leaseDurationMs ?? type.defaultLeaseMs,
+      idempotencyKey: input.idempotencyKey,
+      requestHash: hash,
+      cancelRequested: false,
+      cancelReason: '',
+      workerId: '',
+      leaseToken: '',
+      leaseExpiresAt: null,
+      progress: null,
+      result: null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+    const saved = await this.repository.create(job, [{ type: 'JobCreated', job }]);
+    if (!saved.created) return { job: this.replay(saved.job, hash), created: false };
+    this.notifier.notify(job.type, job.runAt);
+    return saved;
+  }
+
+  private replay(existing: Job, hash: string): Job {
+    if (existing.requestHash !== hash) {
+      throw new AbortedError(
+        'JOB.IDEMPOTENCY_KEY_REUSED',
+        'the idempotency key was used before with a different type or payload',
+        { idempotency_key: existing.idempotencyKey },
+      );
+    }
+    return existing;
+  }
+}

@@ -1,0 +1,15 @@
+import { NotFoundError } from '@trellis/platform/errors';
+import type { Job } from '../domain/job';
+import { requireFields } from './job-input';
+import type { JobRepository } from './job.repository.port';
+
+export class GetJob {
+  constructor(private readonly repository: JobRepository) {}
+
+  async execute(input: { jobId: string }): Promise<Job> {
+    requireFields({ job_id: input.jobId });
+    const job = await this.repository.findById(input.jobId);
+    if (!job) throw new NotFoundError('job', input.jobId);
+    return job;
+  }
+}

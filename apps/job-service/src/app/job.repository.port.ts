@@ -1,0 +1,59 @@
+import type { Job, JobState, Transition } from '../domain/job';
+
+/** Filters and position of a ListJobs page (newest first). */
+export interface ListJobsFilter {
+  type?: string;
+  state?: JobState;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+/** The sort key of the last job of a page: jobs strictly older come next. */
+export interface ListCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface TypeStateCount {
+  type: string;
+  state: JobState;
+  count: number;
+}
+
+export interface DuePending {
+  type: string;
+  count: number;
+  oldestRunAt: Date;
+}
+
+/** Where jobs live. Every method that changes a job writes its events in the same transaction. */
+export interface JobRepository {
+  /**
+   * Inserts a new job and its events. When a job with the same idempotency key exists already,
+   * inserts nothing and returns that job with `created = false`.
+   */
+  create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }>;
+  findById(id: string): Promise<Job | null>;
+  findByIdempotencyKey(key: string): Promise<Job | null>;
+  /**
+   * Loads the job, applies `change` (pure; it may throw a domain error, which aborts everything)
+   * and saves the result with its events in one transaction; `change` reruns on a write conflict.
+   * NotFoundError when the job does not exist.
+   */
+  update(id: string, change: (job: Job) => Transition): Promise<Job>;
+  /**
+   * Atomically claims up to `maxJobs` due PENDING jobs of `types` (priority desc, run_at, creation)
+   * by applying `start` to each, in one transaction with their events.
+   */
+  claim(
+    types: string[],
+    maxJobs: number,
+    now: Date,
+    start: (job: Job) => Transition,
+  ): Promise<Job[]>;
+  /** Ids of RUNNING jobs whose lease expired at or before `now`. */
+  findExpiredLeases(now: Date, limit: number): Promise<string[]>;
+  list(filter: ListJobsFilter, after: ListCursor | null, limit: number): Promise<Job[]>;
+  countByTypeAndState(types: string[]): Promise<TypeStateCount[]>;
+  duePending(types: string[], now: Date): Promise<DuePending[]>;
+}

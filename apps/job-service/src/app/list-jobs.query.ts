@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { ValidationError } from '@trellis/platform/errors';
+import type { Job } from '../domain/job';
+import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository.port';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+function filterFingerprint(filter: ListJobsFilter): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        filter.type ?? '',
+        filter.state ?? '',
+        filter.createdAfter?.getTime() ?? null,
+        filter.createdBefore?.getTime() ?? null,
+      ]),
+    )
+    .digest('base64url')
+    .slice(0, 12);
+}
+
+function invalidToken(): ValidationError {
+  return new ValidationError(
+    [{ field: 'page_token', description: 'is not a token this service issued for these filters' }],
+    'JOB.INVALID_PAGE_TOKEN',
+  );
+}
+
+/** AIP-158 page token: base64url of the last job's sort key and the filters it belongs to. */
+export function encodePageToken(cursor: ListCursor, filter: ListJobsFilter): string {
+  return Buffer.from(
+    JSON.stringify({ c: cursor.createdAt.getTime(), i: cursor.id, f: filterFingerprint(filter) }),
+  ).toString('base64url');
+}
+
+export function decodePageToken(token: string, filter: ListJobsFilter): ListCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidToken();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw invalidToken();
+  const { c, i, f } = parsed as Record<string, unknown>;
+  if (typeof c !== 'number' || typeof i !== 'string' || f !== filterFingerprint(filter))
+    throw invalidToken();
+  return { createdAt: new Date(c), id: i };
+}
+
+export class ListJobs {
+  constructor(private readonly repository: JobRepository) {}
+
+  async execute(input: {
+    pageSize: number;
+    pageToken: string;
+    filter: ListJobsFilter;
+  }): Promise<{ jobs: Job[]; nextPageToken: string }> {
+    if (input.pageSize < 0) throw ValidationError.field('page_size', 'must not be negative');
+    const pageSize = Math.min(input.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const after = input.pageToken ? decodePageToken(input.pageToken, input.filter) : null;
+    const rows = await this.repository.list(input.filter, after, pageSize + 1);
+    const jobs = rows.slice(0, pageSize);
+    const last = jobs[jobs.length - 1];
+    const nextPageToken =
+      rows.length > pageSize && last
+        ? encodePageToken({ createdAt: last.createdAt, id: last.id }, input.filter)
+        : '';
+    return { jobs, nextPageToken };
+  }
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { envInt, loadConfig } from '@trellis/platform/config';
+import { serviceConfigShape } from '@trellis/platform/runtime';
+import { DEFAULT_BACKOFF } from './domain/backoff';
+import {
+  DEFAULT_JOB_TYPES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type JobTypeDefinition,
+} from './domain/job-type';
+
+/**
+ * One declared job type in JOB_TYPES (a JSON array) or the file JOB_TYPES_FILE names:
+ * {"name": "email.campaign", "payload_schema": {...}, "max_attempts": 5, "lease_seconds": 60,
+ *  "max_payload_bytes": 262144, "backoff": {"initial_delay_seconds": 1, "max_delay_seconds": 600,
+ *  "multiplier": 2, "jitter": 0.2}}
+ */
+const jobTypeEntry = z.object({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  payload_schema: z.record(z.string(), z.unknown()).default({ type: 'object' }),
+  max_attempts: z.number().int().min(1).max(100).default(5),
+  lease_seconds: z.number().min(1).max(3600).default(60),
+  max_payload_bytes: z
+    .number()
+    .int()
+    .min(2)
+    .max(4 * 1024 * 1024)
+    .default(DEFAULT_MAX_PAYLOAD_BYTES),
+  backoff: z
+    .object({
+      initial_delay_seconds: z
+        .number()
+        .min(0.1)
+        .default(DEFAULT_BACKOFF.initialDelayMs / 1000),
+      max_delay_seconds: z
+        .number()
+        .max(24 * 3600)
+        .default(DEFAULT_BACKOFF.maxDelayMs / 1000),
+      multiplier: z.number().min(1).default(DEFAULT_BACKOFF.multiplier),
+      jitter: z.number().min(0).max(1).default(DEFAULT_BACKOFF.jitter),
+    })
+    .optional(),
+});
+
+function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
+  const backoff = entry.backoff;
+  return {
+    name: entry.name,
+    description: entry.description,
+    payloadSchema: entry.payload_schema,
+    maxPayloadBytes: entry.max_payload_bytes,
+    defaultMaxAttempts: entry.max_attempts,
+    defaultLeaseMs: Math.round(entry.lease_seconds * 1000),
+    defaultBackoff: backoff
+      ? {
+          initialDelayMs: Math.round(backoff.initial_delay_seconds * 1000),
+          maxDelayMs: Math.round(backoff.max_delay_seconds * 1000),
+          multiplier: backoff.multiplier,
+          jitter: backoff.jitter,
+        }
+      : DEFAULT_BACKOFF,
+  };
+}
+
+const jobTypes = z
+  .string()
+  .optional()
+  .transform((raw, ctx): JobTypeDefinition[] => {
+    if (raw === undefined) return DEFAULT_JOB_TYPES;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `expected JSON: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    const parsed = z.array(jobTypeEntry).min(1).safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a JSON array of job types: ${issue.path.join('.')} ${issue.message}`,
+      });
+      return z.NEVER;
+    }
+    return parsed.data.map(toDefinition);
+  });
+
+export const configShape = {
+  ...serviceConfigShape({ grpcPort: 50052, metricsPort: 9465, database: 'trellis_job' }),
+  /** The declared job types (JSON array); JOB_TYPES_FILE reads it from a file. */
+  JOB_TYPES: jobTypes,
+  /** How often the reaper looks for expired leases. */
+  REAPER_INTERVAL_MS: envInt(1_000, 10, 60_000),
+  /** How often a waiting ClaimJobs re-checks MongoDB (jobs made due by other replicas). */
+  CLAIM_POLL_INTERVAL_MS: envInt(250, 10, 10_000),
+};
+
+export type JobServiceConfig = ReturnType<typeof loadServiceConfig>;
+
+export function loadServiceConfig(env: Record<string, string | undefined> = process.env) {
+  return loadConfig(configShape, env);
+}

@@ -1,0 +1,15 @@
+// @trellis/job-worker: run job-service jobs in any process (see README.md).
+export {
+  createWorker,
+  JobCancelledError,
+  JobFailure,
+  LeaseLostError,
+  WorkerStoppingError,
+  type JobContext,
+  type JobHandler,
+  type JobServiceClient,
+  type ProgressUpdate,
+  type Worker,
+  type WorkerCallOptions,
+  type WorkerOptions,
+} from './create-worker';
