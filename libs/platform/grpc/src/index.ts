@@ -34,3 +34,4 @@ export {
 export { isAllowed, type AuthorizationPolicy } from './security/authorization-policy';
 export { authMiddleware, callerOf, type AuthSettings } from './security/auth.middleware';
 export { CALLER_HEADER } from './security/peer-identity.interceptor';
+export { contextFromMetadata, injectIntoMetadata } from './server/tracing.middleware';

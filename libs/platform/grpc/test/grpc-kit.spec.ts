@@ -8,6 +8,9 @@ import {
   HealthDefinition,
   HealthCheckResponse_ServingStatus as Serving,
 } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
+import { trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import {
   NotFoundError,
@@ -49,6 +52,10 @@ const echoService: EchoServiceImplementation = {
     return { message: request.message };
   },
   async fail(request) {
+    if (request.kind === 'trace') {
+      // Reports the trace the handler runs in, through the error message.
+      throw new NotFoundError('trace', trace.getActiveSpan()?.spanContext().traceId ?? 'none');
+    }
     switch (request.kind) {
       case 'validation':
         throw new ValidationError([
@@ -211,6 +218,29 @@ describe('gRPC kit: a server checked with clients nobody here wrote', () => {
       /rpc_server_requests_total\{rpc_service="trellis.testing.v1.EchoService",rpc_method="Echo",rpc_grpc_status_code="OK"\} \d+/,
     );
     expect(text).toContain('rpc_grpc_status_code="FAILED_PRECONDITION"');
+  });
+});
+
+describe('gRPC kit: tracing', () => {
+  it('a client span travels in traceparent and the handler runs inside a server span of the same trace', async () => {
+    const { context } = await import('@opentelemetry/api');
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(new BasicTracerProvider());
+    const { server, address } = await startServer();
+    server.setServing(true);
+    const { client, close } = createGrpcClient(EchoServiceDefinition, { address });
+    try {
+      await trace.getTracer('test').startActiveSpan('caller', async (span) => {
+        const err = (await client.fail({ kind: 'trace' }).catch((e: unknown) => e)) as ClientError;
+        expect(err.details).toBe(`trace ${span.spanContext().traceId} not found`);
+        span.end();
+      });
+    } finally {
+      close();
+      await server.shutdown();
+      trace.disable();
+      context.disable();
+    }
   });
 });
 

@@ -1,5 +1,4 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
@@ -16,7 +15,7 @@ import {
 export interface TelemetrySettings {
   serviceName: string;
   serviceVersion?: string;
-  /** OTLP/HTTP endpoint base, e.g. http://jaeger:4318 (spans go to /v1/traces); export only when set. The HTTP exporter keeps @grpc/grpc-js unloaded until the gRPC instrumentation is in place. */
+  /** OTLP/HTTP endpoint base, e.g. http://jaeger:4318 (spans go to /v1/traces); export only when set. */
   otlpEndpoint?: string;
   /** Extra processors, e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests. */
   spanProcessors?: SpanProcessor[];
@@ -27,10 +26,12 @@ export interface Telemetry {
 }
 
 /**
- * Starts the OpenTelemetry NodeSDK with gRPC and MongoDB instrumentation and W3C propagation.
+ * Starts the OpenTelemetry NodeSDK with MongoDB instrumentation and W3C propagation. RPC spans
+ * come from the gRPC kit's own middleware (server and client), so they exist in bundles and tests
+ * too, where auto-instrumentation cannot patch modules.
  * Kafka spans come from @trellis/platform/messaging, not the kafkajs instrumentation: that one
  * parents every message of a `send` on the caller's context, which would cut each relayed outbox
- * event off from the RPC that wrote it. Call it before `@grpc/grpc-js`, `mongodb` or `kafkajs` are first required, or their
+ * event off from the RPC that wrote it. Call it before `mongodb` is first required, or its
  * calls are not instrumented. Spans always get real ids (so logs and Kafka headers carry a trace
  * id) even when nothing exports them. Log correlation is done by the logger's own mixin.
  */
@@ -52,10 +53,7 @@ export function startTelemetry(settings: TelemetrySettings): Telemetry {
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),
-    instrumentations: [
-      new GrpcInstrumentation(),
-      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
-    ],
+    instrumentations: [new MongoDBInstrumentation({ enhancedDatabaseReporting: false })],
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };

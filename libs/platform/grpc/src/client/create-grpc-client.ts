@@ -9,7 +9,34 @@ import {
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
 import { Metadata, type CallOptions, type ClientMiddlewareCall } from 'nice-grpc-common';
+import { context as otelContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ServiceTokenSigner } from '../security/service-token';
+import { injectIntoMetadata, rpcAttributes } from '../server/tracing.middleware';
+
+const tracer = trace.getTracer('@trellis/platform/grpc');
+
+/** A CLIENT span per unary call whose context travels in `traceparent` metadata. */
+async function* clientTracing<Request, Response>(
+  call: ClientMiddlewareCall<Request, Response>,
+  options: CallOptions,
+) {
+  if (call.responseStream || call.requestStream) return yield* call.next(call.request, options);
+  const attributes = rpcAttributes(call.method.path);
+  const span = tracer.startSpan(`${attributes['rpc.service']}/${attributes['rpc.method']}`, {
+    kind: SpanKind.CLIENT,
+    attributes,
+  });
+  const metadata = Metadata(options.metadata);
+  injectIntoMetadata(trace.setSpan(otelContext.active(), span), metadata);
+  try {
+    return yield* call.next(call.request, { ...options, metadata });
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
 
 /** Adds a fresh (cached) service token for `audience` to every call's metadata. */
 function serviceTokenMiddleware({
@@ -89,7 +116,10 @@ export function createGrpcClient<Definition extends CompatServiceDefinition>(
     ...(settings.tlsServerName ? { 'grpc.ssl_target_name_override': settings.tlsServerName } : {}),
   });
   const defaultDeadlineMs = settings.defaultDeadlineMs ?? 10_000;
-  let factory = createClientFactory().use(errorDetailsClientMiddleware).use(deadlineMiddleware);
+  let factory = createClientFactory()
+    .use(clientTracing)
+    .use(errorDetailsClientMiddleware)
+    .use(deadlineMiddleware);
   if (settings.serviceToken) factory = factory.use(serviceTokenMiddleware(settings.serviceToken));
   const client = factory.create(definition, channel, {
     '*': { deadline: defaultDeadlineMs },

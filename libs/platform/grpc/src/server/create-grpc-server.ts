@@ -19,6 +19,7 @@ import {
   servicesInDescriptorSet,
 } from './reflection';
 import { createTerminator } from './terminator.middleware';
+import { tracingMiddleware } from './tracing.middleware';
 import { authMiddleware, type AuthSettings } from '../security/auth.middleware';
 import { peerIdentityInterceptor } from '../security/peer-identity.interceptor';
 
@@ -82,6 +83,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   };
   let server = createServer(serverOptions as unknown as Parameters<typeof createServer>[0])
     .use(terminator.middleware)
+    .use(tracingMiddleware)
     .use(loggingMiddleware(logger));
   if (settings.metrics) server = server.use(metricsMiddleware(settings.metrics));
   if (settings.auth) server = server.use(authMiddleware({ ...settings.auth, logger }));
