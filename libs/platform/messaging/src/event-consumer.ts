@@ -1,4 +1,4 @@
-import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, KafkaMessage, Kafka, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import {
   type commonV1,
@@ -34,6 +34,13 @@ export interface EventConsumerSettings {
   metrics?: Registry;
   /** In-process attempts before the error goes to kafkajs, which restarts the consumer. */
   maxAttempts?: number;
+  /**
+   * Messages of one fetched batch handled at once (default 1: one at a time, in order). Above 1,
+   * messages of a partition run in chunks of this size and the offset advances past a chunk once
+   * all of it succeeded; order within a chunk is not kept, so only for handlers that do not
+   * depend on order (each message's effect guarded by its own idempotency/state check).
+   */
+  concurrency?: number;
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -53,13 +60,15 @@ export interface EventConsumer {
  */
 export async function startEventConsumer(settings: EventConsumerSettings): Promise<EventConsumer> {
   const { logger } = settings;
+  // One counter per registry, shared by every consumer of the service.
   const outcomes = settings.metrics
-    ? new Counter({
+    ? ((settings.metrics.getSingleMetric('messaging_consumed_total') as Counter | undefined) ??
+      new Counter({
         name: 'messaging_consumed_total',
         help: 'Kafka messages consumed by outcome',
         labelNames: ['consumer_group', 'topic', 'outcome'],
         registers: [settings.metrics],
-      })
+      }))
     : undefined;
   const consumer = settings.kafka.consumer({
     groupId: settings.groupId,
@@ -77,7 +86,13 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
   const count = (topic: string, outcome: string) =>
     outcomes?.inc({ consumer_group: settings.groupId, topic, outcome });
 
-  async function deadLetter(payload: EachMessagePayload, reason: string): Promise<void> {
+  interface OneMessage {
+    topic: string;
+    partition: number;
+    message: KafkaMessage;
+  }
+
+  async function deadLetter(payload: OneMessage, reason: string): Promise<void> {
     const { topic, partition, message } = payload;
     logger.error(
       { topic, partition, offset: message.offset, reason },
@@ -103,57 +118,71 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
     });
   }
 
-  await consumer.run({
-    eachMessage: async (payload) => {
-      const { topic, partition, message } = payload;
-      let envelope: EventEnvelope;
-      let event: DecodedEvent;
-      try {
-        envelope = decodeEventEnvelope(message.value ?? Buffer.alloc(0));
-        event = unpackEvent(envelope);
-      } catch (err) {
-        if (err instanceof UnknownEventTypeError) {
-          logger.info(
-            { topic, event_type: err.eventType },
-            'skipping an event type this build does not handle',
-          );
-          count(topic, 'skipped');
-          return;
-        }
-        await deadLetter(payload, `undecodable: ${(err as Error).message}`);
+  async function processMessage(payload: OneMessage): Promise<void> {
+    const { topic, partition, message } = payload;
+    let envelope: EventEnvelope;
+    let event: DecodedEvent;
+    try {
+      envelope = decodeEventEnvelope(message.value ?? Buffer.alloc(0));
+      event = unpackEvent(envelope);
+    } catch (err) {
+      if (err instanceof UnknownEventTypeError) {
+        logger.info(
+          { topic, event_type: err.eventType },
+          'skipping an event type this build does not handle',
+        );
+        count(topic, 'skipped');
         return;
       }
-      const maxAttempts = settings.maxAttempts ?? 5;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await withProcessSpan(topic, partition, message.offset, message.headers, () =>
-            settings.handle({ event, envelope, topic, partition, offset: message.offset }),
-          );
-          count(topic, 'handled');
-          return;
-        } catch (err) {
-          const fields = {
-            err,
-            topic,
-            partition,
-            offset: message.offset,
-            event_id: envelope.eventId,
-            attempt,
-          };
-          if (attempt >= maxAttempts) {
-            logger.error(
-              fields,
-              'event handler keeps failing; handing over to the consumer restart',
-            );
-            count(topic, 'failed');
-            throw err;
-          }
-          logger.warn(fields, 'event handler failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+      await deadLetter(payload, `undecodable: ${(err as Error).message}`);
+      return;
+    }
+    const maxAttempts = settings.maxAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await withProcessSpan(topic, partition, message.offset, message.headers, () =>
+          settings.handle({ event, envelope, topic, partition, offset: message.offset }),
+        );
+        count(topic, 'handled');
+        return;
+      } catch (err) {
+        const fields = {
+          err,
+          topic,
+          partition,
+          offset: message.offset,
+          event_id: envelope.eventId,
+          attempt,
+        };
+        if (attempt >= maxAttempts) {
+          logger.error(fields, 'event handler keeps failing; handing over to the consumer restart');
+          count(topic, 'failed');
+          throw err;
         }
+        logger.warn(fields, 'event handler failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
       }
-    },
-  });
+    }
+  }
+
+  const concurrency = Math.max(1, settings.concurrency ?? 1);
+  if (concurrency === 1) {
+    await consumer.run({ eachMessage: (payload) => processMessage(payload) });
+  } else {
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const { topic, partition, messages } = batch;
+        for (let i = 0; i < messages.length; i += concurrency) {
+          if (!isRunning() || isStale()) return;
+          const chunk = messages.slice(i, i + concurrency);
+          await Promise.all(chunk.map((message) => processMessage({ topic, partition, message })));
+          resolveOffset(chunk[chunk.length - 1].offset);
+          await heartbeat();
+        }
+      },
+    });
+  }
 
   return {
     consumer,
