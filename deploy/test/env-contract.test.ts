@@ -51,6 +51,17 @@ function policyFor(svc: JsonObject, allValues: boolean): ConditionPolicy {
   };
 }
 
+/**
+ * How `quote` prints a value: Helm reads numbers from values files as float64, and Go prints a
+ * float64 of 1e6 or more in exponent form (4194304 → "4.194304e+06") unless piped through int64.
+ */
+function goString(value: unknown, asInt64: boolean): string {
+  if (typeof value === 'number' && !asInt64 && Math.abs(value) >= 1e6) {
+    return value.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  }
+  return String(value);
+}
+
 interface ChartEnv {
   names: Set<string>;
   /** Values as a pod would see them with values.yaml (secrets stubbed); unresolved ones omitted. */
@@ -90,9 +101,9 @@ function chartEnv(name: string, allValues: boolean): ChartEnv {
       );
     } else {
       names.add(key);
-      const ref = /^(\$svc(?:\.\w+)+|\$\.Values(?:\.\w+)+) \| quote$/.exec(valueExpr);
+      const ref = /^(\$svc(?:\.\w+)+|\$\.Values(?:\.\w+)+)( \| int64)? \| quote$/.exec(valueExpr);
       if (/^".*"$/.test(raw)) env[key] = JSON.parse(raw) as string;
-      else if (ref) env[key] = String(lookup(values, svc, ref[1]));
+      else if (ref) env[key] = goString(lookup(values, svc, ref[1]), ref[2] !== undefined);
       else if (
         key === 'AUTHZ_POLICY' &&
         Object.keys(asObject(svc.authzPolicy, 'authzPolicy')).length === 0
