@@ -2,27 +2,32 @@ import type { Account, AccountStatus, ExternalAccount } from '../domain/account'
 import type { AccountEvent } from '../domain/account-events';
 import type { LedgerEntry, Transaction } from '../domain/ledger';
 
-/** The remembered outcome of a money RPC, keyed by its idempotency key. */
+/** An idempotency key as first used: by which request, for which transaction. */
 export interface IdempotencyRecord {
   key: string;
   /** Hash of the canonical request the key was first used with. */
   requestHash: string;
-  transaction: Transaction;
+  transactionId: string;
 }
 
 /** Reads and writes inside one database transaction (all-or-nothing, with its events). */
 export interface AccountUnitOfWork {
   getAccount(id: string): Promise<Account | undefined>;
+  /** The accounts of `ids` that exist, in one read. */
+  getAccounts(ids: string[]): Promise<Map<string, Account>>;
   /** The per-currency external account (created on first use, balance 0). */
   getExternalAccount(currency: string): Promise<ExternalAccount>;
-  getIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Records the key first thing in the transaction. Throws IdempotencyKeyTaken when the key is
+   * already recorded (a concurrent holder that has not committed yet shows up as a write
+   * conflict, which reruns the transaction until it does).
+   */
+  claimIdempotencyKey(record: IdempotencyRecord): Promise<void>;
   insertAccount(account: Account): Promise<void>;
-  /** Writes `account`, whose version is one more than the stored one. */
-  updateAccount(account: Account): Promise<void>;
+  /** Writes each account, whose version is one more than the stored one, in one round trip. */
+  updateAccounts(accounts: Account[]): Promise<void>;
   updateExternalAccount(account: ExternalAccount): Promise<void>;
   insertLedgerEntries(entries: readonly LedgerEntry[]): Promise<void>;
-  /** Throws IdempotencyKeyTaken when another transaction recorded the key first. */
-  insertIdempotencyRecord(record: IdempotencyRecord): Promise<void>;
   /** Appends events to the outbox; they are published only if the transaction commits. */
   publish(events: AccountEvent[]): Promise<void>;
 }
@@ -42,6 +47,8 @@ export interface AccountStore {
   transact<T>(lockKeys: string[], work: (uow: AccountUnitOfWork) => Promise<T>): Promise<T>;
   getAccount(id: string): Promise<Account | undefined>;
   getIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined>;
+  /** A committed transaction (made under `idempotencyKey`), rebuilt from its ledger entries. */
+  getTransaction(id: string, idempotencyKey: string): Promise<Transaction | undefined>;
   /** Newest first, ids strictly below `beforeId` when given. */
   listAccounts(
     filter: AccountFilter,
@@ -56,7 +63,7 @@ export interface AccountStore {
   ): Promise<LedgerEntry[]>;
 }
 
-/** Another transaction recorded this idempotency key after ours began. */
+/** The idempotency key is already recorded by a committed transaction. */
 export class IdempotencyKeyTaken extends Error {
   constructor(readonly key: string) {
     super(`idempotency key already recorded: ${key}`);

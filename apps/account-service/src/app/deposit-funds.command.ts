@@ -1,6 +1,6 @@
 import { assertCanMove, credit, postExternal } from '../domain/account';
 import { accountNotFound } from '../domain/errors';
-import { externalAccountId, newEntryId, newTransactionId } from '../domain/ids';
+import { externalAccountId, newEntryId } from '../domain/ids';
 import { postTransaction } from '../domain/ledger';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
@@ -41,7 +41,7 @@ export class DepositFunds {
         cmd.reference,
       ]),
       accountIds: [cmd.accountId, externalId],
-      async apply(uow, now) {
+      async apply(uow, now, transactionId) {
         const account = await uow.getAccount(cmd.accountId);
         if (!account) throw accountNotFound(cmd.accountId);
         assertCanMove(account, amount.currency);
@@ -52,7 +52,7 @@ export class DepositFunds {
           amount.units,
         );
         const transaction = postTransaction({
-          id: newTransactionId(),
+          id: transactionId,
           entryIds: [newEntryId(), newEntryId()],
           type: 'DEPOSIT',
           currency: amount.currency,
@@ -71,7 +71,7 @@ export class DepositFunds {
           idempotencyKey: cmd.idempotencyKey,
           now,
         });
-        await uow.updateAccount(credited);
+        await uow.updateAccounts([credited]);
         await uow.updateExternalAccount(external);
         await uow.insertLedgerEntries(transaction.entries);
         return {

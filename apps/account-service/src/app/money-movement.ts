@@ -3,10 +3,10 @@ import type { Logger } from '@trellis/platform/logging';
 import type { AccountEvent } from '../domain/account-events';
 import { idempotencyKeyReused } from '../domain/errors';
 import type { Transaction } from '../domain/ledger';
+import { newTransactionId } from '../domain/ids';
 import {
   type AccountStore,
   type AccountUnitOfWork,
-  type IdempotencyRecord,
   IdempotencyKeyTaken,
 } from './account-store.port';
 
@@ -31,17 +31,13 @@ export function requestHash(operation: string, fields: Array<string | bigint>): 
     .digest('base64url');
 }
 
-function replay(record: IdempotencyRecord, hash: string): MovementResult {
-  if (record.requestHash !== hash) throw idempotencyKeyReused(record.key);
-  return { transaction: record.transaction, replayed: true };
-}
-
 /**
- * The idempotent frame shared by Deposit, Withdraw and Transfer: in one transaction, return the
- * remembered result of the key if there is one, else apply the movement and record the key, the
- * ledger entries and the events together. Copies of a request racing each other end up either
- * queued behind the first (same process) or in a write conflict that reruns them; either way
- * they find the first one's record and return its result.
+ * The idempotent frame shared by Deposit, Withdraw and Transfer. One transaction first records the
+ * idempotency key (unique _id), then applies the movement: balances, ledger entries and events
+ * commit together with the key, or nothing does. A copy of the request finds the key taken —
+ * at once if the first copy committed, or after a write conflict and rerun if it was still open
+ * (copies in this process queue behind each other instead) — and returns the first copy's
+ * transaction, rebuilt from the ledger; a different request under the same key is ABORTED.
  */
 export async function runMoneyMovement(
   deps: MoneyMovementDeps,
@@ -53,6 +49,7 @@ export async function runMoneyMovement(
     apply(
       uow: AccountUnitOfWork,
       now: Date,
+      transactionId: string,
     ): Promise<{ transaction: Transaction; events: AccountEvent[] }>;
   },
 ): Promise<MovementResult> {
@@ -60,18 +57,15 @@ export async function runMoneyMovement(
   let result: MovementResult;
   try {
     result = await deps.store.transact([`idempotency:${key}`, ...input.accountIds], async (uow) => {
-      const existing = await uow.getIdempotencyRecord(key);
-      if (existing) return replay(existing, hash);
-      const { transaction, events } = await input.apply(uow, new Date());
-      await uow.insertIdempotencyRecord({ key, requestHash: hash, transaction });
+      const transactionId = newTransactionId();
+      await uow.claimIdempotencyKey({ key, requestHash: hash, transactionId });
+      const { transaction, events } = await input.apply(uow, new Date(), transactionId);
       await uow.publish(events);
       return { transaction, replayed: false };
     });
   } catch (err) {
     if (!(err instanceof IdempotencyKeyTaken)) throw err;
-    const record = await deps.store.getIdempotencyRecord(key);
-    if (!record) throw err;
-    result = replay(record, hash);
+    result = await replay(deps.store, key, hash, err);
   }
   const { transaction } = result;
   if (result.replayed) {
@@ -94,4 +88,19 @@ export async function runMoneyMovement(
     );
   }
   return result;
+}
+
+/** The result of the request that first used `key`, if this is the same request. */
+async function replay(
+  store: AccountStore,
+  key: string,
+  hash: string,
+  cause: Error,
+): Promise<MovementResult> {
+  const record = await store.getIdempotencyRecord(key);
+  if (!record) throw cause;
+  if (record.requestHash !== hash) throw idempotencyKeyReused(key);
+  const transaction = await store.getTransaction(record.transactionId, key);
+  if (!transaction) throw cause;
+  return { transaction, replayed: true };
 }

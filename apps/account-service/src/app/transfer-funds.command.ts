@@ -1,6 +1,6 @@
 import { assertCanMove, credit, debit } from '../domain/account';
 import { accountNotFound } from '../domain/errors';
-import { newEntryId, newTransactionId } from '../domain/ids';
+import { newEntryId } from '../domain/ids';
 import { postTransaction } from '../domain/ledger';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
@@ -46,18 +46,18 @@ export class TransferFunds {
         cmd.reference,
       ]),
       accountIds: [cmd.fromAccountId, cmd.toAccountId],
-      async apply(uow, now) {
-        // One after the other: operations of one transaction never run in parallel.
-        const from = await uow.getAccount(cmd.fromAccountId);
+      async apply(uow, now, transactionId) {
+        const accounts = await uow.getAccounts([cmd.fromAccountId, cmd.toAccountId]);
+        const from = accounts.get(cmd.fromAccountId);
         if (!from) throw accountNotFound(cmd.fromAccountId);
-        const to = await uow.getAccount(cmd.toAccountId);
+        const to = accounts.get(cmd.toAccountId);
         if (!to) throw accountNotFound(cmd.toAccountId);
         assertCanMove(from, amount.currency);
         assertCanMove(to, amount.currency);
         const debited = debit(from, amount.units, now);
         const credited = credit(to, amount.units, now);
         const transaction = postTransaction({
-          id: newTransactionId(),
+          id: transactionId,
           entryIds: [newEntryId(), newEntryId()],
           type: 'TRANSFER',
           currency: amount.currency,
@@ -68,8 +68,7 @@ export class TransferFunds {
           idempotencyKey: cmd.idempotencyKey,
           now,
         });
-        await uow.updateAccount(debited);
-        await uow.updateAccount(credited);
+        await uow.updateAccounts([debited, credited]);
         await uow.insertLedgerEntries(transaction.entries);
         return {
           transaction,

@@ -47,27 +47,11 @@ export interface LedgerEntryDocument {
   created_at: Date;
 }
 
-/** A transaction as remembered with its idempotency key (units as decimal strings). */
-interface StoredEntry extends Omit<LedgerEntryDocument, 'amount' | 'balance_after'> {
-  amount: string;
-  balance_after: string;
-}
-
+/** An idempotency key: the request it was first used with and the transaction it made. */
 export interface IdempotencyDocument {
   _id: string;
   request_hash: string;
-  transaction: {
-    id: string;
-    type: TransactionType;
-    currency_code: string;
-    amount: string;
-    debit_account_id: string;
-    credit_account_id: string;
-    entries: StoredEntry[];
-    reference: string;
-    idempotency_key: string;
-    created_at: Date;
-  };
+  transaction_id: string;
   created_at: Date;
   /** TTL index: the key is forgotten after this. */
   expires_at: Date;
@@ -164,36 +148,24 @@ export function entryFromDocument(
   };
 }
 
-export function transactionToStored(t: Transaction): IdempotencyDocument['transaction'] {
+/** A transaction rebuilt from its two entries (any order). */
+export function transactionFromEntries(
+  entries: LedgerEntry[],
+  idempotencyKey: string,
+): Transaction | undefined {
+  const debit = entries.find((e) => e.direction === 'DEBIT');
+  const credit = entries.find((e) => e.direction === 'CREDIT');
+  if (!debit || !credit) return undefined;
   return {
-    id: t.id,
-    type: t.type,
-    currency_code: t.currency,
-    amount: t.amount.toString(),
-    debit_account_id: t.debitAccountId,
-    credit_account_id: t.creditAccountId,
-    entries: t.entries.map((e) => {
-      const doc = entryToDocument(e);
-      return { ...doc, amount: doc.amount.toString(), balance_after: doc.balance_after.toString() };
-    }),
-    reference: t.reference,
-    idempotency_key: t.idempotencyKey,
-    created_at: t.createdAt,
-  };
-}
-
-export function transactionFromStored(s: IdempotencyDocument['transaction']): Transaction {
-  const [debit, credit] = s.entries.map(entryFromDocument);
-  return {
-    id: s.id,
-    type: s.type,
-    currency: s.currency_code,
-    amount: toBigInt(s.amount),
-    debitAccountId: s.debit_account_id,
-    creditAccountId: s.credit_account_id,
+    id: debit.transactionId,
+    type: debit.transactionType,
+    currency: debit.currency,
+    amount: debit.amount,
+    debitAccountId: debit.accountId,
+    creditAccountId: credit.accountId,
     entries: [debit, credit],
-    reference: s.reference,
-    idempotencyKey: s.idempotency_key,
-    createdAt: s.created_at,
+    reference: debit.reference,
+    idempotencyKey,
+    createdAt: debit.createdAt,
   };
 }

@@ -12,7 +12,7 @@ import {
 import type { Account, ExternalAccount } from '../../domain/account';
 import type { AccountEvent } from '../../domain/account-events';
 import { externalAccountId } from '../../domain/ids';
-import type { LedgerEntry } from '../../domain/ledger';
+import type { LedgerEntry, Transaction } from '../../domain/ledger';
 import { toAccountEventMessage } from '../kafka/account-event.mapper';
 import {
   type AccountDocument,
@@ -24,8 +24,7 @@ import {
   entryFromDocument,
   entryToDocument,
   externalFromDocument,
-  transactionFromStored,
-  transactionToStored,
+  transactionFromEntries,
 } from './documents';
 import { KeyedLocks } from './keyed-locks';
 
@@ -135,6 +134,10 @@ export class MongoAccountStore implements AccountStore {
         const doc = await this.accounts.findOne({ _id: id }, { session });
         return doc ? accountFromDocument(doc) : undefined;
       },
+      getAccounts: async (ids) => {
+        const docs = await this.accounts.find({ _id: { $in: ids } }, { session }).toArray();
+        return new Map(docs.map((doc) => [doc._id, accountFromDocument(doc)]));
+      },
       getExternalAccount: async (currency) => {
         const doc = await this.externalAccounts.findOne(
           { _id: externalAccountId(currency) },
@@ -143,22 +146,50 @@ export class MongoAccountStore implements AccountStore {
         if (!doc) throw new ExternalAccountMissing(currency);
         return externalFromDocument(doc);
       },
-      getIdempotencyRecord: async (key) => {
-        const doc = await this.idempotency.findOne({ _id: key }, { session });
-        return doc ? recordFromDocument(doc) : undefined;
+      claimIdempotencyKey: async (record: IdempotencyRecord) => {
+        const now = new Date();
+        try {
+          await this.idempotency.insertOne(
+            {
+              _id: record.key,
+              request_hash: record.requestHash,
+              transaction_id: record.transactionId,
+              created_at: now,
+              expires_at: new Date(now.getTime() + idempotencyTtlSeconds * 1000),
+            },
+            { session },
+          );
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw new IdempotencyKeyTaken(record.key);
+          throw err;
+        }
       },
       insertAccount: async (account: Account) => {
         await this.accounts.insertOne(accountToDocument(account), { session });
       },
-      updateAccount: async (account: Account) => {
-        const { _id, ...fields } = accountToDocument(account);
-        const result = await this.accounts.updateOne(
-          { _id, version: account.version - 1 },
-          { $set: fields },
-          { session },
+      updateAccounts: async (accounts: Account[]) => {
+        const result = await this.accounts.bulkWrite(
+          accounts.map((account) => ({
+            updateOne: {
+              filter: { _id: account.id, version: account.version - 1 },
+              // Only what a movement or a status change can alter.
+              update: {
+                $set: {
+                  balance: account.balance,
+                  status: account.status,
+                  version: account.version,
+                  updated_at: account.updatedAt,
+                  closed_at: account.closedAt ?? null,
+                },
+              },
+            },
+          })),
+          { session, ordered: true },
         );
         // Snapshot isolation makes a concurrent change a write conflict first; this is a guard.
-        if (result.matchedCount !== 1) throw new Error(`account ${_id} changed concurrently`);
+        if (result.matchedCount !== accounts.length) {
+          throw new Error(`accounts ${accounts.map((a) => a.id).join(', ')} changed concurrently`);
+        }
       },
       updateExternalAccount: async (account: ExternalAccount) => {
         const result = await this.externalAccounts.updateOne(
@@ -170,24 +201,6 @@ export class MongoAccountStore implements AccountStore {
       },
       insertLedgerEntries: async (entries: readonly LedgerEntry[]) => {
         await this.ledger.insertMany(entries.map(entryToDocument), { session });
-      },
-      insertIdempotencyRecord: async (record: IdempotencyRecord) => {
-        const now = new Date();
-        try {
-          await this.idempotency.insertOne(
-            {
-              _id: record.key,
-              request_hash: record.requestHash,
-              transaction: transactionToStored(record.transaction),
-              created_at: now,
-              expires_at: new Date(now.getTime() + idempotencyTtlSeconds * 1000),
-            },
-            { session },
-          );
-        } catch (err) {
-          if (isDuplicateKeyError(err)) throw new IdempotencyKeyTaken(record.key);
-          throw err;
-        }
       },
       publish: async (events: AccountEvent[]) => {
         if (events.length === 0) return;
@@ -204,7 +217,14 @@ export class MongoAccountStore implements AccountStore {
 
   async getIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined> {
     const doc = await this.idempotency.findOne({ _id: key });
-    return doc ? recordFromDocument(doc) : undefined;
+    return doc
+      ? { key: doc._id, requestHash: doc.request_hash, transactionId: doc.transaction_id }
+      : undefined;
+  }
+
+  async getTransaction(id: string, idempotencyKey: string): Promise<Transaction | undefined> {
+    const docs = await this.ledger.find({ transaction_id: id }).toArray();
+    return transactionFromEntries(docs.map(entryFromDocument), idempotencyKey);
   }
 
   async listAccounts(
@@ -230,12 +250,4 @@ export class MongoAccountStore implements AccountStore {
     const docs = await this.ledger.find(query).sort({ sequence: -1 }).limit(limit).toArray();
     return docs.map(entryFromDocument);
   }
-}
-
-function recordFromDocument(doc: IdempotencyDocument): IdempotencyRecord {
-  return {
-    key: doc._id,
-    requestHash: doc.request_hash,
-    transaction: transactionFromStored(doc.transaction),
-  };
 }

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { Status } from 'nice-grpc';
+import {
+  Devstack,
+  eur,
+  failure,
+  inParallel,
+  openAccount,
+  signed,
+  startTestService,
+  statement,
+  uniqueDatabase,
+  type TestService,
+} from './support';
+
+// Two service instances on one database stand for two replicas: their transactions on the same
+// accounts really collide in MongoDB (write conflicts retried by the driver), while calls inside
+// one instance queue per account.
+const stack = new Devstack();
+let replicas: [TestService, TestService];
+
+beforeAll(async () => {
+  await stack.start();
+  const database = uniqueDatabase('account_money');
+  replicas = [await startTestService(stack, database), await startTestService(stack, database)];
+});
+afterAll(async () => {
+  await Promise.all(replicas?.map((r) => r.stop()) ?? []);
+  await stack.stop();
+});
+
+async function retriesSoFar(): Promise<number> {
+  let total = 0;
+  for (const replica of replicas) {
+    const text = await (await fetch(replica.service.metricsUrl)).text();
+    const match = /^account_transaction_retries_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+    total += match ? Number(match[1]) : 0;
+  }
+  return total;
+}
+
+describe('money movements under concurrency', () => {
+  it('1,000 concurrent random transfers among 10 accounts keep the books balanced', async () => {
+    const [a] = replicas;
+    const limits = [0n, 0n, 0n, 500n, 1_000n, 0n, 2_000n, 0n, 250n, 0n];
+    const accounts: Array<{ id: string; limit: bigint }> = [];
+    for (const limit of limits) {
+      const account = await openAccount(a.client, { overdraftLimit: eur(limit) });
+      await a.client.deposit({
+        accountId: account.id,
+        amount: eur(5_000),
+        idempotencyKey: randomUUID(),
+      });
+      accounts.push({ id: account.id, limit });
+    }
+    const total = 5_000n * BigInt(accounts.length);
+    const retriesBefore = await retriesSoFar();
+    const started = Date.now();
+
+    let committed = 0;
+    let rejected = 0;
+    await inParallel(1_000, 32, async (i) => {
+      const from = accounts[Math.floor(Math.random() * accounts.length)];
+      let to = from;
+      while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)];
+      const call = replicas[i % 2].client.transfer({
+        fromAccountId: from.id,
+        toAccountId: to.id,
+        amount: eur(1 + Math.floor(Math.random() * 2_500)),
+        idempotencyKey: randomUUID(),
+      });
+      try {
+        await call;
+        committed++;
+      } catch {
+        const { code, reason } = await failure(call);
+        // The only acceptable failure: the source would go below its overdraft limit.
+        expect([code, reason]).toEqual([Status.FAILED_PRECONDITION, 'INSUFFICIENT_FUNDS']);
+        rejected++;
+      }
+    });
+    console.log(
+      `1000 transfers in ${Date.now() - started} ms; committed ${committed}; retries ${(await retriesSoFar()) - retriesBefore}`,
+    );
+    expect(committed + rejected).toBe(1_000);
+    expect(committed).toBeGreaterThan(500);
+    // The two replicas did collide, and the collisions were retried, not surfaced.
+    expect(await retriesSoFar()).toBeGreaterThan(retriesBefore);
+
+    let sum = 0n;
+    let transferEntries = 0;
+    for (const { id, limit } of accounts) {
+      const { account } = await a.client.getAccount({ accountId: id });
+      const balance = account!.balance!.units;
+      sum += balance;
+      expect(balance).toBeGreaterThanOrEqual(-limit);
+      const entries = await statement(a.client, id, 97);
+      // The statement is newest first, its running balance ends at the balance, and the
+      // entries sum to it.
+      expect(entries[0].balanceAfter!.units).toBe(balance);
+      expect(entries.reduce((acc, e) => acc + signed(e), 0n)).toBe(balance);
+      for (let k = 0; k + 1 < entries.length; k++) {
+        expect(entries[k].balanceAfter!.units - signed(entries[k])).toBe(
+          entries[k + 1].balanceAfter!.units,
+        );
+        expect(entries[k + 1].balanceAfter!.units).toBeGreaterThanOrEqual(-limit);
+      }
+      transferEntries += entries.length - 1;
+    }
+    expect(sum).toBe(total);
+    // Each committed transfer posted exactly one debit and one credit.
+    expect(transferEntries).toBe(2 * committed);
+  });
+
+  it('20 concurrent identical deposits apply once; the key with another request is ABORTED', async () => {
+    const account = await openAccount(replicas[0].client);
+    const key = randomUUID();
+    const request = { accountId: account.id, amount: eur(1_234), idempotencyKey: key };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => replicas[i % 2].client.deposit(request)),
+    );
+    const ids = new Set(results.map((r) => r.transaction!.id));
+    expect(ids.size).toBe(1);
+    for (const r of results) {
+      expect(r.transaction!.entries[1].balanceAfter!.units).toBe(1_234n);
+      expect(r.transaction!.idempotencyKey).toBe(key);
+    }
+    const { account: after } = await replicas[1].client.getAccount({ accountId: account.id });
+    expect(after!.balance!.units).toBe(1_234n);
+    expect(after!.version).toBe(2n);
+    expect(await statement(replicas[0].client, account.id)).toHaveLength(1);
+    const audit = [...replicas[0].lines, ...replicas[1].lines].filter(
+      (l) => l.audit === 'money_movement' && l.credit_account_id === account.id,
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ amount_units: '1234', transaction_type: 'DEPOSIT' });
+    expect(JSON.stringify(audit[0])).not.toContain('@example.com');
+
+    // The same key later, once more: still the original result.
+    const again = await replicas[1].client.deposit(request);
+    expect(again.transaction!.id).toBe([...ids][0]);
+
+    // The same key with a different amount, or for another RPC, is rejected.
+    for (const call of [
+      replicas[0].client.deposit({ ...request, amount: eur(1_235) }),
+      replicas[1].client.withdraw(request),
+    ]) {
+      expect(await failure(call)).toMatchObject({
+        code: Status.ABORTED,
+        reason: 'IDEMPOTENCY_KEY_REUSED',
+        metadata: { idempotency_key: key },
+      });
+    }
+    const { account: unchanged } = await replicas[0].client.getAccount({ accountId: account.id });
+    expect(unchanged!.balance!.units).toBe(1_234n);
+  });
+
+  it('withdrawals stop at the overdraft limit and deposits return money from outside', async () => {
+    const { client } = replicas[0];
+    const account = await openAccount(client, { overdraftLimit: eur(100) });
+    await client.deposit({ accountId: account.id, amount: eur(50), idempotencyKey: randomUUID() });
+    const w = await client.withdraw({
+      accountId: account.id,
+      amount: eur(150),
+      idempotencyKey: randomUUID(),
+      reference: 'cash',
+    });
+    expect(w.transaction!.debitAccountId).toBe(account.id);
+    expect(w.transaction!.creditAccountId).toBe('external:EUR');
+    expect(w.transaction!.entries[0].balanceAfter!.units).toBe(-100n);
+    expect(
+      await failure(
+        client.withdraw({ accountId: account.id, amount: eur(1), idempotencyKey: randomUUID() }),
+      ),
+    ).toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      reason: 'INSUFFICIENT_FUNDS',
+      metadata: { account_id: account.id },
+    });
+    const entries = await statement(client, account.id);
+    expect(entries.map((e) => e.balanceAfter!.units)).toEqual([-100n, 50n]);
+    expect(entries[0].reference).toBe('cash');
+  });
+});

@@ -1,0 +1,281 @@
+/**
+ * account-service throughput. Prints figures and ratios; asserts nothing.
+ *
+ *   npx tsx bench/account/run.ts            (BENCH_SECONDS per case, default 3)
+ *
+ * - Deposit and Transfer RPC/s with p50/p99 latency at 1, 16 and 64 calls in flight, driven by a
+ *   nice-grpc client in this process.
+ * - GetAccount RPC/s beside a bare grpc-js echo server measured in the same run, both driven by
+ *   h2load (nghttp2-client): a Node client saturates before a Node server does, so the
+ *   server-side comparison needs a C load generator.
+ *
+ * The service runs in this process; the devstack MongoDB and Kafka servers run in a child process
+ * (bench/account/devstack-child.ts), as a real database would.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import { accountV1 } from '@trellis/contracts';
+import { startAccountService } from '@trellis/account-service';
+import { createGrpcClient } from '@trellis/platform/grpc';
+import { createLogger } from '@trellis/platform/logging';
+import { loadServiceConfig } from '../../apps/account-service/src/config';
+
+const ROOT = join(__dirname, '../..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ACCOUNTS = 1_000;
+const run = promisify(execFile);
+
+async function startDevstack(): Promise<{
+  mongoUri: string;
+  brokers: string[];
+  child: ChildProcess;
+}> {
+  // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the devstack process there.
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', 'bench/account/devstack-child.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const found = await new Promise<{ mongoUri: string; brokers: string[] }>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /DEVSTACK (\{.*\})/.exec(out);
+      if (m) resolve(JSON.parse(m[1]) as { mongoUri: string; brokers: string[] });
+    });
+    child.once('exit', (code) => reject(new Error(`devstack exited with ${code}`)));
+  });
+  return { ...found, child };
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Keeps `inFlight` calls running for SECONDS; latency percentiles in ms. */
+async function closedLoop(inFlight: number, call: () => Promise<unknown>): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          await call();
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
+}
+
+/** A grpc-js server with one unary method that returns its request bytes: the baseline. */
+async function startEchoServer(): Promise<{ port: number; stop(): Promise<void> }> {
+  const server = new grpc.Server();
+  const identity = (b: Buffer) => b;
+  server.addService(
+    {
+      echo: {
+        path: '/bench.Echo/Echo',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    {
+      echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+        callback(null, call.request),
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return { port, stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
+}
+
+/** gRPC over h2load: the body is the length-prefixed message (flag 0, u32 big-endian length). */
+function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(message.length, 1);
+  Buffer.from(message).copy(frame, 5);
+  return frame;
+}
+
+const GRPC_HEADERS = ['-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+
+async function h2load(
+  url: string,
+  bodyFile: string,
+): Promise<{ rps: number; ok: number; total: number }> {
+  const { stdout } = await run(
+    'h2load',
+    [
+      '-D',
+      String(SECONDS),
+      '--warm-up-time',
+      '1',
+      '-c',
+      '8',
+      '-m',
+      '32',
+      '-t',
+      '1',
+      ...GRPC_HEADERS,
+      '-d',
+      bodyFile,
+      url,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN);
+  const ok = Number(/status codes: (\d+) 2xx/.exec(stdout)?.[1] ?? 0);
+  const total = Number(/requests: (\d+) total/.exec(stdout)?.[1] ?? 0);
+  return { rps, ok, total };
+}
+
+/** One request through nghttp, to see the grpc-status trailer h2load does not report. */
+async function grpcStatusOf(url: string, bodyFile: string): Promise<string> {
+  const { stdout } = await run('nghttp', ['-v', ...GRPC_HEADERS, '-d', bodyFile, url]);
+  return /grpc-status: (\d+)/.exec(stdout)?.[1] ?? '(none)';
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const devstack = await startDevstack();
+  const config = loadServiceConfig({
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    METRICS_PORT: '0',
+    MONGODB_URI: devstack.mongoUri,
+    MONGODB_DATABASE: `account_bench_${randomUUID().slice(0, 8)}`,
+    KAFKA_BROKERS: devstack.brokers.join(','),
+    TRACING_ENABLED: 'false',
+  });
+  // Info-level logs (one line per RPC plus the audit line) written to /dev/null: their cost counts.
+  const logger = createLogger({
+    service: 'account-service',
+    level: 'info',
+    destination: pino.destination({ dest: '/dev/null', sync: false }),
+  });
+  const service = await startAccountService(config, { logger });
+  if (process.env.BENCH_NO_RELAY) await service.context.relay.stop();
+  const { client, close } = createGrpcClient(accountV1.AccountServiceDefinition, {
+    address: service.grpcAddress,
+  });
+  const echo = await startEchoServer();
+  const work = mkdtempSync(join(tmpdir(), 'bench-account-'));
+  const eur = (units: bigint) => ({ currencyCode: 'EUR', units });
+
+  try {
+    console.log(
+      `account-service bench: ${SECONDS}s per case, ${ACCOUNTS} accounts, Node ${process.version}`,
+    );
+    const ids: string[] = [];
+    for (let i = 0; i < ACCOUNTS; i++) {
+      const { account } = await client.openAccount({
+        ownerName: `Bench ${i}`,
+        email: `bench${i}@example.com`,
+        currencyCode: 'EUR',
+        // Room for any sequence of 1-unit transfers, so none fails for lack of funds.
+        overdraftLimit: eur(1_000_000_000n),
+      });
+      ids.push(account!.id);
+    }
+    const pick = () => ids[Math.floor(Math.random() * ids.length)];
+
+    console.log('\nmoney RPCs (nice-grpc client in this process)');
+    console.log('rpc        in flight      RPC/s    p50 ms    p99 ms  errors');
+    for (const [name, call] of [
+      [
+        'Deposit',
+        () =>
+          client.deposit({ accountId: pick(), amount: eur(1_000n), idempotencyKey: randomUUID() }),
+      ],
+      [
+        'Transfer',
+        () => {
+          const from = pick();
+          let to = pick();
+          while (to === from) to = pick();
+          return client.transfer({
+            fromAccountId: from,
+            toAccountId: to,
+            amount: eur(1n),
+            idempotencyKey: randomUUID(),
+          });
+        },
+      ],
+    ] as const) {
+      for (const inFlight of [1, 16, 64]) {
+        const f = await closedLoop(inFlight, call);
+        console.log(
+          `${name.padEnd(10)} ${String(inFlight).padStart(9)} ${fmt(f.rps).padStart(10)} ${fmt(f.p50, 2).padStart(9)} ${fmt(f.p99, 2).padStart(9)} ${String(f.errors).padStart(7)}`,
+        );
+      }
+    }
+
+    console.log('\nGetAccount vs a bare grpc-js echo server (h2load -c 8 -m 32, one thread)');
+    const getBody = join(work, 'get-account.bin');
+    writeFileSync(
+      getBody,
+      grpcFrame(accountV1.GetAccountRequest.encode({ accountId: ids[0] }).finish()),
+    );
+    const getUrl = `http://${service.grpcAddress}/trellis.account.v1.AccountService/GetAccount`;
+    const echoUrl = `http://127.0.0.1:${echo.port}/bench.Echo/Echo`;
+    console.log(
+      `grpc-status sample: GetAccount ${await grpcStatusOf(getUrl, getBody)}, echo ${await grpcStatusOf(echoUrl, getBody)}`,
+    );
+    const bare = await h2load(echoUrl, getBody);
+    const get = await h2load(getUrl, getBody);
+    console.log(
+      `bare echo   ${fmt(bare.rps).padStart(8)} RPC/s  (${bare.ok}/${bare.total} HTTP 2xx)`,
+    );
+    console.log(`GetAccount  ${fmt(get.rps).padStart(8)} RPC/s  (${get.ok}/${get.total} HTTP 2xx)`);
+    console.log(
+      `ratio       ${fmt((100 * get.rps) / bare.rps, 1)} % of bare echo (target >= 70 %)`,
+    );
+  } finally {
+    close();
+    await echo.stop();
+    await service.stop();
+    devstack.child.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
