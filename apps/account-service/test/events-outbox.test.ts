@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, MongoClient } from 'mongodb';
 import { Status } from 'nice-grpc';
-import { accountV1, topics } from '@trellis/contracts';
+import { type accountV1, topics } from '@trellis/contracts';
 import { waitFor } from '@trellis/platform/testing';
 import {
   connectDatabase,
