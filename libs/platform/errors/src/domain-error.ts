@@ -95,8 +95,9 @@ export class RateLimitedError extends DomainError {
     readonly retryAfterMs: number,
     code = 'REQUEST.RATE_LIMITED',
     message = 'rate limit exceeded',
+    metadata?: Record<string, string>,
   ) {
-    super(code, message);
+    super(code, message, metadata);
   }
 }
 
