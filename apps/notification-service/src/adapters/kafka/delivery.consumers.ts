@@ -1,0 +1,96 @@
+import { trace } from '@opentelemetry/api';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { encodeEventEnvelope, topics, type commonV1 } from '@trellis/contracts';
+import type { Logger } from '@trellis/platform/logging';
+import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
+import {
+  deliverEmail,
+  type DeliveryDeps,
+  type DeliveryResult,
+} from '../../app/deliver-email.command';
+
+export interface DeliveryConsumerSettings {
+  kafka: Kafka;
+  producer: Producer;
+  logger: Logger;
+  metrics: Registry;
+  /** Messages of one fetched batch handled at once. */
+  concurrency: number;
+  /** The retry consumer holds a not-yet-due message at most this long, then re-queues it. */
+  retryMaxHoldMs: number;
+  onResult?(result: DeliveryResult): void;
+}
+
+function activeTraceId(): string {
+  return trace.getActiveSpan()?.spanContext().traceId ?? '';
+}
+
+/**
+ * The delivery pipeline's two consumers:
+ * - `notification.email.v1`: first attempts, sent at once.
+ * - `notification.email.retry.v1`: later attempts. A message carries `not_before`; the consumer
+ *   waits until it is due when that is at most `retryMaxHoldMs` away, otherwise it re-publishes the
+ *   same envelope to the retry topic and moves on (so a long backoff never stalls the partition
+ *   past the consumer session timeout). Backoffs grow with the attempt, so a partition's head is
+ *   the earliest due in practice.
+ * Both commit offsets only after the attempt is recorded; the notification's state guard makes a
+ * redelivered message a no-op.
+ */
+export async function startDeliveryConsumers(
+  deps: DeliveryDeps,
+  settings: DeliveryConsumerSettings,
+): Promise<EventConsumer[]> {
+  const common = {
+    kafka: settings.kafka,
+    producer: settings.producer,
+    logger: settings.logger.child({ component: 'delivery' }),
+    metrics: settings.metrics,
+    deadLetterTopic: topics.emailDlq,
+    concurrency: settings.concurrency,
+  };
+  const record = (result: DeliveryResult) => settings.onResult?.(result);
+  const first = await startEventConsumer({
+    ...common,
+    groupId: 'notification-service.delivery',
+    topics: [topics.email],
+    async handle({ event }) {
+      if (event.eventType !== 'trellis.notification.v1.EmailRequested') return;
+      record(await deliverEmail(deps, event.payload, activeTraceId()));
+    },
+  });
+  const retry = await startEventConsumer({
+    ...common,
+    groupId: 'notification-service.delivery-retry',
+    topics: [topics.emailRetry],
+    async handle({ event, envelope }) {
+      if (event.eventType !== 'trellis.notification.v1.EmailRequested') return;
+      const dueAt = event.payload.notBefore?.getTime() ?? 0;
+      const wait = dueAt - deps.clock().getTime();
+      if (wait > settings.retryMaxHoldMs) {
+        await requeue(settings.producer, envelope);
+        return;
+      }
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      record(await deliverEmail(deps, event.payload, activeTraceId()));
+    },
+  });
+  return [first, retry];
+}
+
+async function requeue(producer: Producer, envelope: commonV1.EventEnvelope): Promise<void> {
+  await producer.send({
+    topic: topics.emailRetry,
+    messages: [
+      {
+        key: envelope.aggregateId,
+        value: encodeEventEnvelope(envelope),
+        headers: {
+          'content-type': 'application/x-protobuf',
+          'event-type': envelope.eventType,
+          'event-id': envelope.eventId,
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,63 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@trellis/platform/mongo';
+import type { Suppression, SuppressionReason } from '../../domain/suppression';
+import type { SuppressionRepository } from '../../app/suppression.repository.port';
+import type { Tx } from '../../app/unit-of-work.port';
+import { sessionOf } from './session';
+
+interface SuppressionDoc {
+  _id: string;
+  reason: SuppressionReason;
+  comment: string;
+  created_at: Date;
+}
+
+export class MongoSuppressionRepository implements SuppressionRepository {
+  private readonly suppressions: Collection<SuppressionDoc>;
+
+  constructor(db: Db) {
+    this.suppressions = db.collection<SuppressionDoc>('suppressions');
+  }
+
+  async insertIfAbsent(s: Suppression): Promise<Suppression> {
+    try {
+      await this.suppressions.insertOne({
+        _id: s.email,
+        reason: s.reason,
+        comment: s.comment,
+        created_at: s.createdAt,
+      });
+      return s;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      const existing = await this.suppressions.findOne({ _id: s.email });
+      return existing ? fromDoc(existing) : s;
+    }
+  }
+
+  async list(afterEmail: string | undefined, limit: number): Promise<Suppression[]> {
+    const docs = await this.suppressions
+      .find(afterEmail !== undefined ? { _id: { $gt: afterEmail } } : {})
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(fromDoc);
+  }
+
+  async remove(email: string): Promise<boolean> {
+    return (await this.suppressions.deleteOne({ _id: email })).deletedCount === 1;
+  }
+
+  async suppressed(emails: string[], tx?: Tx): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    const docs = await this.suppressions
+      .find({ _id: { $in: [...new Set(emails)] } }, { session: sessionOf(tx) })
+      .project<{ _id: string }>({ _id: 1 })
+      .toArray();
+    return new Set(docs.map((d) => d._id));
+  }
+}
+
+function fromDoc(d: SuppressionDoc): Suppression {
+  return { email: d._id, reason: d.reason, comment: d.comment, createdAt: d.created_at };
+}

@@ -1,0 +1,83 @@
+import nodemailer, { type Mail } from 'nodemailer';
+import type { Logger } from '@trellis/platform/logging';
+import { isPermanentSmtpCode, type SendOutcome } from '../../domain/delivery-policy';
+import type { MailSender, OutgoingMail } from '../../app/mail-sender.port';
+
+export interface NodemailerSettings {
+  /** smtp://user:pass@host:port or smtps://… (implicit TLS); STARTTLS is used when offered. */
+  url: string;
+  from: string;
+  maxConnections: number;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+interface SmtpError {
+  responseCode?: number;
+  response?: string;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * Sends through a pooled nodemailer SMTP transport and classifies failures: a 5xx reply is
+ * permanent; 4xx replies, connection errors and timeouts are transient.
+ */
+export class NodemailerSender implements MailSender {
+  private readonly transport: Mail;
+
+  constructor(private readonly settings: NodemailerSettings) {
+    this.transport = nodemailer.createTransport({
+      url: settings.url,
+      pool: true,
+      maxConnections: settings.maxConnections,
+      maxMessages: Infinity,
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
+    });
+  }
+
+  async send(mail: OutgoingMail): Promise<SendOutcome> {
+    try {
+      const info = (await this.transport.sendMail({
+        from: this.settings.from,
+        to: mail.to,
+        cc: mail.cc.length > 0 ? mail.cc : undefined,
+        subject: mail.subject,
+        text: mail.text || undefined,
+        html: mail.html || undefined,
+        messageId: mail.messageId,
+        headers: mail.headers,
+      })) as { response?: string; rejected?: unknown[]; rejectedErrors?: SmtpError[] };
+      const rejectedTo = (info.rejected ?? []).some((r) => String(r).toLowerCase() === mail.to);
+      if (rejectedTo) {
+        // The recipient was refused while a cc was accepted: the mail did not reach its To.
+        const err =
+          info.rejectedErrors?.find((e) => (e.message ?? '').includes(mail.to)) ??
+          info.rejectedErrors?.[0];
+        return failure(err ?? { message: 'recipient rejected' });
+      }
+      return { ok: true, response: info.response ?? '250 OK' };
+    } catch (err) {
+      const outcome = failure(err as SmtpError);
+      this.settings.logger.debug({ err, to_domain: mail.to.split('@')[1] }, 'smtp send failed');
+      return outcome;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+function failure(err: SmtpError): SendOutcome {
+  const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
+  const text = (err.response ?? err.message ?? 'unknown SMTP error').replace(/\s+/g, ' ').trim();
+  const error = code !== undefined && !text.startsWith(String(code)) ? `${code} ${text}` : text;
+  return {
+    ok: false,
+    permanent: isPermanentSmtpCode(code),
+    error: err.code && code === undefined ? `${err.code}: ${error}` : error,
+  };
+}

@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { AbortedError, type FieldViolation, ValidationError } from '@trellis/platform/errors';
+import { isValidEmail } from '../domain/email-address';
+import type { EmailContent, InlineContent, Notification } from '../domain/notification';
+import type { NotificationDeps } from './deps';
+import { enforceCallerLimit } from './caller-limit';
+import { getTemplate } from './get-template.query';
+import { queueNotifications } from './queue-notifications';
+import { recipientVariables } from './recipient-variables';
+
+export interface SendEmailInput {
+  to: string[];
+  cc: string[];
+  template?: { templateId: string; templateVersion: number; variables: Record<string, unknown> };
+  inline?: InlineContent;
+  idempotencyKey: string;
+  caller: string;
+  traceId: string;
+}
+
+export const IDEMPOTENCY_KEY_REUSED = 'NOTIFICATION.IDEMPOTENCY_KEY_REUSED';
+const MAX_CC = 50;
+
+/**
+ * Queues one notification per `to` address (each with the cc list) and their EmailRequested
+ * events in one transaction, and returns at once. Same key + same request → the original
+ * notifications; same key + different request → ABORTED IDEMPOTENCY_KEY_REUSED.
+ */
+export async function sendEmail(
+  deps: NotificationDeps,
+  input: SendEmailInput,
+): Promise<Notification[]> {
+  enforceCallerLimit(deps, input.caller, 'send_email_per_caller');
+  const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
+  const key = validateIdempotencyKey(input.idempotencyKey, true);
+  const content = await resolveContent(deps, input);
+  const requestHash = hashRequest({ to, cc, content });
+
+  const replay = await replayOf(deps, key, requestHash);
+  if (replay) return replay;
+
+  const contacts = new Map((await deps.contacts.byEmails(to)).map((c) => [c.email, c]));
+  if (content.kind === 'template') {
+    // Fail fast on missing variables: render once for the first recipient (the rest differ only in `recipient`).
+    const template = await getTemplate(deps, content.templateId, content.templateVersion);
+    deps.renderer.render(template, {
+      ...content.variables,
+      ...recipientVariables(to[0], contacts.get(to[0])),
+    });
+  }
+  try {
+    return await deps.uow
+      .run(async (tx) => {
+        const existing = await deps.notifications.findSendRequest(key, tx);
+        if (existing) return []; // resolved below, outside the transaction
+        const written = await queueNotifications(
+          deps,
+          tx,
+          to.map((recipient, i) => ({
+            recipient,
+            cc,
+            content,
+            contextVariables: recipientVariables(recipient, contacts.get(recipient)),
+            source: 'API',
+            sourceRef: key,
+            dedupeKey: `api:${key}:${i}`,
+            traceId: input.traceId,
+          })),
+        );
+        await deps.notifications.saveSendRequest(tx, {
+          key,
+          requestHash,
+          notificationIds: written.map((n) => n.id),
+          createdAt: deps.clock(),
+        });
+        return written;
+      })
+      .then(async (written) =>
+        written.length > 0 ? written : ((await replayOf(deps, key, requestHash)) ?? written),
+      );
+  } catch (err) {
+    // A concurrent request with the same key committed first.
+    const replayed = await replayOf(deps, key, requestHash);
+    if (replayed) return replayed;
+    throw err;
+  }
+}
+
+async function replayOf(
+  deps: Pick<NotificationDeps, 'notifications'>,
+  key: string,
+  requestHash: string,
+): Promise<Notification[] | undefined> {
+  const record = await deps.notifications.findSendRequest(key);
+  if (!record) return undefined;
+  if (record.requestHash !== requestHash) {
+    throw new AbortedError(
+      IDEMPOTENCY_KEY_REUSED,
+      'idempotency_key was used with a different request; choose a new key',
+      { idempotency_key: key },
+    );
+  }
+  const byId = new Map(
+    (await deps.notifications.getMany(record.notificationIds)).map((n) => [n.id, n]),
+  );
+  return record.notificationIds
+    .map((id) => byId.get(id))
+    .filter((n): n is Notification => n !== undefined);
+}
+
+export function validateIdempotencyKey(key: string, required: boolean): string {
+  if (!key) {
+    if (required) throw ValidationError.field('idempotency_key', 'is required');
+    return '';
+  }
+  if (key.length > 128 || !/^[\x20-\x7e]+$/.test(key)) {
+    throw ValidationError.field('idempotency_key', 'must be 1-128 printable ASCII characters');
+  }
+  return key;
+}
+
+function validateAddresses(
+  input: SendEmailInput,
+  maxRecipients: number,
+): { to: string[]; cc: string[] } {
+  const violations: FieldViolation[] = [];
+  if (input.to.length === 0)
+    violations.push({ field: 'to', description: 'at least one address is required' });
+  if (input.to.length > maxRecipients) {
+    violations.push({ field: 'to', description: `at most ${maxRecipients} addresses per request` });
+  }
+  const seen = new Set<string>();
+  const to = input.to.map((raw, i) => {
+    const email = raw.trim().toLowerCase();
+    if (!isValidEmail(email))
+      violations.push({ field: `to[${i}]`, description: 'must be a valid email address' });
+    else if (seen.has(email))
+      violations.push({ field: `to[${i}]`, description: 'duplicate address' });
+    seen.add(email);
+    return email;
+  });
+  if (input.cc.length > MAX_CC)
+    violations.push({ field: 'cc', description: `at most ${MAX_CC} addresses` });
+  const cc = input.cc.map((raw, i) => {
+    const email = raw.trim().toLowerCase();
+    if (!isValidEmail(email))
+      violations.push({ field: `cc[${i}]`, description: 'must be a valid email address' });
+    return email;
+  });
+  if (!input.template && !input.inline) {
+    violations.push({ field: 'content', description: 'template or inline is required' });
+  }
+  if (input.inline) {
+    const { subject, textBody, htmlBody } = input.inline;
+    if (!subject.trim() || subject.length > 998 || /[\r\n]/.test(subject)) {
+      violations.push({
+        field: 'inline.subject',
+        description: 'is required: one line of 1-998 characters',
+      });
+    }
+    if (!textBody && !htmlBody) {
+      violations.push({
+        field: 'inline.text_body',
+        description: 'text_body or html_body is required',
+      });
+    }
+  }
+  if (input.template && !input.template.templateId) {
+    violations.push({ field: 'template.template_id', description: 'is required' });
+  }
+  if (violations.length > 0) throw new ValidationError(violations);
+  return { to, cc };
+}
+
+async function resolveContent(
+  deps: Pick<NotificationDeps, 'templates'>,
+  input: SendEmailInput,
+): Promise<EmailContent> {
+  if (input.template) {
+    // Fix the version at request time so every mail of the request renders the same template.
+    const template = await getTemplate(
+      deps,
+      input.template.templateId,
+      input.template.templateVersion,
+    );
+    return {
+      kind: 'template',
+      templateId: template.id,
+      templateVersion: template.version,
+      variables: input.template.variables,
+    };
+  }
+  return { kind: 'inline', inline: input.inline! };
+}
+
+/** A stable fingerprint of a request (keys sorted), for idempotency comparisons. */
+export function hashRequest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

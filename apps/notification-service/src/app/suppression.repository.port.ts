@@ -1,0 +1,11 @@
+import type { Suppression } from '../domain/suppression';
+import type { Tx } from './unit-of-work.port';
+
+export interface SuppressionRepository {
+  /** Inserts unless present; returns the stored suppression (the existing one if present). */
+  insertIfAbsent(suppression: Suppression): Promise<Suppression>;
+  list(afterEmail: string | undefined, limit: number): Promise<Suppression[]>;
+  remove(email: string): Promise<boolean>;
+  /** The suppressed addresses among `emails`. */
+  suppressed(emails: string[], tx?: Tx): Promise<Set<string>>;
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { envFlag, envInt, loadConfig } from '@trellis/platform/config';
+import { serviceConfigShape } from '@trellis/platform/runtime';
+
+/**
+ * The notification-service's environment. Rates are per second; 0 turns a limit off; a burst of 0
+ * means "equal to the rate".
+ */
+export const configShape = {
+  ...serviceConfigShape({ grpcPort: 50053, metricsPort: 9466, database: 'trellis_notification' }),
+  /** smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS). */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, { message: 'expected an smtp:// or smtps:// URL' })
+    .default('smtp://127.0.0.1:2525'),
+  SMTP_POOL_MAX_CONNECTIONS: envInt(5, 1, 100),
+  SMTP_TIMEOUT_MS: envInt(30_000, 100, 600_000),
+  MAIL_FROM: z.string().min(3).default('Trellis <noreply@trellis.dev>'),
+  /** Message-ID: `<notification-id@MESSAGE_ID_DOMAIN>`. */
+  MESSAGE_ID_DOMAIN: z.string().min(1).default('trellis'),
+  SEND_EMAIL_MAX_RECIPIENTS: envInt(1000, 1, 10_000),
+  /** Delivery: attempts per notification and the exponential backoff between them. */
+  EMAIL_MAX_ATTEMPTS: envInt(5, 1, 50),
+  EMAIL_RETRY_BASE_MS: envInt(1_000, 1, 3_600_000),
+  EMAIL_RETRY_MAX_MS: envInt(300_000, 1, 86_400_000),
+  /** The retry consumer waits for a message's due time at most this long before re-queueing it. */
+  EMAIL_RETRY_MAX_HOLD_MS: envInt(5_000, 0, 20_000),
+  /** A SENDING claim older than this may be taken over by a redelivery (crash recovery). */
+  EMAIL_SEND_CLAIM_MS: envInt(120_000, 1_000, 3_600_000),
+  /** Delivery messages handled at once per fetched batch. */
+  DELIVERY_CONCURRENCY: envInt(32, 1, 1000),
+  /** Global and per-recipient-domain send rates (token buckets). */
+  SEND_RATE_PER_SECOND: envInt(200, 0, 1_000_000),
+  SEND_RATE_BURST: envInt(0, 0, 1_000_000),
+  DOMAIN_RATE_PER_SECOND: envInt(50, 0, 1_000_000),
+  DOMAIN_RATE_BURST: envInt(0, 0, 1_000_000),
+  /** Per-caller requests per second on SendEmail and StartCampaign. */
+  CALLER_RATE_PER_SECOND: envInt(20, 0, 1_000_000),
+  CALLER_RATE_BURST: envInt(40, 0, 1_000_000),
+  /** Event-driven mail (account and job events) on or off. */
+  EVENT_MAIL_ENABLED: envFlag(true),
+  OPS_ALERT_EMAIL: z.string().email().default('ops@trellis.dev'),
+  /** Campaigns: the job-service and this service's `email.campaign` worker. */
+  JOB_SERVICE_ADDRESS: z.string().min(1).default('127.0.0.1:50052'),
+  CAMPAIGN_WORKER_ENABLED: envFlag(true),
+  CAMPAIGN_WORKER_CONCURRENCY: envInt(2, 1, 100),
+  CAMPAIGN_BATCH_SIZE: envInt(100, 1, 1000),
+  CAMPAIGN_MAX_IN_FLIGHT: envInt(500, 1, 100_000),
+  CAMPAIGN_DRAIN_TIMEOUT_MS: envInt(600_000, 0, 86_400_000),
+  CAMPAIGN_HEARTBEAT_MS: envInt(1_000, 100, 60_000),
+};
+
+export type NotificationServiceConfig = z.infer<z.ZodObject<typeof configShape>>;
+
+export function loadServiceConfig(
+  env: Record<string, string | undefined> = process.env,
+): NotificationServiceConfig {
+  return loadConfig(configShape, env);
+}

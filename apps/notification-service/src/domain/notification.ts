@@ -1,0 +1,66 @@
+export type NotificationState = 'QUEUED' | 'SENDING' | 'SENT' | 'FAILED' | 'SUPPRESSED';
+export type NotificationSource = 'API' | 'EVENT' | 'CAMPAIGN';
+
+export const FINAL_STATES: readonly NotificationState[] = ['SENT', 'FAILED', 'SUPPRESSED'];
+
+/** Literal content of an email (no Handlebars). */
+export interface InlineContent {
+  subject: string;
+  textBody: string;
+  htmlBody: string;
+}
+
+/** What to send: a template version with variables, or literal content. */
+export type EmailContent =
+  | {
+      kind: 'template';
+      templateId: string;
+      templateVersion: number;
+      variables: Record<string, unknown>;
+    }
+  | { kind: 'inline'; inline: InlineContent };
+
+/** One email to one recipient (plus cc) and its delivery state. */
+export interface Notification {
+  id: string;
+  recipient: string;
+  cc: string[];
+  templateId: string;
+  templateVersion: number;
+  subject: string;
+  state: NotificationState;
+  attempts: number;
+  lastError: string;
+  smtpResponse: string;
+  messageId: string;
+  smtpMessageId: string;
+  campaignId: string;
+  source: NotificationSource;
+  sourceRef: string;
+  traceId: string;
+  /** Unique: `api:<key>:<n>`, `event:<event id>:<recipient>` or `campaign:<id>:<recipient>`. */
+  dedupeKey: string;
+  createdAt: Date;
+  updatedAt: Date;
+  sentAt?: Date;
+  nextAttemptAt?: Date;
+}
+
+/** The deterministic Message-ID header of a notification, so a resend is recognisable. */
+export function messageIdFor(notificationId: string, domain: string): string {
+  return `<${notificationId}@${domain}>`;
+}
+
+/**
+ * The server's id of an accepted message: the queue id of "... queued as ABC123", or the whole
+ * reply when it names none.
+ */
+export function smtpMessageIdOf(response: string): string {
+  const match = /queued as ([^\s;,]+)/i.exec(response);
+  return match ? match[1] : response;
+}
+
+/** A 32-hex W3C trace id, or '' for none / the invalid all-zero id. */
+export function validTraceId(traceId: string | undefined): string {
+  return traceId && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : '';
+}

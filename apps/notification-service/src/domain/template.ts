@@ -1,0 +1,64 @@
+import { type FieldViolation, ValidationError } from '@trellis/platform/errors';
+import { checkTemplateSyntax } from './template-engine';
+
+/** One version of a template; Handlebars sources. */
+export interface Template {
+  id: string;
+  version: number;
+  displayName: string;
+  description: string;
+  subject: string;
+  textBody: string;
+  htmlBody: string;
+  createdAt: Date;
+}
+
+export type TemplateContent = Pick<
+  Template,
+  'displayName' | 'description' | 'subject' | 'textBody' | 'htmlBody'
+>;
+
+const TEMPLATE_ID = /^[a-z][a-z0-9.-]{0,62}$/;
+const MAX_BODY = 1024 * 1024;
+
+export function validateTemplateId(id: string, field = 'template_id'): void {
+  if (!TEMPLATE_ID.test(id)) {
+    throw ValidationError.field(
+      field,
+      'must be 1-63 characters of [a-z0-9.-] starting with a letter',
+    );
+  }
+}
+
+/** Checks lengths, then that every source compiles (TEMPLATE_SYNTAX with line and column). */
+export function validateTemplateContent(content: TemplateContent): void {
+  const violations: FieldViolation[] = [];
+  const name = content.displayName.trim();
+  if (name.length < 1 || name.length > 200) {
+    violations.push({ field: 'display_name', description: 'is required, 1-200 characters' });
+  }
+  if (content.description.length > 1024) {
+    violations.push({ field: 'description', description: 'must be at most 1024 characters' });
+  }
+  if (!content.subject.trim()) {
+    violations.push({ field: 'subject', description: 'is required' });
+  } else if (content.subject.length > 998 || /[\r\n]/.test(content.subject)) {
+    violations.push({
+      field: 'subject',
+      description: 'must be one line of at most 998 characters',
+    });
+  }
+  if (!content.textBody && !content.htmlBody) {
+    violations.push({ field: 'text_body', description: 'text_body or html_body is required' });
+  }
+  for (const field of ['text_body', 'html_body'] as const) {
+    const source = field === 'text_body' ? content.textBody : content.htmlBody;
+    if (source.length > MAX_BODY) violations.push({ field, description: 'must be at most 1 MiB' });
+  }
+  if (violations.length > 0) throw new ValidationError(violations);
+  checkTemplateSyntax([
+    ['subject', content.subject],
+    ['text_body', content.textBody],
+    ['html_body', content.htmlBody],
+  ]);
+}

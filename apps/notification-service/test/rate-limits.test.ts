@@ -1,0 +1,97 @@
+import { type ClientError, Metadata, Status } from 'nice-grpc';
+import { errorInfo, retryInfo, startInfra, startTestService, type Infra } from './support';
+
+// Own broker: a second service instance on the same topics would share the consumer groups.
+let infra: Infra;
+beforeAll(async () => {
+  infra = await startInfra();
+});
+afterAll(async () => {
+  await infra?.stop();
+});
+
+describe('rate limits', () => {
+  it('per caller: RESOURCE_EXHAUSTED with RetryInfo and reason RATE_LIMITED', async () => {
+    const limited = await startTestService(infra, {
+      CALLER_RATE_PER_SECOND: '1',
+      CALLER_RATE_BURST: '2',
+    });
+    try {
+      const send = (key: string, caller: string) =>
+        limited.client.sendEmail(
+          {
+            to: ['r@limit.test'],
+            inline: { subject: 's', textBody: 't', htmlBody: '' },
+            idempotencyKey: key,
+          },
+          { metadata: Metadata({ 'x-caller': caller }) },
+        );
+      await send('l1', 'alice');
+      await send('l2', 'alice');
+      const err = (await send('l3', 'alice').catch((e: unknown) => e)) as ClientError;
+      expect(err.code).toBe(Status.RESOURCE_EXHAUSTED);
+      expect(retryInfo(err)?.retryDelay).toBeDefined();
+      expect(errorInfo(err)?.reason).toBe('RATE_LIMITED');
+      expect(errorInfo(err)?.metadata.limit).toBe('send_email_per_caller');
+      // Another caller has its own bucket.
+      await expect(send('l4', 'bob')).resolves.toBeDefined();
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('the measured send rate stays within the configured global and per-domain limits', async () => {
+    const limited = await startTestService(infra, {
+      SEND_RATE_PER_SECOND: '40',
+      SEND_RATE_BURST: '1',
+      DOMAIN_RATE_PER_SECOND: '20',
+      DOMAIN_RATE_BURST: '1',
+    });
+    try {
+      const sameDomain = Array.from({ length: 40 }, (_, i) => `u${i}@one-domain.test`);
+      const manyDomains = Array.from({ length: 80 }, (_, i) => `u@d${i}.spread.test`);
+      await limited.client.sendEmail({
+        to: sameDomain,
+        inline: { subject: 'rate-domain', textBody: 'x', htmlBody: '' },
+        idempotencyKey: 'rate-domain',
+      });
+      const domainMails = await infra.sink.waitForMessages((m) => m.subject === 'rate-domain', {
+        count: sameDomain.length,
+        timeoutMs: 20_000,
+      });
+      await limited.client.sendEmail({
+        to: manyDomains,
+        inline: { subject: 'rate-global', textBody: 'x', htmlBody: '' },
+        idempotencyKey: 'rate-global',
+      });
+      const globalMails = await infra.sink.waitForMessages((m) => m.subject === 'rate-global', {
+        count: manyDomains.length,
+        timeoutMs: 20_000,
+      });
+      // A token bucket of rate r and burst b lets at most r·T + b mails through in any window of T;
+      // +1 absorbs SMTP latency jitter between the throttle and the sink's clock.
+      const maxInWindow = (mails: Array<{ receivedAt: string }>, windowMs: number) => {
+        const t = mails.map((m) => Date.parse(m.receivedAt)).sort((x, y) => x - y);
+        let max = 0;
+        for (let i = 0, j = 0; j < t.length; j++) {
+          while (t[j] - t[i] >= windowMs) i++;
+          max = Math.max(max, j - i + 1);
+        }
+        return max;
+      };
+      const span = (mails: Array<{ receivedAt: string }>) => {
+        const t = mails.map((m) => Date.parse(m.receivedAt));
+        return Math.max(...t) - Math.min(...t);
+      };
+      expect(maxInWindow(domainMails, 1000)).toBeLessThanOrEqual(20 + 1 + 1);
+      expect(maxInWindow(globalMails, 1000)).toBeLessThanOrEqual(40 + 1 + 1);
+      // And the limits are what paced them: n mails need at least (n - burst) / rate seconds.
+      expect(span(domainMails)).toBeGreaterThanOrEqual(((sameDomain.length - 1) / 20) * 1000 * 0.9);
+      expect(span(globalMails)).toBeGreaterThanOrEqual(
+        ((manyDomains.length - 1) / 40) * 1000 * 0.9,
+      );
+    } finally {
+      await limited.stop();
+    }
+  });
+});
