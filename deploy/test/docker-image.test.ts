@@ -8,7 +8,7 @@ import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { waitFor } from '@trellis/platform/testing';
+import { bufCurl, waitFor } from '@trellis/platform/testing';
 import { dockerfile, get, nxProjects, readText, repoRoot, serviceNames } from './support/repo';
 
 interface Instruction {
@@ -268,6 +268,12 @@ describe('the production layout of the image, built in a temp folder', () => {
       expect([outcome, outcome === 'serving' ? '' : output]).toEqual(['serving', '']);
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toContain('account-service');
+      // Reflection serves the descriptor set the layout carries next to the bundle (the
+      // source-relative path does not exist there), so buf curl resolves the service.
+      const listed = await bufCurl(['--list-methods', `http://127.0.0.1:${grpcPort}`]);
+      expect([listed.exitCode, listed.stderr]).toEqual([0, '']);
+      expect(listed.stdout).toContain('trellis.account.v1.AccountService/OpenAccount');
+      expect(existsSync(path.join(workdir, 'dist/apps/descriptors'))).toBe(false);
     } finally {
       channel.close();
       child.kill('SIGTERM');

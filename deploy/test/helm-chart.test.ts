@@ -13,6 +13,8 @@ import {
   readYaml,
 } from './support/repo';
 import {
+  functionsCalled,
+  knownTemplateFunctions,
   parseTemplate,
   pathExists,
   renderSkeleton,
@@ -135,6 +137,22 @@ describe('chart templates', () => {
     expect(parseAllDocuments(broken.text)[0].errors).not.toEqual([]);
     expect(() => parseTemplate('{{ if .Values.a }}x', 'probe')).toThrow(/never closed/);
     expect(() => parseTemplate('x{{ end }}', 'probe')).toThrow(/end without a block/);
+  });
+
+  it('calls only functions Go templates, Helm and Sprig define', () => {
+    const unknown = [...parsed].flatMap(([file, nodes]) =>
+      [...functionsCalled(nodes)]
+        .filter((name) => !knownTemplateFunctions.has(name))
+        .map((name) => `${file}: ${name}`),
+    );
+    expect(unknown).toEqual([]);
+    const all = new Set([...parsed.values()].flatMap((nodes) => [...functionsCalled(nodes)]));
+    for (const name of ['include', 'toYaml', 'nindent', 'quote', 'int64', 'has', 'dict']) {
+      expect(all.has(name)).toBe(true);
+    }
+    expect([
+      ...functionsCalled(parseTemplate('{{ toYml .Values.x | nindnt 2 }}', 'probe')),
+    ]).toEqual(['toYml', 'nindnt']);
   });
 
   const yamlTemplates = templateFiles.filter((f) => f.endsWith('.yaml'));

@@ -261,3 +261,113 @@ export function renderSkeleton(nodes: Node[], policy: ConditionPolicy): Rendered
   walk(nodes);
   return { text: out, placeholders };
 }
+
+/** The functions the actions call (command position of each pipeline stage or parenthesis). */
+export function functionsCalled(nodes: Node[]): Set<string> {
+  const called = new Set<string>();
+  for (const action of actions(nodes)) {
+    let body = action.body;
+    if (body.startsWith('/*')) continue;
+    body = body.replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '""');
+    body = body.replace(/^(?:else\s+)?(?:if|with|range|else|end)\b/, '');
+    if (/^\s*(define|template|block)\b/.test(body)) continue;
+    body = body.replace(/^\s*(?:\$\w+\s*,\s*)?\$\w+\s*:?=/, '');
+    for (const stage of body.split(/[|(]/)) {
+      const word = /^\s*([A-Za-z_]\w*)/.exec(stage)?.[1];
+      if (word) called.add(word);
+    }
+  }
+  return called;
+}
+
+/** Go text/template built-ins, Helm's own functions, and the Sprig functions Helm ships. */
+export const knownTemplateFunctions = new Set([
+  // text/template
+  'and',
+  'or',
+  'not',
+  'len',
+  'index',
+  'slice',
+  'print',
+  'printf',
+  'println',
+  'html',
+  'js',
+  'urlquery',
+  'call',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  // Helm
+  'include',
+  'tpl',
+  'required',
+  'fail',
+  'lookup',
+  'toYaml',
+  'fromYaml',
+  'toJson',
+  'fromJson',
+  'toToml',
+  // Sprig (a subset: the ones a chart commonly uses)
+  'default',
+  'empty',
+  'coalesce',
+  'ternary',
+  'quote',
+  'squote',
+  'upper',
+  'lower',
+  'title',
+  'trim',
+  'trimSuffix',
+  'trimPrefix',
+  'trunc',
+  'replace',
+  'contains',
+  'hasPrefix',
+  'hasSuffix',
+  'indent',
+  'nindent',
+  'dict',
+  'list',
+  'append',
+  'has',
+  'keys',
+  'hasKey',
+  'get',
+  'set',
+  'merge',
+  'int',
+  'int64',
+  'float64',
+  'toString',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'mod',
+  'max',
+  'min',
+  'sha256sum',
+  'b64enc',
+  'b64dec',
+  'join',
+  'split',
+  'splitList',
+  'regexMatch',
+  'semverCompare',
+  'kindIs',
+  'typeOf',
+  'deepCopy',
+  'until',
+  'uniq',
+  'sortAlpha',
+  'first',
+  'last',
+  'cat',
+]);
