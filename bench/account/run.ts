@@ -28,7 +28,7 @@ import { loadServiceConfig } from '../../apps/account-service/src/config';
 
 const ROOT = join(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ACCOUNTS = 1_000;
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000);
 const run = promisify(execFile);
 
 async function startDevstack(): Promise<{
@@ -172,6 +172,78 @@ async function grpcStatusOf(url: string, bodyFile: string): Promise<string> {
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
+type AccountClient = ReturnType<
+  typeof createGrpcClient<typeof accountV1.AccountServiceDefinition>
+>['client'];
+const eur = (units: bigint) => ({ currencyCode: 'EUR', units });
+
+async function moneyRpcs(client: AccountClient, pick: () => string): Promise<void> {
+  console.log('\nmoney RPCs (nice-grpc client in this process)');
+  console.log('rpc        in flight      RPC/s    p50 ms    p99 ms  errors');
+  for (const [name, call] of [
+    [
+      'Deposit',
+      () =>
+        client.deposit({ accountId: pick(), amount: eur(1_000n), idempotencyKey: randomUUID() }),
+    ],
+    [
+      'Transfer',
+      () => {
+        const from = pick();
+        let to = pick();
+        while (to === from) to = pick();
+        return client.transfer({
+          fromAccountId: from,
+          toAccountId: to,
+          amount: eur(1n),
+          idempotencyKey: randomUUID(),
+        });
+      },
+    ],
+  ] as const) {
+    for (const inFlight of [1, 16, 64]) {
+      const f = await closedLoop(inFlight, call);
+      console.log(
+        `${name.padEnd(10)} ${String(inFlight).padStart(9)} ${fmt(f.rps).padStart(10)} ${fmt(f.p50, 2).padStart(9)} ${fmt(f.p99, 2).padStart(9)} ${String(f.errors).padStart(7)}`,
+      );
+    }
+  }
+}
+
+async function getAccountVsEcho(
+  address: string,
+  accountId: string,
+  echoPort: number,
+  work: string,
+): Promise<void> {
+  console.log('\nGetAccount vs a bare grpc-js echo server (h2load -c 8 -m 32, one thread)');
+  const getBody = join(work, 'get-account.bin');
+  writeFileSync(
+    getBody,
+    grpcFrame(accountV1.GetAccountRequest.encode({ accountId: accountId }).finish()),
+  );
+  const getUrl = `http://${address}/trellis.account.v1.AccountService/GetAccount`;
+  const echoUrl = `http://127.0.0.1:${echoPort}/bench.Echo/Echo`;
+  console.log(
+    `grpc-status sample: GetAccount ${await grpcStatusOf(getUrl, getBody)}, echo ${await grpcStatusOf(echoUrl, getBody)}`,
+  );
+  const bare = await h2load(echoUrl, getBody);
+  const get = await h2load(getUrl, getBody);
+  console.log(
+    `bare echo   ${fmt(bare.rps).padStart(8)} RPC/s  (${bare.ok}/${bare.total} HTTP 2xx)`,
+  );
+  console.log(`GetAccount  ${fmt(get.rps).padStart(8)} RPC/s  (${get.ok}/${get.total} HTTP 2xx)`);
+  console.log(`ratio       ${fmt((100 * get.rps) / bare.rps, 1)} % of bare echo (target >= 70 %)`);
+  // Where the gap is: the same server's grpc.health.v1 Check runs the platform's middleware
+  // chain (nice-grpc, logging, metrics) with no handler work and no database.
+  const healthBody = join(work, 'health.bin');
+  writeFileSync(healthBody, grpcFrame(new Uint8Array()));
+  const health = await h2load(`http://${address}/grpc.health.v1.Health/Check`, healthBody);
+  console.log(
+    `diagnosis   Health/Check on the same server: ${fmt(health.rps)} RPC/s = ${fmt((100 * health.rps) / bare.rps, 1)} % of bare echo`,
+  );
+}
+
 async function main(): Promise<void> {
   const devstack = await startDevstack();
   const config = loadServiceConfig({
@@ -183,10 +255,12 @@ async function main(): Promise<void> {
     KAFKA_BROKERS: devstack.brokers.join(','),
     TRACING_ENABLED: 'false',
   });
-  // Info-level logs (one line per RPC plus the audit line) written to /dev/null: their cost counts.
+  // Logs at the service's default level (info: one line per RPC plus the audit line) go to
+  // /dev/null, so their cost counts. BENCH_LOG_LEVEL=warn shows what that cost is.
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
   const logger = createLogger({
     service: 'account-service',
-    level: 'info',
+    level: logLevel,
     destination: pino.destination({ dest: '/dev/null', sync: false }),
   });
   const service = await startAccountService(config, { logger });
@@ -196,11 +270,10 @@ async function main(): Promise<void> {
   });
   const echo = await startEchoServer();
   const work = mkdtempSync(join(tmpdir(), 'bench-account-'));
-  const eur = (units: bigint) => ({ currencyCode: 'EUR', units });
 
   try {
     console.log(
-      `account-service bench: ${SECONDS}s per case, ${ACCOUNTS} accounts, Node ${process.version}`,
+      `account-service bench: ${SECONDS}s per case, ${ACCOUNTS} accounts, log level ${logLevel}, Node ${process.version}`,
     );
     const ids: string[] = [];
     for (let i = 0; i < ACCOUNTS; i++) {
@@ -215,57 +288,10 @@ async function main(): Promise<void> {
     }
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
 
-    console.log('\nmoney RPCs (nice-grpc client in this process)');
-    console.log('rpc        in flight      RPC/s    p50 ms    p99 ms  errors');
-    for (const [name, call] of [
-      [
-        'Deposit',
-        () =>
-          client.deposit({ accountId: pick(), amount: eur(1_000n), idempotencyKey: randomUUID() }),
-      ],
-      [
-        'Transfer',
-        () => {
-          const from = pick();
-          let to = pick();
-          while (to === from) to = pick();
-          return client.transfer({
-            fromAccountId: from,
-            toAccountId: to,
-            amount: eur(1n),
-            idempotencyKey: randomUUID(),
-          });
-        },
-      ],
-    ] as const) {
-      for (const inFlight of [1, 16, 64]) {
-        const f = await closedLoop(inFlight, call);
-        console.log(
-          `${name.padEnd(10)} ${String(inFlight).padStart(9)} ${fmt(f.rps).padStart(10)} ${fmt(f.p50, 2).padStart(9)} ${fmt(f.p99, 2).padStart(9)} ${String(f.errors).padStart(7)}`,
-        );
-      }
-    }
-
-    console.log('\nGetAccount vs a bare grpc-js echo server (h2load -c 8 -m 32, one thread)');
-    const getBody = join(work, 'get-account.bin');
-    writeFileSync(
-      getBody,
-      grpcFrame(accountV1.GetAccountRequest.encode({ accountId: ids[0] }).finish()),
-    );
-    const getUrl = `http://${service.grpcAddress}/trellis.account.v1.AccountService/GetAccount`;
-    const echoUrl = `http://127.0.0.1:${echo.port}/bench.Echo/Echo`;
-    console.log(
-      `grpc-status sample: GetAccount ${await grpcStatusOf(getUrl, getBody)}, echo ${await grpcStatusOf(echoUrl, getBody)}`,
-    );
-    const bare = await h2load(echoUrl, getBody);
-    const get = await h2load(getUrl, getBody);
-    console.log(
-      `bare echo   ${fmt(bare.rps).padStart(8)} RPC/s  (${bare.ok}/${bare.total} HTTP 2xx)`,
-    );
-    console.log(`GetAccount  ${fmt(get.rps).padStart(8)} RPC/s  (${get.ok}/${get.total} HTTP 2xx)`);
-    console.log(
-      `ratio       ${fmt((100 * get.rps) / bare.rps, 1)} % of bare echo (target >= 70 %)`,
-    );
+    // BENCH_ONLY=money or BENCH_ONLY=get runs one half.
+    const only = process.env.BENCH_ONLY;
+    if (only !== 'get') await moneyRpcs(client, pick);
+    if (only !== 'money') await getAccountVsEcho(service.grpcAddress, ids[0], echo.port, work);
   } finally {
     close();
     await echo.stop();

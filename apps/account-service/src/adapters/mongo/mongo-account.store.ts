@@ -26,6 +26,7 @@ import {
   externalFromDocument,
   transactionFromEntries,
 } from './documents';
+import { CoalescingLoader } from './coalescing-loader';
 import { KeyedLocks } from './keyed-locks';
 
 export interface MongoAccountStoreSettings {
@@ -56,6 +57,10 @@ export class MongoAccountStore implements AccountStore {
   readonly ledger: Collection<LedgerEntryDocument>;
   readonly idempotency: Collection<IdempotencyDocument>;
   private readonly locks = new KeyedLocks();
+  private readonly accountReads = new CoalescingLoader(async (ids) => {
+    const docs = await this.accounts.find({ _id: { $in: ids } }).toArray();
+    return new Map(docs.map((doc) => [doc._id, accountFromDocument(doc)]));
+  });
   private readonly retries?: Counter;
 
   constructor(private readonly settings: MongoAccountStoreSettings) {
@@ -210,9 +215,8 @@ export class MongoAccountStore implements AccountStore {
     };
   }
 
-  async getAccount(id: string): Promise<Account | undefined> {
-    const doc = await this.accounts.findOne({ _id: id });
-    return doc ? accountFromDocument(doc) : undefined;
+  getAccount(id: string): Promise<Account | undefined> {
+    return this.accountReads.load(id);
   }
 
   async getIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined> {
