@@ -51,8 +51,12 @@ export async function startJobService(
     logger: options.logger,
     descriptorSet: loadDescriptorSet(),
     async register(ctx) {
-      const repository = new MongoJobRepository(ctx.mongo.client, ctx.mongo.db, ctx.outbox, () =>
-        ctx.relay.notify(),
+      const repository = new MongoJobRepository(
+        ctx.mongo.client,
+        ctx.mongo.db,
+        ctx.outbox,
+        () => ctx.relay.notify(),
+        config.CLAIM_POLL_INTERVAL_MS,
       );
       await repository.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, repository);

@@ -30,6 +30,13 @@ export const TEST_JOB_TYPES = [
     backoff: { initial_delay_seconds: 0.2, max_delay_seconds: 1, multiplier: 2, jitter: 0 },
   },
   {
+    name: 'test.sdk',
+    payload_schema: { type: 'object' },
+    max_attempts: 2,
+    lease_seconds: 1,
+    backoff: { initial_delay_seconds: 0.1, max_delay_seconds: 1, multiplier: 2, jitter: 0 },
+  },
+  {
     name: 'test.other',
     max_attempts: 3,
     lease_seconds: 5,
@@ -60,7 +67,7 @@ export async function startHarness(
     TRACING_ENABLED: 'false',
     LOG_LEVEL: 'warn',
     JOB_TYPES: JSON.stringify(TEST_JOB_TYPES),
-    REAPER_INTERVAL_MS: '100',
+    REAPER_INTERVAL_MS: '200',
     CLAIM_POLL_INTERVAL_MS: '100',
     ...extraEnv,
   };

@@ -257,6 +257,10 @@ export function createWorker(options: WorkerOptions): Worker {
     };
     const interval = Math.max(100, options.heartbeatIntervalMs ?? Math.floor(leaseMsOf(job) / 3));
     const timer = setInterval(beat, interval);
+    // Nothing left to keep alive once the lease is lost or stop() handed the job back.
+    controller.signal.addEventListener('abort', () => {
+      if (!(controller.signal.reason instanceof JobCancelledError)) clearInterval(timer);
+    });
 
     const context: JobContext = {
       job,

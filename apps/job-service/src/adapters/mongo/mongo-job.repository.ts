@@ -166,8 +166,15 @@ export function fromDocument(doc: JobDocument): Job {
 /** Claim order: priority (high first), then run_at, then creation. */
 const CLAIM_SORT = { priority: -1, run_at: 1, created_at: 1, _id: 1 } as const;
 
+/** How many due job ids one candidate scan keeps. */
+const CANDIDATE_BATCH = 512;
+
 export class MongoJobRepository implements JobRepository {
   readonly collection: Collection<JobDocument>;
+  private readonly candidateLists = new Map<
+    string,
+    { types: Set<string>; ids: string[]; more: boolean; expiresAt: number }
+  >();
 
   constructor(
     private readonly client: MongoClient,
@@ -175,6 +182,8 @@ export class MongoJobRepository implements JobRepository {
     private readonly outbox: Outbox,
     /** Called after a transaction that wrote events committed (wakes the relay). */
     private readonly onCommitted: () => void = () => undefined,
+    /** How long a candidate list serves claims before it is rescanned. */
+    private readonly candidateTtlMs = 250,
   ) {
     this.collection = db.collection<JobDocument>(JOBS_COLLECTION);
   }
@@ -209,6 +218,7 @@ export class MongoJobRepository implements JobRepository {
       if (!existing) throw err;
       return { job: existing, created: false };
     }
+    this.invalidate(job.type);
     this.onCommitted();
     return { job, created: true };
   }
@@ -237,43 +247,78 @@ export class MongoJobRepository implements JobRepository {
       wroteEvents = events.length > 0;
       return job;
     });
+    if (saved.state === 'PENDING') this.invalidate(saved.type);
     if (wroteEvents) this.onCommitted();
     return saved;
   }
 
+  /**
+   * Claims in one transaction. Candidates come from a short-lived, sorted list of due job ids per
+   * type set (one ordered scan serves many claims); each is re-read and taken by `_id` with a
+   * guard on PENDING and run_at, so a stale candidate is skipped, never double-claimed. The list
+   * is dropped whenever this process makes a job of those types PENDING (create, retry, requeue),
+   * so local priority order is exact; jobs made due by other replicas show up within its TTL.
+   */
   async claim(
     types: string[],
     maxJobs: number,
     now: Date,
     start: (job: Job) => Transition,
   ): Promise<Job[]> {
+    const key = [...types].sort().join('\n');
     const claimed = await withTransaction(this.client, async (session) => {
-      const candidates = await this.collection
-        .find(
-          { state: 'PENDING', type: { $in: types }, run_at: { $lte: now } },
-          { session, sort: CLAIM_SORT, limit: maxJobs },
-        )
-        .toArray();
       const jobs: Job[] = [];
       const events: Transition['events'] = [];
-      for (const doc of candidates) {
-        const transition = start(fromDocument(doc));
-        // Guarded on PENDING: a concurrent claim of the same job is a write conflict, and the
-        // driver reruns this whole transaction.
-        const result = await this.collection.replaceOne(
-          { _id: doc._id, state: 'PENDING' },
-          toDocument(transition.job),
-          { session },
-        );
-        if (result.matchedCount !== 1) continue;
-        jobs.push(transition.job);
-        events.push(...transition.events);
+      while (jobs.length < maxJobs) {
+        const ids = await this.candidates(key, types, now);
+        if (ids.length === 0) break;
+        for (const id of ids.splice(0, maxJobs - jobs.length)) {
+          const doc = await this.collection.findOne({ _id: id }, { session });
+          if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
+          const transition = start(fromDocument(doc));
+          // A concurrent claim of the same job (another replica) is a write conflict, and the
+          // driver reruns this whole transaction.
+          const result = await this.collection.replaceOne(
+            { _id: id, state: 'PENDING' },
+            toDocument(transition.job),
+            { session },
+          );
+          if (result.matchedCount !== 1) continue;
+          jobs.push(transition.job);
+          events.push(...transition.events);
+        }
       }
       await this.appendEvents(session, events);
       return jobs;
     });
     if (claimed.length > 0) this.onCommitted();
     return claimed;
+  }
+
+  private async candidates(key: string, types: string[], now: Date): Promise<string[]> {
+    const cached = this.candidateLists.get(key);
+    if (cached && cached.expiresAt > Date.now() && (cached.ids.length > 0 || !cached.more))
+      return cached.ids;
+    const docs = await this.collection
+      .find(
+        { state: 'PENDING', type: { $in: types }, run_at: { $lte: now } },
+        { sort: CLAIM_SORT, limit: CANDIDATE_BATCH, projection: { _id: 1 } },
+      )
+      .toArray();
+    const list = {
+      types: new Set(types),
+      ids: docs.map((d) => d._id),
+      more: docs.length === CANDIDATE_BATCH,
+      expiresAt: Date.now() + this.candidateTtlMs,
+    };
+    this.candidateLists.set(key, list);
+    return list.ids;
+  }
+
+  /** Drops the candidate lists that cover `type` (a job of it became PENDING here). */
+  private invalidate(type: string): void {
+    for (const [key, list] of this.candidateLists)
+      if (list.types.has(type)) this.candidateLists.delete(key);
   }
 
   async findExpiredLeases(now: Date, limit: number): Promise<string[]> {

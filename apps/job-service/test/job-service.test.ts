@@ -1,0 +1,467 @@
+import { Status } from 'nice-grpc';
+import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
+import { decodeEventEnvelope, jobV1, unpackEvent, type DecodedEvent } from '@trellis/contracts';
+import { createWorker, JobCancelledError } from '@trellis/job-worker';
+import { waitFor } from '@trellis/platform/testing';
+import { startHarness, type Harness } from './harness';
+
+const { JobState } = jobV1;
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness('job_service_test');
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function rpcError(call: Promise<unknown>): Promise<RichClientError> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RichClientError);
+  return err as RichClientError;
+}
+
+function reasonOf(err: RichClientError): string | undefined {
+  return (err.extra.find((d) => d.$type === ErrorInfo.$type) as ErrorInfo | undefined)?.reason;
+}
+
+function fieldsOf(err: RichClientError): string[] {
+  const bad = err.extra.find((d) => d.$type === BadRequest.$type) as BadRequest | undefined;
+  return bad?.fieldViolations.map((v) => v.field) ?? [];
+}
+
+/** The job's events from the outbox, in order. */
+async function eventsOf(jobId: string): Promise<DecodedEvent[]> {
+  const docs = await h.service.context.mongo.db
+    .collection<{ value: { buffer: Uint8Array } | Uint8Array; aggregate_id: string }>('outbox')
+    .find({ aggregate_id: jobId })
+    .sort({ _id: 1 })
+    .toArray();
+  return docs.map((d) => {
+    const value = d.value as unknown as { buffer: Uint8Array };
+    return unpackEvent(decodeEventEnvelope(new Uint8Array(value.buffer)));
+  });
+}
+
+const claim = (types: string[], maxJobs = 1, waitMs = 0, workerId = 'test-worker') =>
+  h.jobs.client.claimJobs({
+    workerId,
+    types,
+    maxJobs,
+    wait: { seconds: BigInt(Math.floor(waitMs / 1000)), nanos: (waitMs % 1000) * 1e6 },
+  });
+
+describe('CreateJob validation', () => {
+  it('rejects a payload that violates the schema, naming the field', async () => {
+    const err = await rpcError(h.jobs.client.createJob({ type: 'test.work', payload: { n: 'x' } }));
+    expect(err.code).toBe(Status.INVALID_ARGUMENT);
+    expect(reasonOf(err)).toBe('PAYLOAD_SCHEMA_VIOLATION');
+    expect(fieldsOf(err)).toEqual(['payload/n']);
+    const missing = await rpcError(h.jobs.client.createJob({ type: 'test.work', payload: {} }));
+    expect(fieldsOf(missing)).toEqual(['payload/n']);
+  });
+
+  it('rejects an unknown type and an oversized payload', async () => {
+    const unknown = await rpcError(h.jobs.client.createJob({ type: 'nope', payload: {} }));
+    expect(unknown.code).toBe(Status.INVALID_ARGUMENT);
+    expect(reasonOf(unknown)).toBe('UNKNOWN_JOB_TYPE');
+    expect(fieldsOf(unknown)).toEqual(['type']);
+    const big = await rpcError(
+      h.jobs.client.createJob({ type: 'test.other', payload: { text: 'x'.repeat(100) } }),
+    );
+    expect(big.code).toBe(Status.INVALID_ARGUMENT);
+    expect(reasonOf(big)).toBe('PAYLOAD_TOO_LARGE');
+    expect(fieldsOf(big)).toEqual(['payload']);
+  });
+
+  it('rejects bad options naming each field', async () => {
+    const err = await rpcError(
+      h.jobs.client.createJob({
+        type: 'test.other',
+        payload: {},
+        priority: 5000,
+        maxAttempts: 101,
+        backoff: { initialDelay: { seconds: 0n, nanos: 1_000_000 }, multiplier: 0.5 },
+      }),
+    );
+    expect(fieldsOf(err).sort()).toEqual([
+      'backoff.initial_delay',
+      'backoff.multiplier',
+      'max_attempts',
+      'priority',
+    ]);
+  });
+
+  it('lists the declared types', async () => {
+    const { jobTypes } = await h.jobs.client.listJobTypes({});
+    expect(jobTypes.map((t) => t.name)).toEqual(['test.other', 'test.sdk', 'test.work']);
+    expect(jobTypes.find((t) => t.name === 'test.other')!.maxPayloadBytes).toBe(64);
+  });
+});
+
+describe('idempotency keys', () => {
+  it('returns the same job for a repeated key and ABORTED for a different payload', async () => {
+    const first = await h.jobs.client.createJob({
+      type: 'test.other',
+      payload: { a: 1, b: 2 },
+      idempotencyKey: 'key-1',
+    });
+    const again = await h.jobs.client.createJob({
+      type: 'test.other',
+      payload: { b: 2, a: 1 },
+      idempotencyKey: 'key-1',
+    });
+    expect(first.created).toBe(true);
+    expect(again.created).toBe(false);
+    expect(again.job!.id).toBe(first.job!.id);
+    const concurrent = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        h.jobs.client.createJob({ type: 'test.other', payload: {}, idempotencyKey: 'key-2' }),
+      ),
+    );
+    expect(new Set(concurrent.map((r) => r.job!.id)).size).toBe(1);
+    expect(concurrent.filter((r) => r.created)).toHaveLength(1);
+    const reused = await rpcError(
+      h.jobs.client.createJob({ type: 'test.other', payload: { a: 2 }, idempotencyKey: 'key-1' }),
+    );
+    expect(reused.code).toBe(Status.ABORTED);
+    expect(reasonOf(reused)).toBe('IDEMPOTENCY_KEY_REUSED');
+    const created = (await eventsOf(first.job!.id)).filter((e) =>
+      e.eventType.endsWith('JobCreated'),
+    );
+    expect(created).toHaveLength(1);
+    // Clean up so later claims of test.other see only their own jobs.
+    await h.jobs.client.cancelJob({ jobId: first.job!.id });
+    await h.jobs.client.cancelJob({ jobId: concurrent[0].job!.id });
+  });
+});
+
+describe('claim order', () => {
+  it('claims by priority, then run_at, then creation; a future run_at waits', async () => {
+    const make = async (priority: number, extra: Partial<jobV1.CreateJobRequest> = {}) =>
+      (await h.jobs.client.createJob({ type: 'test.other', payload: {}, priority, ...extra })).job!
+        .id;
+    // Created first but due last among the priority-5 jobs.
+    const delayed = await make(5, { delay: { seconds: 0n, nanos: 300_000_000 } });
+    const low = await make(-3);
+    const mid = await make(0);
+    const highA = await make(5);
+    const highB = await make(5);
+    const top = await make(10);
+    const later = await make(100, { delay: { seconds: 2n, nanos: 0 } });
+    await waitFor(async () => {
+      const { stats } = await h.jobs.client.getQueueStats({ types: ['test.other'] });
+      return stats[0].due === 6n;
+    });
+    const { jobs } = await claim(['test.other'], 10);
+    expect(jobs.map((j) => j.job!.id)).toEqual([top, highA, highB, delayed, mid, low]);
+    expect(jobs.every((j) => j.job!.state === JobState.JOB_STATE_RUNNING && j.leaseToken)).toBe(
+      true,
+    );
+    // The delayed job is claimed once due: a long-poll returns it without a new create.
+    const started = Date.now();
+    const next = await claim(['test.other'], 1, 5_000);
+    expect(next.jobs.map((j) => j.job!.id)).toEqual([later]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    for (const j of [...jobs, ...next.jobs])
+      await h.jobs.client.completeJob({ jobId: j.job!.id, leaseToken: j.leaseToken });
+  });
+
+  it('a long-poll returns as soon as a job is created', async () => {
+    const polling = claim(['test.other'], 1, 10_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    const { job } = await h.jobs.client.createJob({ type: 'test.other', payload: {} });
+    const started = Date.now();
+    const { jobs } = await polling;
+    expect(jobs[0].job!.id).toBe(job!.id);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await h.jobs.client.completeJob({ jobId: job!.id, leaseToken: jobs[0].leaseToken });
+  });
+});
+
+describe('worker protocol', () => {
+  it('a stale or foreign lease token is LEASE_LOST and changes nothing', async () => {
+    const { job } = await h.jobs.client.createJob({ type: 'test.other', payload: {} });
+    const [claimed] = (await claim(['test.other'])).jobs;
+    for (const call of [
+      h.jobs.client.completeJob({ jobId: job!.id, leaseToken: 'forged' }),
+      h.jobs.client.failJob({ jobId: job!.id, leaseToken: 'forged', errorMessage: 'x' }),
+      h.jobs.client.heartbeatJob({ jobId: job!.id, leaseToken: 'forged' }),
+    ]) {
+      const err = await rpcError(call);
+      expect(err.code).toBe(Status.FAILED_PRECONDITION);
+      expect(reasonOf(err)).toBe('LEASE_LOST');
+    }
+    const unchanged = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+    expect(unchanged.state).toBe(JobState.JOB_STATE_RUNNING);
+    const beat = await h.jobs.client.heartbeatJob({
+      jobId: job!.id,
+      leaseToken: claimed.leaseToken,
+      progress: { percent: 40, message: 'busy', counters: { sent: 7n } },
+    });
+    expect(beat.cancelRequested).toBe(false);
+    const withProgress = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+    expect(withProgress.progress).toMatchObject({
+      percent: 40,
+      message: 'busy',
+      counters: { sent: 7n },
+    });
+    const done = await h.jobs.client.completeJob({
+      jobId: job!.id,
+      leaseToken: claimed.leaseToken,
+      result: { ok: true },
+    });
+    expect(done.job!.state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    // The old token after completion, and illegal transitions.
+    expect(
+      reasonOf(
+        await rpcError(
+          h.jobs.client.completeJob({ jobId: job!.id, leaseToken: claimed.leaseToken }),
+        ),
+      ),
+    ).toBe('LEASE_LOST');
+    const retry = await rpcError(h.jobs.client.retryJob({ jobId: job!.id }));
+    expect(retry.code).toBe(Status.FAILED_PRECONDITION);
+    expect(reasonOf(retry)).toBe('ILLEGAL_TRANSITION');
+    const cancel = await rpcError(h.jobs.client.cancelJob({ jobId: job!.id }));
+    expect(reasonOf(cancel)).toBe('ILLEGAL_TRANSITION');
+    const missing = await rpcError(h.jobs.client.getJob({ jobId: 'no-such-job' }));
+    expect(missing.code).toBe(Status.NOT_FOUND);
+    const types = (await eventsOf(job!.id)).map((e) => e.eventType);
+    expect(types).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
+  });
+
+  it('retries follow the backoff, end DEAD after max_attempts, and RetryJob revives the job', async () => {
+    const { job } = await h.jobs.client.createJob({ type: 'test.work', payload: { n: 1 } });
+    const failedAt: number[] = [];
+    const startedAt: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const [claimed] = (await claim(['test.work'], 1, 5_000)).jobs;
+      expect(claimed.job!.id).toBe(job!.id);
+      expect(claimed.job!.attempts).toBe(attempt);
+      startedAt.push(claimed.job!.startedAt!.getTime());
+      const failed = await h.jobs.client.failJob({
+        jobId: job!.id,
+        leaseToken: claimed.leaseToken,
+        errorMessage: `boom ${attempt}`,
+        errorCode: 'BOOM',
+        retryable: true,
+      });
+      failedAt.push(failed.job!.lastError!.occurredAt!.getTime());
+      expect(failed.willRetry).toBe(attempt < 3);
+      if (attempt < 3) {
+        // initial 0.2 s × 2^(attempt-1), no jitter.
+        expect(failed.nextRunAt!.getTime() - failedAt[attempt - 1]).toBe(200 * 2 ** (attempt - 1));
+      }
+    }
+    // Each retry started no earlier than its backoff allowed.
+    expect(startedAt[1] - failedAt[0]).toBeGreaterThanOrEqual(200);
+    expect(startedAt[2] - failedAt[1]).toBeGreaterThanOrEqual(400);
+    const dead = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+    expect(dead.state).toBe(JobState.JOB_STATE_DEAD);
+    expect(dead.lastError).toMatchObject({ message: 'boom 3', code: 'BOOM', attempt: 3 });
+    const events = await eventsOf(job!.id);
+    const failures = events.filter(
+      (e): e is Extract<DecodedEvent, { eventType: 'trellis.job.v1.JobFailed' }> =>
+        e.eventType === 'trellis.job.v1.JobFailed',
+    );
+    expect(failures.map((f) => [f.payload.attempt, f.payload.willRetry])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+    ]);
+    expect(events[events.length - 1].eventType).toBe('trellis.job.v1.JobDeadLettered');
+    const dlq = await h.jobs.client.listJobs({ state: JobState.JOB_STATE_DEAD, type: 'test.work' });
+    expect(dlq.jobs.map((j) => j.id)).toContain(job!.id);
+
+    const revived = await h.jobs.client.retryJob({ jobId: job!.id });
+    expect(revived.job).toMatchObject({ state: JobState.JOB_STATE_PENDING, attempts: 0 });
+    const [again] = (await claim(['test.work'], 1, 5_000)).jobs;
+    expect(again.job!.attempts).toBe(1);
+    const done = await h.jobs.client.completeJob({ jobId: job!.id, leaseToken: again.leaseToken });
+    expect(done.job!.state).toBe(JobState.JOB_STATE_SUCCEEDED);
+  });
+
+  it('a non-retryable failure goes DEAD at once', async () => {
+    const { job } = await h.jobs.client.createJob({ type: 'test.work', payload: { n: 2 } });
+    const [claimed] = (await claim(['test.work'], 1, 5_000)).jobs;
+    const failed = await h.jobs.client.failJob({
+      jobId: job!.id,
+      leaseToken: claimed.leaseToken,
+      errorMessage: 'bad input',
+      retryable: false,
+    });
+    expect(failed.willRetry).toBe(false);
+    expect(failed.job!.state).toBe(JobState.JOB_STATE_DEAD);
+  });
+});
+
+describe('cancellation', () => {
+  it('cancels a PENDING job at once', async () => {
+    const { job } = await h.jobs.client.createJob({
+      type: 'test.other',
+      payload: {},
+      delay: { seconds: 60n, nanos: 0 },
+    });
+    const cancelled = await h.jobs.client.cancelJob({ jobId: job!.id, reason: 'not needed' });
+    expect(cancelled.job!.state).toBe(JobState.JOB_STATE_CANCELLED);
+    const again = await h.jobs.client.cancelJob({ jobId: job!.id });
+    expect(again.job!.state).toBe(JobState.JOB_STATE_CANCELLED);
+    const events = await eventsOf(job!.id);
+    const last = events[events.length - 1];
+    expect(last.eventType).toBe('trellis.job.v1.JobCancelled');
+    expect(last.payload).toMatchObject({ reason: 'not needed', wasRunning: false });
+    const revived = await h.jobs.client.retryJob({ jobId: job!.id });
+    expect(revived.job!.state).toBe(JobState.JOB_STATE_PENDING);
+    await h.jobs.client.cancelJob({ jobId: job!.id });
+  });
+
+  it('cancels a RUNNING job: the handler signal fires and the job ends CANCELLED', async () => {
+    let abortReason: unknown;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const worker = createWorker({
+      client: h.jobs.client,
+      types: ['test.sdk'],
+      heartbeatIntervalMs: 100,
+      claimWaitMs: 1_000,
+      async handler({ signal, progress }) {
+        progress({ percent: 10, message: 'started' });
+        started();
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => {
+            abortReason = signal.reason;
+            resolve();
+          }),
+        );
+        throw signal.reason;
+      },
+    });
+    try {
+      const { job } = await h.jobs.client.createJob({ type: 'test.sdk', payload: {} });
+      await running;
+      const requested = await h.jobs.client.cancelJob({ jobId: job!.id, reason: 'stop it' });
+      expect(requested.job).toMatchObject({
+        state: JobState.JOB_STATE_RUNNING,
+        cancelRequested: true,
+      });
+      const cancelled = await waitFor(async () => {
+        const j = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+        return j.state === JobState.JOB_STATE_CANCELLED ? j : undefined;
+      });
+      expect(abortReason).toBeInstanceOf(JobCancelledError);
+      expect(cancelled.attempts).toBe(1);
+      const last = (await eventsOf(job!.id)).pop()!;
+      expect(last.eventType).toBe('trellis.job.v1.JobCancelled');
+      expect(last.payload).toMatchObject({ wasRunning: true, reason: 'stop it' });
+    } finally {
+      await worker.stop({ deadlineMs: 1_000 });
+    }
+  });
+
+  it('a RUNNING job whose worker vanished ends CANCELLED when its lease expires', async () => {
+    const { job } = await h.jobs.client.createJob({ type: 'test.sdk', payload: {} });
+    await claim(['test.sdk'], 1, 5_000);
+    await h.jobs.client.cancelJob({ jobId: job!.id });
+    const done = await waitFor(async () => {
+      const j = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+      return j.state === JobState.JOB_STATE_CANCELLED ? j : undefined;
+    });
+    expect(done.lastError?.code).toBe('LEASE_EXPIRED');
+  });
+});
+
+describe('the worker SDK', () => {
+  it('stop() fails a job that outlives the deadline as retryable; another worker finishes it', async () => {
+    const slow = createWorker({
+      client: h.jobs.client,
+      types: ['test.sdk'],
+      claimWaitMs: 500,
+      handler: () => new Promise(() => undefined), // never settles
+    });
+    const { job } = await h.jobs.client.createJob({ type: 'test.sdk', payload: {} });
+    await waitFor(async () => slow.inFlight === 1);
+    await slow.stop({ deadlineMs: 100 });
+    const failed = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+    expect(failed.lastError?.code).toBe('WORKER_SHUTDOWN');
+    const fast = createWorker({
+      client: h.jobs.client,
+      types: ['test.sdk'],
+      claimWaitMs: 500,
+      handler: async ({ job }) => ({ attempt: job.attempts }),
+    });
+    try {
+      const done = await waitFor(async () => {
+        const j = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+        return j.state === JobState.JOB_STATE_SUCCEEDED ? j : undefined;
+      });
+      expect(done.result).toEqual({ attempt: 2 });
+    } finally {
+      await fast.stop();
+    }
+  });
+});
+
+describe('queries and metrics', () => {
+  it('pages ListJobs newest first and rejects a foreign page token', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await h.jobs.client.createJob({ type: 'test.other', payload: { i } })).job!.id);
+    const since = (await h.jobs.client.getJob({ jobId: ids[0] })).job!.createdAt!;
+    const seen: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await h.jobs.client.listJobs({
+        type: 'test.other',
+        createdAfter: since,
+        pageSize: 2,
+        pageToken,
+      });
+      seen.push(...page.jobs.map((j) => j.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    expect(seen).toEqual([...ids].reverse());
+    const first = await h.jobs.client.listJobs({ type: 'test.other', pageSize: 1 });
+    const foreign = await rpcError(
+      h.jobs.client.listJobs({ type: 'test.work', pageToken: first.nextPageToken }),
+    );
+    expect(reasonOf(foreign)).toBe('INVALID_PAGE_TOKEN');
+    expect(fieldsOf(foreign)).toEqual(['page_token']);
+    const negative = await rpcError(h.jobs.client.listJobs({ pageSize: -1 }));
+    expect(fieldsOf(negative)).toEqual(['page_size']);
+    for (const id of ids) await h.jobs.client.cancelJob({ jobId: id });
+  });
+
+  it('reports queue stats and Prometheus metrics', async () => {
+    const { job } = await h.jobs.client.createJob({ type: 'test.other', payload: {} });
+    const { stats } = await h.jobs.client.getQueueStats({ types: ['test.other'] });
+    expect(stats).toHaveLength(1);
+    expect(stats[0].due).toBe(1n);
+    expect(stats[0].pending).toBe(1n);
+    expect(stats[0].oldestPendingAge).toBeDefined();
+    expect(stats[0].succeeded).toBeGreaterThan(0n);
+    await h.jobs.client.cancelJob({ jobId: job!.id });
+    const text = await (await fetch(h.service.metricsUrl)).text();
+    expect(text).toMatch(/job_queue_depth\{[^}]*type="test.other"[^}]*state="CANCELLED"/);
+    expect(text).toContain('job_claim_latency_seconds_bucket');
+    expect(text).toContain('job_run_duration_seconds_bucket');
+    expect(text).toMatch(/job_outcomes_total\{[^}]*outcome="succeeded"/);
+  });
+
+  it('publishes the events to job.events.v1 through the relay', async () => {
+    await waitFor(
+      async () =>
+        (await h.service.context.mongo.db
+          .collection('outbox')
+          .countDocuments({ published_at: null })) === 0,
+      { what: 'the outbox to drain' },
+    );
+  });
+});
