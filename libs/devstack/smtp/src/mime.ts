@@ -25,7 +25,10 @@ export interface ParsedMail {
 
 /** The headers and decoded text/HTML bodies of a raw RFC 5322 message. */
 export function parseMail(raw: Buffer): ParsedMail {
-  const entity = parseEntity(raw);
+  // The CRLF before the SMTP end-of-data dot belongs to the terminator, not to the body.
+  const entity = parseEntity(
+    raw.subarray(-2).toString('latin1') === '\r\n' ? raw.subarray(0, -2) : raw,
+  );
   const header = (name: string) => findHeader(entity.headers, name);
   const mail: ParsedMail = {
     headers: entity.headers,
