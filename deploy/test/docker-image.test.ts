@@ -161,9 +161,12 @@ function externalPackages(bundle: string): string[] {
   return [...names].sort();
 }
 
+let mongo: MongoDevServer | undefined;
+let broker: KafkaDevBroker | undefined;
+const mongoUri = () => mongo!.uri;
+const kafkaBrokers = () => broker!.brokers.join(',');
+
 describe('the production layout of the image, built in a temp folder', () => {
-  let mongo: MongoDevServer | undefined;
-  let broker: KafkaDevBroker | undefined;
   let workdir: string | undefined;
 
   afterAll(async () => {
@@ -172,7 +175,7 @@ describe('the production layout of the image, built in a temp folder', () => {
     if (workdir) rmSync(workdir, { recursive: true, force: true });
   });
 
-  it('npm ci --omit=dev + the bundles: account-service starts on the devstack, turns SERVING, exits 0 on SIGTERM', async () => {
+  it('npm ci --omit=dev + the bundles: the three services start on the devstack, turn SERVING, serve reflection, exit 0 on SIGTERM', async () => {
     const bundle = path.join(repoRoot, 'dist/apps/account-service/main.js');
     expect(existsSync(bundle)).toBe(true); // deploy:test depends on the apps' build
     workdir = mkdtempSync(path.join(tmpdir(), 'trellis-image-'));
@@ -217,21 +220,74 @@ describe('the production layout of the image, built in a temp folder', () => {
       }
     }
 
-    // COPY --from=build /src/dist/apps/account-service/ …: bundle, source map, descriptors/.
-    cpSync(
-      path.join(repoRoot, 'dist/apps/account-service'),
-      path.join(workdir, 'dist/apps/account-service'),
-      {
-        recursive: true,
-      },
-    );
+    // COPY --from=build /src/dist/apps/<svc>/ …: bundle, source map, descriptors/.
+    for (const bundleDir of bundles) {
+      cpSync(path.join(repoRoot, bundleDir), path.join(workdir, bundleDir), { recursive: true });
+    }
 
     mongo = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
     broker = process.env.KAFKA_BROKERS ? undefined : await startKafkaDevBroker({ port: 0 });
-    const [grpcPort, metricsPort] = [await freePort(), await freePort()];
-    const entrypoint = JSON.parse(ops(runtime, 'ENTRYPOINT')[0]) as string[];
-    const cmd = JSON.parse(ops(runtime, 'CMD')[0]) as string[];
-    const child = spawn(process.execPath, [...entrypoint.slice(1), ...cmd], {
+    const account = await startBundle(workdir, 'account', {});
+    const job = await startBundle(workdir, 'job', {});
+    const notification = await startBundle(workdir, 'notification', {
+      JOB_SERVICE_ADDRESS: `127.0.0.1:${job.grpcPort}`,
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+    });
+    const running = [account, job, notification];
+    try {
+      for (const service of running) {
+        const outcome = await waitFor(() => service.serving(), {
+          timeoutMs: 60_000,
+          what: `${service.name}-service health SERVING`,
+        });
+        expect([service.name, outcome, outcome === 'serving' ? '' : service.output()]).toEqual([
+          service.name,
+          'serving',
+          '',
+        ]);
+        const metrics = await (
+          await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`)
+        ).text();
+        expect(metrics).toContain(`${service.name}-service`);
+        // Reflection serves the descriptor set the layout carries next to the bundle (the
+        // source-relative path does not exist there), so buf curl resolves the service.
+        const listed = await bufCurl(['--list-services', `http://127.0.0.1:${service.grpcPort}`]);
+        expect([listed.exitCode, listed.stderr]).toEqual([0, '']);
+        expect(listed.stdout).toContain(`trellis.${service.name}.v1.`);
+      }
+      expect(existsSync(path.join(workdir, 'dist/apps/descriptors'))).toBe(false);
+    } finally {
+      for (const service of running.reverse()) service.stop();
+    }
+    for (const service of running) {
+      expect([service.name, await service.exited]).toEqual([service.name, 0]);
+      expect(service.output()).toContain('"msg":"stopped"');
+    }
+  });
+});
+
+interface StartedBundle {
+  name: string;
+  grpcPort: number;
+  metricsPort: number;
+  exited: Promise<number | null>;
+  output(): string;
+  serving(): Promise<'serving' | 'exited' | false>;
+  stop(): void;
+}
+
+/** Starts dist/apps/<svc>-service/main.js the way the image's ENTRYPOINT + command does. */
+async function startBundle(
+  workdir: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<StartedBundle> {
+  const [grpcPort, metricsPort] = [await freePort(), await freePort()];
+  const entrypoint = JSON.parse(ops(runtime, 'ENTRYPOINT')[0]) as string[];
+  const child = spawn(
+    process.execPath,
+    [...entrypoint.slice(1), `dist/apps/${name}-service/main.js`],
+    {
       cwd: workdir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -240,48 +296,40 @@ describe('the production layout of the image, built in a temp folder', () => {
         GRPC_HOST: '127.0.0.1',
         GRPC_PORT: String(grpcPort),
         METRICS_PORT: String(metricsPort),
-        MONGODB_URI: process.env.MONGODB_URI ?? mongo!.uri,
-        MONGODB_DATABASE: `deploy_image_${process.pid}`,
-        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker!.brokers.join(','),
+        MONGODB_URI: process.env.MONGODB_URI ?? mongoUri(),
+        MONGODB_DATABASE: `deploy_image_${name}_${process.pid}`,
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? kafkaBrokers(),
         ALLOW_INSECURE: 'true',
         TRACING_ENABLED: 'true',
+        ...env,
       },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
-    );
-
-    const channel = createChannel(`127.0.0.1:${grpcPort}`);
-    const health = createClient(healthV1.HealthDefinition, channel);
-    try {
-      const outcome = await waitFor(
-        async () => {
-          if (child.exitCode !== null) return 'exited';
-          const reply = await health.check({ service: '' }).catch(() => undefined);
-          return reply?.status === healthV1.HealthCheckResponse_ServingStatus.SERVING && 'serving';
-        },
-        { timeoutMs: 60_000, what: 'account-service health SERVING' },
-      );
-      expect([outcome, outcome === 'serving' ? '' : output]).toEqual(['serving', '']);
-      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      expect(metrics).toContain('account-service');
-      // Reflection serves the descriptor set the layout carries next to the bundle (the
-      // source-relative path does not exist there), so buf curl resolves the service.
-      const listed = await bufCurl(['--list-methods', `http://127.0.0.1:${grpcPort}`]);
-      expect([listed.exitCode, listed.stderr]).toEqual([0, '']);
-      expect(listed.stdout).toContain('trellis.account.v1.AccountService/OpenAccount');
-      expect(existsSync(path.join(workdir, 'dist/apps/descriptors'))).toBe(false);
-    } finally {
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const channel = createChannel(`127.0.0.1:${grpcPort}`);
+  const health = createClient(healthV1.HealthDefinition, channel);
+  return {
+    name,
+    grpcPort,
+    metricsPort,
+    exited,
+    output: () => output,
+    async serving() {
+      if (child.exitCode !== null) return 'exited';
+      const reply = await health.check({ service: '' }).catch(() => undefined);
+      return reply?.status === healthV1.HealthCheckResponse_ServingStatus.SERVING && 'serving';
+    },
+    stop() {
       channel.close();
       child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
-    expect(output).toContain('"msg":"stopped"');
-  });
-});
+    },
+  };
+}
 
 /** yaml is a devDependency that a production package also needs, so npm installs it anyway. */
 function hoistedForProduction(name: string): boolean {
