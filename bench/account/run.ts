@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { accountV1 } from '@trellis/contracts';
 import { startAccountService } from '@trellis/account-service';
@@ -210,6 +211,61 @@ async function moneyRpcs(client: AccountClient, pick: () => string): Promise<voi
   }
 }
 
+/**
+ * The database floor: the writes of one Transfer (idempotency key, both accounts read and
+ * written, two ledger entries, one outbox entry, commit) issued straight through the driver at
+ * 64 in flight, without gRPC, validation, mapping or the relay.
+ */
+async function transferFloor(mongoUri: string): Promise<Figures> {
+  const client = new MongoClient(mongoUri, { writeConcern: { w: 'majority' } });
+  await client.connect();
+  const db = client.db(`account_floor_${randomUUID().slice(0, 8)}`);
+  const accounts = db.collection<{ _id: string; balance: number; version: number }>('accounts');
+  const ids = Array.from({ length: ACCOUNTS }, (_, i) => `a${i}`);
+  await accounts.insertMany(ids.map((_id) => ({ _id, balance: 0, version: 1 })));
+  const pick = () => ids[Math.floor(Math.random() * ids.length)];
+  try {
+    return await closedLoop(64, async () => {
+      const from = pick();
+      let to = pick();
+      while (to === from) to = pick();
+      const session = client.startSession();
+      try {
+        await session.withTransaction(
+          async () => {
+            await db
+              .collection('idempotency')
+              .insertOne({ _id: randomUUID() as never }, { session });
+            const docs = await accounts.find({ _id: { $in: [from, to] } }, { session }).toArray();
+            await accounts.bulkWrite(
+              docs.map((d) => ({
+                updateOne: {
+                  filter: { _id: d._id, version: d.version },
+                  update: {
+                    $set: {
+                      balance: d.balance + (d._id === from ? -1 : 1),
+                      version: d.version + 1,
+                    },
+                  },
+                },
+              })),
+              { session },
+            );
+            await db.collection('ledger').insertMany([{ a: from }, { a: to }], { session });
+            await db.collection('outbox').insertOne({ from, to, published_at: null }, { session });
+          },
+          { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } },
+        );
+      } finally {
+        await session.endSession();
+      }
+    });
+  } finally {
+    await db.dropDatabase();
+    await client.close();
+  }
+}
+
 async function getAccountVsEcho(
   address: string,
   accountId: string,
@@ -290,7 +346,13 @@ async function main(): Promise<void> {
 
     // BENCH_ONLY=money or BENCH_ONLY=get runs one half.
     const only = process.env.BENCH_ONLY;
-    if (only !== 'get') await moneyRpcs(client, pick);
+    if (only !== 'get') {
+      await moneyRpcs(client, pick);
+      const floor = await transferFloor(devstack.mongoUri);
+      console.log(
+        `floor      ${'64'.padStart(9)} ${fmt(floor.rps).padStart(10)} ${fmt(floor.p50, 2).padStart(9)} ${fmt(floor.p99, 2).padStart(9)} ${String(floor.errors).padStart(7)}   <- the same writes as one Transfer, raw driver transaction, no service`,
+      );
+    }
     if (only !== 'money') await getAccountVsEcho(service.grpcAddress, ids[0], echo.port, work);
   } finally {
     close();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envInt, loadConfig } from '@trellis/platform/config';
-import { serviceConfigShape } from '@trellis/platform/runtime';
+import { serviceConfigShape } from '@trellis/platform/bootstrap';
 
 const INT64_MAX = (1n << 63n) - 1n;
 

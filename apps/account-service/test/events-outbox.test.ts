@@ -238,6 +238,14 @@ describe('events through the transactional outbox', () => {
     });
     const db = first.service.context.mongo.db;
     expect(await pending(db, [account.id])).toBe(2);
+    // The idempotency key is remembered for at least 24 h, then dropped by a TTL index.
+    const keys = first.service.context.mongo.db.collection('idempotency_keys');
+    const ttl = (await keys.indexes()).find((i) => i.expireAfterSeconds !== undefined);
+    expect(ttl).toMatchObject({ key: { expires_at: 1 }, expireAfterSeconds: 0 });
+    const record = await keys.findOne({ transaction_id: deposit.transaction!.id });
+    expect(record!.expires_at.getTime() - record!.created_at.getTime()).toBeGreaterThanOrEqual(
+      24 * 3600 * 1000,
+    );
     await first.stop();
     expect(await eventsOf([account.id])).toEqual([]);
 
