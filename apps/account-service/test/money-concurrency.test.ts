@@ -57,7 +57,7 @@ describe('money movements under concurrency', () => {
 
     let committed = 0;
     let rejected = 0;
-    await inParallel(1_000, 32, async (i) => {
+    await inParallel(1_000, 32, async () => {
       const from = accounts[Math.floor(Math.random() * accounts.length)];
       let to = from;
       while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)];
