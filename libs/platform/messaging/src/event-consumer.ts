@@ -170,6 +170,8 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
     await consumer.run({ eachMessage: (payload) => processMessage(payload) });
   } else {
     await consumer.run({
+      // Partitions are independent: run their batches side by side too.
+      partitionsConsumedConcurrently: Math.min(concurrency, 16),
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const { topic, partition, messages } = batch;
