@@ -11,7 +11,7 @@ export interface MailboxHttp {
  * The sink's mailbox over HTTP, the way Mailpit/MailHog users expect it:
  *   GET /                    HTML list, newest first
  *   GET /messages/:id        HTML view: headers, text body, HTML body (sandboxed), source
- *   GET /api/messages        JSON list (newest first; ?to=address filters)
+ *   GET /api/messages        JSON list (newest first; ?to=address filters, ?limit=N caps)
  *   GET /api/messages/:id    JSON of one message
  *   DELETE /api/messages     clears the mailbox
  */
@@ -38,7 +38,10 @@ export async function startMailboxHttp(settings: {
       if (path === '/api/messages') {
         const to = url.searchParams.get('to')?.toLowerCase();
         const list = newestFirst().filter((m) => !to || m.envelope.to.includes(to));
-        sendJson(res, 200, { total: list.length, messages: list.map(withoutRaw) });
+        const limitParam = url.searchParams.get('limit');
+        const limit =
+          limitParam !== null && /^\d+$/.test(limitParam) ? Number(limitParam) : list.length;
+        sendJson(res, 200, { total: list.length, messages: list.slice(0, limit).map(withoutRaw) });
         return;
       }
       const apiOne = /^\/api\/messages\/([^/]+)$/.exec(path);

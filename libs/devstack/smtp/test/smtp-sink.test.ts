@@ -98,6 +98,11 @@ describe('SMTP sink', () => {
     expect(api.messages[0]).toMatchObject({ id: message.id, subject: 'Welcome <script>' });
     expect(api.messages[0].raw).toBeUndefined();
     expect((await fetch(`${sink.httpUrl}/messages/nope`)).status).toBe(404);
+    const counted = (await (await fetch(`${sink.httpUrl}/api/messages?limit=0`)).json()) as {
+      total: number;
+      messages: unknown[];
+    };
+    expect(counted).toEqual({ total: 1, messages: [] });
   });
 
   it('with a data directory, keeps messages across restarts', async () => {
