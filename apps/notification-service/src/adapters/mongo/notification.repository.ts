@@ -1,4 +1,6 @@
-import type { Collection, Db, Filter } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
+import { Coalescer } from '../../app/coalescer';
 import type { Notification, NotificationState } from '../../domain/notification';
 import type {
   CampaignCounts,
@@ -9,7 +11,19 @@ import type {
 import type { Tx } from '../../app/unit-of-work.port';
 import { sessionOf } from './session';
 
-type NotificationDoc = Omit<Notification, 'id'> & { _id: string; sendingUntil?: Date };
+type NotificationDoc = Omit<Notification, 'id'> & {
+  _id: string;
+  sendingUntil?: Date;
+  /** Marks which batched write changed the document last (claims and outcomes). */
+  writeToken?: string;
+};
+
+interface ClaimRequest {
+  id: string;
+  attempt: number;
+  now: Date;
+  claimMs: number;
+}
 
 interface SendRequestDoc {
   _id: string;
@@ -25,6 +39,10 @@ interface SendRequestDoc {
 export class MongoNotificationRepository implements NotificationRepository {
   readonly collection: Collection<NotificationDoc>;
   private readonly sendRequests: Collection<SendRequestDoc>;
+  /** Concurrent claims (one consumer batch) go to MongoDB as one bulk write plus one read. */
+  private readonly claims = new Coalescer<ClaimRequest, Notification | undefined>((items) =>
+    this.claimMany(items),
+  );
 
   constructor(db: Db) {
     this.collection = db.collection<NotificationDoc>('notifications');
@@ -101,31 +119,48 @@ export class MongoNotificationRepository implements NotificationRepository {
     return docs.map(fromDoc);
   }
 
-  async claimForSend(
+  claimForSend(
     id: string,
     attempt: number,
     now: Date,
     claimMs: number,
   ): Promise<Notification | undefined> {
-    const doc = await this.collection.findOneAndUpdate(
-      {
-        _id: id,
-        $or: [
-          { state: 'QUEUED', attempts: attempt - 1 },
-          { state: 'SENDING', attempts: attempt, sendingUntil: { $lt: now } },
-        ],
-      },
-      {
-        $set: {
-          state: 'SENDING',
-          attempts: attempt,
-          sendingUntil: new Date(now.getTime() + claimMs),
-          updatedAt: now,
+    return this.claims.call({ id, attempt, now, claimMs });
+  }
+
+  private async claimMany(items: ClaimRequest[]): Promise<Array<Notification | undefined>> {
+    const batch = randomUUID();
+    const token = (i: number) => `${batch}:${i}`;
+    const ops: AnyBulkWriteOperation<NotificationDoc>[] = items.map((it, i) => ({
+      updateOne: {
+        filter: {
+          _id: it.id,
+          $or: [
+            { state: 'QUEUED', attempts: it.attempt - 1 },
+            { state: 'SENDING', attempts: it.attempt, sendingUntil: { $lt: it.now } },
+          ],
+        },
+        update: {
+          $set: {
+            state: 'SENDING',
+            attempts: it.attempt,
+            sendingUntil: new Date(it.now.getTime() + it.claimMs),
+            updatedAt: it.now,
+            writeToken: token(i),
+          },
         },
       },
-      { returnDocument: 'after' },
-    );
-    return doc ? fromDoc(doc) : undefined;
+    }));
+    const result = await this.collection.bulkWrite(ops, { ordered: true });
+    if (result.modifiedCount === 0) return items.map(() => undefined);
+    const docs = await this.collection
+      .find({ _id: { $in: [...new Set(items.map((it) => it.id))] } })
+      .toArray();
+    const byToken = new Map(docs.map((d) => [d.writeToken, d]));
+    return items.map((_, i) => {
+      const doc = byToken.get(token(i));
+      return doc ? fromDoc(doc) : undefined;
+    });
   }
 
   async transition(
@@ -134,19 +169,45 @@ export class MongoNotificationRepository implements NotificationRepository {
     expected: { state: NotificationState; attempts: number },
     changes: Partial<Notification>,
   ): Promise<boolean> {
-    const set: Record<string, unknown> = {};
-    const unset: Record<string, ''> = { sendingUntil: '' };
-    for (const [key, value] of Object.entries(changes)) {
-      if (key === 'id') continue;
-      if (value === undefined) unset[key] = '';
-      else set[key] = value;
-    }
+    const { set, unset } = toUpdate(changes);
     const result = await this.collection.updateOne(
       { _id: id, state: expected.state, attempts: expected.attempts },
       { $set: set, $unset: unset },
       { session: sessionOf(tx) },
     );
     return result.matchedCount === 1;
+  }
+
+  async transitionMany(
+    tx: Tx,
+    items: Array<{
+      id: string;
+      expected: { state: NotificationState; attempts: number };
+      changes: Partial<Notification>;
+    }>,
+  ): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const session = sessionOf(tx);
+    const batch = randomUUID();
+    const token = (i: number) => `${batch}:${i}`;
+    const ops: AnyBulkWriteOperation<NotificationDoc>[] = items.map((it, i) => {
+      const { set, unset } = toUpdate(it.changes);
+      return {
+        updateOne: {
+          filter: { _id: it.id, state: it.expected.state, attempts: it.expected.attempts },
+          update: { $set: { ...set, writeToken: token(i) }, $unset: unset },
+        },
+      };
+    });
+    const result = await this.collection.bulkWrite(ops, { ordered: true, session });
+    if (result.matchedCount === items.length) return items.map(() => true);
+    // Some guards did not match (a concurrent delivery): find out which ones did.
+    const docs = await this.collection
+      .find({ _id: { $in: items.map((it) => it.id) } }, { session })
+      .project<{ writeToken?: string }>({ writeToken: 1 })
+      .toArray();
+    const tokens = new Set(docs.map((d) => d.writeToken));
+    return items.map((_, i) => tokens.has(token(i)));
   }
 
   async campaignCounts(campaignId: string): Promise<CampaignCounts> {
@@ -198,6 +259,21 @@ export class MongoNotificationRepository implements NotificationRepository {
   }
 }
 
+/** $set/$unset for a change set; a state change always ends a SENDING claim. */
+function toUpdate(changes: Partial<Notification>): {
+  set: Record<string, unknown>;
+  unset: Record<string, ''>;
+} {
+  const set: Record<string, unknown> = {};
+  const unset: Record<string, ''> = { sendingUntil: '' };
+  for (const [key, value] of Object.entries(changes)) {
+    if (key === 'id') continue;
+    if (value === undefined) unset[key] = '';
+    else set[key] = value;
+  }
+  return { set, unset };
+}
+
 function toDoc(n: Notification): NotificationDoc {
   const { id, ...rest } = n;
   const doc: NotificationDoc = { _id: id, ...rest };
@@ -207,6 +283,6 @@ function toDoc(n: Notification): NotificationDoc {
 }
 
 function fromDoc(d: NotificationDoc): Notification {
-  const { _id, sendingUntil: _sendingUntil, ...rest } = d;
+  const { _id, sendingUntil: _sendingUntil, writeToken: _writeToken, ...rest } = d;
   return { id: _id, ...rest };
 }

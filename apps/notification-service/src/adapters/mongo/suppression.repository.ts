@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '@trellis/platform/mongo';
+import { Coalescer } from '../../app/coalescer';
 import type { Suppression, SuppressionReason } from '../../domain/suppression';
 import type { SuppressionRepository } from '../../app/suppression.repository.port';
 import type { Tx } from '../../app/unit-of-work.port';
@@ -14,6 +15,11 @@ interface SuppressionDoc {
 
 export class MongoSuppressionRepository implements SuppressionRepository {
   private readonly suppressions: Collection<SuppressionDoc>;
+  /** Concurrent lookups outside a transaction (the delivery consumer's) share one query. */
+  private readonly lookups = new Coalescer<string[], Set<string>>(async (lists) => {
+    const found = await this.find(lists.flat());
+    return lists.map((list) => new Set(list.filter((e) => found.has(e))));
+  });
 
   constructor(db: Db) {
     this.suppressions = db.collection<SuppressionDoc>('suppressions');
@@ -49,6 +55,11 @@ export class MongoSuppressionRepository implements SuppressionRepository {
   }
 
   async suppressed(emails: string[], tx?: Tx): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    return tx ? this.find(emails, tx) : this.lookups.call(emails);
+  }
+
+  private async find(emails: string[], tx?: Tx): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
     const docs = await this.suppressions
       .find({ _id: { $in: [...new Set(emails)] } }, { session: sessionOf(tx) })

@@ -1,0 +1,237 @@
+/**
+ * notification-service delivery throughput and latency. Prints figures and ratios; asserts nothing.
+ *
+ *   npx tsx bench/notification/run.ts      (BENCH_EMAILS, default 5000; BENCH_LATENCY_SECONDS, default 10)
+ *
+ * 1. Baseline: nodemailer with the same pooled SMTP transport settings sending straight to the
+ *    sink (no service, no MongoDB, no Kafka) — the ceiling of the SMTP leg alone.
+ * 2. Throughput: SendEmail calls of 100 recipients each (one mail per recipient), as fast as the
+ *    service accepts them; emails/s from the first call to the sink having accepted the last mail.
+ * 3. Latency: one-recipient SendEmail calls paced at 200 emails/s; per mail, the time from the
+ *    call to the sink's acceptance (p50/p99).
+ *
+ * Rate limits are configured high (off) so the pipeline itself is measured. The service runs in
+ * this process; MongoDB + Kafka run in one child process and the SMTP sink in another.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { notificationV1 } from '@trellis/contracts';
+import { startNotificationService } from '@trellis/notification-service';
+import { createGrpcClient } from '@trellis/platform/grpc';
+import { createLogger } from '@trellis/platform/logging';
+import { loadServiceConfig } from '../../apps/notification-service/src/config';
+
+const ROOT = join(__dirname, '../..');
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 5_000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const BATCH = 100;
+const POOL = Number(process.env.SMTP_POOL_MAX_CONNECTIONS ?? 10);
+
+function child<T>(kind: 'infra' | 'sink'): Promise<{ info: T; proc: ChildProcess }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/notification/devstack-child.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /DEVSTACK (\{.*\})/.exec(out);
+      if (m) resolve({ info: JSON.parse(m[1]) as T, proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`${kind} child exited with ${code}`)));
+  });
+}
+
+interface SinkApi {
+  total(): Promise<number>;
+  all(): Promise<Array<{ envelope: { to: string[] }; receivedAt: string; subject: string }>>;
+  clear(): Promise<void>;
+}
+
+function sinkApi(httpUrl: string): SinkApi {
+  return {
+    async total() {
+      const r = (await (await fetch(`${httpUrl}/api/messages?limit=0`)).json()) as {
+        total: number;
+      };
+      return r.total;
+    },
+    async all() {
+      const r = (await (await fetch(`${httpUrl}/api/messages`)).json()) as {
+        messages: Array<{ envelope: { to: string[] }; receivedAt: string; subject: string }>;
+      };
+      return r.messages;
+    },
+    async clear() {
+      await fetch(`${httpUrl}/api/messages`, { method: 'DELETE' });
+    },
+  };
+}
+
+async function waitForTotal(sink: SinkApi, n: number, timeoutMs = 300_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await sink.total()) >= n) return Date.now();
+    if (Date.now() > deadline) throw new Error(`sink has ${await sink.total()} of ${n} mails`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main(): Promise<void> {
+  const infra = await child<{ mongoUri: string; brokers: string[] }>('infra');
+  const sinkChild = await child<{ smtpUrl: string; httpUrl: string }>('sink');
+  const sink = sinkApi(sinkChild.info.httpUrl);
+  const results: string[] = [];
+  try {
+    // 1. Baseline: nodemailer straight to the sink.
+    const transport = nodemailer.createTransport({
+      url: sinkChild.info.smtpUrl,
+      pool: true,
+      maxConnections: POOL,
+      maxMessages: Infinity,
+    });
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: POOL * 4 }, async () => {
+        while (next < EMAILS) {
+          const i = next++;
+          await transport.sendMail({
+            from: 'bench@trellis.dev',
+            to: `b${i}@base.test`,
+            subject: 'baseline',
+            text: `Hello ${i}`,
+          });
+        }
+      }),
+    );
+    await waitForTotal(sink, EMAILS);
+    const baseline = (EMAILS * 1000) / (Date.now() - t0);
+    transport.close();
+    await sink.clear();
+
+    // The service, with limits off.
+    const config = loadServiceConfig({
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      METRICS_PORT: '0',
+      MONGODB_URI: infra.info.mongoUri,
+      MONGODB_DATABASE: `bench_notification_${randomUUID().slice(0, 8)}`,
+      KAFKA_BROKERS: infra.info.brokers.join(','),
+      SMTP_URL: sinkChild.info.smtpUrl,
+      SMTP_POOL_MAX_CONNECTIONS: String(POOL),
+      TRACING_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      SEND_RATE_PER_SECOND: '0',
+      DOMAIN_RATE_PER_SECOND: '0',
+      CALLER_RATE_PER_SECOND: '0',
+      EVENT_MAIL_ENABLED: 'false',
+      CAMPAIGN_WORKER_ENABLED: 'false',
+      DELIVERY_CONCURRENCY: process.env.DELIVERY_CONCURRENCY ?? '64',
+    });
+    const service = await startNotificationService(config, {
+      logger: createLogger({ service: 'notification-service', level: 'warn' }),
+    });
+    const { client, close } = createGrpcClient(notificationV1.NotificationServiceDefinition, {
+      address: service.grpcAddress,
+      defaultDeadlineMs: 60_000,
+    });
+    try {
+      // Warm-up: topics, consumer groups, SMTP pool.
+      await client.sendEmail({
+        to: ['warm@up.test'],
+        inline: { subject: 'warm-up', textBody: 'x', htmlBody: '' },
+        idempotencyKey: 'warm-up',
+      });
+      await waitForTotal(sink, 1, 60_000);
+      await sink.clear();
+
+      // 2. Throughput: batches of 100 recipients.
+      const calls = Math.ceil(EMAILS / BATCH);
+      const s0 = Date.now();
+      let enqueueDone = 0;
+      let c = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (c < calls) {
+            const k = c++;
+            await client.sendEmail({
+              to: Array.from({ length: BATCH }, (_, j) => `r${k * BATCH + j}@tp.test`),
+              inline: {
+                subject: 'throughput',
+                textBody: 'Hello from the bench',
+                htmlBody: '<p>Hello</p>',
+              },
+              idempotencyKey: `tp-${k}`,
+            });
+          }
+          enqueueDone = Date.now();
+        }),
+      );
+      const sent = calls * BATCH;
+      const s1 = await waitForTotal(sink, sent);
+      const throughput = (sent * 1000) / (s1 - s0);
+      const enqueueRate = (sent * 1000) / (enqueueDone - s0);
+      await sink.clear();
+
+      // 3. Latency at 200 emails/s: one-recipient calls every 5 ms.
+      const count = 200 * LATENCY_SECONDS;
+      const startedAt = new Map<string, number>();
+      const l0 = Date.now();
+      const pending: Array<Promise<unknown>> = [];
+      for (let i = 0; i < count; i++) {
+        const due = l0 + i * 5;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const to = `l${i}@lat.test`;
+        startedAt.set(to, Date.now());
+        pending.push(
+          client.sendEmail({
+            to: [to],
+            inline: { subject: 'latency', textBody: 'x', htmlBody: '' },
+            idempotencyKey: `lat-${i}`,
+          }),
+        );
+      }
+      await Promise.all(pending);
+      await waitForTotal(sink, count);
+      const latencies = (await sink.all())
+        .filter((m) => m.subject === 'latency')
+        .map((m) => Date.parse(m.receivedAt) - (startedAt.get(m.envelope.to[0]) ?? NaN))
+        .filter((v) => Number.isFinite(v))
+        .sort((a, b) => a - b);
+
+      results.push(
+        `baseline  nodemailer → sink, pool ${POOL}:                ${baseline.toFixed(0)} emails/s`,
+        `service   SendEmail(100 recipients) → SMTP-accepted:  ${throughput.toFixed(0)} emails/s  (${sent} mails; ${(throughput / baseline).toFixed(2)}× baseline; target ≥ 1000: ${throughput >= 1000 ? 'met' : 'NOT met'})`,
+        `          SendEmail enqueue rate (queued, not yet sent): ${enqueueRate.toFixed(0)} emails/s`,
+        `latency   at 200 emails/s (${latencies.length} mails), enqueue → accepted: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`,
+      );
+    } finally {
+      close();
+      await service.stop();
+    }
+  } finally {
+    infra.proc.kill('SIGTERM');
+    sinkChild.proc.kill('SIGTERM');
+  }
+  console.log(['', 'bench/notification', ...results, ''].join('\n'));
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
