@@ -5,6 +5,7 @@ import { accountServiceHandler } from './adapters/grpc/account-service.handler';
 import { MongoAccountStore } from './adapters/mongo/mongo-account.store';
 import { CloseAccount } from './app/close-account.command';
 import { DepositFunds } from './app/deposit-funds.command';
+import { ExternalPostings } from './app/external-postings';
 import { FreezeAccount } from './app/freeze-account.command';
 import { GetAccount } from './app/get-account.query';
 import { ListAccounts } from './app/list-accounts.query';
@@ -48,14 +49,15 @@ export async function startAccountService(
         logger: ctx.logger.child({ component: 'audit' }),
         maxAmountUnits,
       };
+      const postings = new ExternalPostings({ store, logger: movement.logger });
       ctx.grpc.add(
         accountV1.AccountServiceDefinition,
         accountServiceHandler({
           openAccount: new OpenAccount({ store, maxAmountUnits }),
           getAccount: new GetAccount({ store }),
           listAccounts: new ListAccounts({ store }),
-          depositFunds: new DepositFunds(movement),
-          withdrawFunds: new WithdrawFunds(movement),
+          depositFunds: new DepositFunds({ postings, maxAmountUnits }),
+          withdrawFunds: new WithdrawFunds({ postings, maxAmountUnits }),
           transferFunds: new TransferFunds(movement),
           freezeAccount: new FreezeAccount({ store }),
           unfreezeAccount: new UnfreezeAccount({ store }),

@@ -181,6 +181,83 @@ describe('money movements under concurrency', () => {
     expect(unchanged!.balance!.units).toBe(1_234n);
   });
 
+  it('concurrent deposits and withdrawals succeed or fail each on its own', async () => {
+    const { client } = replicas[0];
+    const open = await openAccount(client);
+    const frozen = await openAccount(client);
+    await client.freezeAccount({ accountId: frozen.id });
+    const sharedKey = randomUUID();
+    const calls: Array<{ call: Promise<unknown>; expect: string }> = [];
+    for (let i = 0; i < 40; i++) {
+      calls.push({
+        call: client.deposit({ accountId: open.id, amount: eur(10), idempotencyKey: randomUUID() }),
+        expect: 'OK',
+      });
+      if (i % 8 === 0) {
+        calls.push({
+          call: client.deposit({
+            accountId: frozen.id,
+            amount: eur(1),
+            idempotencyKey: randomUUID(),
+          }),
+          expect: 'ACCOUNT_FROZEN',
+        });
+        calls.push({
+          call: client.withdraw({
+            accountId: open.id,
+            amount: eur(1_000_000),
+            idempotencyKey: randomUUID(),
+          }),
+          expect: 'INSUFFICIENT_FUNDS',
+        });
+        calls.push({
+          call: client.deposit({
+            accountId: open.id,
+            amount: { currencyCode: 'USD', units: 1n },
+            idempotencyKey: randomUUID(),
+          }),
+          expect: 'CURRENCY_MISMATCH',
+        });
+      }
+    }
+    // One key, two different requests racing: exactly one applies, the other is ABORTED.
+    const racing = [
+      client.deposit({ accountId: open.id, amount: eur(7), idempotencyKey: sharedKey }),
+      client.withdraw({ accountId: open.id, amount: eur(7), idempotencyKey: sharedKey }),
+    ];
+    const outcomes = await Promise.all(
+      calls.map(async ({ call, expect: expected }) => {
+        try {
+          await call;
+          return expected === 'OK';
+        } catch {
+          return (await failure(call)).reason === expected;
+        }
+      }),
+    );
+    expect(outcomes.every(Boolean)).toBe(true);
+    const settled = await Promise.allSettled(racing);
+    expect(settled.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const loser = racing[settled.findIndex((r) => r.status === 'rejected')];
+    expect(await failure(loser)).toMatchObject({
+      code: Status.ABORTED,
+      reason: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    const shared = settled[0].status === 'fulfilled' ? 7n : -7n;
+
+    const { account } = await client.getAccount({ accountId: open.id });
+    expect(account!.balance!.units).toBe(400n + shared);
+    expect(account!.version).toBe(1n + 41n);
+    const entries = await statement(client, open.id);
+    expect(entries).toHaveLength(41);
+    expect(entries.reduce((acc, e) => acc + signed(e), 0n)).toBe(account!.balance!.units);
+    expect(new Set(entries.map((e) => e.transactionId)).size).toBe(41);
+    // Several of them were applied together, by one transaction (they share its time).
+    expect(new Set(entries.map((e) => e.createdAt!.getTime())).size).toBeLessThan(41);
+    const { account: untouched } = await client.getAccount({ accountId: frozen.id });
+    expect(untouched).toMatchObject({ balance: eur(0), version: 2n });
+  });
+
   it('withdrawals stop at the overdraft limit and deposits return money from outside', async () => {
     const { client } = replicas[0];
     const account = await openAccount(client, { overdraftLimit: eur(100) });

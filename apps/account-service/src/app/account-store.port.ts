@@ -10,6 +10,12 @@ export interface IdempotencyRecord {
   transactionId: string;
 }
 
+/** An account as it is to be written, and the version it was read at. */
+export interface AccountChange {
+  account: Account;
+  previousVersion: number;
+}
+
 /** Reads and writes inside one database transaction (all-or-nothing, with its events). */
 export interface AccountUnitOfWork {
   getAccount(id: string): Promise<Account | undefined>;
@@ -17,16 +23,18 @@ export interface AccountUnitOfWork {
   getAccounts(ids: string[]): Promise<Map<string, Account>>;
   /** The per-currency external account (created on first use, balance 0). */
   getExternalAccount(currency: string): Promise<ExternalAccount>;
+  /** The recorded keys among `keys`. */
+  getIdempotencyRecords(keys: string[]): Promise<Map<string, IdempotencyRecord>>;
   /**
-   * Records the key first thing in the transaction. Throws IdempotencyKeyTaken when the key is
-   * already recorded (a concurrent holder that has not committed yet shows up as a write
-   * conflict, which reruns the transaction until it does).
+   * Records keys in the transaction. Throws IdempotencyKeyTaken when one is already recorded (a
+   * concurrent holder that has not committed yet shows up as a write conflict instead, which
+   * reruns the transaction until it has).
    */
-  claimIdempotencyKey(record: IdempotencyRecord): Promise<void>;
+  claimIdempotencyKeys(records: IdempotencyRecord[]): Promise<void>;
   insertAccount(account: Account): Promise<void>;
-  /** Writes each account, whose version is one more than the stored one, in one round trip. */
-  updateAccounts(accounts: Account[]): Promise<void>;
-  updateExternalAccount(account: ExternalAccount): Promise<void>;
+  /** Writes each changed account (guarded by the version it was read at) in one round trip. */
+  updateAccounts(changes: AccountChange[]): Promise<void>;
+  updateExternalAccount(account: ExternalAccount, previousVersion: number): Promise<void>;
   insertLedgerEntries(entries: readonly LedgerEntry[]): Promise<void>;
   /** Appends events to the outbox; they are published only if the transaction commits. */
   publish(events: AccountEvent[]): Promise<void>;
@@ -63,10 +71,10 @@ export interface AccountStore {
   ): Promise<LedgerEntry[]>;
 }
 
-/** The idempotency key is already recorded by a committed transaction. */
+/** An idempotency key (`key`, when known) is already recorded by a committed transaction. */
 export class IdempotencyKeyTaken extends Error {
-  constructor(readonly key: string) {
-    super(`idempotency key already recorded: ${key}`);
+  constructor(readonly key?: string) {
+    super(`idempotency key already recorded: ${key ?? '(one of the batch)'}`);
     this.name = 'IdempotencyKeyTaken';
   }
 }

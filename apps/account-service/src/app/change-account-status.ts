@@ -29,7 +29,7 @@ export async function changeAccountStatus(
     if (!account) throw accountNotFound(cmd.accountId);
     const now = new Date();
     const changed = transitions[event](account, now);
-    await uow.updateAccounts([changed]);
+    await uow.updateAccounts([{ account: changed, previousVersion: account.version }]);
     await uow.publish([{ type: event, account: changed, reason: cmd.reason, at: now }]);
     return changed;
   });

@@ -1,15 +1,7 @@
-import { assertCanMove, credit, postExternal } from '../domain/account';
-import { accountNotFound } from '../domain/errors';
-import { externalAccountId, newEntryId } from '../domain/ids';
-import { postTransaction } from '../domain/ledger';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
-import {
-  type MoneyMovementDeps,
-  type MovementResult,
-  requestHash,
-  runMoneyMovement,
-} from './money-movement';
+import type { ExternalPostings } from './external-postings';
+import { type MovementResult, requestHash } from './money-movement';
 
 export interface DepositFundsCommand {
   accountId: string;
@@ -20,7 +12,7 @@ export interface DepositFundsCommand {
 
 /** Credits an account from the external (cash) account of its currency. */
 export class DepositFunds {
-  constructor(private readonly deps: MoneyMovementDeps) {}
+  constructor(private readonly deps: { postings: ExternalPostings; maxAmountUnits: bigint }) {}
 
   async execute(cmd: DepositFundsCommand): Promise<MovementResult> {
     const v = new Violations();
@@ -30,55 +22,18 @@ export class DepositFunds {
     v.text('reference', cmd.reference);
     v.throwIfAny();
     const amount = cmd.amount!;
-    const externalId = externalAccountId(amount.currency);
-
-    return runMoneyMovement(this.deps, {
+    return this.deps.postings.submit({
+      kind: 'DEPOSIT',
+      accountId: cmd.accountId,
+      amount,
       idempotencyKey: cmd.idempotencyKey,
+      reference: cmd.reference,
       requestHash: requestHash('Deposit', [
         cmd.accountId,
         amount.currency,
         amount.units,
         cmd.reference,
       ]),
-      accountIds: [cmd.accountId, externalId],
-      async apply(uow, now, transactionId) {
-        const account = await uow.getAccount(cmd.accountId);
-        if (!account) throw accountNotFound(cmd.accountId);
-        assertCanMove(account, amount.currency);
-        const credited = credit(account, amount.units, now);
-        const external = postExternal(
-          await uow.getExternalAccount(amount.currency),
-          'DEBIT',
-          amount.units,
-        );
-        const transaction = postTransaction({
-          id: transactionId,
-          entryIds: [newEntryId(), newEntryId()],
-          type: 'DEPOSIT',
-          currency: amount.currency,
-          amount: amount.units,
-          debit: {
-            accountId: external.id,
-            balanceAfter: external.balance,
-            sequence: external.version,
-          },
-          credit: {
-            accountId: account.id,
-            balanceAfter: credited.balance,
-            sequence: credited.version,
-          },
-          reference: cmd.reference,
-          idempotencyKey: cmd.idempotencyKey,
-          now,
-        });
-        await uow.updateAccounts([credited]);
-        await uow.updateExternalAccount(external);
-        await uow.insertLedgerEntries(transaction.entries);
-        return {
-          transaction,
-          events: [{ type: 'FundsDeposited', account: credited, transaction }],
-        };
-      },
     });
   }
 }

@@ -58,7 +58,7 @@ export async function runMoneyMovement(
   try {
     result = await deps.store.transact([`idempotency:${key}`, ...input.accountIds], async (uow) => {
       const transactionId = newTransactionId();
-      await uow.claimIdempotencyKey({ key, requestHash: hash, transactionId });
+      await uow.claimIdempotencyKeys([{ key, requestHash: hash, transactionId }]);
       const { transaction, events } = await input.apply(uow, new Date(), transactionId);
       await uow.publish(events);
       return { transaction, replayed: false };
@@ -71,27 +71,31 @@ export async function runMoneyMovement(
   if (result.replayed) {
     deps.logger.debug({ transaction_id: transaction.id }, 'idempotent replay');
   } else {
-    // The audit trail: ids and amounts only, never names or addresses.
-    deps.logger.info(
-      {
-        audit: 'money_movement',
-        transaction_id: transaction.id,
-        transaction_type: transaction.type,
-        debit_account_id: transaction.debitAccountId,
-        credit_account_id: transaction.creditAccountId,
-        amount_units: transaction.amount.toString(),
-        currency_code: transaction.currency,
-        debit_balance_after: transaction.entries[0].balanceAfter.toString(),
-        credit_balance_after: transaction.entries[1].balanceAfter.toString(),
-      },
-      'money moved',
-    );
+    audit(deps.logger, transaction);
   }
   return result;
 }
 
+/** The audit trail of an applied movement: ids and amounts only, never names or addresses. */
+export function audit(logger: Logger, transaction: Transaction): void {
+  logger.info(
+    {
+      audit: 'money_movement',
+      transaction_id: transaction.id,
+      transaction_type: transaction.type,
+      debit_account_id: transaction.debitAccountId,
+      credit_account_id: transaction.creditAccountId,
+      amount_units: transaction.amount.toString(),
+      currency_code: transaction.currency,
+      debit_balance_after: transaction.entries[0].balanceAfter.toString(),
+      credit_balance_after: transaction.entries[1].balanceAfter.toString(),
+    },
+    'money moved',
+  );
+}
+
 /** The result of the request that first used `key`, if this is the same request. */
-async function replay(
+export async function replay(
   store: AccountStore,
   key: string,
   hash: string,

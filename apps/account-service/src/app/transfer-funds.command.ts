@@ -68,7 +68,10 @@ export class TransferFunds {
           idempotencyKey: cmd.idempotencyKey,
           now,
         });
-        await uow.updateAccounts([debited, credited]);
+        await uow.updateAccounts([
+          { account: debited, previousVersion: from.version },
+          { account: credited, previousVersion: to.version },
+        ]);
         await uow.insertLedgerEntries(transaction.entries);
         return {
           transaction,

@@ -1,15 +1,7 @@
-import { assertCanMove, debit, postExternal } from '../domain/account';
-import { accountNotFound } from '../domain/errors';
-import { externalAccountId, newEntryId } from '../domain/ids';
-import { postTransaction } from '../domain/ledger';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
-import {
-  type MoneyMovementDeps,
-  type MovementResult,
-  requestHash,
-  runMoneyMovement,
-} from './money-movement';
+import type { ExternalPostings } from './external-postings';
+import { type MovementResult, requestHash } from './money-movement';
 
 export interface WithdrawFundsCommand {
   accountId: string;
@@ -20,7 +12,7 @@ export interface WithdrawFundsCommand {
 
 /** Debits an account to the external (cash) account of its currency, within its overdraft. */
 export class WithdrawFunds {
-  constructor(private readonly deps: MoneyMovementDeps) {}
+  constructor(private readonly deps: { postings: ExternalPostings; maxAmountUnits: bigint }) {}
 
   async execute(cmd: WithdrawFundsCommand): Promise<MovementResult> {
     const v = new Violations();
@@ -30,55 +22,18 @@ export class WithdrawFunds {
     v.text('reference', cmd.reference);
     v.throwIfAny();
     const amount = cmd.amount!;
-    const externalId = externalAccountId(amount.currency);
-
-    return runMoneyMovement(this.deps, {
+    return this.deps.postings.submit({
+      kind: 'WITHDRAWAL',
+      accountId: cmd.accountId,
+      amount,
       idempotencyKey: cmd.idempotencyKey,
+      reference: cmd.reference,
       requestHash: requestHash('Withdraw', [
         cmd.accountId,
         amount.currency,
         amount.units,
         cmd.reference,
       ]),
-      accountIds: [cmd.accountId, externalId],
-      async apply(uow, now, transactionId) {
-        const account = await uow.getAccount(cmd.accountId);
-        if (!account) throw accountNotFound(cmd.accountId);
-        assertCanMove(account, amount.currency);
-        const debited = debit(account, amount.units, now);
-        const external = postExternal(
-          await uow.getExternalAccount(amount.currency),
-          'CREDIT',
-          amount.units,
-        );
-        const transaction = postTransaction({
-          id: transactionId,
-          entryIds: [newEntryId(), newEntryId()],
-          type: 'WITHDRAWAL',
-          currency: amount.currency,
-          amount: amount.units,
-          debit: {
-            accountId: account.id,
-            balanceAfter: debited.balance,
-            sequence: debited.version,
-          },
-          credit: {
-            accountId: external.id,
-            balanceAfter: external.balance,
-            sequence: external.version,
-          },
-          reference: cmd.reference,
-          idempotencyKey: cmd.idempotencyKey,
-          now,
-        });
-        await uow.updateAccounts([debited]);
-        await uow.updateExternalAccount(external);
-        await uow.insertLedgerEntries(transaction.entries);
-        return {
-          transaction,
-          events: [{ type: 'FundsWithdrawn', account: debited, transaction }],
-        };
-      },
     });
   }
 }

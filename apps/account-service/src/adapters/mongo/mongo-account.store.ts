@@ -3,6 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { OutboxRelay } from '@trellis/platform/messaging';
 import { isDuplicateKeyError, type Outbox, withTransaction } from '@trellis/platform/mongo';
 import {
+  type AccountChange,
   type AccountFilter,
   type AccountStore,
   type AccountUnitOfWork,
@@ -151,32 +152,38 @@ export class MongoAccountStore implements AccountStore {
         if (!doc) throw new ExternalAccountMissing(currency);
         return externalFromDocument(doc);
       },
-      claimIdempotencyKey: async (record: IdempotencyRecord) => {
+      getIdempotencyRecords: async (keys) => {
+        const docs = await this.idempotency.find({ _id: { $in: keys } }, { session }).toArray();
+        return new Map(docs.map((doc) => [doc._id, recordFromDocument(doc)]));
+      },
+      claimIdempotencyKeys: async (records: IdempotencyRecord[]) => {
         const now = new Date();
+        const expiresAt = new Date(now.getTime() + idempotencyTtlSeconds * 1000);
         try {
-          await this.idempotency.insertOne(
-            {
+          await this.idempotency.insertMany(
+            records.map((record) => ({
               _id: record.key,
               request_hash: record.requestHash,
               transaction_id: record.transactionId,
               created_at: now,
-              expires_at: new Date(now.getTime() + idempotencyTtlSeconds * 1000),
-            },
+              expires_at: expiresAt,
+            })),
             { session },
           );
         } catch (err) {
-          if (isDuplicateKeyError(err)) throw new IdempotencyKeyTaken(record.key);
-          throw err;
+          if (!isDuplicateKeyError(err)) throw err;
+          const key = (err as { keyValue?: { _id?: unknown } }).keyValue?._id;
+          throw new IdempotencyKeyTaken(typeof key === 'string' ? key : undefined);
         }
       },
       insertAccount: async (account: Account) => {
         await this.accounts.insertOne(accountToDocument(account), { session });
       },
-      updateAccounts: async (accounts: Account[]) => {
+      updateAccounts: async (changes: AccountChange[]) => {
         const result = await this.accounts.bulkWrite(
-          accounts.map((account) => ({
+          changes.map(({ account, previousVersion }) => ({
             updateOne: {
-              filter: { _id: account.id, version: account.version - 1 },
+              filter: { _id: account.id, version: previousVersion },
               // Only what a movement or a status change can alter.
               update: {
                 $set: {
@@ -192,13 +199,13 @@ export class MongoAccountStore implements AccountStore {
           { session, ordered: true },
         );
         // Snapshot isolation makes a concurrent change a write conflict first; this is a guard.
-        if (result.matchedCount !== accounts.length) {
-          throw new Error(`accounts ${accounts.map((a) => a.id).join(', ')} changed concurrently`);
+        if (result.matchedCount !== changes.length) {
+          throw new Error('an account changed concurrently');
         }
       },
-      updateExternalAccount: async (account: ExternalAccount) => {
+      updateExternalAccount: async (account: ExternalAccount, previousVersion: number) => {
         const result = await this.externalAccounts.updateOne(
-          { _id: account.id, version: account.version - 1 },
+          { _id: account.id, version: previousVersion },
           { $set: { balance: account.balance, version: account.version } },
           { session },
         );
@@ -221,9 +228,7 @@ export class MongoAccountStore implements AccountStore {
 
   async getIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined> {
     const doc = await this.idempotency.findOne({ _id: key });
-    return doc
-      ? { key: doc._id, requestHash: doc.request_hash, transactionId: doc.transaction_id }
-      : undefined;
+    return doc ? recordFromDocument(doc) : undefined;
   }
 
   async getTransaction(id: string, idempotencyKey: string): Promise<Transaction | undefined> {
@@ -254,4 +259,8 @@ export class MongoAccountStore implements AccountStore {
     const docs = await this.ledger.find(query).sort({ sequence: -1 }).limit(limit).toArray();
     return docs.map(entryFromDocument);
   }
+}
+
+function recordFromDocument(doc: IdempotencyDocument): IdempotencyRecord {
+  return { key: doc._id, requestHash: doc.request_hash, transactionId: doc.transaction_id };
 }
