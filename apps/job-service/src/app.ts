@@ -5,7 +5,6 @@ import type { Logger } from '@trellis/platform/logging';
 import { Lease } from '@trellis/platform/mongo';
 import { startService, type RunningService } from '@trellis/platform/runtime';
 
-export { stopOnSignals } from '@trellis/platform/runtime';
 import { jobServiceHandler } from './adapters/grpc/job-service.handler';
 import { createPromJobMetrics } from './adapters/metrics/prom-job-metrics';
 import { LeaseReaper } from './adapters/mongo/lease-reaper';

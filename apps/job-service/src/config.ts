@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envInt, loadConfig } from '@trellis/platform/config';
-import { serviceConfigShape } from '@trellis/platform/runtime';
+import { serviceConfigShape } from '@trellis/platform/bootstrap';
 import { DEFAULT_BACKOFF } from './domain/backoff';
 import {
   DEFAULT_JOB_TYPES,

@@ -1,7 +1,6 @@
-export { serviceConfigShape, type ServiceConfig } from './service-config';
+export { serviceConfigShape, stopOnSignals, type ServiceConfig } from '@trellis/platform/bootstrap';
 export {
   startService,
-  stopOnSignals,
   type RunningService,
   type ServiceContext,
   type ServiceParts,

@@ -22,7 +22,7 @@ import {
   startMetricsServer,
   type MetricsServer,
 } from '@trellis/platform/telemetry';
-import type { ServiceConfig } from './service-config';
+import type { ServiceConfig } from '@trellis/platform/bootstrap';
 
 /** What a service's composition root gets to build its adapters and use cases from. */
 export interface ServiceContext {
@@ -223,35 +223,6 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     await closeAll();
     throw err;
   }
-}
-
-/**
- * Installs SIGINT/SIGTERM handlers that stop the service once and exit; only a `main.ts` calls it
- * (libraries never install signal handlers).
- */
-export function stopOnSignals(
-  service: { stop(): Promise<void> },
-  logger: Logger,
-  onStopped?: () => Promise<void>,
-): void {
-  let received = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (received) return;
-    received = true;
-    logger.info({ signal }, 'signal received');
-    service
-      .stop()
-      .then(() => onStopped?.())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
 }
 
 /**

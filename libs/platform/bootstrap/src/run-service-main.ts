@@ -1,0 +1,70 @@
+import { formatConfigError } from '@trellis/platform/config';
+import type { Logger } from '@trellis/platform/logging';
+import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
+import type { ServiceConfig } from './service-config';
+
+interface StoppableService {
+  stop(): Promise<void>;
+  context: { logger: Logger };
+}
+
+/**
+ * Installs SIGINT/SIGTERM handlers that stop the service once and exit; only a process entry point
+ * calls it (libraries never install signal handlers).
+ */
+export function stopOnSignals(
+  service: { stop(): Promise<void> },
+  logger: Logger,
+  onStopped?: () => Promise<void>,
+): void {
+  let received = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (received) return;
+    received = true;
+    logger.info({ signal }, 'signal received');
+    service
+      .stop()
+      .then(() => onStopped?.())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+/**
+ * What every service's `main.ts` does: read config (a bad variable is one line on stderr and exit
+ * code 1), start telemetry before the app's modules load (so MongoDB calls are instrumented), start
+ * the service, and stop it on SIGINT/SIGTERM.
+ */
+export async function runServiceMain<Config extends ServiceConfig>(options: {
+  name: string;
+  loadConfig(): Config;
+  /** Loads the composition root lazily, e.g. `async () => (await import('./app')).startJobService`. */
+  loadStart(): Promise<(config: Config) => Promise<StoppableService>>;
+}): Promise<void> {
+  let telemetry: Telemetry | undefined;
+  try {
+    const config = options.loadConfig();
+    if (config.TRACING_ENABLED) {
+      telemetry = startTelemetry({
+        serviceName: options.name,
+        otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      });
+    }
+    const start = await options.loadStart();
+    const service = await start(config);
+    stopOnSignals(service, service.context.logger, async () => {
+      await telemetry?.shutdown();
+    });
+  } catch (err) {
+    console.error(formatConfigError(err));
+    await telemetry?.shutdown();
+    process.exit(1);
+  }
+}
