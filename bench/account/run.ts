@@ -15,7 +15,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -178,9 +178,19 @@ type AccountClient = ReturnType<
 >['client'];
 const eur = (units: bigint) => ({ currencyCode: 'EUR', units });
 
-async function moneyRpcs(client: AccountClient, pick: () => string): Promise<void> {
+/** account_transaction_retries_total: transactions rerun after a write conflict. */
+async function retries(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^account_transaction_retries_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+async function moneyRpcs(
+  client: AccountClient,
+  pick: () => string,
+  metricsUrl: string,
+): Promise<void> {
   console.log('\nmoney RPCs (nice-grpc client in this process)');
-  console.log('rpc        in flight      RPC/s    p50 ms    p99 ms  errors');
+  console.log('rpc        in flight      RPC/s    p50 ms    p99 ms  errors  conflict reruns');
   for (const [name, call] of [
     [
       'Deposit',
@@ -203,9 +213,11 @@ async function moneyRpcs(client: AccountClient, pick: () => string): Promise<voi
     ],
   ] as const) {
     for (const inFlight of [1, 16, 64]) {
+      const before = await retries(metricsUrl);
       const f = await closedLoop(inFlight, call);
+      const reruns = (await retries(metricsUrl)) - before;
       console.log(
-        `${name.padEnd(10)} ${String(inFlight).padStart(9)} ${fmt(f.rps).padStart(10)} ${fmt(f.p50, 2).padStart(9)} ${fmt(f.p99, 2).padStart(9)} ${String(f.errors).padStart(7)}`,
+        `${name.padEnd(10)} ${String(inFlight).padStart(9)} ${fmt(f.rps).padStart(10)} ${fmt(f.p50, 2).padStart(9)} ${fmt(f.p99, 2).padStart(9)} ${String(f.errors).padStart(7)} ${String(reruns).padStart(16)}`,
       );
     }
   }
@@ -329,7 +341,9 @@ async function main(): Promise<void> {
 
   try {
     console.log(
-      `account-service bench: ${SECONDS}s per case, ${ACCOUNTS} accounts, log level ${logLevel}, Node ${process.version}`,
+      `account-service bench: ${SECONDS}s per case, ${ACCOUNTS} accounts, log level ${logLevel}, Node ${process.version}, ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
     );
     const ids: string[] = [];
     for (let i = 0; i < ACCOUNTS; i++) {
@@ -347,7 +361,7 @@ async function main(): Promise<void> {
     // BENCH_ONLY=money or BENCH_ONLY=get runs one half.
     const only = process.env.BENCH_ONLY;
     if (only !== 'get') {
-      await moneyRpcs(client, pick);
+      await moneyRpcs(client, pick, service.metricsUrl);
       const floor = await transferFloor(devstack.mongoUri);
       console.log(
         `floor      ${'64'.padStart(9)} ${fmt(floor.rps).padStart(10)} ${fmt(floor.p50, 2).padStart(9)} ${fmt(floor.p99, 2).padStart(9)} ${String(floor.errors).padStart(7)}   <- the same writes as one Transfer, raw driver transaction, no service`,
