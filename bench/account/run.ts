@@ -10,7 +10,13 @@
  *   server-side comparison needs a C load generator.
  *
  * The service runs in this process; the devstack MongoDB and Kafka servers run in a child process
- * (bench/account/devstack-child.ts), as a real database would.
+ * (bench/account/devstack-child.ts), as a real database would. Diagnosis lines: `floor` is one
+ * Transfer's writes as a raw driver transaction (what the database alone allows), and Health/Check
+ * on the same server is the platform's gRPC middleware chain without handler or database.
+ *
+ * Options: BENCH_ONLY=money|get, BENCH_ACCOUNTS (1000), BENCH_LOG_LEVEL (info),
+ * BENCH_PROFILE_DIR (CPU profile of the devstack process), BENCH_NO_RELAY=1 (relay stopped).
+ * Needs h2load and nghttp (apt: nghttp2-client).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
