@@ -1,7 +1,9 @@
 import { ClientError, Status } from 'nice-grpc';
 import { MongoClient } from 'mongodb';
 import { notificationV1, topics } from '@trellis/contracts';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { findHeader } from '@trellis/devstack/smtp';
+import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { createKafka } from '@trellis/platform/messaging';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import {
@@ -19,8 +21,15 @@ const { NotificationState: S } = notificationV1;
 let infra: Infra;
 let svc: StartedService;
 let client: NotificationClient;
+let telemetry: Telemetry;
+const spans = new InMemorySpanExporter();
 
 beforeAll(async () => {
+  // A real tracer provider, so consumer spans carry trace ids into the mail headers.
+  telemetry = startTelemetry({
+    serviceName: 'notification-test',
+    spanProcessors: [new SimpleSpanProcessor(spans)],
+  });
   infra = await startInfra();
   svc = await startTestService(infra, { EMAIL_MAX_ATTEMPTS: '4' });
   client = svc.client;
@@ -36,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.stop();
   await infra?.stop();
+  await telemetry?.shutdown();
 });
 
 async function finalState(id: string) {
@@ -82,6 +92,16 @@ describe('SendEmail and delivery', () => {
     expect(mail.envelope.to).toEqual(['ann@shop.test', 'audit@shop.test', 'boss@shop.test']);
     expect(mail.messageId).toBe(queued.messageId);
     expect(findHeader(mail.headers, 'x-trellis-notification-id')).toBe(queued.id);
+    // The operator's way from a mail to its trace: the delivery ran inside this trace.
+    const traceId = findHeader(mail.headers, 'x-trellis-trace-id');
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await waitFor(() =>
+      spans
+        .getFinishedSpans()
+        .some(
+          (s) => s.name === 'process notification.email.v1' && s.spanContext().traceId === traceId,
+        ),
+    );
 
     const sent = await finalState(queued.id);
     expect(sent.state).toBe(S.NOTIFICATION_STATE_SENT);
