@@ -30,6 +30,12 @@ export const TEST_JOB_TYPES = [
     backoff: { initial_delay_seconds: 0.2, max_delay_seconds: 1, multiplier: 2, jitter: 0 },
   },
   {
+    name: 'test.bulk',
+    payload_schema: { type: 'object', required: ['n'] },
+    max_attempts: 3,
+    lease_seconds: 15,
+  },
+  {
     name: 'test.sdk',
     payload_schema: { type: 'object' },
     max_attempts: 2,

@@ -97,7 +97,12 @@ describe('CreateJob validation', () => {
 
   it('lists the declared types', async () => {
     const { jobTypes } = await h.jobs.client.listJobTypes({});
-    expect(jobTypes.map((t) => t.name)).toEqual(['test.other', 'test.sdk', 'test.work']);
+    expect(jobTypes.map((t) => t.name)).toEqual([
+      'test.bulk',
+      'test.other',
+      'test.sdk',
+      'test.work',
+    ]);
     expect(jobTypes.find((t) => t.name === 'test.other')!.maxPayloadBytes).toBe(64);
   });
 });

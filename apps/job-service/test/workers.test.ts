@@ -21,8 +21,16 @@ let h: Harness;
 let dir: string;
 const children: ChildProcess[] = [];
 
-function spawnWorker(workerId: string, recordFile: string, concurrency = 4): ChildProcess {
-  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), fixture], {
+function spawnWorker(
+  workerId: string,
+  recordFile: string,
+  concurrency: number,
+  type: string,
+): ChildProcess {
+  // tsx as a preloaded hook (not its CLI, which runs the script in a grandchild), so the pid we
+  // SIGKILL is the worker itself.
+  const tsx = join(root, 'node_modules/tsx/dist/cjs/index.cjs');
+  const child = spawn(process.execPath, ['--require', tsx, fixture], {
     cwd: root,
     env: {
       ...process.env,
@@ -31,6 +39,7 @@ function spawnWorker(workerId: string, recordFile: string, concurrency = 4): Chi
       WORKER_ID: workerId,
       RECORD_FILE: recordFile,
       CONCURRENCY: String(concurrency),
+      JOB_TYPE: type,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -68,6 +77,41 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+it('a worker killed with SIGKILL mid-job: another worker re-runs the job after the lease expires', async () => {
+  const file = join(dir, 'kill.jsonl');
+  const victim = spawnWorker('victim', file, 1, 'test.work');
+  const { job } = await h.jobs.client.createJob({
+    type: 'test.work',
+    payload: { n: 0, sleep_ms: 60_000, sleep_attempts: 1 },
+  });
+  const started = await waitFor(
+    () => readRecords(file).find((r) => r.ev === 'start' && r.job === job!.id),
+    { timeoutMs: 30_000, what: 'the victim to start the job' },
+  );
+  const exited = new Promise((resolve) => victim.once('exit', resolve));
+  victim.kill('SIGKILL');
+  await exited;
+  const killedAt = Date.now();
+  const rescuer = spawnWorker('rescuer', file, 1, 'test.work');
+  const done = await waitFor(
+    async () => {
+      const j = (await h.jobs.client.getJob({ jobId: job!.id })).job!;
+      return j.state === jobV1.JobState.JOB_STATE_SUCCEEDED ? j : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the job to be re-run' },
+  );
+  expect(done.attempts).toBe(2);
+  expect(done.workerId).toBe('');
+  expect(done.result).toEqual({ worker: 'rescuer' });
+  expect(done.lastError?.code).toBe('LEASE_EXPIRED');
+  const rerun = readRecords(file).find((r) => r.ev === 'start' && r.worker === 'rescuer')!;
+  expect(rerun.attempt).toBe(2);
+  // The re-run began after the kill and after the victim's 2 s lease had run out.
+  expect(rerun.t).toBeGreaterThan(killedAt);
+  expect(rerun.t - started.t).toBeGreaterThanOrEqual(2_000);
+  await stopChild(rescuer);
+}, 60_000);
+
 it('2,000 jobs over 5 worker processes: each SUCCEEDED exactly once, no overlapping runs', async () => {
   const file = join(dir, 'many.jsonl');
   const created: string[] = [];
@@ -75,18 +119,18 @@ it('2,000 jobs over 5 worker processes: each SUCCEEDED exactly once, no overlapp
   for (let i = 0; i < 2000; i += batch) {
     const responses = await Promise.all(
       Array.from({ length: batch }, (_, k) =>
-        h.jobs.client.createJob({ type: 'test.work', payload: { n: i + k } }),
+        h.jobs.client.createJob({ type: 'test.bulk', payload: { n: i + k } }),
       ),
     );
     created.push(...responses.map((r) => r.job!.id));
   }
-  const workers = Array.from({ length: 5 }, (_, i) => spawnWorker(`w${i}`, file));
+  const workers = Array.from({ length: 5 }, (_, i) => spawnWorker(`w${i}`, file, 8, 'test.bulk'));
   await waitFor(
     async () => {
-      const stats = await h.jobs.client.getQueueStats({ types: ['test.work'] });
+      const stats = await h.jobs.client.getQueueStats({ types: ['test.bulk'] });
       return stats.stats[0]?.succeeded === 2000n;
     },
-    { timeoutMs: 90_000, intervalMs: 250, what: '2,000 SUCCEEDED jobs' },
+    { timeoutMs: 100_000, intervalMs: 1_000, what: '2,000 SUCCEEDED jobs' },
   );
   await Promise.all(workers.map(stopChild));
 

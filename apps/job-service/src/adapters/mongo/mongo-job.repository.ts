@@ -272,20 +272,31 @@ export class MongoJobRepository implements JobRepository {
       while (jobs.length < maxJobs) {
         const ids = await this.candidates(key, types, now);
         if (ids.length === 0) break;
-        for (const id of ids.splice(0, maxJobs - jobs.length)) {
-          const doc = await this.collection.findOne({ _id: id }, { session });
+        const batch = ids.splice(0, maxJobs - jobs.length);
+        const docs = await this.collection.find({ _id: { $in: batch } }, { session }).toArray();
+        const byId = new Map(docs.map((d) => [d._id, d]));
+        const taken: Transition[] = [];
+        for (const id of batch) {
+          const doc = byId.get(id);
           if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
-          const transition = start(fromDocument(doc));
-          // A concurrent claim of the same job (another replica) is a write conflict, and the
-          // driver reruns this whole transaction.
-          const result = await this.collection.replaceOne(
-            { _id: id, state: 'PENDING' },
-            toDocument(transition.job),
-            { session },
-          );
-          if (result.matchedCount !== 1) continue;
-          jobs.push(transition.job);
-          events.push(...transition.events);
+          taken.push(start(fromDocument(doc)));
+        }
+        if (taken.length === 0) continue;
+        // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
+        // conflict, and the driver reruns this whole transaction.
+        const result = await this.collection.bulkWrite(
+          taken.map((t) => ({
+            replaceOne: {
+              filter: { _id: t.job.id, state: 'PENDING' },
+              replacement: toDocument(t.job),
+            },
+          })),
+          { session, ordered: true },
+        );
+        if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
+        for (const t of taken) {
+          jobs.push(t.job);
+          events.push(...t.events);
         }
       }
       await this.appendEvents(session, events);

@@ -1,0 +1,193 @@
+// Job-service throughput: jobs/s for create → claim → complete of no-op jobs with 1, 4 and 8
+// SDK workers over gRPC, and in the same run BullMQ on a local redis-server (started here on a
+// free port) doing the same no-op work with the same worker counts and concurrency.
+//
+//   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8)
+//
+// MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers run in this
+// process. Figures are printed, never asserted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Queue, Worker as BullWorker } from 'bullmq';
+import { jobV1 } from '@trellis/contracts';
+import { startKafkaDevBroker } from '@trellis/devstack/kafka';
+import { startMongoDevServer } from '@trellis/devstack/mongo';
+import { createWorker } from '@trellis/job-worker';
+import { createGrpcClient } from '@trellis/platform/grpc';
+import { createLogger } from '@trellis/platform/logging';
+import { startJobService } from '@trellis/job-service';
+import { loadServiceConfig } from '../../apps/job-service/src/config';
+
+const JOBS = Number(process.env.JOBS ?? 2000);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
+const WORKER_COUNTS = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
+const IN_FLIGHT_CREATES = 64;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Runs `produce(i)` for i in [0, n) with at most `limit` in flight. */
+async function pump(n: number, limit: number, produce: (i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < n) await produce(next++);
+    }),
+  );
+}
+
+async function benchJobService(
+  workers: number,
+  infra: { mongoUri: string; brokers: string },
+): Promise<number> {
+  const config = loadServiceConfig({
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    METRICS_PORT: '0',
+    MONGODB_URI: infra.mongoUri,
+    MONGODB_DATABASE: `bench_job_${workers}_${Date.now()}`,
+    KAFKA_BROKERS: infra.brokers,
+    TRACING_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    JOB_TYPES: JSON.stringify([{ name: 'bench.noop', lease_seconds: 60 }]),
+  });
+  const logger = createLogger({ service: 'bench', level: 'warn' });
+  const service = await startJobService(config, { logger });
+  const producer = createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress });
+  const clients = Array.from({ length: workers }, () =>
+    createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress }),
+  );
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const pool = clients.map((c, i) =>
+    createWorker({
+      client: c.client,
+      types: ['bench.noop'],
+      concurrency: CONCURRENCY,
+      workerId: `bench-${i}`,
+      logger,
+      claimWaitMs: 1_000,
+      async handler() {
+        if (++done === JOBS) finished();
+        return {};
+      },
+    }),
+  );
+  const started = performance.now();
+  await pump(JOBS, IN_FLIGHT_CREATES, (i) =>
+    producer.client.createJob({ type: 'bench.noop', payload: { i } }),
+  );
+  await allDone;
+  // The last completions are reported after the handler returns: wait for them too.
+  for (;;) {
+    const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
+    if (stats.stats[0]?.succeeded === BigInt(JOBS)) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(pool.map((w) => w.stop({ deadlineMs: 5_000 })));
+  for (const c of [producer, ...clients]) c.close();
+  await service.stop();
+  return JOBS / seconds;
+}
+
+async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { port, process: child };
+}
+
+async function benchBullmq(workers: number, port: number): Promise<number> {
+  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+  const name = `bench-${workers}-${Date.now()}`;
+  const queue = new Queue(name, { connection });
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const pool = Array.from(
+    { length: workers },
+    () => new BullWorker(name, async () => ({}), { connection, concurrency: CONCURRENCY }),
+  );
+  for (const w of pool) {
+    w.on('completed', () => {
+      if (++done === JOBS) finished();
+    });
+  }
+  await Promise.all(pool.map((w) => w.waitUntilReady()));
+  const started = performance.now();
+  await pump(JOBS, IN_FLIGHT_CREATES, (i) => queue.add('noop', { i }));
+  await allDone;
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(pool.map((w) => w.close()));
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return JOBS / seconds;
+}
+
+async function main(): Promise<void> {
+  const mongo = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  const kafka = process.env.KAFKA_BROKERS ? undefined : await startKafkaDevBroker({ port: 0 });
+  const infra = {
+    mongoUri: process.env.MONGODB_URI ?? mongo!.uri,
+    brokers: process.env.KAFKA_BROKERS ?? kafka!.brokers.join(','),
+  };
+  const redis = await startRedis();
+  console.log(
+    `jobs per run: ${JOBS}, worker concurrency: ${CONCURRENCY}, MongoDB: ${mongo ? 'devstack (in-process)' : 'MONGODB_URI'}, Kafka: ${kafka ? 'devstack (in-process)' : 'KAFKA_BROKERS'}, BullMQ: redis-server`,
+  );
+  const rows: Array<{ workers: number; trellis: number; bullmq: number }> = [];
+  try {
+    for (const workers of WORKER_COUNTS) {
+      const trellis = await benchJobService(workers, infra);
+      const bullmq = await benchBullmq(workers, redis.port);
+      rows.push({ workers, trellis, bullmq });
+      console.log(
+        `workers=${workers}  job-service ${trellis.toFixed(0)} jobs/s  BullMQ ${bullmq.toFixed(0)} jobs/s  ratio ${(trellis / bullmq).toFixed(2)}×`,
+      );
+    }
+  } finally {
+    redis.process.kill('SIGTERM');
+    await kafka?.stop();
+    await mongo?.stop();
+  }
+  console.table(
+    rows.map((r) => ({
+      workers: r.workers,
+      'job-service jobs/s': Math.round(r.trellis),
+      'BullMQ jobs/s': Math.round(r.bullmq),
+      ratio: Number((r.trellis / r.bullmq).toFixed(2)),
+      'target ≥2000/s': r.trellis >= 2000 ? 'met' : 'missed',
+      'target ≥0.5× BullMQ': r.trellis / r.bullmq >= 0.5 ? 'met' : 'missed',
+    })),
+  );
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
