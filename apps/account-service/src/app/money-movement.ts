@@ -33,9 +33,8 @@ export function requestHash(operation: string, fields: Array<string | bigint>): 
 
 /**
  * The idempotent frame of a Transfer (Deposit and Withdraw: ExternalPostings, the same rules in
- * batches). One transaction first records the
- * idempotency key (unique _id), then applies the movement: balances, ledger entries and events
- * commit together with the key, or nothing does. A copy of the request finds the key taken —
+ * batches). One transaction first records the idempotency key (unique _id), then applies the
+ * movement: balances, ledger entries and events commit together with the key, or nothing does. A copy of the request finds the key taken —
  * at once if the first copy committed, or after a write conflict and rerun if it was still open
  * (copies in this process queue behind each other instead) — and returns the first copy's
  * transaction, rebuilt from the ledger; a different request under the same key is ABORTED.
