@@ -208,3 +208,27 @@ describe('mTLS, service tokens and per-method authorization over real TLS socket
     );
   });
 });
+
+describe('service token key rotation', () => {
+  it('a verifier holding the old and the new key of one service accepts tokens signed with either', async () => {
+    const pkiB = await createDevPki(mkdtempSync(join(tmpdir(), 'pki-rot-')), ['caller']);
+    const oldKey = pki.identities.caller;
+    const newKey = pkiB.identities.caller;
+    const verifier = new ServiceTokenVerifier(AUDIENCE, {
+      keys: [oldKey.tokenPublicJwk, newKey.tokenPublicJwk],
+    });
+    for (const identity of [oldKey, newKey]) {
+      const token = await new ServiceTokenSigner('caller', identity.tokenPrivateKeyPem).token(
+        AUDIENCE,
+      );
+      await expect(verifier.verify(token)).resolves.toBe('caller');
+    }
+    const onlyOld = new ServiceTokenVerifier(AUDIENCE, { keys: [oldKey.tokenPublicJwk] });
+    const signedWithNew = await new ServiceTokenSigner('caller', newKey.tokenPrivateKeyPem).token(
+      AUDIENCE,
+    );
+    await expect(onlyOld.verify(signedWithNew)).rejects.toThrow(
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    );
+  });
+});

@@ -1,9 +1,12 @@
 import {
   createLocalJWKSet,
+  errors,
   importPKCS8,
   jwtVerify,
   SignJWT,
   type JSONWebKeySet,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
   type KeyLike,
 } from 'jose';
 
@@ -71,23 +74,50 @@ export class ServiceTokenVerifier {
 
   /** The verified subject (calling service), or InvalidTokenError with a reason safe to log. */
   async verify(token: string): Promise<string> {
+    const options = {
+      issuer: TOKEN_ISSUER,
+      audience: this.audience,
+      algorithms: [ALGORITHM],
+      maxTokenAge: `${MAX_TOKEN_TTL_SECONDS}s`,
+      requiredClaims: ['sub', 'exp', 'iat'],
+    };
     try {
-      const { payload, protectedHeader } = await jwtVerify(token, this.keys, {
-        issuer: TOKEN_ISSUER,
-        audience: this.audience,
-        algorithms: [ALGORITHM],
-        maxTokenAge: `${MAX_TOKEN_TTL_SECONDS}s`,
-        requiredClaims: ['sub', 'exp', 'iat'],
-      });
-      if (payload.sub !== protectedHeader.kid)
+      let verified: JWTVerifyResult;
+      try {
+        verified = await jwtVerify(token, this.keys, options);
+      } catch (err) {
+        // During a key rotation a service has two keys under its kid: try each.
+        if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+        verified = await this.verifyWithAnyOf(token, err, options);
+      }
+      const { payload, protectedHeader } = verified;
+      if (payload.sub !== protectedHeader.kid) {
         throw new InvalidTokenError('token subject does not match its signing key');
-      if (payload.exp! - payload.iat! > MAX_TOKEN_TTL_SECONDS)
+      }
+      if (payload.exp! - payload.iat! > MAX_TOKEN_TTL_SECONDS) {
         throw new InvalidTokenError('token lifetime exceeds 15 minutes');
+      }
       return payload.sub!;
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       const code = (err as { code?: string }).code ?? 'ERR_JWT_INVALID';
       throw new InvalidTokenError(code);
     }
+  }
+
+  private async verifyWithAnyOf(
+    token: string,
+    candidates: errors.JWKSMultipleMatchingKeys,
+    options: JWTVerifyOptions,
+  ): Promise<JWTVerifyResult> {
+    let lastError: unknown = candidates;
+    for await (const key of candidates) {
+      try {
+        return await jwtVerify(token, key, options);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
   }
 }
