@@ -1,4 +1,4 @@
-import { DomainError } from '@trellis/platform/errors';
+import type { DomainError } from '@trellis/platform/errors';
 import { backoffDelayMs, DEFAULT_BACKOFF } from './backoff';
 import {
   cancel,
