@@ -1,0 +1,173 @@
+import { ClientError, Status } from 'nice-grpc-common';
+import { jobV1 } from '@trellis/contracts';
+import { captureLogger, waitFor } from '@trellis/platform/testing';
+import {
+  createWorker,
+  JobCancelledError,
+  JobFailure,
+  LeaseLostError,
+  type JobServiceClient,
+  type WorkerCallOptions,
+} from '../src';
+
+/** An in-memory JobService fake: hands out queued jobs and records worker calls. */
+function fakeService() {
+  const queue: jobV1.Job[] = [];
+  const calls: Array<{ method: string; request: Record<string, unknown> }> = [];
+  const state = { cancel: new Set<string>(), lost: new Set<string>() };
+  const client: JobServiceClient = {
+    async claimJobs(request, options?: WorkerCallOptions) {
+      calls.push({ method: 'claim', request: { ...request } });
+      const jobs = queue.splice(0, request.maxJobs ?? 1);
+      if (jobs.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 50);
+          options?.signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (options?.signal?.aborted) throw new Error('aborted');
+      }
+      return { jobs: jobs.map((job) => ({ job, leaseToken: `tok-${job.id}` })) };
+    },
+    async heartbeatJob(request) {
+      calls.push({ method: 'heartbeat', request: { ...request } });
+      if (state.lost.has(request.jobId!))
+        throw new ClientError('/HeartbeatJob', Status.FAILED_PRECONDITION, 'lease lost');
+      return { cancelRequested: state.cancel.has(request.jobId!) };
+    },
+    async completeJob(request) {
+      calls.push({ method: 'complete', request: { ...request } });
+      return {};
+    },
+    async failJob(request) {
+      calls.push({ method: 'fail', request: { ...request } });
+      return { willRetry: Boolean(request.retryable) };
+    },
+  };
+  const add = (id: string) =>
+    queue.push(
+      jobV1.Job.fromPartial({
+        id,
+        type: 't',
+        attempts: 1,
+        payload: { id },
+        leaseDuration: { seconds: 1n, nanos: 0 },
+      }),
+    );
+  return { client, calls, add, state };
+}
+
+const { logger } = captureLogger('job-worker-test');
+
+describe('createWorker', () => {
+  it('completes with the handler result and reports failures as retryable unless told not to', async () => {
+    const svc = fakeService();
+    svc.add('ok');
+    svc.add('boom');
+    svc.add('fatal');
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 3,
+      logger,
+      async handler({ job }) {
+        if (job.id === 'boom') throw new Error('transient');
+        if (job.id === 'fatal')
+          throw new JobFailure('bad input', { retryable: false, code: 'BAD' });
+        return { echoed: job.payload?.id };
+      },
+    });
+    await waitFor(
+      () => svc.calls.filter((c) => c.method !== 'claim' && c.method !== 'heartbeat').length === 3,
+    );
+    await worker.stop();
+    const byJob = Object.fromEntries(
+      svc.calls
+        .filter((c) => c.method === 'complete' || c.method === 'fail')
+        .map((c) => [c.request.jobId, c]),
+    );
+    expect(byJob.ok).toMatchObject({
+      method: 'complete',
+      request: { leaseToken: 'tok-ok', result: { echoed: 'ok' } },
+    });
+    expect(byJob.boom).toMatchObject({
+      method: 'fail',
+      request: { retryable: true, errorMessage: 'transient' },
+    });
+    expect(byJob.fatal).toMatchObject({
+      method: 'fail',
+      request: { retryable: false, errorCode: 'BAD' },
+    });
+    // Never more than `concurrency` jobs asked for.
+    expect(
+      svc.calls.filter((c) => c.method === 'claim').every((c) => Number(c.request.maxJobs) <= 3),
+    ).toBe(true);
+  });
+
+  it('heartbeats with progress and aborts the signal on cancellation and on a lost lease', async () => {
+    const svc = fakeService();
+    svc.add('cancel-me');
+    svc.add('lose-me');
+    const reasons: Record<string, unknown> = {};
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      heartbeatIntervalMs: 100,
+      logger,
+      async handler({ job, signal, progress }) {
+        progress({ percent: 50, message: 'half', counters: { sent: 3 } });
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        reasons[job.id] = signal.reason;
+        throw signal.reason;
+      },
+    });
+    await waitFor(() => svc.calls.some((c) => c.method === 'heartbeat' && c.request.progress));
+    const beat = svc.calls.find((c) => c.method === 'heartbeat' && c.request.progress)!;
+    expect(beat.request.progress).toEqual({ percent: 50, message: 'half', counters: { sent: 3n } });
+    svc.state.cancel.add('cancel-me');
+    svc.state.lost.add('lose-me');
+    await waitFor(() => reasons['cancel-me'] && reasons['lose-me']);
+    await worker.stop();
+    expect(reasons['cancel-me']).toBeInstanceOf(JobCancelledError);
+    expect(reasons['lose-me']).toBeInstanceOf(LeaseLostError);
+    const outcomes = svc.calls.filter((c) => c.method === 'fail' || c.method === 'complete');
+    // The cancelled job is acknowledged with FailJob; nothing is reported for the lost lease.
+    expect(outcomes).toEqual([
+      {
+        method: 'fail',
+        request: expect.objectContaining({ jobId: 'cancel-me', errorCode: 'CANCELLED' }),
+      },
+    ]);
+  });
+
+  it('stop() waits for running jobs up to the deadline, then fails them as retryable', async () => {
+    const svc = fakeService();
+    svc.add('quick');
+    svc.add('stuck');
+    let release!: () => void;
+    const quickDone = new Promise<void>((resolve) => (release = resolve));
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      logger,
+      handler: ({ job }) =>
+        job.id === 'quick' ? quickDone.then(() => ({})) : new Promise(() => undefined),
+    });
+    await waitFor(() => worker.inFlight === 2);
+    const stopping = worker.stop({ deadlineMs: 200 });
+    release();
+    await stopping;
+    const outcomes = svc.calls.filter((c) => c.method === 'fail' || c.method === 'complete');
+    expect(outcomes.map((c) => [c.method, c.request.jobId, c.request.errorCode])).toEqual([
+      ['complete', 'quick', undefined],
+      ['fail', 'stuck', 'WORKER_SHUTDOWN'],
+    ]);
+    const claimsAfterStop = svc.calls.filter((c) => c.method === 'claim').length;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(svc.calls.filter((c) => c.method === 'claim').length).toBe(claimsAfterStop);
+  });
+});
