@@ -3,8 +3,10 @@
  *
  *   npx tsx bench/notification/run.ts      (BENCH_EMAILS, default 5000; BENCH_LATENCY_SECONDS, default 10)
  *
- * 1. Baseline: nodemailer with the same pooled SMTP transport settings sending straight to the
- *    sink (no service, no MongoDB, no Kafka) — the ceiling of the SMTP leg alone.
+ * 1. Baselines: nodemailer with the same pooled SMTP transport settings sending straight to the
+ *    sink (no service, no MongoDB, no Kafka) — the ceiling of the SMTP leg alone; and the devstack
+ *    MongoDB's rate for what SendEmail writes per mail (a notification + an outbox document, 100
+ *    of each per transaction, 4 transactions in flight) — the ceiling of the enqueue leg.
  * 2. Throughput: SendEmail calls of 100 recipients each (one mail per recipient), as fast as the
  *    service accepts them; emails/s from the first call to the sink having accepted the last mail.
  * 3. Latency: one-recipient SendEmail calls paced at 200 emails/s; per mail, the time from the
@@ -16,6 +18,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
 import nodemailer from 'nodemailer';
 import { notificationV1 } from '@trellis/contracts';
 import { startNotificationService } from '@trellis/notification-service';
@@ -122,6 +125,56 @@ async function main(): Promise<void> {
     transport.close();
     await sink.clear();
 
+    // Baseline 2: transactional inserts into the same MongoDB, shaped like SendEmail's writes.
+    const mongo = new MongoClient(infra.info.mongoUri);
+    await mongo.connect();
+    const scratch = mongo.db(`bench_scratch_${randomUUID().slice(0, 8)}`);
+    await scratch.collection('n').createIndexes([
+      { key: { dedupeKey: 1 }, name: 'dedupe', unique: true },
+      { key: { createdAt: -1, _id: -1 }, name: 'newest' },
+      { key: { recipient: 1, createdAt: -1 }, name: 'recipient' },
+      { key: { state: 1, createdAt: -1 }, name: 'state' },
+      { key: { campaignId: 1, state: 1 }, name: 'campaign' },
+    ]);
+    await scratch.collection('o').createIndex({ published_at: 1, _id: 1 });
+    const mongoTx = Math.ceil(EMAILS / 100);
+    const m0 = Date.now();
+    let mk = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (mk < mongoTx) {
+          const k = mk++;
+          const session = mongo.startSession();
+          await session.withTransaction(async () => {
+            const now = new Date();
+            await scratch.collection('n').insertMany(
+              Array.from({ length: 100 }, (_, i) => ({
+                _id: `${k}-${i}` as never,
+                recipient: `r${k}-${i}@x.test`,
+                state: 'QUEUED',
+                dedupeKey: `k${k}-${i}`,
+                campaignId: '',
+                createdAt: now,
+              })),
+              { session },
+            );
+            await scratch.collection('o').insertMany(
+              Array.from({ length: 100 }, () => ({
+                value: Buffer.alloc(200),
+                published_at: null,
+                created_at: now,
+              })),
+              { session },
+            );
+          });
+          await session.endSession();
+        }
+      }),
+    );
+    const mongoRate = (mongoTx * 100 * 1000) / (Date.now() - m0);
+    await scratch.dropDatabase();
+    await mongo.close();
+
     // The service, with limits off.
     const config = loadServiceConfig({
       GRPC_HOST: '127.0.0.1',
@@ -215,8 +268,9 @@ async function main(): Promise<void> {
 
       results.push(
         `baseline  nodemailer → sink, pool ${POOL}:                ${baseline.toFixed(0)} emails/s`,
+        `baseline  MongoDB txn insert notification+outbox:   ${mongoRate.toFixed(0)} mails/s (the enqueue leg's ceiling)`,
         `service   SendEmail(100 recipients) → SMTP-accepted:  ${throughput.toFixed(0)} emails/s  (${sent} mails; ${(throughput / baseline).toFixed(2)}× baseline; target ≥ 1000: ${throughput >= 1000 ? 'met' : 'NOT met'})`,
-        `          SendEmail enqueue rate (queued, not yet sent): ${enqueueRate.toFixed(0)} emails/s`,
+        `          SendEmail enqueue rate (queued, not yet sent): ${enqueueRate.toFixed(0)} emails/s  (${(enqueueRate / mongoRate).toFixed(2)}× the MongoDB baseline)`,
         `latency   at 200 emails/s (${latencies.length} mails), enqueue → accepted: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`,
       );
     } finally {

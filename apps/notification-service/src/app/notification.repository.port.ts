@@ -62,8 +62,6 @@ export interface NotificationRepository {
     }>,
   ): Promise<boolean[]>;
   campaignCounts(campaignId: string): Promise<CampaignCounts>;
-  /** Which of these dedupe keys exist. */
-  existingDedupeKeys(keys: string[]): Promise<Set<string>>;
   findSendRequest(key: string, tx?: Tx): Promise<SendRequestRecord | undefined>;
   saveSendRequest(tx: Tx, record: SendRequestRecord): Promise<void>;
 }

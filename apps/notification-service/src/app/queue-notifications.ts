@@ -1,5 +1,6 @@
 import type { EmailContent, Notification, NotificationSource } from '../domain/notification';
-import { messageIdFor } from '../domain/notification';
+import { createHash } from 'node:crypto';
+import { messageIdFor, notificationIdFor } from '../domain/notification';
 import type { NotificationDeps } from './deps';
 import { emailRequested, notificationSuppressed } from './outgoing-events';
 import type { OutgoingEvent, Tx } from './unit-of-work.port';
@@ -21,8 +22,8 @@ export interface NotificationSpec {
 
 /**
  * Inside `tx`: one notification per spec, QUEUED with its EmailRequested in the outbox, or
- * SUPPRESSED (with NotificationSuppressed) when the recipient is on the suppression list. Specs
- * whose dedupe key exists already are skipped. Returns what was written, in spec order.
+ * SUPPRESSED (with NotificationSuppressed) when the recipient is on the suppression list. A
+ * notification's id derives from its dedupe key, so specs whose notification exists are skipped. Returns what was written, in spec order.
  */
 export async function queueNotifications(
   deps: Pick<
@@ -39,7 +40,9 @@ export async function queueNotifications(
     tx,
   );
   const notifications = specs.map((spec): Notification => {
-    const id = deps.newId();
+    const id = notificationIdFor(spec.dedupeKey, (text) =>
+      createHash('sha256').update(text).digest(),
+    );
     const isSuppressed = suppressed.has(spec.recipient);
     return {
       id,

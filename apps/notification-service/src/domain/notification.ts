@@ -46,6 +46,18 @@ export interface Notification {
   nextAttemptAt?: Date;
 }
 
+/**
+ * The id of the notification a dedupe key stands for: a UUID (version 8, RFC 9562) derived from the
+ * key's SHA-256, so "does this notification exist" is a primary-key lookup.
+ */
+export function notificationIdFor(dedupeKey: string, sha256: (text: string) => Buffer): string {
+  const b = Buffer.from(sha256(dedupeKey).subarray(0, 16));
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /** The deterministic Message-ID header of a notification, so a resend is recognisable. */
 export function messageIdFor(notificationId: string, domain: string): string {
   return `<${notificationId}@${domain}>`;

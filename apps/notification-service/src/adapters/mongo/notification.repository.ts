@@ -65,9 +65,9 @@ export class MongoNotificationRepository implements NotificationRepository {
 
   async insertMany(tx: Tx, notifications: Notification[]): Promise<{ skipped: Set<string> }> {
     const session = sessionOf(tx);
-    const keys = notifications.map((n) => n.dedupeKey);
+    // Ids derive from dedupe keys: an existing notification is found by primary key.
     const existing = await this.collection
-      .find({ dedupeKey: { $in: keys } }, { session })
+      .find({ _id: { $in: notifications.map((n) => n.id) } }, { session })
       .project<{ dedupeKey: string }>({ dedupeKey: 1 })
       .toArray();
     const skipped = new Set(existing.map((d) => d.dedupeKey));
@@ -224,14 +224,6 @@ export class MongoNotificationRepository implements NotificationRepository {
       failed: by.get('FAILED') ?? 0,
       suppressed: by.get('SUPPRESSED') ?? 0,
     };
-  }
-
-  async existingDedupeKeys(keys: string[]): Promise<Set<string>> {
-    const docs = await this.collection
-      .find({ dedupeKey: { $in: keys } })
-      .project<{ dedupeKey: string }>({ dedupeKey: 1 })
-      .toArray();
-    return new Set(docs.map((d) => d.dedupeKey));
   }
 
   async findSendRequest(key: string, tx?: Tx): Promise<SendRequestRecord | undefined> {
