@@ -62,6 +62,7 @@ export async function runServiceMain<Config extends ServiceConfig>(options: {
     stopOnSignals(service, service.context.logger, async () => {
       await telemetry?.shutdown();
     });
+    service.context.logger.info('ready; SIGTERM or SIGINT stops it gracefully');
   } catch (err) {
     console.error(formatConfigError(err));
     await telemetry?.shutdown();

@@ -46,7 +46,15 @@ describe('runServiceMain', () => {
       TRACING_ENABLED: 'false',
       STOP_MARKER_FILE: marker,
     });
-    await waitFor(() => out.stdout.includes('started on 7001'), { timeoutMs: 20_000 });
+    await waitFor(
+      () =>
+        out.stdout.includes('starting on 7001') &&
+        out.stdout.includes('SIGTERM or SIGINT stops it'),
+      {
+        timeoutMs: 20_000,
+        what: 'the ready line, logged once the signal handlers are in place',
+      },
+    );
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(readFileSync(marker, 'utf8')).toBe('stopped cleanly\n');
