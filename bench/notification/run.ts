@@ -278,8 +278,15 @@ async function main(): Promise<void> {
       await service.stop();
     }
   } finally {
+    const exited = [infra.proc, sinkChild.proc].map(
+      (proc) => new Promise((resolve) => proc.once('exit', resolve)),
+    );
     infra.proc.kill('SIGTERM');
     sinkChild.proc.kill('SIGTERM');
+    await Promise.race([
+      Promise.all(exited),
+      new Promise((resolve) => setTimeout(resolve, 10_000)),
+    ]);
   }
   console.log(['', 'bench/notification', ...results, ''].join('\n'));
   process.exit(0);

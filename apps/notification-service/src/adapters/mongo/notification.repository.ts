@@ -40,8 +40,9 @@ export class MongoNotificationRepository implements NotificationRepository {
   readonly collection: Collection<NotificationDoc>;
   private readonly sendRequests: Collection<SendRequestDoc>;
   /** Concurrent claims (one consumer batch) go to MongoDB as one bulk write plus one read. */
-  private readonly claims = new Coalescer<ClaimRequest, Notification | undefined>((items) =>
-    this.claimMany(items),
+  private readonly claims = new Coalescer<ClaimRequest, Notification | undefined>(
+    (items) => this.claimMany(items),
+    { maxInFlight: 2 },
   );
 
   constructor(db: Db) {

@@ -16,10 +16,13 @@ interface SuppressionDoc {
 export class MongoSuppressionRepository implements SuppressionRepository {
   private readonly suppressions: Collection<SuppressionDoc>;
   /** Concurrent lookups outside a transaction (the delivery consumer's) share one query. */
-  private readonly lookups = new Coalescer<string[], Set<string>>(async (lists) => {
-    const found = await this.find(lists.flat());
-    return lists.map((list) => new Set(list.filter((e) => found.has(e))));
-  });
+  private readonly lookups = new Coalescer<string[], Set<string>>(
+    async (lists) => {
+      const found = await this.find(lists.flat());
+      return lists.map((list) => new Set(list.filter((e) => found.has(e))));
+    },
+    { maxInFlight: 2 },
+  );
 
   constructor(db: Db) {
     this.suppressions = db.collection<SuppressionDoc>('suppressions');
