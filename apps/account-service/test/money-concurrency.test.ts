@@ -122,7 +122,8 @@ describe('money movements under concurrency', () => {
         accounts.map((x) => x.id),
       ),
     ).toBe(committed);
-  });
+    // Seconds on an idle machine; generous for a shared one.
+  }, 120_000);
 
   it('two replicas moving money between the same accounts retry their conflicts', async () => {
     const accounts: string[] = [];
