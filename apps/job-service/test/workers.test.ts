@@ -141,7 +141,7 @@ it('2,000 jobs over 5 worker processes: each SUCCEEDED exactly once, no overlapp
       const stats = await h.jobs.client.getQueueStats({ types: ['test.bulk'] });
       return stats.stats[0]?.succeeded === 2000n;
     },
-    { timeoutMs: 160_000, intervalMs: 1_000, what: '2,000 SUCCEEDED jobs' },
+    { timeoutMs: 280_000, intervalMs: 1_000, what: '2,000 SUCCEEDED jobs' },
   );
   await Promise.all(workers.map(stopChild));
 
@@ -175,4 +175,4 @@ it('2,000 jobs over 5 worker processes: each SUCCEEDED exactly once, no overlapp
   expect(notDone).toBe(0);
   // All five processes took part.
   expect(new Set(records.map((r) => r.worker)).size).toBe(5);
-}, 180_000);
+}, 300_000);
