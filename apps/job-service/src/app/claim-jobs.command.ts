@@ -52,12 +52,12 @@ export class ClaimJobs {
     const maxJobs = input.maxJobs || 1;
     const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);
     for (;;) {
-      const since = this.notifier.version;
+      const since = this.notifier.version(types);
       const claimed = await this.claimOnce(input.workerId, types, maxJobs);
       if (claimed.length > 0) return claimed;
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted) return [];
-      if (this.notifier.version !== since) continue;
+      if (this.notifier.version(types) !== since) continue;
       await this.notifier.wait(types, Math.min(left, this.pollIntervalMs), input.signal);
       if (input.signal?.aborted) return [];
     }
@@ -66,14 +66,11 @@ export class ClaimJobs {
   private claimOnce(workerId: string, types: string[], maxJobs: number) {
     const run = this.tail.then(async () => {
       const now = this.runtime.now();
-      const tokens = new Map<string, string>();
-      const jobs = await this.repository.claim(types, maxJobs, now, (job) => {
-        const token = randomBytes(18).toString('base64url');
-        tokens.set(job.id, token);
-        return startAttempt(job, workerId, token, now);
-      });
+      const jobs = await this.repository.claim(types, maxJobs, now, (job) =>
+        startAttempt(job, workerId, randomBytes(18).toString('base64url'), now),
+      );
       for (const job of jobs) this.metrics.claimed(job, now);
-      return jobs.map((job) => ({ job, leaseToken: tokens.get(job.id) ?? job.leaseToken }));
+      return jobs.map((job) => ({ job, leaseToken: job.leaseToken }));
     });
     this.tail = run.catch(() => undefined);
     return run;

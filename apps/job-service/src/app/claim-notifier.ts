@@ -5,8 +5,14 @@
 export class ClaimNotifier {
   private readonly waiters = new Set<{ types: Set<string>; wake: () => void }>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** Bumped by every notification that is due now; a claimer compares it across its claim. */
-  version = 0;
+  private readonly versions = new Map<string, number>();
+
+  /** Changes whenever a job of one of `types` became due here; a claimer compares it across its claim. */
+  version(types: string[]): number {
+    let sum = 0;
+    for (const type of types) sum += this.versions.get(type) ?? 0;
+    return sum;
+  }
 
   /** A job of `type` is due at `runAt` (now when omitted or past). */
   notify(type: string, runAt?: Date): void {
@@ -21,7 +27,7 @@ export class ClaimNotifier {
       this.timers.add(timer);
       return;
     }
-    this.version++;
+    this.versions.set(type, (this.versions.get(type) ?? 0) + 1);
     for (const waiter of this.waiters) if (waiter.types.has(type)) waiter.wake();
   }
 
