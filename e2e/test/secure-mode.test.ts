@@ -117,6 +117,52 @@ describe('npm start -- --secure: mTLS and service tokens end to end', () => {
     }
   });
 
+  it('only the admin identity may freeze an account; another service gets PERMISSION_DENIED', async () => {
+    const pki = system.devstack.pki!;
+    const { endpoints } = system.devstack;
+    const admin = adminClient(
+      accountV1.AccountServiceDefinition,
+      endpoints.account,
+      'account-service',
+    );
+    const identity = pki.identities['notification-service'];
+    const asNotification = createGrpcClient(accountV1.AccountServiceDefinition, {
+      address: endpoints.account,
+      maxAttempts: 1,
+      credentials: channelTlsCredentials({
+        caFile: pki.caFile,
+        certFile: identity.certFile,
+        keyFile: identity.keyFile,
+      }),
+      serviceToken: {
+        signer: new ServiceTokenSigner('notification-service', identity.tokenPrivateKeyPem),
+        audience: 'account-service',
+      },
+    });
+    try {
+      const { account } = await admin.client.openAccount({
+        ownerName: 'Hal Frozen',
+        email: 'hal@secure.example',
+        currencyCode: 'EUR',
+      });
+      const denied = (await asNotification.client
+        .freezeAccount({ accountId: account!.id, reason: 'x' })
+        .catch((e: unknown) => e)) as ClientError;
+      expect(denied.code).toBe(Status.PERMISSION_DENIED);
+      await expect(
+        asNotification.client.getAccount({ accountId: account!.id }),
+      ).resolves.toBeDefined();
+      const frozen = await admin.client.freezeAccount({
+        accountId: account!.id,
+        reason: 'fraud check',
+      });
+      expect(frozen.account!.status).toBe(accountV1.AccountStatus.ACCOUNT_STATUS_FROZEN);
+    } finally {
+      admin.close();
+      asNotification.close();
+    }
+  });
+
   it('no log line carries a token or a private key', () => {
     const all = system.rawLogs.join('\n');
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);

@@ -17,7 +17,19 @@ function envUnits(defaultValue: bigint) {
 }
 
 export const configShape = {
-  ...serviceConfigShape({ grpcPort: 50051, metricsPort: 9464, database: 'trellis_account' }),
+  ...serviceConfigShape({
+    grpcPort: 50051,
+    metricsPort: 9464,
+    database: 'trellis_account',
+    // With service tokens on: any authenticated service may read and move money; only an
+    // operator identity may freeze, unfreeze or close accounts.
+    authorizationPolicy: {
+      'trellis.account.v1.AccountService/*': ['*'],
+      'trellis.account.v1.AccountService/FreezeAccount': ['admin'],
+      'trellis.account.v1.AccountService/UnfreezeAccount': ['admin'],
+      'trellis.account.v1.AccountService/CloseAccount': ['admin'],
+    },
+  }),
   /** Largest amount (minor units) one Deposit/Withdraw/Transfer or an overdraft limit may carry. */
   ACCOUNT_MAX_AMOUNT_UNITS: envUnits(100_000_000_000n),
   /** How long idempotency keys are remembered; at least 24 h (the API's promise). */
