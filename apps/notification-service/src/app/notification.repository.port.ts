@@ -26,7 +26,11 @@ export interface SendRequestRecord {
 
 export interface NotificationRepository {
   /** Inserts; notifications whose dedupe key exists already are skipped (returned in `skipped`). */
-  insertMany(tx: Tx, notifications: Notification[]): Promise<{ skipped: Set<string> }>;
+  insertMany(
+    tx: Tx,
+    notifications: Notification[],
+    options?: { fresh?: boolean },
+  ): Promise<{ skipped: Set<string> }>;
   get(id: string, tx?: Tx): Promise<Notification | undefined>;
   getMany(ids: string[]): Promise<Notification[]>;
   /** Newest first (created_at, id descending), after the cursor. */

@@ -25,6 +25,11 @@ export interface NotificationSpec {
  * SUPPRESSED (with NotificationSuppressed) when the recipient is on the suppression list. A
  * notification's id derives from its dedupe key, so specs whose notification exists are skipped. Returns what was written, in spec order.
  */
+/** The id of the notification a dedupe key stands for. */
+export function notificationIdOf(dedupeKey: string): string {
+  return notificationIdFor(dedupeKey, (text) => createHash('sha256').update(text).digest());
+}
+
 export async function queueNotifications(
   deps: Pick<
     NotificationDeps,
@@ -32,6 +37,8 @@ export async function queueNotifications(
   >,
   tx: Tx,
   specs: NotificationSpec[],
+  /** `fresh`: the caller knows none exists yet (skips the existence check). */
+  options: { fresh?: boolean } = {},
 ): Promise<Notification[]> {
   if (specs.length === 0) return [];
   const now = deps.clock();
@@ -66,7 +73,7 @@ export async function queueNotifications(
       updatedAt: now,
     };
   });
-  const { skipped } = await deps.notifications.insertMany(tx, notifications);
+  const { skipped } = await deps.notifications.insertMany(tx, notifications, options);
   const written = notifications.filter((n) => !skipped.has(n.dedupeKey));
   const events: OutgoingEvent[] = [];
   specs.forEach((spec, i) => {

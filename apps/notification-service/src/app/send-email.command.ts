@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { AbortedError, type FieldViolation, ValidationError } from '@trellis/platform/errors';
 import { isValidEmail } from '../domain/email-address';
 import type { EmailContent, InlineContent, Notification } from '../domain/notification';
+import type { Template } from '../domain/template';
 import type { NotificationDeps } from './deps';
 import { enforceCallerLimit } from './caller-limit';
 import { getTemplate } from './get-template.query';
-import { queueNotifications } from './queue-notifications';
+import { notificationIdOf, queueNotifications, type NotificationSpec } from './queue-notifications';
 import { recipientVariables } from './recipient-variables';
 
 export interface SendEmailInput {
@@ -33,53 +34,40 @@ export async function sendEmail(
   enforceCallerLimit(deps, input.caller, 'send_email_per_caller');
   const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
   const key = validateIdempotencyKey(input.idempotencyKey, true);
-  const content = await resolveContent(deps, input);
+  const { content, template } = await resolveContent(deps, input);
   const requestHash = hashRequest({ to, cc, content });
 
-  const replay = await replayOf(deps, key, requestHash);
-  if (replay) return replay;
-
   const contacts = new Map((await deps.contacts.byEmails(to)).map((c) => [c.email, c]));
-  if (content.kind === 'template') {
+  if (template) {
     // Fail fast on missing variables: render once for the first recipient (the rest differ only in `recipient`).
-    const template = await getTemplate(deps, content.templateId, content.templateVersion);
     deps.renderer.render(template, {
-      ...content.variables,
+      ...(content.kind === 'template' ? content.variables : {}),
       ...recipientVariables(to[0], contacts.get(to[0])),
     });
   }
+  const specs: NotificationSpec[] = to.map((recipient, i) => ({
+    recipient,
+    cc,
+    content,
+    contextVariables: recipientVariables(recipient, contacts.get(recipient)),
+    source: 'API',
+    sourceRef: key,
+    dedupeKey: `api:${key}:${i}`,
+    traceId: input.traceId,
+  }));
   try {
-    return await deps.uow
-      .run(async (tx) => {
-        const existing = await deps.notifications.findSendRequest(key, tx);
-        if (existing) return []; // resolved below, outside the transaction
-        const written = await queueNotifications(
-          deps,
-          tx,
-          to.map((recipient, i) => ({
-            recipient,
-            cc,
-            content,
-            contextVariables: recipientVariables(recipient, contacts.get(recipient)),
-            source: 'API',
-            sourceRef: key,
-            dedupeKey: `api:${key}:${i}`,
-            traceId: input.traceId,
-          })),
-        );
-        await deps.notifications.saveSendRequest(tx, {
-          key,
-          requestHash,
-          notificationIds: written.map((n) => n.id),
-          createdAt: deps.clock(),
-        });
-        return written;
-      })
-      .then(async (written) =>
-        written.length > 0 ? written : ((await replayOf(deps, key, requestHash)) ?? written),
-      );
+    // The idempotency record goes first: a key used before makes the transaction fail at once
+    // (duplicate key), and the original answer is replayed below.
+    return await deps.uow.run(async (tx) => {
+      await deps.notifications.saveSendRequest(tx, {
+        key,
+        requestHash,
+        notificationIds: specs.map((spec) => notificationIdOf(spec.dedupeKey)),
+        createdAt: deps.clock(),
+      });
+      return queueNotifications(deps, tx, specs, { fresh: true });
+    });
   } catch (err) {
-    // A concurrent request with the same key committed first.
     const replayed = await replayOf(deps, key, requestHash);
     if (replayed) return replayed;
     throw err;
@@ -175,7 +163,7 @@ function validateAddresses(
 async function resolveContent(
   deps: Pick<NotificationDeps, 'templates'>,
   input: SendEmailInput,
-): Promise<EmailContent> {
+): Promise<{ content: EmailContent; template?: Template }> {
   if (input.template) {
     // Fix the version at request time so every mail of the request renders the same template.
     const template = await getTemplate(
@@ -184,13 +172,16 @@ async function resolveContent(
       input.template.templateVersion,
     );
     return {
-      kind: 'template',
-      templateId: template.id,
-      templateVersion: template.version,
-      variables: input.template.variables,
+      content: {
+        kind: 'template',
+        templateId: template.id,
+        templateVersion: template.version,
+        variables: input.template.variables,
+      },
+      template,
     };
   }
-  return { kind: 'inline', inline: input.inline! };
+  return { content: { kind: 'inline', inline: input.inline! } };
 }
 
 /** A stable fingerprint of a request (keys sorted), for idempotency comparisons. */

@@ -64,8 +64,16 @@ export class MongoNotificationRepository implements NotificationRepository {
     );
   }
 
-  async insertMany(tx: Tx, notifications: Notification[]): Promise<{ skipped: Set<string> }> {
+  async insertMany(
+    tx: Tx,
+    notifications: Notification[],
+    options: { fresh?: boolean } = {},
+  ): Promise<{ skipped: Set<string> }> {
     const session = sessionOf(tx);
+    if (options.fresh) {
+      await this.collection.insertMany(notifications.map(toDoc), { session, ordered: true });
+      return { skipped: new Set() };
+    }
     // Ids derive from dedupe keys: an existing notification is found by primary key.
     const existing = await this.collection
       .find({ _id: { $in: notifications.map((n) => n.id) } }, { session })
