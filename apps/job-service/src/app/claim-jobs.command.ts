@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
-import { startAttempt, type Job } from '../domain/job';
+import { abandonClaim, startAttempt, type Job } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import type { ClaimNotifier } from './claim-notifier';
 import type { JobMetrics } from './job-metrics.port';
@@ -54,12 +54,31 @@ export class ClaimJobs {
     for (;;) {
       const since = this.notifier.version(types);
       const claimed = await this.claimOnce(input.workerId, types, maxJobs);
+      if (claimed.length > 0 && input.signal?.aborted) {
+        await this.handBack(claimed.map((c) => c.job));
+        return [];
+      }
       if (claimed.length > 0) return claimed;
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted) return [];
       if (this.notifier.version(types) !== since) continue;
       await this.notifier.wait(types, Math.min(left, this.pollIntervalMs), input.signal);
       if (input.signal?.aborted) return [];
+    }
+  }
+
+  /** The caller is gone: its claims go back to PENDING at once instead of waiting out the lease. */
+  private async handBack(jobs: Job[]): Promise<void> {
+    for (const claimed of jobs) {
+      const now = this.runtime.now();
+      await this.repository
+        .update(claimed.id, (current) =>
+          current.state === 'RUNNING' && current.leaseToken === claimed.leaseToken
+            ? abandonClaim(current, now)
+            : { job: current, events: [] },
+        )
+        .then((job) => this.notifier.notify(job.type))
+        .catch(() => undefined); // the reaper returns it when the lease expires
     }
   }
 

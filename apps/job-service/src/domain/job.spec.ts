@@ -1,6 +1,7 @@
 import type { DomainError } from '@trellis/platform/errors';
 import { backoffDelayMs, DEFAULT_BACKOFF } from './backoff';
 import {
+  abandonClaim,
   cancel,
   complete,
   expireLease,
@@ -113,6 +114,13 @@ describe('job transitions', () => {
     expect(expireLease(requested, at(40_000), 0).job.state).toBe('CANCELLED');
     const revived = retry(acked.job, at(1)).job;
     expect(revived).toMatchObject({ state: 'PENDING', attempts: 0, cancelRequested: false });
+  });
+
+  it('an abandoned claim goes back to PENDING without counting the attempt', () => {
+    const running = startAttempt(pending(), 'w', 'tok', t0).job;
+    const back = abandonClaim(running, at(5));
+    expect(back.job).toMatchObject({ state: 'PENDING', attempts: 0, leaseToken: '', runAt: at(5) });
+    expect(back.events[0]).toMatchObject({ type: 'JobFailed', willRetry: true });
   });
 
   it('an expired lease counts the attempt', () => {

@@ -196,6 +196,34 @@ export function failAttempt(
   };
 }
 
+/**
+ * RUNNING → PENDING for a claim whose caller went away before receiving it (the ClaimJobs call was
+ * cancelled as the claim committed): the attempt never started, so it is not counted and the job
+ * is due again at once. Publishes JobFailed (code CLAIM_ABANDONED, will_retry) after the
+ * JobStarted the claim wrote.
+ */
+export function abandonClaim(job: Job, now: Date): Transition {
+  if (job.state !== 'RUNNING') throw illegal(job, 'release');
+  const error: JobError = {
+    message: 'the worker went away before it received the claim',
+    code: 'CLAIM_ABANDONED',
+    retryable: true,
+    attempt: job.attempts,
+    occurredAt: now,
+  };
+  const next: Job = {
+    ...released(job, now),
+    state: 'PENDING',
+    attempts: job.attempts - 1,
+    runAt: now,
+    startedAt: null,
+  };
+  return {
+    job: next,
+    events: [{ type: 'JobFailed', job: next, error, willRetry: true, nextRunAt: now }],
+  };
+}
+
 /** A RUNNING job whose lease ran out (crashed or hung worker). */
 export function expireLease(job: Job, now: Date, random: number): Transition {
   return failAttempt(

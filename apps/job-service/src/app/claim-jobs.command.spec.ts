@@ -1,0 +1,107 @@
+import { startAttempt, type Job, type Transition } from '../domain/job';
+import { DEFAULT_JOB_TYPES, JobTypeRegistry } from '../domain/job-type';
+import { ClaimJobs } from './claim-jobs.command';
+import { ClaimNotifier } from './claim-notifier';
+import { noMetrics } from './job-metrics.port';
+import type { JobRepository } from './job.repository.port';
+import { systemRuntime } from './runtime.port';
+
+function job(id: string): Job {
+  const now = new Date();
+  return {
+    id,
+    type: 'demo.echo',
+    payload: { message: 'x' },
+    state: 'PENDING',
+    priority: 0,
+    runAt: now,
+    attempts: 0,
+    maxAttempts: 3,
+    backoff: DEFAULT_JOB_TYPES[1].defaultBackoff,
+    leaseDurationMs: 30_000,
+    idempotencyKey: '',
+    requestHash: '',
+    cancelRequested: false,
+    cancelReason: '',
+    workerId: '',
+    leaseToken: '',
+    leaseExpiresAt: null,
+    progress: null,
+    result: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
+/** Just enough of a repository: one stored job, claim and update in memory. */
+function memoryRepository(stored: Job) {
+  let current = stored;
+  const repo = {
+    async claim(_types: string[], _max: number, _now: Date, start: (j: Job) => Transition) {
+      if (current.state !== 'PENDING') return [];
+      current = start(current).job;
+      return [current];
+    },
+    async update(_id: string, change: (j: Job) => Transition) {
+      current = change(current).job;
+      return current;
+    },
+  } as unknown as JobRepository;
+  return { repo, get: () => current };
+}
+
+describe('ClaimJobs', () => {
+  const types = new JobTypeRegistry(DEFAULT_JOB_TYPES);
+
+  it('returns the claimed job with its lease token', async () => {
+    const memory = memoryRepository(job('a'));
+    const claim = new ClaimJobs(
+      memory.repo,
+      types,
+      new ClaimNotifier(),
+      systemRuntime,
+      noMetrics,
+      50,
+    );
+    const [claimed] = await claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      waitMs: 0,
+    });
+    expect(claimed.job.state).toBe('RUNNING');
+    expect(claimed.leaseToken).toBe(memory.get().leaseToken);
+  });
+
+  it('hands a claim back when the caller went away while it committed', async () => {
+    const memory = memoryRepository(job('b'));
+    const caller = new AbortController();
+    const original = memory.repo.claim.bind(memory.repo);
+    memory.repo.claim = async (...args) => {
+      const jobs = await original(...args);
+      caller.abort(); // the client cancels as the claim commits
+      return jobs;
+    };
+    const claim = new ClaimJobs(
+      memory.repo,
+      types,
+      new ClaimNotifier(),
+      systemRuntime,
+      noMetrics,
+      50,
+    );
+    const result = await claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      waitMs: 0,
+      signal: caller.signal,
+    });
+    expect(result).toEqual([]);
+    expect(memory.get()).toMatchObject({ state: 'PENDING', attempts: 0, leaseToken: '' });
+    expect(startAttempt(memory.get(), 'w2', 't2', new Date()).job.attempts).toBe(1);
+  });
+});
