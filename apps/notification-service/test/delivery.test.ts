@@ -236,6 +236,21 @@ describe('SendEmail and delivery', () => {
     expect(infra.sink.messagesTo('quietcc@shop.test')).toHaveLength(0);
   });
 
+  it('an address suppressed while its mail waits for a retry → SUPPRESSED at the next attempt, no mail', async () => {
+    infra.sink.failRecipients({ 'late@optout.test': { code: 451, times: 3 } });
+    const { notifications } = await client.sendEmail({
+      to: ['late@optout.test'],
+      inline: { subject: 'Late opt-out', textBody: 'x', htmlBody: '' },
+      idempotencyKey: 'k-late-optout',
+    });
+    await waitFor(() => infra.sink.rejections().some((r) => r.address === 'late@optout.test'));
+    await client.unsubscribe({ email: 'late@optout.test', reason: 0, comment: 'changed my mind' });
+    const final = await finalState(notifications[0].id);
+    expect(final.state).toBe(S.NOTIFICATION_STATE_SUPPRESSED);
+    expect(final.lastError).toBe('SUPPRESSED');
+    expect(infra.sink.messagesTo('late@optout.test')).toHaveLength(0);
+  });
+
   it('the same Kafka event delivered twice → one mail', async () => {
     const { notifications } = await client.sendEmail({
       to: ['twice@dup.test'],
