@@ -22,7 +22,7 @@ export interface OutboxRelaySettings {
 
 /**
  * Publishes committed outbox entries to Kafka in insertion order (so per aggregate, since the
- * aggregate id is the message key) and marks them published. At-least-once: a crash between
+ * aggregate id is the message key), then deletes them (or marks them, when the outbox retains). At-least-once: a crash between
  * publish and mark republishes the batch, which idempotent consumers absorb. Only one relay among
  * replicas is active, through a lease.
  */
@@ -105,10 +105,7 @@ export class OutboxRelay {
     } finally {
       for (const { span } of spans) span.end();
     }
-    await outbox.collection.updateMany(
-      { _id: { $in: batch.map((doc) => doc._id) } },
-      { $set: { published_at: new Date() } },
-    );
+    await outbox.markPublished(batch.map((doc) => doc._id));
     for (const doc of batch) this.published?.inc({ topic: doc.topic });
     return batch.length;
   }

@@ -40,8 +40,11 @@ export class Outbox {
 
   constructor(
     db: Db,
-    /** Published entries are deleted this long after publication (TTL index). */
-    private readonly retentionSeconds = 24 * 3600,
+    /**
+     * 0 (default): the relay deletes entries once published, keeping the collection small.
+     * More: published entries are marked and kept this long (TTL index), e.g. for audits.
+     */
+    readonly retainPublishedSeconds = 0,
     name = OUTBOX_COLLECTION,
   ) {
     this.collection = db.collection<OutboxDocument>(name);
@@ -50,12 +53,28 @@ export class Outbox {
   async ensureIndexes(): Promise<void> {
     await this.collection.createIndexes([
       { key: { published_at: 1, _id: 1 }, name: 'pending_in_order' },
-      {
-        key: { published_at: 1 },
-        name: 'published_ttl',
-        expireAfterSeconds: this.retentionSeconds,
-      },
+      ...(this.retainPublishedSeconds > 0
+        ? [
+            {
+              key: { published_at: 1 },
+              name: 'published_ttl',
+              expireAfterSeconds: this.retainPublishedSeconds,
+            },
+          ]
+        : []),
     ]);
+  }
+
+  /** Called by the relay once `ids` are in Kafka: deleted, or marked when the outbox retains. */
+  async markPublished(ids: ObjectId[]): Promise<void> {
+    if (this.retainPublishedSeconds > 0) {
+      await this.collection.updateMany(
+        { _id: { $in: ids } },
+        { $set: { published_at: new Date() } },
+      );
+    } else {
+      await this.collection.deleteMany({ _id: { $in: ids } });
+    }
   }
 
   /** Appends events inside the caller's transaction, with the active trace context. */

@@ -133,3 +133,22 @@ describe('Lease', () => {
     expect(await holder.tryAcquire()).toBe(true);
   });
 });
+
+describe('Outbox retention', () => {
+  it('deletes published entries by default, marks them when retaining', async () => {
+    const deleting = new Outbox(db, 0, 'outbox_delete');
+    const retaining = new Outbox(db, 3600, 'outbox_retain');
+    for (const outbox of [deleting, retaining]) {
+      await outbox.ensureIndexes();
+      await withTransaction(client, (session) => outbox.append(session, [message('r-1')]));
+      const ids = (await outbox.collection.find().toArray()).map((d) => d._id);
+      await outbox.markPublished(ids);
+    }
+    expect(await deleting.collection.countDocuments()).toBe(0);
+    expect(await retaining.collection.countDocuments({ published_at: { $ne: null } })).toBe(1);
+    const ttl = (await retaining.collection.listIndexes().toArray()).find(
+      (i) => i.name === 'published_ttl',
+    );
+    expect(ttl?.expireAfterSeconds).toBe(3600);
+  });
+});
