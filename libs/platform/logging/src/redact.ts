@@ -45,13 +45,35 @@ export function isSecretKey(key: string): boolean {
 }
 
 export function redactString(value: string): string {
+  if (!mayHoldInlineSecret(value)) return value;
   let out = value;
   for (const [pattern, replacement] of INLINE_SECRETS) out = out.replace(pattern, replacement);
   return out;
 }
 
+function mayHoldInlineSecret(value: string): boolean {
+  return value.includes('@') || value.includes('earer');
+}
+
+/**
+ * True when `value` holds nothing `redact` would change. Checked first so the common log line
+ * (ids, codes, durations) is passed through without being copied: logging is on every RPC's path.
+ */
+function isClean(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return !mayHoldInlineSecret(value);
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= MAX_DEPTH || value instanceof Error || Array.isArray(value)) return false;
+  if (value instanceof Date || Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return true;
+  for (const key in value) {
+    if (isSecretKey(key) || !isClean((value as Record<string, unknown>)[key], depth + 1))
+      return false;
+  }
+  return true;
+}
+
 /** Returns a copy of `value` with secret keys replaced; Errors keep their type, message and stack. */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (depth === 0 && isClean(value, 0)) return value;
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value)) return '[Circular]';
