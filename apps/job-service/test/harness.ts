@@ -1,14 +1,26 @@
-import { jobV1 } from '@trellis/contracts';
+import { jobV1, topics, type DecodedEvent } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { createGrpcClient, type GrpcClientHandle } from '@trellis/platform/grpc';
-import { captureLogger } from '@trellis/platform/testing';
+import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
+import { captureLogger, waitFor } from '@trellis/platform/testing';
 import type { RunningService } from '@trellis/platform/runtime';
 import { startJobService } from '@trellis/job-service';
 import { loadServiceConfig } from '../src/config';
 
+/** One event read back from job.events.v1. */
+export interface PublishedEvent {
+  eventId: string;
+  jobId: string;
+  event: DecodedEvent;
+}
+
 export interface Harness {
   service: RunningService;
+  /** Everything published to job.events.v1 so far, in consumption order (one partition). */
+  events: PublishedEvent[];
+  /** The job's distinct events once at least `count` arrived (the relay publishes asynchronously). */
+  eventsOf(jobId: string, count: number): Promise<DecodedEvent[]>;
   jobs: GrpcClientHandle<typeof jobV1.JobServiceDefinition>;
   mongoUri: string;
   kafkaBrokers: string;
@@ -80,13 +92,46 @@ export async function startHarness(
   const { logger } = captureLogger('job-service');
   const service = await startJobService(loadServiceConfig(env), { logger });
   const jobs = createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress });
+  const events: PublishedEvent[] = [];
+  const { kafka, producer } = service.context;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: topics.jobEvents, numPartitions: 1 }] });
+  await admin.disconnect();
+  const consumer: EventConsumer = await startEventConsumer({
+    kafka,
+    producer,
+    groupId: `${database}-events`,
+    topics: [topics.jobEvents],
+    logger,
+    fromBeginning: true,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 500,
+    maxWaitTimeInMs: 100,
+    async handle({ event, envelope }) {
+      events.push({ eventId: envelope.eventId, jobId: envelope.aggregateId, event });
+    },
+  });
+  const eventsOf = async (jobId: string, count: number) => {
+    const distinct = () => {
+      const seen = new Set<string>();
+      return events.filter((e) => e.jobId === jobId && !seen.has(e.eventId) && seen.add(e.eventId));
+    };
+    await waitFor(() => distinct().length >= count, {
+      what: `${count} events of job ${jobId} on ${topics.jobEvents}`,
+    });
+    return distinct().map((e) => e.event);
+  };
   return {
     service,
+    events,
+    eventsOf,
     jobs,
     mongoUri,
     kafkaBrokers,
     env,
     async stop() {
+      await consumer.stop();
       jobs.close();
       await service.stop();
       await broker?.stop();
