@@ -8,8 +8,7 @@ export {
   errorMapperMiddleware,
   ERROR_DOMAIN,
 } from './server/error-mapper.middleware';
-export { loggingMiddleware, statusName } from './server/logging.middleware';
-export { metricsMiddleware } from './server/metrics.middleware';
+export { observabilityMiddleware, statusName } from './server/observability.middleware';
 export { servicesInDescriptorSet } from './server/reflection';
 export {
   createGrpcClient,
@@ -34,4 +33,4 @@ export {
 export { isAllowed, type AuthorizationPolicy } from './security/authorization-policy';
 export { authMiddleware, callerOf, type AuthSettings } from './security/auth.middleware';
 export { CALLER_HEADER } from './security/peer-identity.interceptor';
-export { contextFromMetadata, injectIntoMetadata } from './server/tracing.middleware';
+export { contextFromMetadata, injectIntoMetadata } from './server/trace-context';

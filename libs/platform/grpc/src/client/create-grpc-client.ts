@@ -11,7 +11,7 @@ import { errorDetailsClientMiddleware } from 'nice-grpc-error-details';
 import { Metadata, type CallOptions, type ClientMiddlewareCall } from 'nice-grpc-common';
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ServiceTokenSigner } from '../security/service-token';
-import { injectIntoMetadata, rpcAttributes } from '../server/tracing.middleware';
+import { injectIntoMetadata, rpcAttributes } from '../server/trace-context';
 
 const tracer = trace.getTracer('@trellis/platform/grpc');
 

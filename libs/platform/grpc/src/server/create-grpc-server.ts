@@ -10,8 +10,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import type { Registry } from 'prom-client';
 import type { Logger } from '@trellis/platform/logging';
 import { errorMapperMiddleware } from './error-mapper.middleware';
-import { loggingMiddleware } from './logging.middleware';
-import { metricsMiddleware } from './metrics.middleware';
+import { observabilityMiddleware } from './observability.middleware';
 import {
   ServerReflection,
   ServerReflectionService,
@@ -19,7 +18,6 @@ import {
   servicesInDescriptorSet,
 } from './reflection';
 import { createTerminator } from './terminator.middleware';
-import { tracingMiddleware } from './tracing.middleware';
 import { authMiddleware, type AuthSettings } from '../security/auth.middleware';
 import { peerIdentityInterceptor } from '../security/peer-identity.interceptor';
 
@@ -81,11 +79,9 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     ...settings.channelOptions,
     interceptors: [peerIdentityInterceptor],
   };
-  let server = createServer(serverOptions as unknown as Parameters<typeof createServer>[0])
-    .use(terminator.middleware)
-    .use(tracingMiddleware)
-    .use(loggingMiddleware(logger));
-  if (settings.metrics) server = server.use(metricsMiddleware(settings.metrics));
+  let server = createServer(serverOptions as unknown as Parameters<typeof createServer>[0]).use(
+    observabilityMiddleware(logger, settings.metrics),
+  );
   if (settings.auth) server = server.use(authMiddleware({ ...settings.auth, logger }));
   // Application services also get the error mapper; health and reflection never throw domain errors.
   const withErrorMapping = server
@@ -95,7 +91,8 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   const health = HealthState();
   health.setStatus('unhealthy');
   const serviceNames: string[] = [];
-  server.add(HealthDefinition, HealthServiceImpl(health));
+  // Only Watch streams forever; the terminator ends them at shutdown.
+  server.with(terminator.middleware).add(HealthDefinition, HealthServiceImpl(health));
 
   const described = servicesInDescriptorSet(settings.descriptorSet);
   const reflection = ServerReflection(settings.descriptorSet, [...described]);
