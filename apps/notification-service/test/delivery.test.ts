@@ -1,6 +1,5 @@
 import { ClientError, Status } from 'nice-grpc';
-import { MongoClient } from 'mongodb';
-import { notificationV1, topics } from '@trellis/contracts';
+import { decodeEventEnvelope, notificationV1, topics, unpackEvent } from '@trellis/contracts';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { findHeader } from '@trellis/devstack/smtp';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
@@ -9,6 +8,7 @@ import { captureLogger, waitFor } from '@trellis/platform/testing';
 import {
   counterValue,
   errorInfo,
+  findRecord,
   startInfra,
   startTestService,
   type Infra,
@@ -205,16 +205,11 @@ describe('SendEmail and delivery', () => {
     const failed = await finalState(notifications[0].id);
     expect(failed.state).toBe(S.NOTIFICATION_STATE_FAILED);
     expect(failed.attempts).toBe(4);
-    const mongo = new MongoClient(infra.mongoUri);
-    try {
-      const dlq = await mongo
-        .db(svc.database)
-        .collection('outbox')
-        .findOne({ topic: topics.emailDlq, aggregate_id: failed.id });
-      expect(dlq).not.toBeNull();
-    } finally {
-      await mongo.close();
-    }
+    const dlq = await findRecord(infra.brokers, topics.emailDlq, failed.id);
+    const event = unpackEvent(decodeEventEnvelope(dlq.value!));
+    expect(event.eventType).toBe('trellis.notification.v1.EmailRequested');
+    expect(event.payload).toMatchObject({ notificationId: failed.id, attempt: 4 });
+    expect((event.payload as notificationV1.EmailRequested).lastError).toMatch(/^421 /);
   });
 
   it('a suppressed recipient → SUPPRESSED, no mail; cc on the list is dropped', async () => {
@@ -259,16 +254,12 @@ describe('SendEmail and delivery', () => {
     });
     const id = notifications[0].id;
     await finalState(id);
-    const mongo = new MongoClient(infra.mongoUri);
+    // The very record the relay published, delivered twice more.
+    const original = await findRecord(infra.brokers, topics.email, id);
     const { logger } = captureLogger('dup-producer');
     const kafka = createKafka({ brokers: infra.brokers.split(','), clientId: 'dup', logger });
     const producer = kafka.producer();
     try {
-      const doc = await mongo
-        .db(svc.database)
-        .collection<{ value: { buffer: Uint8Array } }>('outbox')
-        .findOne({ topic: topics.email, aggregate_id: id });
-      const value = Buffer.from(doc!.value.buffer);
       const skippedBefore = await counterValue(
         svc.service.metricsUrl,
         'notification_emails_total',
@@ -277,13 +268,8 @@ describe('SendEmail and delivery', () => {
         },
       );
       await producer.connect();
-      await producer.send({
-        topic: topics.email,
-        messages: [
-          { key: id, value },
-          { key: id, value },
-        ],
-      });
+      const copy = { key: id, value: original.value, headers: original.headers };
+      await producer.send({ topic: topics.email, messages: [copy, copy] });
       await waitFor(
         async () =>
           (await counterValue(svc.service.metricsUrl, 'notification_emails_total', {
@@ -294,7 +280,6 @@ describe('SendEmail and delivery', () => {
       );
     } finally {
       await producer.disconnect();
-      await mongo.close();
     }
     expect(infra.sink.messagesTo('twice@dup.test')).toHaveLength(1);
     const { notification } = await client.getNotification({ notificationId: id });

@@ -12,7 +12,9 @@ import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mong
 import { startSmtpSink, type SmtpSink } from '@trellis/devstack/smtp';
 import { startNotificationService } from '@trellis/notification-service';
 import type { RunningService } from '@trellis/platform/runtime';
-import { captureLogger } from '@trellis/platform/testing';
+import type { KafkaMessage } from 'kafkajs';
+import { createKafka } from '@trellis/platform/messaging';
+import { captureLogger, waitFor } from '@trellis/platform/testing';
 import { loadServiceConfig } from '../src/config';
 
 export interface Infra {
@@ -126,4 +128,32 @@ export function retryInfo(err: unknown): RetryInfo | undefined {
   return err instanceof RichClientError
     ? (err.extra.find((d) => d.$type === RetryInfo.$type) as RetryInfo | undefined)
     : undefined;
+}
+
+/** The first record of `topic` with this key (read from the beginning by a throwaway group). */
+export async function findRecord(
+  brokers: string,
+  topic: string,
+  key: string,
+  timeoutMs = 15_000,
+): Promise<KafkaMessage> {
+  const kafka = createKafka({
+    brokers: brokers.split(','),
+    clientId: 'test-reader',
+    logger: captureLogger('test-reader').logger,
+  });
+  const consumer = kafka.consumer({ groupId: `test-reader-${randomUUID()}` });
+  let found: KafkaMessage | undefined;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() === key) found ??= message;
+      },
+    });
+    return await waitFor(() => found, { timeoutMs, what: `a ${topic} record with key ${key}` });
+  } finally {
+    await consumer.disconnect();
+  }
 }
