@@ -1,5 +1,5 @@
 import { type ClientError, Status } from 'nice-grpc';
-import { accountV1, notificationV1 } from '@trellis/contracts';
+import { accountV1, jobV1, notificationV1 } from '@trellis/contracts';
 import {
   channelTlsCredentials,
   createGrpcClient,
@@ -160,6 +160,25 @@ describe('npm start -- --secure: mTLS and service tokens end to end', () => {
     } finally {
       admin.close();
       asNotification.close();
+    }
+  });
+
+  it('only the notification-service may work email.campaign jobs', async () => {
+    const jobs = adminClient(
+      jobV1.JobServiceDefinition,
+      system.devstack.endpoints.job,
+      'job-service',
+    );
+    try {
+      const denied = (await jobs.client
+        .claimJobs({ workerId: 'intruder', types: ['email.campaign'], maxJobs: 1 })
+        .catch((e: unknown) => e)) as ClientError;
+      expect(denied.code).toBe(Status.PERMISSION_DENIED);
+      await expect(
+        jobs.client.claimJobs({ workerId: 'admin-worker', types: ['demo.echo'], maxJobs: 1 }),
+      ).resolves.toBeDefined();
+    } finally {
+      jobs.close();
     }
   });
 

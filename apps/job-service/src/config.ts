@@ -40,6 +40,8 @@ const jobTypeEntry = z.object({
       jitter: z.number().min(0).max(1).default(DEFAULT_BACKOFF.jitter),
     })
     .optional(),
+  /** Services that may claim this type when service tokens are on; omitted: any. */
+  workers: z.array(z.string().min(1)).optional(),
 });
 
 function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
@@ -59,6 +61,7 @@ function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
           jitter: backoff.jitter,
         }
       : DEFAULT_BACKOFF,
+    workers: entry.workers,
   };
 }
 

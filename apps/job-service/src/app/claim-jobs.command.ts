@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import {
+  PermissionDeniedError,
+  ValidationError,
+  type FieldViolation,
+} from '@trellis/platform/errors';
 import { abandonClaim, startAttempt, type Job } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import type { ClaimNotifier } from './claim-notifier';
@@ -16,6 +20,8 @@ export interface ClaimJobsInput {
   waitMs: number;
   /** The call's cancellation (client gone or deadline passed). */
   signal?: AbortSignal;
+  /** The authenticated calling service, when the server checks service tokens. */
+  caller?: string;
 }
 
 export const MAX_CLAIM_WAIT_MS = 30_000;
@@ -47,7 +53,13 @@ export class ClaimJobs {
       violations.push({ field: 'max_jobs', description: 'must be between 1 and 100' });
     if (input.waitMs < 0) violations.push({ field: 'wait', description: 'must not be negative' });
     if (violations.length > 0) throw new ValidationError(violations);
-    input.types.forEach((name, i) => this.types.get(name, `types[${i}]`));
+    input.types.forEach((name, i) => {
+      const type = this.types.get(name, `types[${i}]`);
+      const workers = type.workers ?? [];
+      if (input.caller !== undefined && workers.length > 0 && !workers.includes(input.caller)) {
+        throw new PermissionDeniedError(`${input.caller} may not work ${name} jobs`);
+      }
+    });
     const types = [...new Set(input.types)];
     const maxJobs = input.maxJobs || 1;
     const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);

@@ -16,6 +16,11 @@ export interface JobTypeDefinition {
   defaultMaxAttempts: number;
   defaultLeaseMs: number;
   defaultBackoff: BackoffPolicy;
+  /**
+   * Services allowed to claim jobs of this type when callers are authenticated (service tokens);
+   * empty means any authenticated worker. E.g. only the notification-service works campaigns.
+   */
+  workers?: string[];
 }
 
 const NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
@@ -126,6 +131,7 @@ export const DEFAULT_JOB_TYPES: JobTypeDefinition[] = [
     defaultMaxAttempts: 5,
     defaultLeaseMs: 60_000,
     defaultBackoff: DEFAULT_BACKOFF,
+    workers: ['notification-service'],
   },
   {
     name: 'demo.echo',

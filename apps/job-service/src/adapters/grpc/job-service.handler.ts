@@ -1,5 +1,5 @@
 import { jobV1 } from '@trellis/contracts';
-import type { CallContext } from '@trellis/platform/grpc';
+import { callerOf, type CallContext } from '@trellis/platform/grpc';
 import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
 import type { Job, JobState } from '../../domain/job';
@@ -180,6 +180,7 @@ export function jobServiceHandler(uc: JobUseCases): jobV1.JobServiceImplementati
         maxJobs: request.maxJobs,
         waitMs: request.wait ? fromDuration(request.wait) : 0,
         signal: context.signal,
+        caller: callerOf(context),
       });
       return {
         jobs: claimed.map(({ job, leaseToken }) => ({
