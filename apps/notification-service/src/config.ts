@@ -28,7 +28,7 @@ export const configShape = {
   /** A SENDING claim older than this may be taken over by a redelivery (crash recovery). */
   EMAIL_SEND_CLAIM_MS: envInt(120_000, 1_000, 3_600_000),
   /** Delivery messages handled at once per fetched batch. */
-  DELIVERY_CONCURRENCY: envInt(32, 1, 1000),
+  DELIVERY_CONCURRENCY: envInt(256, 1, 5000),
   /** Global and per-recipient-domain send rates (token buckets). */
   SEND_RATE_PER_SECOND: envInt(200, 0, 1_000_000),
   SEND_RATE_BURST: envInt(0, 0, 1_000_000),
