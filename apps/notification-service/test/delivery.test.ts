@@ -127,6 +127,19 @@ describe('SendEmail and delivery', () => {
     ]);
   });
 
+  it('non-ASCII subjects and bodies arrive intact', async () => {
+    const subject = 'Grüße, Zoë — your receipt № 42 is ready for download ✓ (long enough to fold)';
+    await client.sendEmail({
+      to: ['unicode@intl.test'],
+      inline: { subject, textBody: 'Ünïcödé\nline two', htmlBody: '<p>Ünïcödé</p>' },
+      idempotencyKey: 'k-unicode',
+    });
+    const mail = await infra.sink.waitForMessageTo('unicode@intl.test');
+    expect(mail.subject).toBe(subject);
+    expect(mail.text).toBe('Ünïcödé\nline two');
+    expect(mail.html).toBe('<p>Ünïcödé</p>');
+  });
+
   it('idempotency: same key + same request → same notifications; different request → ABORTED', async () => {
     const first = await client.sendEmail(templateSend(['idem@shop.test'], 'k-idem'));
     const again = await client.sendEmail(templateSend(['idem@shop.test'], 'k-idem'));

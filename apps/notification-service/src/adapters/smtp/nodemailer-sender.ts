@@ -2,6 +2,7 @@ import nodemailer, { type Mail } from 'nodemailer';
 import type { Logger } from '@trellis/platform/logging';
 import { isPermanentSmtpCode, type SendOutcome } from '../../domain/delivery-policy';
 import type { MailSender, OutgoingMail } from '../../app/mail-sender.port';
+import { composeMessage } from './mime-message';
 
 export interface NodemailerSettings {
   /** smtp://user:pass@host:port or smtps://… (implicit TLS); STARTTLS is used when offered. */
@@ -20,13 +21,17 @@ interface SmtpError {
 }
 
 /**
- * Sends through a pooled nodemailer SMTP transport and classifies failures: a 5xx reply is
+ * Sends through a pooled nodemailer SMTP transport (the message composed by mime-message.ts, the
+ * envelope given explicitly) and classifies failures: a 5xx reply is
  * permanent; 4xx replies, connection errors and timeouts are transient.
  */
 export class NodemailerSender implements MailSender {
   private readonly transport: Mail;
+  /** The bare address of MAIL_FROM, for the SMTP envelope. */
+  private readonly envelopeFrom: string;
 
   constructor(private readonly settings: NodemailerSettings) {
+    this.envelopeFrom = (/<([^>]+)>/.exec(settings.from)?.[1] ?? settings.from).trim();
     this.transport = nodemailer.createTransport({
       url: settings.url,
       pool: true,
@@ -41,14 +46,20 @@ export class NodemailerSender implements MailSender {
   async send(mail: OutgoingMail): Promise<SendOutcome> {
     try {
       const info = (await this.transport.sendMail({
-        from: this.settings.from,
-        to: mail.to,
-        cc: mail.cc.length > 0 ? mail.cc : undefined,
-        subject: mail.subject,
-        text: mail.text || undefined,
-        html: mail.html || undefined,
-        messageId: mail.messageId,
-        headers: mail.headers,
+        envelope: { from: this.envelopeFrom, to: [mail.to, ...mail.cc] },
+        raw: composeMessage(
+          {
+            from: this.settings.from,
+            to: mail.to,
+            cc: mail.cc,
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html,
+            messageId: mail.messageId,
+            headers: mail.headers,
+          },
+          `=_trellis_${mail.messageId.replace(/[^A-Za-z0-9]/g, '')}`,
+        ),
       })) as { response?: string; rejected?: unknown[]; rejectedErrors?: SmtpError[] };
       const rejectedTo = (info.rejected ?? []).some((r) => String(r).toLowerCase() === mail.to);
       if (rejectedTo) {
