@@ -10,7 +10,7 @@
  *   server-side comparison needs a C load generator.
  *
  * The service runs in this process; the devstack MongoDB and Kafka servers run in a child process
- * (bench/account/devstack-child.ts), as a real database would. Diagnosis lines: `floor` is one
+ * (bench/support/devstack-child.ts), as a real database would. Diagnosis lines: `floor` is one
  * Transfer's writes as a raw driver transaction (what the database alone allows), and Health/Check
  * on the same server is the platform's gRPC middleware chain without handler or database.
  *
@@ -50,7 +50,7 @@ async function startDevstack(): Promise<{
     : [];
   const child = spawn(
     process.execPath,
-    [...profile, '--import', 'tsx', 'bench/account/devstack-child.ts'],
+    [...profile, '--import', 'tsx', 'bench/support/devstack-child.ts'],
     {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn' },

@@ -37,15 +37,11 @@ const CALLERS = Number(process.env.BENCH_CALLERS ?? 8);
 const POOL = Number(process.env.SMTP_POOL_MAX_CONNECTIONS ?? 40);
 
 function child<T>(kind: 'infra' | 'sink'): Promise<{ info: T; proc: ChildProcess }> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bench/notification/devstack-child.ts'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/support/devstack-child.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (b: Buffer) => {

@@ -1,5 +1,5 @@
 /**
- * The devstack servers for bench/notification/run.ts in their own process (as under `npm start`):
+ * The devstack servers for the benches (bench/account, bench/notification) in their own process (as under `npm start`):
  * `BENCH_CHILD=infra` starts MongoDB + Kafka, `BENCH_CHILD=sink` the SMTP sink (HTTP mailbox on).
  * Prints one line `DEVSTACK {…}` once listening.
  */
