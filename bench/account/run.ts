@@ -31,7 +31,7 @@ import { accountV1 } from '@trellis/contracts';
 import { startAccountService } from '@trellis/account-service';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
-import { loadServiceConfig } from '../../apps/account-service/src/config';
+import { loadServiceConfig } from '@trellis/account-service/config';
 
 const ROOT = join(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);

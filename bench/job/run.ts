@@ -16,7 +16,7 @@ import { createWorker } from '@trellis/job-worker';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { startJobService } from '@trellis/job-service';
-import { loadServiceConfig } from '../../apps/job-service/src/config';
+import { loadServiceConfig } from '@trellis/job-service/config';
 
 const JOBS = Number(process.env.JOBS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);

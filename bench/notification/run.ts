@@ -26,7 +26,7 @@ import { notificationV1 } from '@trellis/contracts';
 import { startNotificationService } from '@trellis/notification-service';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
-import { loadServiceConfig } from '../../apps/notification-service/src/config';
+import { loadServiceConfig } from '@trellis/notification-service/config';
 
 const ROOT = join(__dirname, '../..');
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 5_000);
