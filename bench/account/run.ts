@@ -18,7 +18,7 @@
  * BENCH_PROFILE_DIR (CPU profile of the devstack process), BENCH_NO_RELAY=1 (relay stopped).
  * Needs h2load and nghttp (apt: nghttp2-client).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -32,8 +32,8 @@ import { startAccountService } from '@trellis/account-service';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { loadServiceConfig } from '@trellis/account-service/config';
+import { spawnDevstack } from '../support/spawn-devstack';
 
-const ROOT = join(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000);
@@ -48,24 +48,8 @@ async function startDevstack(): Promise<{
   const profile = process.env.BENCH_PROFILE_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
     : [];
-  const child = spawn(
-    process.execPath,
-    [...profile, '--import', 'tsx', 'bench/support/devstack-child.ts'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const found = await new Promise<{ mongoUri: string; brokers: string[] }>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /DEVSTACK (\{.*\})/.exec(out);
-      if (m) resolve(JSON.parse(m[1]) as { mongoUri: string; brokers: string[] });
-    });
-    child.once('exit', (code) => reject(new Error(`devstack exited with ${code}`)));
-  });
+  const { info, process: child } = await spawnDevstack('infra', profile);
+  const found = info;
   return { ...found, child };
 }
 

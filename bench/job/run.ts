@@ -4,18 +4,17 @@
 //
 //   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8)
 //
-// MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers run in this
-// process. Figures are printed, never asserted.
+// MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers run in a child
+// process of their own (as a database would). Figures are printed, never asserted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { jobV1 } from '@trellis/contracts';
-import { startKafkaDevBroker } from '@trellis/devstack/kafka';
-import { startMongoDevServer } from '@trellis/devstack/mongo';
 import { createWorker } from '@trellis/job-worker';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { startJobService } from '@trellis/job-service';
+import { spawnDevstack } from '../support/spawn-devstack';
 import { loadServiceConfig } from '@trellis/job-service/config';
 
 const JOBS = Number(process.env.JOBS ?? 2000);
@@ -149,15 +148,15 @@ async function benchBullmq(workers: number, port: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const mongo = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
-  const kafka = process.env.KAFKA_BROKERS ? undefined : await startKafkaDevBroker({ port: 0 });
+  const real = Boolean(process.env.MONGODB_URI && process.env.KAFKA_BROKERS);
+  const devstack = real ? undefined : await spawnDevstack('infra');
   const infra = {
-    mongoUri: process.env.MONGODB_URI ?? mongo!.uri,
-    brokers: process.env.KAFKA_BROKERS ?? kafka!.brokers.join(','),
+    mongoUri: process.env.MONGODB_URI ?? devstack!.info.mongoUri,
+    brokers: process.env.KAFKA_BROKERS ?? devstack!.info.brokers.join(','),
   };
   const redis = await startRedis();
   console.log(
-    `jobs per run: ${JOBS}, worker concurrency: ${CONCURRENCY}, MongoDB: ${mongo ? 'devstack (in-process)' : 'MONGODB_URI'}, Kafka: ${kafka ? 'devstack (in-process)' : 'KAFKA_BROKERS'}, BullMQ: redis-server`,
+    `jobs per run: ${JOBS}, worker concurrency: ${CONCURRENCY}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
   );
   const rows: Array<{ workers: number; trellis: number; bullmq: number }> = [];
   try {
@@ -171,8 +170,7 @@ async function main(): Promise<void> {
     }
   } finally {
     redis.process.kill('SIGTERM');
-    await kafka?.stop();
-    await mongo?.stop();
+    devstack?.process.kill('SIGTERM');
   }
   console.table(
     rows.map((r) => ({

@@ -17,9 +17,8 @@
  * this process; MongoDB + Kafka run in one child process and the SMTP sink in another. Each phase
  * gets a fresh database, so the latency phase does not start behind the throughput phase's work.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import nodemailer from 'nodemailer';
 import { notificationV1 } from '@trellis/contracts';
@@ -27,8 +26,8 @@ import { startNotificationService } from '@trellis/notification-service';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { loadServiceConfig } from '@trellis/notification-service/config';
+import { spawnDevstack } from '../support/spawn-devstack';
 
-const ROOT = join(__dirname, '../..');
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 5_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const BATCH = 100;
@@ -36,21 +35,9 @@ const BATCH = 100;
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 8);
 const POOL = Number(process.env.SMTP_POOL_MAX_CONNECTIONS ?? 40);
 
-function child<T>(kind: 'infra' | 'sink'): Promise<{ info: T; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/support/devstack-child.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /DEVSTACK (\{.*\})/.exec(out);
-      if (m) resolve({ info: JSON.parse(m[1]) as T, proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`${kind} child exited with ${code}`)));
-  });
+async function child<T>(kind: 'infra' | 'sink'): Promise<{ info: T; proc: ChildProcess }> {
+  const started = await spawnDevstack(kind);
+  return { info: started.info as T, proc: started.process };
 }
 
 interface SinkApi {

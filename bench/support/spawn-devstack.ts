@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface DevstackInfra {
+  mongoUri: string;
+  brokers: string[];
+}
+
+export interface DevstackSink {
+  smtpUrl: string;
+  httpUrl: string;
+}
+
+/**
+ * Starts devstack servers in their own process (bench/support/devstack-child.ts), as under
+ * `npm start` and like a real database, so the code under test does not share their event loop:
+ * `infra` = MongoDB + Kafka, `sink` = the SMTP sink. Resolves with what the child printed.
+ */
+export function spawnDevstack<Kind extends 'infra' | 'sink'>(
+  kind: Kind,
+  nodeArgs: string[] = [],
+): Promise<{ info: Kind extends 'infra' ? DevstackInfra : DevstackSink; process: ChildProcess }> {
+  const proc = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'bench/support/devstack-child.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /DEVSTACK (\{.*\})/.exec(out);
+      if (m) resolve({ info: JSON.parse(m[1]), process: proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`devstack ${kind} child exited with ${code}`)));
+  });
+}
