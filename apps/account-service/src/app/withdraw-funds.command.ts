@@ -1,39 +1,17 @@
-import type { Money } from '../domain/money';
-import { Violations } from '../domain/validation';
-import type { ExternalPostings } from './external-postings';
-import { type MovementResult, requestHash } from './money-movement';
+import {
+  type ExternalMovementCommand,
+  type ExternalMovementDeps,
+  submitExternalMovement,
+} from './external-movement';
+import type { MovementResult } from './money-movement';
 
-export interface WithdrawFundsCommand {
-  accountId: string;
-  amount: Money | undefined;
-  idempotencyKey: string;
-  reference: string;
-}
+export type WithdrawFundsCommand = ExternalMovementCommand;
 
 /** Debits an account to the external (cash) account of its currency, within its overdraft. */
 export class WithdrawFunds {
-  constructor(private readonly deps: { postings: ExternalPostings; maxAmountUnits: bigint }) {}
+  constructor(private readonly deps: ExternalMovementDeps) {}
 
-  async execute(cmd: WithdrawFundsCommand): Promise<MovementResult> {
-    const v = new Violations();
-    v.accountId('account_id', cmd.accountId);
-    v.amount('amount', cmd.amount, this.deps.maxAmountUnits);
-    v.idempotencyKey('idempotency_key', cmd.idempotencyKey);
-    v.text('reference', cmd.reference);
-    v.throwIfAny();
-    const amount = cmd.amount!;
-    return this.deps.postings.submit({
-      kind: 'WITHDRAWAL',
-      accountId: cmd.accountId,
-      amount,
-      idempotencyKey: cmd.idempotencyKey,
-      reference: cmd.reference,
-      requestHash: requestHash('Withdraw', [
-        cmd.accountId,
-        amount.currency,
-        amount.units,
-        cmd.reference,
-      ]),
-    });
+  execute(cmd: WithdrawFundsCommand): Promise<MovementResult> {
+    return submitExternalMovement(this.deps, 'WITHDRAWAL', 'Withdraw', cmd);
   }
 }
