@@ -1,4 +1,4 @@
-import { accountV1, loadDescriptorSet } from '@trellis/contracts';
+import { accountV1 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { type RunningService, startService } from '@trellis/platform/runtime';
 import { accountServiceHandler } from './adapters/grpc/account-service.handler';
@@ -32,7 +32,6 @@ export async function startAccountService(
     name: SERVICE_NAME,
     config,
     logger: options.logger,
-    descriptorSet: loadDescriptorSet(),
     async register(ctx) {
       const store = new MongoAccountStore({
         client: ctx.mongo.client,

@@ -12,7 +12,7 @@ import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafk
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { createDevPki, type DevPki } from '@trellis/devstack/pki';
 import { startSmtpSink, type SmtpSink } from '@trellis/devstack/smtp';
-import { channelTlsCredentials, ServiceTokenSigner } from '@trellis/platform/grpc';
+import { channelTlsCredentials } from '@trellis/platform/grpc';
 import type { Logger } from '@trellis/platform/logging';
 import type { RunningService } from '@trellis/platform/runtime';
 import { waitFor } from '@trellis/platform/testing';
@@ -53,8 +53,6 @@ export interface Devstack {
   services: { account: RunningService; job: RunningService; notification: RunningService };
   smtp?: SmtpSink;
   pki?: DevPki;
-  /** A service token of the `admin` identity for `audience` (secure mode only). */
-  adminToken?(audience: string): Promise<string>;
   /** Stops the services, then the servers, in reverse start order. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -168,9 +166,6 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       progress(`${service.context.name} SERVING at ${service.grpcAddress}`);
     }
 
-    const admin = pki
-      ? new ServiceTokenSigner('admin', pki.identities.admin.tokenPrivateKeyPem, 15 * 60)
-      : undefined;
     let stopping: Promise<void> | undefined;
     return {
       endpoints: {
@@ -190,7 +185,6 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       services: { account, job, notification },
       smtp,
       pki,
-      adminToken: admin ? (audience) => admin.token(audience) : undefined,
       stop() {
         stopping ??= (async () => {
           progress('stopping');

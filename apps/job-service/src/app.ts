@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { jobV1, loadDescriptorSet } from '@trellis/contracts';
+import { jobV1 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { Lease } from '@trellis/platform/mongo';
 import { startService, type RunningService } from '@trellis/platform/runtime';
@@ -48,7 +48,6 @@ export async function startJobService(
     name: SERVICE_NAME,
     config,
     logger: options.logger,
-    descriptorSet: loadDescriptorSet(),
     async register(ctx) {
       const repository = new MongoJobRepository(
         ctx.mongo.client,

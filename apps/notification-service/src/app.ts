@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { jobV1, loadDescriptorSet, notificationV1 } from '@trellis/contracts';
+import { jobV1, notificationV1 } from '@trellis/contracts';
 import type { Worker } from '@trellis/job-worker';
 import type { Logger } from '@trellis/platform/logging';
 import { Inbox } from '@trellis/platform/mongo';
@@ -52,7 +52,6 @@ export async function startNotificationService(
     name: SERVICE_NAME,
     config,
     logger: options.logger,
-    descriptorSet: loadDescriptorSet(),
     async register(ctx) {
       const { client, db } = ctx.mongo;
       const templates = new MongoTemplateRepository(client, db);

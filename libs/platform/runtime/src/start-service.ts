@@ -2,6 +2,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { CompatServiceDefinition } from 'nice-grpc';
+import { loadDescriptorSet } from '@trellis/contracts';
 import { ConfigError } from '@trellis/platform/config';
 import {
   channelTlsCredentials,
@@ -65,7 +66,8 @@ export interface RunningService {
 export interface StartServiceOptions {
   name: string;
   config: ServiceConfig;
-  descriptorSet: Uint8Array;
+  /** What reflection serves; default: the contracts' `buf build` descriptor set. */
+  descriptorSet?: Uint8Array;
   /** Tests pass a logger that captures lines. */
   logger?: Logger;
   /** How often readiness re-checks MongoDB and Kafka (default 5 s). */
@@ -129,7 +131,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     const grpc = createGrpcServer({
       logger,
       metrics,
-      descriptorSet: options.descriptorSet,
+      descriptorSet: options.descriptorSet ?? loadDescriptorSet(),
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
       maxReceiveMessageBytes: config.GRPC_MAX_RECEIVE_BYTES,
       maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,

@@ -1,5 +1,5 @@
 import { createChannel, createClient } from 'nice-grpc';
-import { healthV1, loadDescriptorSet } from '@trellis/contracts';
+import { healthV1 } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { loadConfig } from '@trellis/platform/config';
@@ -34,7 +34,6 @@ describe('startService', () => {
       name: 'runtime-test',
       config,
       logger,
-      descriptorSet: loadDescriptorSet(),
       async register() {
         return { stop: async () => void stopped.push('parts') };
       },
@@ -69,7 +68,6 @@ describe('startService', () => {
       startService({
         name: 'prod-test',
         config: loadConfig(shape, env),
-        descriptorSet: loadDescriptorSet(),
         register,
       }),
     ).rejects.toThrow(/^Invalid configuration: TLS_CERT_FILE is required when NODE_ENV=production/);
@@ -78,7 +76,6 @@ describe('startService', () => {
     const service = await startService({
       name: 'prod-test',
       config: loadConfig(shape, { ...env, ALLOW_INSECURE: 'true' }),
-      descriptorSet: loadDescriptorSet(),
       logger,
       register,
     });

@@ -1,10 +1,5 @@
 import type { ServerCredentials } from '@grpc/grpc-js';
-import {
-  createServer,
-  type CompatServiceDefinition,
-  type Server,
-  type ServiceImplementation,
-} from 'nice-grpc';
+import { createServer, type CompatServiceDefinition, type ServiceImplementation } from 'nice-grpc';
 import { errorDetailsServerMiddleware } from 'nice-grpc-error-details';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { Registry } from 'prom-client';
@@ -59,7 +54,6 @@ export interface GrpcServer {
    * grace period, then cancel what is left.
    */
   shutdown(): Promise<void>;
-  readonly server: Server;
 }
 
 /**
@@ -102,7 +96,6 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   let shuttingDown: Promise<void> | undefined;
 
   return {
-    server,
     add(definition, implementation, fullName) {
       withErrorMapping.add(definition, implementation);
       const name = fullName ?? ('fullName' in definition ? String(definition.fullName) : undefined);
