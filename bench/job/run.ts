@@ -3,6 +3,7 @@
 // free port) doing the same no-op work with the same worker counts and concurrency.
 //
 //   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8)
+//   BENCH_PROFILE_DIR=/tmp/prof         also writes a CPU profile of the devstack process there
 //
 // MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers run in a child
 // process of their own (as a database would). Figures are printed, never asserted.
@@ -149,7 +150,11 @@ async function benchBullmq(workers: number, port: number): Promise<number> {
 
 async function main(): Promise<void> {
   const real = Boolean(process.env.MONGODB_URI && process.env.KAFKA_BROKERS);
-  const devstack = real ? undefined : await spawnDevstack('infra');
+  // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the devstack process there.
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  const devstack = real ? undefined : await spawnDevstack('infra', profile);
   const infra = {
     mongoUri: process.env.MONGODB_URI ?? devstack!.info.mongoUri,
     brokers: process.env.KAFKA_BROKERS ?? devstack!.info.brokers.join(','),
