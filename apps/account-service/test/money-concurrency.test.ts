@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Status } from 'nice-grpc';
+import { captureLogger } from '@trellis/platform/testing';
+import { MongoAccountStore } from '../src/adapters/mongo/mongo-account.store';
+import type { MovementResult } from '../src/app/money-movement';
+import { TransferFunds, type TransferFundsCommand } from '../src/app/transfer-funds.command';
+import { newAccountId } from '../src/domain/ids';
 import {
   Devstack,
   eur,
@@ -304,5 +309,136 @@ describe('money movements under concurrency', () => {
     const entries = await statement(client, account.id);
     expect(entries.map((e) => e.balanceAfter!.units)).toEqual([-100n, 50n]);
     expect(entries[0].reference).toBe('cash');
+  });
+});
+
+/** The outcome of a call: its result, or the ErrorInfo reason it failed with. */
+function settle(call: Promise<MovementResult>): Promise<MovementResult | string> {
+  return call.catch((err: { reason?: string }) => err.reason ?? String(err));
+}
+
+describe('Transfer batches', () => {
+  // Transfers submitted in one event-loop turn while a batch runs are applied together by the next
+  // one. The use case runs here beside the replicas, on their database, so its batches are
+  // observable (gRPC calls arrive when they arrive); the replicas stand for other processes.
+  let transfers: TransferFunds;
+  let audit: Array<Record<string, unknown>>;
+  beforeAll(() => {
+    const { mongo, outbox } = replicas[0].service.context;
+    const store = new MongoAccountStore({
+      client: mongo.client,
+      db: mongo.db,
+      outbox,
+      relay: { notify: () => undefined },
+      idempotencyTtlSeconds: 3600,
+    });
+    const { logger, lines } = captureLogger('account-service');
+    audit = lines;
+    transfers = new TransferFunds({ store, logger, maxAmountUnits: 1_000_000n });
+  });
+
+  it('apply each transfer in queue order and fail the ones that break a rule alone', async () => {
+    const { client } = replicas[0];
+    const [a, b, c, frozen, x, y] = [
+      await openAccount(client),
+      await openAccount(client),
+      await openAccount(client),
+      await openAccount(client),
+      await openAccount(client),
+      await openAccount(client),
+    ];
+    const usd = await openAccount(client, { currencyCode: 'USD' });
+    await client.deposit({ accountId: a.id, amount: eur(100), idempotencyKey: randomUUID() });
+    await client.deposit({ accountId: x.id, amount: eur(10), idempotencyKey: randomUUID() });
+    await client.freezeAccount({ accountId: frozen.id });
+    // A key the other process committed first.
+    const k0 = randomUUID();
+    const byService = await client.transfer({
+      fromAccountId: x.id,
+      toAccountId: y.id,
+      amount: eur(1),
+      idempotencyKey: k0,
+    });
+
+    const transfer = (from: string, to: string, units: number, key = randomUUID()) =>
+      settle(
+        transfers.execute({
+          fromAccountId: from,
+          toAccountId: to,
+          amount: { currency: 'EUR', units: BigInt(units) },
+          idempotencyKey: key,
+          reference: '',
+        } satisfies TransferFundsCommand),
+      );
+    const [k1, k2, k5] = [randomUUID(), randomUUID(), randomUUID()];
+    // The first call finds the queue idle and runs alone; the others queue behind it, together.
+    const leader = transfer(x.id, y.id, 2);
+    const outcomes = await Promise.all([
+      transfer(a.id, b.id, 60, k1), // 0: A 40, B 60
+      transfer(b.id, c.id, 50, k2), // 1: only with the credit of 0: B 10, C 50
+      transfer(a.id, c.id, 50), // 2: A would be at -10
+      transfer(a.id, frozen.id, 10), // 3
+      transfer(a.id, b.id, 60, k1), // 4: a copy of 0
+      transfer(a.id, c.id, 5, k1), // 5: 0's key, another request
+      transfer(x.id, y.id, 1, k0), // 6: the service's transfer again
+      transfer(a.id, usd.id, 1), // 7
+      transfer(a.id, newAccountId(), 1), // 8
+      transfer(a.id, c.id, 5, k5), // 9: A 35, C 55
+    ]);
+    expect(typeof (await leader)).toBe('object');
+
+    const [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9] = outcomes;
+    expect([t2, t3, t5, t7, t8]).toEqual([
+      'INSUFFICIENT_FUNDS',
+      'ACCOUNT_FROZEN',
+      'IDEMPOTENCY_KEY_REUSED',
+      'CURRENCY_MISMATCH',
+      'NOT_FOUND',
+    ]);
+    const applied = [t0, t1, t9] as MovementResult[];
+    expect(applied.map((r) => r.replayed)).toEqual([false, false, false]);
+    const balances = (r: MovementResult) => r.transaction.entries.map((e) => e.balanceAfter);
+    expect(applied.map(balances)).toEqual([
+      [40n, 60n],
+      [10n, 50n],
+      [35n, 55n],
+    ]);
+    // One transaction wrote them (they share its time); A was written once, at its final state.
+    expect(new Set(applied.map((r) => r.transaction.createdAt.getTime())).size).toBe(1);
+    expect(applied.map((r) => r.transaction.entries[0].sequence)).toEqual([3, 3, 4]);
+    expect(t4).toEqual({ transaction: (t0 as MovementResult).transaction, replayed: true });
+    expect(t6).toMatchObject({ replayed: true, transaction: { id: byService.transaction!.id } });
+
+    const account = async (id: string) => (await client.getAccount({ accountId: id })).account!;
+    expect(await account(a.id)).toMatchObject({ balance: eur(35), version: 4n });
+    expect(await account(b.id)).toMatchObject({ balance: eur(10), version: 3n });
+    expect(await account(c.id)).toMatchObject({ balance: eur(55), version: 3n });
+    expect(await account(frozen.id)).toMatchObject({ balance: eur(0), version: 2n });
+    expect(await account(usd.id)).toMatchObject({ balance: { units: 0n }, version: 1n });
+    expect((await statement(client, a.id)).map((e) => e.balanceAfter!.units)).toEqual([
+      35n,
+      40n,
+      100n,
+    ]);
+
+    // Exactly one event and one audit line per applied transfer, none for the others.
+    const events = await replicas[0].service.context.outbox.collection
+      .find({ event_type: 'trellis.account.v1.TransferCompleted' })
+      .toArray();
+    const about = (id: string) => events.filter((e) => e.aggregate_id === id).length;
+    expect([a, b, c, frozen, usd, x].map((acc) => about(acc.id))).toEqual([2, 1, 0, 0, 0, 2]);
+    const lines = audit.filter((l) => l.audit === 'money_movement');
+    expect(lines.map((l) => l.transaction_id).sort()).toEqual(
+      [await leader, ...applied].map((r) => (r as MovementResult).transaction.id).sort(),
+    );
+
+    // The other process sees the batch's keys: a copy replays, another request is refused.
+    const again = await client.transfer({
+      fromAccountId: b.id,
+      toAccountId: c.id,
+      amount: eur(50),
+      idempotencyKey: k2,
+    });
+    expect(again.transaction!.id).toBe((t1 as MovementResult).transaction.id);
   });
 });

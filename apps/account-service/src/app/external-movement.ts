@@ -1,6 +1,6 @@
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
-import type { ExternalPostings } from './external-postings';
+import type { Postings } from './postings';
 import { type MovementResult, requestHash } from './money-movement';
 
 /** A Deposit or Withdraw request: one account against the external account of its currency. */
@@ -12,14 +12,14 @@ export interface ExternalMovementCommand {
 }
 
 export interface ExternalMovementDeps {
-  postings: ExternalPostings;
+  postings: Postings;
   maxAmountUnits: bigint;
 }
 
 /** Validates a Deposit/Withdraw at the edge and submits it to the per-currency postings batcher. */
 export function submitExternalMovement(
   deps: ExternalMovementDeps,
-  kind: 'DEPOSIT' | 'WITHDRAWAL',
+  type: 'DEPOSIT' | 'WITHDRAWAL',
   rpc: 'Deposit' | 'Withdraw',
   cmd: ExternalMovementCommand,
 ): Promise<MovementResult> {
@@ -31,7 +31,7 @@ export function submitExternalMovement(
   v.throwIfAny();
   const amount = cmd.amount!;
   return deps.postings.submit({
-    kind,
+    type,
     accountId: cmd.accountId,
     amount,
     idempotencyKey: cmd.idempotencyKey,

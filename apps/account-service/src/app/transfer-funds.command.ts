@@ -1,15 +1,7 @@
-import { assertCanMove, credit, debit } from '../domain/account';
-import { accountNotFound } from '../domain/errors';
-import { newEntryId } from '../domain/ids';
-import { postTransaction } from '../domain/ledger';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
-import {
-  type MoneyMovementDeps,
-  type MovementResult,
-  requestHash,
-  runMoneyMovement,
-} from './money-movement';
+import { type MoneyMovementDeps, type MovementResult, requestHash } from './money-movement';
+import { Postings } from './postings';
 
 export interface TransferFundsCommand {
   fromAccountId: string;
@@ -19,11 +11,18 @@ export interface TransferFundsCommand {
   reference: string;
 }
 
-/** Moves money between two ACTIVE accounts of one currency, atomically. */
+/**
+ * Moves money between two ACTIVE accounts of one currency, atomically. Concurrent transfers are
+ * applied in batches, one transaction each (see Postings).
+ */
 export class TransferFunds {
-  constructor(private readonly deps: MoneyMovementDeps) {}
+  private readonly postings: Postings;
 
-  async execute(cmd: TransferFundsCommand): Promise<MovementResult> {
+  constructor(private readonly deps: MoneyMovementDeps) {
+    this.postings = new Postings({ store: deps.store, logger: deps.logger });
+  }
+
+  execute(cmd: TransferFundsCommand): Promise<MovementResult> {
     const v = new Violations();
     v.accountId('from_account_id', cmd.fromAccountId);
     v.accountId('to_account_id', cmd.toAccountId);
@@ -35,9 +34,13 @@ export class TransferFunds {
     v.text('reference', cmd.reference);
     v.throwIfAny();
     const amount = cmd.amount!;
-
-    return runMoneyMovement(this.deps, {
+    return this.postings.submit({
+      type: 'TRANSFER',
+      fromAccountId: cmd.fromAccountId,
+      toAccountId: cmd.toAccountId,
+      amount,
       idempotencyKey: cmd.idempotencyKey,
+      reference: cmd.reference,
       requestHash: requestHash('Transfer', [
         cmd.fromAccountId,
         cmd.toAccountId,
@@ -45,39 +48,6 @@ export class TransferFunds {
         amount.units,
         cmd.reference,
       ]),
-      accountIds: [cmd.fromAccountId, cmd.toAccountId],
-      async apply(uow, now, transactionId) {
-        const accounts = await uow.getAccounts([cmd.fromAccountId, cmd.toAccountId]);
-        const from = accounts.get(cmd.fromAccountId);
-        if (!from) throw accountNotFound(cmd.fromAccountId);
-        const to = accounts.get(cmd.toAccountId);
-        if (!to) throw accountNotFound(cmd.toAccountId);
-        assertCanMove(from, amount.currency);
-        assertCanMove(to, amount.currency);
-        const debited = debit(from, amount.units, now);
-        const credited = credit(to, amount.units, now);
-        const transaction = postTransaction({
-          id: transactionId,
-          entryIds: [newEntryId(), newEntryId()],
-          type: 'TRANSFER',
-          currency: amount.currency,
-          amount: amount.units,
-          debit: { accountId: from.id, balanceAfter: debited.balance, sequence: debited.version },
-          credit: { accountId: to.id, balanceAfter: credited.balance, sequence: credited.version },
-          reference: cmd.reference,
-          idempotencyKey: cmd.idempotencyKey,
-          now,
-        });
-        await uow.updateAccounts([
-          { account: debited, previousVersion: from.version },
-          { account: credited, previousVersion: to.version },
-        ]);
-        await uow.insertLedgerEntries(transaction.entries);
-        return {
-          transaction,
-          events: [{ type: 'TransferCompleted', from: debited, to: credited, transaction }],
-        };
-      },
     });
   }
 }
