@@ -8,6 +8,8 @@
 // MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers run in a child
 // process of their own (as a database would). Figures are printed, never asserted.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { jobV1 } from '@trellis/contracts';
@@ -35,6 +37,32 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * CPU time (user + system, ms) used so far by this process and `otherPid` (the devstack or
+ * redis-server): CPU per job does not depend on how busy the rest of the machine is.
+ */
+function cpuMs(otherPid: number | undefined): { here: number; other: number } {
+  const ms = (pid: number | 'self') => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ = 100
+  };
+  return { here: ms('self'), other: otherPid ? ms(otherPid) : 0 };
+}
+
+interface Figures {
+  jobsPerSecond: number;
+  /** CPU ms per job in this process (service or BullMQ, clients, workers) and in the server process. */
+  cpuMsPerJob: { here: number; server: number };
+}
+
+function cpuPerJob(before: { here: number; other: number }, otherPid: number | undefined) {
+  const after = cpuMs(otherPid);
+  return { here: (after.here - before.here) / JOBS, server: (after.other - before.other) / JOBS };
+}
+
+const cpuText = (cpu: Figures['cpuMsPerJob']) =>
+  `${(cpu.here + cpu.server).toFixed(2)} CPU ms/job = ${cpu.here.toFixed(2)} here + ${cpu.server.toFixed(2)} server`;
+
 /** Runs `produce(i)` for i in [0, n) with at most `limit` in flight. */
 async function pump(n: number, limit: number, produce: (i: number) => Promise<unknown>) {
   let next = 0;
@@ -47,8 +75,8 @@ async function pump(n: number, limit: number, produce: (i: number) => Promise<un
 
 async function benchJobService(
   workers: number,
-  infra: { mongoUri: string; brokers: string },
-): Promise<number> {
+  infra: { mongoUri: string; brokers: string; pid?: number },
+): Promise<Figures> {
   const config = loadServiceConfig({
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: '0',
@@ -84,6 +112,7 @@ async function benchJobService(
     }),
   );
   const started = performance.now();
+  const cpuBefore = cpuMs(infra.pid);
   await pump(JOBS, IN_FLIGHT_CREATES, (i) =>
     producer.client.createJob({ type: 'bench.noop', payload: { i } }),
   );
@@ -95,10 +124,16 @@ async function benchJobService(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerJob = cpuPerJob(cpuBefore, infra.pid);
+  if (process.env.BENCH_RPC_COUNTS) {
+    const text = await (await fetch(service.metricsUrl)).text();
+    for (const line of text.split('\n'))
+      if (line.startsWith('rpc_server_requests_total')) console.log(line);
+  }
   await Promise.all(pool.map((w) => w.stop({ deadlineMs: 5_000 })));
   for (const c of [producer, ...clients]) c.close();
   await service.stop();
-  return JOBS / seconds;
+  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob };
 }
 
 async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
@@ -121,7 +156,11 @@ async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
   return { port, process: child };
 }
 
-async function benchBullmq(workers: number, port: number): Promise<number> {
+async function benchBullmq(
+  workers: number,
+  redis: { port: number; pid?: number },
+): Promise<Figures> {
+  const port = redis.port;
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const name = `bench-${workers}-${Date.now()}`;
   const queue = new Queue(name, { connection });
@@ -139,13 +178,15 @@ async function benchBullmq(workers: number, port: number): Promise<number> {
   }
   await Promise.all(pool.map((w) => w.waitUntilReady()));
   const started = performance.now();
+  const cpuBefore = cpuMs(redis.pid);
   await pump(JOBS, IN_FLIGHT_CREATES, (i) => queue.add('noop', { i }));
   await allDone;
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerJob = cpuPerJob(cpuBefore, redis.pid);
   await Promise.all(pool.map((w) => w.close()));
   await queue.obliterate({ force: true });
   await queue.close();
-  return JOBS / seconds;
+  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob };
 }
 
 async function main(): Promise<void> {
@@ -161,30 +202,43 @@ async function main(): Promise<void> {
   };
   const redis = await startRedis();
   console.log(
-    `jobs per run: ${JOBS}, worker concurrency: ${CONCURRENCY}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )}, ${cpus().length} cores; jobs per run: ${JOBS}, worker concurrency: ${CONCURRENCY}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
   );
-  const rows: Array<{ workers: number; trellis: number; bullmq: number }> = [];
+  const rows: Array<{ workers: number; trellis: Figures; bullmq: Figures }> = [];
   try {
     for (const workers of WORKER_COUNTS) {
-      const trellis = await benchJobService(workers, infra);
-      const bullmq = await benchBullmq(workers, redis.port);
+      const trellis = await benchJobService(workers, { ...infra, pid: devstack?.process.pid });
+      const bullmq = await benchBullmq(workers, { port: redis.port, pid: redis.process.pid });
       rows.push({ workers, trellis, bullmq });
       console.log(
-        `workers=${workers}  job-service ${trellis.toFixed(0)} jobs/s  BullMQ ${bullmq.toFixed(0)} jobs/s  ratio ${(trellis / bullmq).toFixed(2)}×`,
+        `workers=${workers}  job-service ${trellis.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(trellis.cpuMsPerJob)})  BullMQ ${bullmq.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(bullmq.cpuMsPerJob)})  ratio ${(trellis.jobsPerSecond / bullmq.jobsPerSecond).toFixed(2)}×`,
       );
     }
   } finally {
     redis.process.kill('SIGTERM');
     devstack?.process.kill('SIGTERM');
   }
+  // CPU ms/job counts this process (service, clients and workers, or BullMQ) plus the server
+  // process (devstack or redis-server); unlike jobs/s it barely moves with the rest of the machine's load.
   console.table(
     rows.map((r) => ({
       workers: r.workers,
-      'job-service jobs/s': Math.round(r.trellis),
-      'BullMQ jobs/s': Math.round(r.bullmq),
-      ratio: Number((r.trellis / r.bullmq).toFixed(2)),
-      'target ≥2000/s': r.trellis >= 2000 ? 'met' : 'missed',
-      'target ≥0.5× BullMQ': r.trellis / r.bullmq >= 0.5 ? 'met' : 'missed',
+      'job-service jobs/s': Math.round(r.trellis.jobsPerSecond),
+      'BullMQ jobs/s': Math.round(r.bullmq.jobsPerSecond),
+      ratio: Number((r.trellis.jobsPerSecond / r.bullmq.jobsPerSecond).toFixed(2)),
+      'CPU ms/job (job-service)': Number(
+        (r.trellis.cpuMsPerJob.here + r.trellis.cpuMsPerJob.server).toFixed(2),
+      ),
+      'CPU ms/job (BullMQ)': Number(
+        (r.bullmq.cpuMsPerJob.here + r.bullmq.cpuMsPerJob.server).toFixed(2),
+      ),
+      'target ≥2000/s': r.trellis.jobsPerSecond >= 2000 ? 'met' : 'missed',
+      'target ≥0.5× BullMQ':
+        r.trellis.jobsPerSecond / r.bullmq.jobsPerSecond >= 0.5 ? 'met' : 'missed',
     })),
   );
   process.exit(0);

@@ -163,7 +163,7 @@ describe('claim order', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     for (const j of [...jobs, ...next.jobs])
       await h.jobs.client.completeJob({ jobId: j.job!.id, leaseToken: j.leaseToken });
-  });
+  }, 15_000); // waits out a 2 s delay on purpose
 
   it('a long-poll returns as soon as a job is created', async () => {
     const polling = claim(['test.other'], 1, 10_000);
@@ -296,6 +296,48 @@ describe('worker protocol', () => {
     });
     expect(failed.willRetry).toBe(false);
     expect(failed.job!.state).toBe(JobState.JOB_STATE_DEAD);
+  });
+
+  it('calls committed together keep their own outcomes and see each other in arrival order', async () => {
+    const created = await Promise.all(
+      [0, 1, 2].map(() => h.jobs.client.createJob({ type: 'test.other', payload: {} })),
+    );
+    const claimed = (await claim(['test.other'], 3)).jobs;
+    expect(claimed.map((c) => c.job!.id).sort()).toEqual(created.map((c) => c.job!.id).sort());
+    const [a, b, c] = claimed;
+    // Sent in one go, so they share a transaction: a heartbeat then the completion of `a`, a
+    // forged completion of `b`, and the completion of `c`.
+    const outcomes = await Promise.allSettled([
+      h.jobs.client.heartbeatJob({
+        jobId: a.job!.id,
+        leaseToken: a.leaseToken,
+        progress: { percent: 50, message: 'half', counters: {} },
+      }),
+      h.jobs.client.completeJob({ jobId: a.job!.id, leaseToken: a.leaseToken }),
+      h.jobs.client.completeJob({ jobId: b.job!.id, leaseToken: 'forged' }),
+      h.jobs.client.completeJob({ jobId: c.job!.id, leaseToken: c.leaseToken }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(reasonOf((outcomes[2] as PromiseRejectedResult).reason as RichClientError)).toBe(
+      'LEASE_LOST',
+    );
+    const stateOf = async (id: string) => (await h.jobs.client.getJob({ jobId: id })).job!;
+    const doneA = await stateOf(a.job!.id);
+    expect(doneA.state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect(doneA.progress?.message).toBe('half');
+    expect((await stateOf(b.job!.id)).state).toBe(JobState.JOB_STATE_RUNNING);
+    expect((await stateOf(c.job!.id)).state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    await h.jobs.client.completeJob({ jobId: b.job!.id, leaseToken: b.leaseToken });
+    expect((await h.eventsOf(a.job!.id, 3)).map((e) => e.eventType)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
   });
 });
 

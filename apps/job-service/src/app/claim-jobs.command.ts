@@ -27,13 +27,12 @@ export interface ClaimJobsInput {
 export const MAX_CLAIM_WAIT_MS = 30_000;
 
 /**
- * Claims due jobs for a worker, long-polling up to `waitMs`. Claims of this process run one at a
- * time, so concurrent workers never fight over the same documents here; claims from other
- * replicas that race for a job conflict in MongoDB and the loser's transaction reruns.
+ * Claims due jobs for a worker, long-polling up to `waitMs`. The repository commits the claims of
+ * this process in batches, one transaction at a time, so concurrent workers never fight over the
+ * same documents here; claims from other replicas that race for a job conflict in MongoDB and the
+ * loser's transaction reruns.
  */
 export class ClaimJobs {
-  private tail: Promise<unknown> = Promise.resolve();
-
   constructor(
     private readonly repository: JobRepository,
     private readonly types: JobTypeRegistry,
@@ -94,16 +93,12 @@ export class ClaimJobs {
     }
   }
 
-  private claimOnce(workerId: string, types: string[], maxJobs: number) {
-    const run = this.tail.then(async () => {
-      const now = this.runtime.now();
-      const jobs = await this.repository.claim(types, maxJobs, now, (job) =>
-        startAttempt(job, workerId, randomBytes(18).toString('base64url'), now),
-      );
-      for (const job of jobs) this.metrics.claimed(job, now);
-      return jobs.map((job) => ({ job, leaseToken: job.leaseToken }));
-    });
-    this.tail = run.catch(() => undefined);
-    return run;
+  private async claimOnce(workerId: string, types: string[], maxJobs: number) {
+    const now = this.runtime.now();
+    const jobs = await this.repository.claim(types, maxJobs, now, (job) =>
+      startAttempt(job, workerId, randomBytes(18).toString('base64url'), now),
+    );
+    for (const job of jobs) this.metrics.claimed(job, now);
+    return jobs.map((job) => ({ job, leaseToken: job.leaseToken }));
   }
 }

@@ -1,6 +1,12 @@
 import type { ClientSession, Collection, Db, Filter, MongoClient } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
-import { isDuplicateKeyError, withTransaction, type Outbox } from '@trellis/platform/mongo';
+import {
+  type BatchOutcome,
+  GroupCommit,
+  isDuplicateKeyError,
+  withTransaction,
+  type Outbox,
+} from '@trellis/platform/mongo';
 import type { Job, JobState, Transition } from '../../domain/job';
 import type {
   DuePending,
@@ -9,6 +15,7 @@ import type {
   ListJobsFilter,
   TypeStateCount,
 } from '../../app/job.repository.port';
+import { type Candidate, ClaimCandidates } from './claim-candidates';
 import { toOutboxMessages } from './job-events.outbox';
 
 /** A job as stored in the `jobs` collection (snake_case, payload and result as JSON text). */
@@ -169,12 +176,34 @@ const CLAIM_SORT = { priority: -1, run_at: 1, created_at: 1, _id: 1 } as const;
 /** How many due job ids one candidate scan keeps. */
 const CANDIDATE_BATCH = 512;
 
+interface CreateRequest {
+  job: Job;
+  events: Transition['events'];
+}
+
+interface UpdateRequest {
+  id: string;
+  change: (job: Job) => Transition;
+}
+
+interface ClaimRequest {
+  types: string[];
+  maxJobs: number;
+  now: Date;
+  start: (job: Job) => Transition;
+}
+
 export class MongoJobRepository implements JobRepository {
   readonly collection: Collection<JobDocument>;
-  private readonly candidateLists = new Map<
-    string,
-    { types: Set<string>; ids: string[]; more: boolean; expiresAt: number }
-  >();
+  private readonly candidates: ClaimCandidates;
+
+  /**
+   * Creates, updates and claims are group-committed: those that arrive while a transaction of
+   * their kind is committing go together in the next one (see GroupCommit).
+   */
+  private readonly creates = new GroupCommit((batch: CreateRequest[]) => this.commitCreates(batch));
+  private readonly updates = new GroupCommit((batch: UpdateRequest[]) => this.commitUpdates(batch));
+  private readonly claims = new GroupCommit((batch: ClaimRequest[]) => this.commitClaims(batch));
 
   constructor(
     private readonly client: MongoClient,
@@ -183,9 +212,10 @@ export class MongoJobRepository implements JobRepository {
     /** Called after a transaction that wrote events committed (wakes the relay). */
     private readonly onCommitted: () => void = () => undefined,
     /** How long a candidate list serves claims before it is rescanned. */
-    private readonly candidateTtlMs = 250,
+    candidateTtlMs = 250,
   ) {
     this.collection = db.collection<JobDocument>(JOBS_COLLECTION);
+    this.candidates = new ClaimCandidates(candidateTtlMs);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -206,7 +236,67 @@ export class MongoJobRepository implements JobRepository {
     if (events.length > 0) await this.outbox.append(session, toOutboxMessages(events));
   }
 
-  async create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
+  create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
+    return this.creates.submit({ job, events });
+  }
+
+  /**
+   * One transaction inserts the batch's new jobs and their events. A key already stored, or used
+   * earlier in the batch, gives that job instead. If the insert still meets a duplicate key (a
+   * concurrent create elsewhere), the batch falls back to one transaction per job.
+   */
+  private async commitCreates(
+    batch: CreateRequest[],
+  ): Promise<Array<BatchOutcome<{ job: Job; created: boolean }>>> {
+    let outcomes: Array<BatchOutcome<{ job: Job; created: boolean }>> = [];
+    try {
+      await withTransaction(this.client, async (session) => {
+        const keys = [...new Set(batch.map((r) => r.job.idempotencyKey).filter((k) => k !== ''))];
+        const stored = new Map<string, Job>();
+        if (keys.length > 0) {
+          const docs = await this.collection
+            .find({ idempotency_key: { $in: keys } }, { session })
+            .toArray();
+          for (const doc of docs) stored.set(doc.idempotency_key!, fromDocument(doc));
+        }
+        outcomes = [];
+        const inserts: JobDocument[] = [];
+        const events: Transition['events'] = [];
+        for (const { job, events: jobEvents } of batch) {
+          const existing = job.idempotencyKey === '' ? undefined : stored.get(job.idempotencyKey);
+          if (existing) {
+            outcomes.push({ value: { job: existing, created: false } });
+            continue;
+          }
+          if (job.idempotencyKey !== '') stored.set(job.idempotencyKey, job);
+          inserts.push(toDocument(job));
+          events.push(...jobEvents);
+          outcomes.push({ value: { job, created: true } });
+        }
+        if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
+        await this.appendEvents(session, events);
+      });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      return Promise.all(
+        batch.map((r) =>
+          this.createOne(r.job, r.events).then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          ),
+        ),
+      );
+    }
+    for (const outcome of outcomes)
+      if ('value' in outcome && outcome.value.created) this.becamePending(outcome.value.job);
+    this.onCommitted();
+    return outcomes;
+  }
+
+  private async createOne(
+    job: Job,
+    events: Transition['events'],
+  ): Promise<{ job: Job; created: boolean }> {
     try {
       await withTransaction(this.client, async (session) => {
         await this.collection.insertOne(toDocument(job), { session });
@@ -218,7 +308,7 @@ export class MongoJobRepository implements JobRepository {
       if (!existing) throw err;
       return { job: existing, created: false };
     }
-    this.invalidate(job.type);
+    this.becamePending(job);
     this.onCommitted();
     return { job, created: true };
   }
@@ -233,103 +323,174 @@ export class MongoJobRepository implements JobRepository {
     return doc ? fromDocument(doc) : null;
   }
 
-  async update(id: string, change: (job: Job) => Transition): Promise<Job> {
-    let wroteEvents = false;
-    const saved = await withTransaction(this.client, async (session) => {
-      wroteEvents = false;
-      const doc = await this.collection.findOne({ _id: id }, { session });
-      if (!doc) throw new NotFoundError('job', id);
-      const current = fromDocument(doc);
-      const { job, events } = change(current);
-      if (job === current && events.length === 0) return job;
-      await this.collection.replaceOne({ _id: id }, toDocument(job), { session });
-      await this.appendEvents(session, events);
-      wroteEvents = events.length > 0;
-      return job;
-    });
-    if (saved.state === 'PENDING') this.invalidate(saved.type);
-    if (wroteEvents) this.onCommitted();
-    return saved;
+  update(id: string, change: (job: Job) => Transition): Promise<Job> {
+    return this.updates.submit({ id, change });
   }
 
   /**
-   * Claims in one transaction. Candidates come from a short-lived, sorted list of due job ids per
-   * type set (one ordered scan serves many claims); each is re-read and taken by `_id` with a
-   * guard on PENDING and run_at, so a stale candidate is skipped, never double-claimed. The list
-   * is dropped whenever this process makes a job of those types PENDING (create, retry, requeue),
-   * so local priority order is exact; jobs made due by other replicas show up within its TTL.
+   * One transaction loads the batch's jobs, applies each change in queue order (several changes
+   * of one job see each other's result) and writes every changed job once, with the events. A
+   * change that throws fails its own request only; it wrote nothing.
    */
-  async claim(
+  private async commitUpdates(batch: UpdateRequest[]): Promise<Array<BatchOutcome<Job>>> {
+    let outcomes: Array<BatchOutcome<Job>> = [];
+    let madePending: Job[] = [];
+    let wroteEvents = false;
+    await withTransaction(this.client, async (session) => {
+      const ids = [...new Set(batch.map((r) => r.id))];
+      const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
+      const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
+      const changed = new Map<string, Job>();
+      const events: Transition['events'] = [];
+      outcomes = [];
+      madePending = [];
+      for (const { id, change } of batch) {
+        const job = current.get(id);
+        if (!job) {
+          outcomes.push({ error: new NotFoundError('job', id) });
+          continue;
+        }
+        try {
+          const transition = change(job);
+          if (transition.job !== job || transition.events.length > 0) {
+            current.set(id, transition.job);
+            changed.set(id, transition.job);
+            events.push(...transition.events);
+          }
+          outcomes.push({ value: transition.job });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+      if (changed.size > 0) {
+        await this.collection.bulkWrite(
+          [...changed.values()].map((job) => ({
+            replaceOne: { filter: { _id: job.id }, replacement: toDocument(job) },
+          })),
+          { session, ordered: true },
+        );
+      }
+      madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
+      await this.appendEvents(session, events);
+      wroteEvents = events.length > 0;
+    });
+    for (const job of madePending) this.becamePending(job);
+    if (wroteEvents) this.onCommitted();
+    return outcomes;
+  }
+
+  /**
+   * Claims are group-committed: one transaction serves every claim that queued while the previous
+   * one committed. Candidates come from a short-lived, sorted list of due job ids per type set
+   * (one ordered scan serves many claims); each is re-read and taken by `_id` with a guard on
+   * PENDING and run_at, so a stale candidate is skipped, never double-claimed. The list is dropped
+   * whenever this process makes a job of those types PENDING (create, retry, requeue), so local
+   * priority order is exact; jobs made due by other replicas show up within its TTL.
+   */
+  claim(
     types: string[],
     maxJobs: number,
     now: Date,
     start: (job: Job) => Transition,
   ): Promise<Job[]> {
-    const key = [...types].sort().join('\n');
+    return this.claims.submit({ types, maxJobs, now, start });
+  }
+
+  private async commitClaims(batch: ClaimRequest[]): Promise<Array<BatchOutcome<Job[]>>> {
+    const groups = new Map<string, { types: string[]; requests: number[] }>();
+    batch.forEach((request, i) => {
+      const key = ClaimCandidates.key(request.types);
+      const group = groups.get(key);
+      if (group) group.requests.push(i);
+      else groups.set(key, { types: request.types, requests: [i] });
+    });
+    const now = new Date(Math.max(...batch.map((r) => r.now.getTime())));
     const claimed = await withTransaction(this.client, async (session) => {
-      const jobs: Job[] = [];
+      const results = batch.map((): Job[] => []);
+      const counts = batch.map(() => 0);
       const events: Transition['events'] = [];
-      while (jobs.length < maxJobs) {
-        const ids = await this.candidates(key, types, now);
-        if (ids.length === 0) break;
-        const batch = ids.splice(0, maxJobs - jobs.length);
-        const docs = await this.collection.find({ _id: { $in: batch } }, { session }).toArray();
-        const byId = new Map(docs.map((d) => [d._id, d]));
-        const taken: Transition[] = [];
-        for (const id of batch) {
-          const doc = byId.get(id);
-          if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
-          taken.push(start(fromDocument(doc)));
-        }
-        if (taken.length === 0) continue;
-        // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
-        // conflict, and the driver reruns this whole transaction.
-        const result = await this.collection.bulkWrite(
-          taken.map((t) => ({
-            replaceOne: {
-              filter: { _id: t.job.id, state: 'PENDING' },
-              replacement: toDocument(t.job),
-            },
-          })),
-          { session, ordered: true },
-        );
-        if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
-        for (const t of taken) {
-          jobs.push(t.job);
-          events.push(...t.events);
+      for (const [key, { types, requests }] of groups) {
+        // Requests of one type set are served in queue order, each up to its maxJobs.
+        let next = 0;
+        const wanted = () =>
+          requests.slice(next).reduce((n, i) => n + batch[i].maxJobs - counts[i], 0);
+        while (next < requests.length) {
+          const due = await this.dueCandidates(key, types, now);
+          if (due.length === 0) break;
+          const candidateIds = due.splice(0, wanted()).map((c) => c.id);
+          const docs = await this.collection
+            .find({ _id: { $in: candidateIds } }, { session })
+            .toArray();
+          const byId = new Map(docs.map((d) => [d._id, d]));
+          const taken: Array<{ request: number; transition: Transition }> = [];
+          for (const id of candidateIds) {
+            if (next >= requests.length) break;
+            const doc = byId.get(id);
+            if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
+            const request = requests[next];
+            taken.push({ request, transition: batch[request].start(fromDocument(doc)) });
+            if (++counts[request] >= batch[request].maxJobs) next++;
+          }
+          if (taken.length === 0) continue;
+          // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
+          // conflict, and the driver reruns this whole transaction.
+          const result = await this.collection.bulkWrite(
+            taken.map(({ transition }) => ({
+              replaceOne: {
+                filter: { _id: transition.job.id, state: 'PENDING' },
+                replacement: toDocument(transition.job),
+              },
+            })),
+            { session, ordered: true },
+          );
+          if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
+          for (const { request, transition } of taken) {
+            results[request].push(transition.job);
+            events.push(...transition.events);
+          }
         }
       }
       await this.appendEvents(session, events);
-      return jobs;
+      return results;
     });
-    if (claimed.length > 0) this.onCommitted();
-    return claimed;
+    if (claimed.some((jobs) => jobs.length > 0)) this.onCommitted();
+    return claimed.map((value) => ({ value }));
   }
 
-  private async candidates(key: string, types: string[], now: Date): Promise<string[]> {
-    const cached = this.candidateLists.get(key);
-    if (cached && cached.expiresAt > Date.now() && (cached.ids.length > 0 || !cached.more))
-      return cached.ids;
+  private async dueCandidates(key: string, types: string[], now: Date): Promise<Candidate[]> {
+    const cached = this.candidates.get(key, Date.now());
+    if (cached) return cached;
     const docs = await this.collection
       .find(
         { state: 'PENDING', type: { $in: types }, run_at: { $lte: now } },
-        { sort: CLAIM_SORT, limit: CANDIDATE_BATCH, projection: { _id: 1 } },
+        {
+          sort: CLAIM_SORT,
+          limit: CANDIDATE_BATCH,
+          projection: { _id: 1, priority: 1, run_at: 1, created_at: 1 },
+        },
       )
       .toArray();
-    const list = {
-      types: new Set(types),
-      ids: docs.map((d) => d._id),
-      more: docs.length === CANDIDATE_BATCH,
-      expiresAt: Date.now() + this.candidateTtlMs,
-    };
-    this.candidateLists.set(key, list);
-    return list.ids;
+    const entries = docs.map((doc) => ({
+      id: doc._id,
+      priority: doc.priority,
+      runAt: doc.run_at.getTime(),
+      createdAt: doc.created_at.getTime(),
+    }));
+    return this.candidates.set(key, types, entries, docs.length === CANDIDATE_BATCH, Date.now());
   }
 
-  /** Drops the candidate lists that cover `type` (a job of it became PENDING here). */
-  private invalidate(type: string): void {
-    for (const [key, list] of this.candidateLists)
-      if (list.types.has(type)) this.candidateLists.delete(key);
+  /** Keeps the claim candidates exact when this process makes a job PENDING. */
+  private becamePending(job: Job): void {
+    this.candidates.add(
+      job.type,
+      {
+        id: job.id,
+        priority: job.priority,
+        runAt: job.runAt.getTime(),
+        createdAt: job.createdAt.getTime(),
+      },
+      Date.now(),
+    );
   }
 
   async findExpiredLeases(now: Date, limit: number): Promise<string[]> {

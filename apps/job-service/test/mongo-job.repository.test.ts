@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
+import { Outbox } from '@trellis/platform/mongo';
+import { complete, heartbeat, type Job, startAttempt, type Transition } from '../src/domain/job';
+import { MongoJobRepository } from '../src/adapters/mongo/mongo-job.repository';
+
+// The repository group-commits calls made in the same event-loop turn; these tests make them so.
+let server: MongoDevServer | undefined;
+let client: MongoClient;
+let repository: MongoJobRepository;
+let outbox: Outbox;
+const repositoryDb = `job_repository_${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  server = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  client = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+  const db = client.db(repositoryDb);
+  outbox = new Outbox(db);
+  repository = new MongoJobRepository(client, db, outbox);
+  await repository.ensureIndexes();
+});
+
+afterAll(async () => {
+  await client.close();
+  await server?.stop();
+});
+
+function newJob(overrides: Partial<Job> = {}): Job {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    type: 'repo.test',
+    payload: {},
+    state: 'PENDING',
+    priority: 0,
+    runAt: now,
+    attempts: 0,
+    maxAttempts: 3,
+    backoff: { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: 0 },
+    leaseDurationMs: 30_000,
+    idempotencyKey: '',
+    requestHash: 'h',
+    cancelRequested: false,
+    cancelReason: '',
+    workerId: '',
+    leaseToken: '',
+    leaseExpiresAt: null,
+    progress: null,
+    result: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    finishedAt: null,
+    ...overrides,
+  };
+}
+
+const created = (job: Job): Transition['events'] => [{ type: 'JobCreated', job }];
+const eventTypes = async (jobId: string) =>
+  (await outbox.collection.find({ aggregate_id: jobId }).sort({ _id: 1 }).toArray()).map(
+    (e) => e.event_type,
+  );
+
+describe('MongoJobRepository group commit', () => {
+  it('creates of one turn: one job per idempotency key, one JobCreated each', async () => {
+    const key = `key-${randomUUID()}`;
+    const jobs = [newJob({ idempotencyKey: key }), newJob({ idempotencyKey: key }), newJob()];
+    const results = await Promise.all(jobs.map((job) => repository.create(job, created(job))));
+    expect(results.map((r) => r.created)).toEqual([true, false, true]);
+    expect(results[1].job.id).toBe(jobs[0].id);
+    expect(await repository.findById(jobs[1].id)).toBeNull();
+    expect(await eventTypes(jobs[0].id)).toEqual(['trellis.job.v1.JobCreated']);
+    // A later batch finds the stored key.
+    const again = newJob({ idempotencyKey: key });
+    expect(await repository.create(again, created(again))).toEqual({
+      job: expect.objectContaining({ id: jobs[0].id }),
+      created: false,
+    });
+  });
+
+  it('two replicas creating under one key at once: one job, found by both', async () => {
+    const other = new MongoJobRepository(client, client.db(repositoryDb), outbox);
+    const key = `key-${randomUUID()}`;
+    const jobs = [newJob({ idempotencyKey: key }), newJob({ idempotencyKey: key })];
+    const results = await Promise.all([
+      repository.create(jobs[0], created(jobs[0])),
+      other.create(jobs[1], created(jobs[1])),
+    ]);
+    expect(results.map((r) => r.created).sort()).toEqual([false, true]);
+    expect(results[0].job.id).toBe(results[1].job.id);
+    expect(await eventTypes(results[0].job.id)).toEqual(['trellis.job.v1.JobCreated']);
+  });
+
+  it('updates of one turn: a failing change fails alone; changes of one job chain in order', async () => {
+    const [a, b] = [newJob(), newJob()];
+    await Promise.all([a, b].map((job) => repository.create(job, created(job))));
+    const now = new Date();
+    const [ra, rb] = await Promise.all([
+      repository.update(a.id, (job) => startAttempt(job, 'w', 'token-a', now)),
+      repository.update(b.id, (job) => startAttempt(job, 'w', 'token-b', now)),
+    ]);
+    expect([ra.state, rb.state]).toEqual(['RUNNING', 'RUNNING']);
+
+    const outcomes = await Promise.allSettled([
+      repository.update(a.id, (job) => ({
+        job: heartbeat(job, 'token-a', { percent: 50, message: 'half', counters: {} }, null, now),
+        events: [],
+      })),
+      repository.update(a.id, (job) => complete(job, 'token-a', { ok: true }, now)),
+      repository.update(b.id, (job) => complete(job, 'forged', {}, now)),
+      repository.update('no-such-job', (job) => complete(job, 'x', {}, now)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+    ]);
+    const doneA = await repository.findById(a.id);
+    expect(doneA?.state).toBe('SUCCEEDED');
+    expect(doneA?.progress?.message).toBe('half'); // the completion saw the heartbeat
+    expect((await repository.findById(b.id))?.state).toBe('RUNNING');
+    expect(await eventTypes(a.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
+    expect(await eventTypes(b.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+    ]);
+  });
+
+  it('claims of one turn get disjoint jobs, in claim order, each up to its max', async () => {
+    const type = `claim.${randomUUID().slice(0, 8)}`;
+    const base = Date.now() - 1_000;
+    const jobs = [5, 4, 3, 2, 1].map((priority, i) =>
+      newJob({ type, priority, runAt: new Date(base), createdAt: new Date(base + i) }),
+    );
+    await Promise.all(jobs.map((job) => repository.create(job, created(job))));
+    const now = new Date();
+    const claims = await Promise.all(
+      ['w1', 'w2', 'w3'].map((worker) =>
+        repository.claim([type], 2, now, (job) => startAttempt(job, worker, `t-${worker}`, now)),
+      ),
+    );
+    expect(claims.map((jobsOf) => jobsOf.map((j) => j.priority))).toEqual([[5, 4], [3, 2], [1]]);
+    expect(claims.flat().every((j) => j.state === 'RUNNING')).toBe(true);
+    expect(
+      await repository.claim([type], 5, now, (job) => startAttempt(job, 'w4', 't', now)),
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,54 @@
+import { GroupCommit } from '../src';
+
+describe('GroupCommit', () => {
+  it('commits the requests of one event-loop turn together, and later ones in the next batch', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const firstCommitHeld = new Promise<void>((resolve) => (release = resolve));
+    const group = new GroupCommit<number, number>(async (batch) => {
+      batches.push(batch);
+      if (batches.length === 1) await firstCommitHeld;
+      return batch.map((n) => ({ value: n * 10 }));
+    });
+    const first = [1, 2, 3].map((n) => group.submit(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first batch is committing: these wait and go together.
+    const second = [4, 5].map((n) => group.submit(n));
+    release();
+    expect(await Promise.all([...first, ...second])).toEqual([10, 20, 30, 40, 50]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+  });
+
+  it('settles each request by its own outcome', async () => {
+    const group = new GroupCommit<number, number>(async (batch) =>
+      batch.map((n) => (n % 2 === 0 ? { value: n } : { error: new Error(`odd ${n}`) })),
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((n) => group.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toEqual(new Error('odd 1'));
+  });
+
+  it('fails the whole batch when the commit throws, and keeps serving later requests', async () => {
+    let calls = 0;
+    const group = new GroupCommit<string, string>(async (batch) => {
+      if (calls++ === 0) throw new Error('database down');
+      return batch.map((value) => ({ value }));
+    });
+    const failed = await Promise.allSettled([group.submit('a'), group.submit('b')]);
+    expect(failed.every((r) => r.status === 'rejected')).toBe(true);
+    await expect(group.submit('c')).resolves.toBe('c');
+  });
+
+  it('splits a long queue into batches of at most maxBatch', async () => {
+    const sizes: number[] = [];
+    const group = new GroupCommit<number, number>(async (batch) => {
+      sizes.push(batch.length);
+      return batch.map((value) => ({ value }));
+    }, 4);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => group.submit(i)));
+    expect(sizes).toEqual([4, 4, 2]);
+  });
+});
