@@ -1,24 +1,38 @@
 /**
- * Devstack MongoDB throughput with the official driver: insertOne, findOne by _id, updateOne, and
- * committed 2-document transactions, each at 1 and 32 operations in flight. Prints ops/s and
- * p50/p99 latency; asserts nothing.
+ * Devstack MongoDB throughput with the official driver: insertOne, findOne by _id, updateOne,
+ * committed 2-document transactions, and service-like cases (two updates by _id in a transaction,
+ * find by a non-_id indexed field, the job claim query), each at 1 and 32 operations in flight.
+ * Prints ops/s and p50/p99 latency and the load average; asserts nothing.
  *
  *   npx tsx bench/devstack-mongo/run.ts                 # memory-only server
  *   npx tsx bench/devstack-mongo/run.ts --journal       # journaled server (fsync policy: interval)
  *   MONGODB_URI=mongodb://... npx tsx bench/devstack-mongo/run.ts   # any other server
+ *
+ *   BENCH_SECONDS=3                  seconds per case
+ *   BENCH_CASES=claim,indexed        only cases whose name contains one of these
+ *   BENCH_SERVER_ROOT=/tmp/dm-base   run the server from another checkout (before/after figures)
+ *   BENCH_PROFILE_DIR=/tmp/prof      write a CPU profile of the server process there
  *
  * The devstack server runs in a child process (as under `npm start`), so the driver and the server
  * do not share an event loop.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
 
 const ROOT = join(__dirname, '../..');
 const SECONDS_PER_CASE = Number(process.env.BENCH_SECONDS ?? 3);
 const SEED_DOCS = 10_000;
+/** Documents in the collections of the indexed-query cases (most jobs are not PENDING). */
+const QUERY_DOCS = 20_000;
+const JOB_TYPES = ['email', 'report', 'export', 'import', 'webhook', 'cleanup'];
+const SERVER_ROOT = process.env.BENCH_SERVER_ROOT ?? ROOT;
+const ONLY = (process.env.BENCH_CASES ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 interface Result {
   name: string;
@@ -34,7 +48,11 @@ async function startServer(
   journal: boolean,
 ): Promise<{ uri: string; child: ChildProcess; cleanup: () => void }> {
   const dataDir = journal ? mkdtempSync(join(tmpdir(), 'bench-devstack-mongo-')) : undefined;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'libs/devstack/mongo/src/main.ts'], {
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  const entry = join(SERVER_ROOT, 'libs/devstack/mongo/src/main.ts');
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -57,7 +75,8 @@ async function startServer(
     uri,
     child,
     cleanup: () => {
-      child.kill('SIGTERM');
+      // SIGINT lets node write the --cpu-prof profile on the way out.
+      child.kill(profile.length > 0 ? 'SIGINT' : 'SIGTERM');
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -130,6 +149,48 @@ async function main(): Promise<void> {
   }
   await accounts.insertMany(Array.from({ length: SEED_DOCS }, (_, i) => ({ _id: i, balance: 0 })));
   const pick = () => ids[Math.floor(Math.random() * ids.length)];
+
+  // A ledger-like collection: 2 entries per transaction_id, a non-unique index on it.
+  const entries = db.collection<{ _id: ObjectId; transaction_id: string; amount: number }>(
+    'entries',
+  );
+  await entries.createIndex({ transaction_id: 1 });
+  for (let i = 0; i < QUERY_DOCS; i += 1000) {
+    await entries.insertMany(
+      Array.from({ length: 1000 }, (_, j) => ({
+        _id: new ObjectId(),
+        transaction_id: `t${Math.floor((i + j) / 2)}`,
+        amount: i + j,
+      })),
+    );
+  }
+  // A job queue: 5% PENDING, the rest finished; the claim index of job-service.
+  interface Job {
+    _id: ObjectId;
+    state: string;
+    type: string;
+    priority: number;
+    run_at: Date;
+    created_at: Date;
+    payload: string;
+  }
+  const jobs = db.collection<Job>('jobs');
+  await jobs.createIndex({ state: 1, type: 1, priority: -1, run_at: 1, created_at: 1, _id: 1 });
+  const t0 = Date.now() - 3_600_000;
+  for (let i = 0; i < QUERY_DOCS; i += 1000) {
+    await jobs.insertMany(
+      Array.from({ length: 1000 }, (_, j) => ({
+        _id: new ObjectId(),
+        state: (i + j) % 20 === 0 ? 'PENDING' : (i + j) % 7 === 0 ? 'DEAD' : 'SUCCEEDED',
+        type: JOB_TYPES[(i + j) % JOB_TYPES.length],
+        priority: (i + j) % 3,
+        run_at: new Date(t0 + (i + j) * 100),
+        created_at: new Date(t0 + (i + j) * 50),
+        payload: 'p'.repeat(200),
+      })),
+    );
+  }
+
   const sessions = Array.from({ length: 32 }, () => client.startSession());
 
   const cases: Array<[string, (w: number) => Promise<number | void>]> = [
@@ -164,10 +225,54 @@ async function main(): Promise<void> {
         return attempts - 1;
       },
     ],
+    [
+      'txn 2x updateOne',
+      async (w) => {
+        let attempts = 0;
+        const a = Math.floor(Math.random() * SEED_DOCS);
+        const b = (a + 1 + Math.floor(Math.random() * (SEED_DOCS - 1))) % SEED_DOCS;
+        await sessions[w].withTransaction(async (session) => {
+          attempts++;
+          await accounts.updateOne(
+            { _id: a },
+            { $inc: { balance: -5 }, $set: { updated_at: new Date() } },
+            { session },
+          );
+          await accounts.updateOne(
+            { _id: b },
+            { $inc: { balance: 5 }, $set: { updated_at: new Date() } },
+            { session },
+          );
+        });
+        return attempts - 1;
+      },
+    ],
+    [
+      'indexed find (20k)',
+      async () => {
+        const t = Math.floor(Math.random() * (QUERY_DOCS / 2));
+        await entries.find({ transaction_id: `t${t}` }).toArray();
+      },
+    ],
+    [
+      'claim query (20k)',
+      async () => {
+        await jobs
+          .find({
+            state: 'PENDING',
+            type: { $in: ['email', 'report', 'webhook'] },
+            run_at: { $lte: new Date() },
+          })
+          .sort({ priority: -1, run_at: 1, created_at: 1, _id: 1 })
+          .limit(512)
+          .toArray();
+      },
+    ],
   ];
 
   const results: Result[] = [];
   for (const [name, op] of cases) {
+    if (ONLY.length > 0 && !ONLY.some((o) => name.includes(o))) continue;
     for (const inFlight of [1, 32]) results.push(await measure(name, inFlight, op));
   }
 
@@ -176,13 +281,16 @@ async function main(): Promise<void> {
     : journal
       ? 'devstack, journaled (fsync=interval)'
       : 'devstack, memory only';
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   console.log(
-    `\ndevstack-mongo bench — ${mode}; ${SECONDS_PER_CASE}s per case; node ${process.version}\n`,
+    `\ndevstack-mongo bench — ${mode}${SERVER_ROOT !== ROOT ? ` (server from ${SERVER_ROOT})` : ''}; ${SECONDS_PER_CASE}s per case; node ${process.version}; load average ${load}\n`,
   );
-  console.log('operation            in-flight      ops/s    p50 ms    p99 ms   txn retries');
+  console.log('operation              in-flight      ops/s    p50 ms    p99 ms   txn retries');
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(20)} ${String(r.inFlight).padStart(9)} ${(r.ops / r.seconds).toFixed(0).padStart(10)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(9)} ${String(r.retries).padStart(13)}`,
+      `${r.name.padEnd(22)} ${String(r.inFlight).padStart(9)} ${(r.ops / r.seconds).toFixed(0).padStart(10)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(9)} ${String(r.retries).padStart(13)}`,
     );
   }
   for (const s of sessions) await s.endSession();
