@@ -110,6 +110,10 @@ function upsertDocument(
 }
 
 function orderFirst(doc: Document): Document {
+  for (const first in doc) {
+    if (first === '_id') return doc; // already first (always so after the fast update path)
+    break;
+  }
   const { _id, ...rest } = doc;
   return _id === undefined ? doc : { _id, ...rest };
 }

@@ -7,6 +7,9 @@ import type { Document } from 'bson';
 import { Aggregator, ProcessingMode, Query, find, update as mingoUpdate, updateOne } from 'mingo';
 import { CommandError } from '../errors';
 import { cloneDoc, isPlainObject } from './documents';
+import { fastSort } from './fast-sort';
+import { fastUpdate } from './fast-update';
+import { simpleEqualityMatcher } from './simple-filter';
 
 // mingo's own type names live in subpath exports that `moduleResolution: node` cannot see.
 type AnyObject = Parameters<typeof mingoUpdate>[0];
@@ -20,11 +23,18 @@ export type CollectionResolver = (name: string) => Document[];
 
 const QUERY_OPTIONS: Partial<Options> = { useStrictMode: true, scriptEnabled: false };
 
-export function compileFilter(filter: unknown): Matcher {
+/**
+ * The matcher for a query filter. Plain equality filters skip building a mingo Query
+ * (query/simple-filter.ts); `mingoOnly` forces mingo (tests compare both).
+ */
+export function compileFilter(filter: unknown, mingoOnly = false): Matcher {
   const criteria = toFilter(filter);
   if (Object.keys(criteria).length === 0) return () => true;
-  const query = guard(() => new Query(criteria, QUERY_OPTIONS));
-  return (doc) => guard(() => query.test(doc));
+  const general = (): Matcher => {
+    const query = guard(() => new Query(criteria, QUERY_OPTIONS));
+    return (doc) => guard(() => query.test(doc));
+  };
+  return (!mingoOnly && simpleEqualityMatcher(criteria, general)) || general();
 }
 
 export function toFilter(filter: unknown): Document {
@@ -47,9 +57,13 @@ export function shapeResults(
       ? opts.projection
       : undefined;
   const sorted = isPlainObject(opts.sort) && Object.keys(opts.sort).length > 0;
-  if (!projection && !sorted) {
+  const presorted = sorted ? fastSort(docs, opts.sort as Document) : null;
+  if (!sorted || presorted) {
     const from = opts.skip ?? 0;
-    return docs.slice(from, opts.limit ? from + opts.limit : undefined);
+    const page = (presorted ?? docs).slice(from, opts.limit ? from + opts.limit : undefined);
+    return projection
+      ? guard(() => find(page, {}, projection, QUERY_OPTIONS).all() as Document[])
+      : page;
   }
   return guard(() => {
     let cursor = find(docs, {}, projection, QUERY_OPTIONS);
@@ -61,8 +75,11 @@ export function shapeResults(
   });
 }
 
-export function sortDocs(docs: Document[], sort: unknown): Document[] {
+/** `docs` sorted by `sort`; `mingoOnly` skips the fast path (tests compare both). */
+export function sortDocs(docs: Document[], sort: unknown, mingoOnly = false): Document[] {
   if (!isPlainObject(sort) || Object.keys(sort).length === 0) return docs;
+  const presorted = mingoOnly ? null : fastSort(docs, sort);
+  if (presorted) return presorted;
   return guard(
     () =>
       find(docs, {}, undefined, QUERY_OPTIONS)
@@ -112,14 +129,28 @@ export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline'
 
 /**
  * Applies update `u` to a copy of `current`. `query` resolves the positional `$` operator;
- * `inserting` turns $setOnInsert into $set (upsert) instead of dropping it.
+ * `inserting` turns $setOnInsert into $set (upsert) instead of dropping it. Common operator updates
+ * on plain paths take the fast path (query/fast-update.ts); `mingoOnly` skips it (tests compare).
  */
 export function applyUpdate(
   current: Document,
   u: unknown,
-  opts: { arrayFilters?: Document[]; query?: Document; inserting?: boolean },
+  opts: {
+    arrayFilters?: Document[];
+    query?: Document;
+    inserting?: boolean;
+    mingoOnly?: boolean;
+  },
 ): UpdateOutcome {
   const kind = updateKind(u);
+  if (
+    kind === 'operators' &&
+    !opts.mingoOnly &&
+    (opts.arrayFilters === undefined || opts.arrayFilters.length === 0)
+  ) {
+    const fast = fastUpdate(current, u as Document, opts.inserting === true);
+    if (fast) return fast;
+  }
   if (kind === 'replacement') {
     const replacement = u as Document;
     for (const k of Object.keys(replacement)) {
