@@ -12,6 +12,7 @@ import { compileFilter } from '../query/mingo-adapter';
 import type { Collection } from '../storage/collection';
 import type { Engine } from '../storage/engine';
 import { valueKey } from '../storage/keys';
+import { indexCandidates } from '../storage/query-plan';
 import { LockWait } from '../transactions/lock-table';
 import type { SessionRegistry } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
@@ -89,14 +90,17 @@ export function readView(ctx: CommandContext): Transaction {
 }
 
 /**
- * Documents of `coll` matching `filter` as seen by `view`. An equality on `_id` (or `$in` of
- * plain values) is looked up directly instead of scanning.
+ * Documents of `coll` matching `filter` as seen by `view`, in natural order. An equality on `_id`
+ * (or `$in` of plain values) is looked up directly; an equality/`$in` on the leading field(s) of
+ * another index takes its candidates from that index (storage/query-plan.ts); otherwise we scan.
+ * `plan: 'scan'` forces the scan (tests compare both).
  */
 export function matchingDocs(
   view: Transaction,
   coll: Collection | undefined,
   filter: Document,
   limit = Infinity,
+  plan: 'auto' | 'scan' = 'auto',
 ): Document[] {
   if (!coll) return [];
   const ids = idLookup(filter);
@@ -107,6 +111,16 @@ export function matchingDocs(
     for (const id of ids) {
       const doc = view.get(coll, valueKey(id));
       if (doc && matcher(doc)) out.push(doc);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+  const candidates = plan === 'auto' ? indexCandidates(view, coll, filter) : null;
+  if (candidates) {
+    for (const key of candidates) {
+      const doc = view.get(coll, key);
+      if (!doc || !matcher(doc)) continue;
+      out.push(doc);
       if (out.length >= limit) break;
     }
     return out;

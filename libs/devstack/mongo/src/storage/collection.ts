@@ -4,7 +4,8 @@
  * `docs` maps the `_id` key to its versions, oldest first. A version is the document as committed at
  * timestamp `ts`, or `null` for a delete. A reader with snapshot S sees, per `_id`, the newest version
  * with ts ≤ S. Old versions are pruned once no open transaction's snapshot can see them.
- * Map insertion order gives a stable "natural order" for scans.
+ * Map insertion order gives a stable "natural order" for scans; `order` numbers the keys in that
+ * order so an index plan can put its candidates back into natural order.
  */
 import type { Document } from 'bson';
 import { ID_INDEX_SPEC, Index, type IndexSpec } from './index-catalog';
@@ -17,6 +18,9 @@ export interface Version {
 export class Collection {
   readonly docs = new Map<string, Version[]>();
   readonly indexes = new Map<string, Index>();
+  /** `_id` key → its position in `docs` (Map insertion order). */
+  readonly order = new Map<string, number>();
+  private nextOrder = 0;
 
   constructor(
     readonly db: string,
@@ -49,14 +53,22 @@ export class Collection {
     }
   }
 
-  /** Installs a committed version and keeps unique-index entries in step. */
+  /** Installs a committed version and keeps unique-index entries and query postings in step. */
   install(key: string, doc: Document | null, ts: number): void {
     const previous = this.latest(key)?.doc ?? null;
-    if (previous) for (const index of this.indexes.values()) index.remove(key, previous);
-    if (doc) for (const index of this.indexes.values()) index.add(key, doc);
+    for (const index of this.indexes.values()) {
+      if (previous) index.remove(key, previous);
+      if (doc) {
+        index.add(key, doc);
+        if (index.plannable) index.addPostings(key, doc);
+      }
+    }
     const chain = this.docs.get(key);
     if (chain) chain.push({ ts, doc });
-    else this.docs.set(key, [{ ts, doc }]);
+    else {
+      this.docs.set(key, [{ ts, doc }]);
+      this.order.set(key, this.nextOrder++);
+    }
   }
 
   /**
@@ -73,17 +85,38 @@ export class Collection {
         break;
       }
     }
-    if (keepFrom > 0) chain.splice(0, keepFrom);
+    if (keepFrom > 0) {
+      const dropped = chain.splice(0, keepFrom);
+      this.dropPostings(key, dropped, chain);
+    }
     if (chain.length === 1 && chain[0].doc === null && chain[0].ts <= oldestSnapshot) {
       this.docs.delete(key);
+      this.order.delete(key);
       return false;
     }
     return chain.length > 1 || chain[0].doc === null;
   }
 
-  /** Builds an index over the latest committed state; a unique index over duplicates fails with 11000. */
+  private dropPostings(key: string, dropped: Version[], kept: Version[]): void {
+    const gone: Document[] = [];
+    for (const v of dropped) if (v.doc) gone.push(v.doc);
+    if (gone.length === 0) return;
+    const live: Document[] = [];
+    for (const v of kept) if (v.doc) live.push(v.doc);
+    for (const index of this.indexes.values())
+      if (index.plannable) index.removePostings(key, gone, live);
+  }
+
+  /**
+   * Builds an index over the latest committed state (postings over every kept version); a unique
+   * index over duplicates fails with 11000.
+   */
   addIndex(spec: IndexSpec): Index {
     const index = new Index(spec);
+    if (index.plannable) {
+      for (const [key, chain] of this.docs)
+        for (const v of chain) if (v.doc) index.addPostings(key, v.doc);
+    }
     if (index.unique) {
       for (const [key, chain] of this.docs) {
         const doc = chain[chain.length - 1].doc;

@@ -1,16 +1,30 @@
 /**
- * Index definitions of one collection and the entry map of each unique index.
+ * Index definitions of one collection, the entry map of each unique index, and query postings.
  *
- * Only unique indexes keep entries (key → the `_id` key of the document holding it); they exist to
- * answer "would this write duplicate a key?". Entries always describe the latest committed state;
- * transactions check their own writes on top (see transactions/transaction.ts). Queries do not use
- * indexes (except the `_id` lookup in storage/collection.ts): a dev server scans.
+ * Unique indexes keep `entries` (key → the `_id` key of the document holding it); they answer
+ * "would this write duplicate a key?" and always describe the latest committed state; transactions
+ * check their own writes on top (see transactions/transaction.ts).
+ *
+ * Plain ascending/descending indexes without a partial filter or `sparse` also keep `postings`,
+ * which query plans use (commands/context.ts): for each prefix of up to POSTING_LEVELS leading
+ * fields, the combination of value keys → the `_id` keys of documents having it (several per
+ * document when multikey). Postings are a SUPERSET: they hold the entries of every version still
+ * kept in the collection's MVCC chains (added on install, removed when a version is pruned and no
+ * kept version of the same document has the entry), so a reader at any live snapshot finds every
+ * document that could match among the candidates. Documents whose indexed path runs into an array
+ * nested in an array (where matching rules get subtle) are filed under IRREGULAR and are always
+ * candidates. Plans still run the full matcher on every candidate.
  */
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
 import { formatValue, isPlainObject, pathValues } from '../query/documents';
 import { compileFilter, type Matcher } from '../query/mingo-adapter';
-import { compoundKey } from './keys';
+import { compoundKey, valueKey } from './keys';
+
+/** How many leading fields query postings cover (equality prefixes longer than this are filtered). */
+export const POSTING_LEVELS = 3;
+/** The postings key of documents that are candidates for every lookup (see header). */
+export const IRREGULAR = '*';
 
 export interface IndexSpec {
   v: 2;
@@ -27,12 +41,29 @@ export class Index {
   readonly entries = new Map<string, string>();
   readonly fields: string[];
   private readonly partial: Matcher | null;
+  /** Query postings (see header); only when `plannable`. */
+  readonly postings = new Map<string, Set<string>>();
+  /** Whether query plans may take candidates from this index. */
+  readonly plannable: boolean;
+  /** Leading fields covered by postings. */
+  readonly levels: number;
+  private readonly fieldParts: string[][];
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
     this.partial = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
       : null;
+    this.fieldParts = this.fields.map((f) => f.split('.'));
+    this.plannable =
+      !this.partial &&
+      !spec.sparse &&
+      !(this.fields.length === 1 && this.fields[0] === '_id') &&
+      Object.values(spec.key).every((dir) => dir === 1 || dir === -1) &&
+      this.fieldParts.every((parts) =>
+        parts.every((p) => p.length > 0 && !p.startsWith('$') && !/^\d+$/.test(p)),
+      );
+    this.levels = this.plannable ? Math.min(this.fields.length, POSTING_LEVELS) : 0;
   }
 
   get name(): string {
@@ -89,6 +120,83 @@ export class Index {
     for (const { key } of this.keysOf(doc))
       if (this.entries.get(key) === idKey) this.entries.delete(key);
   }
+
+  /**
+   * Postings keys of `doc`: `L\0k1\0...\0kL` for each prefix length L ≤ levels and each
+   * combination of the leading fields' value keys, plus IRREGULAR when a path meets nested arrays.
+   * Missing fields and empty arrays give the null key `z` (plans never look it up).
+   */
+  postingKeysOf(doc: Document): string[] {
+    const out: string[] = [];
+    let prefixes = [''];
+    let irregular = false;
+    for (let f = 0; f < this.levels; f++) {
+      const keys = new Set<string>();
+      if (collectKeys(doc, this.fieldParts[f], 0, keys)) irregular = true;
+      if (keys.size === 0) keys.add('z');
+      const next: string[] = [];
+      for (const p of prefixes) for (const k of keys) next.push(`${p}\u0000${k}`);
+      prefixes = next;
+      for (const p of prefixes) out.push(`${f + 1}${p}`);
+    }
+    if (irregular) out.push(IRREGULAR);
+    return out;
+  }
+
+  /** Adds the postings of a newly installed version. */
+  addPostings(idKey: string, doc: Document): void {
+    for (const k of this.postingKeysOf(doc)) {
+      const ids = this.postings.get(k);
+      if (ids) ids.add(idKey);
+      else this.postings.set(k, new Set([idKey]));
+    }
+  }
+
+  /** Removes the postings of pruned versions that no kept version of the document still has. */
+  removePostings(idKey: string, dropped: Document[], kept: Document[]): void {
+    const keep = new Set<string>();
+    for (const doc of kept) for (const k of this.postingKeysOf(doc)) keep.add(k);
+    for (const doc of dropped) {
+      for (const k of this.postingKeysOf(doc)) {
+        if (keep.has(k)) continue;
+        const ids = this.postings.get(k);
+        if (!ids) continue;
+        ids.delete(idKey);
+        if (ids.size === 0) this.postings.delete(k);
+      }
+    }
+  }
+}
+
+/**
+ * Adds the value keys at path `parts[i..]` of `value` (arrays traversed element-wise, leaf arrays
+ * contribute their elements) to `out`; returns true when an array holding an array was met.
+ */
+function collectKeys(value: unknown, parts: string[], i: number, out: Set<string>): boolean {
+  if (i === parts.length) {
+    if (!Array.isArray(value)) {
+      out.add(valueKey(value));
+      return false;
+    }
+    let irregular = false;
+    for (const el of value) {
+      if (Array.isArray(el)) irregular = true;
+      else out.add(valueKey(el));
+    }
+    return irregular;
+  }
+  if (Array.isArray(value)) {
+    let irregular = false;
+    for (const el of value) {
+      if (Array.isArray(el)) irregular = true;
+      else if (isPlainObject(el) && Object.prototype.hasOwnProperty.call(el, parts[i]))
+        irregular = collectKeys(el[parts[i]], parts, i + 1, out) || irregular;
+    }
+    return irregular;
+  }
+  if (isPlainObject(value) && Object.prototype.hasOwnProperty.call(value, parts[i]))
+    return collectKeys(value[parts[i]], parts, i + 1, out);
+  return false;
 }
 
 function dedupe(values: unknown[]): unknown[] {

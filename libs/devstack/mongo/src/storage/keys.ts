@@ -10,6 +10,8 @@ export function valueKey(v: unknown): string {
   if (typeof v === 'number') return 'n' + String(v);
   if (v instanceof ObjectId) return 'o' + v.toHexString();
   if (v === null || v === undefined) return 'z';
+  if (v instanceof Date) return 'd' + String(v.getTime());
+  if (typeof v === 'boolean') return v ? 't1' : 't0';
   return 'b' + Buffer.from(BSON.serialize({ v })).toString('base64');
 }
 
