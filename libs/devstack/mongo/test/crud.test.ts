@@ -333,6 +333,74 @@ describe('updates and deletes', () => {
     expect(immutable).toMatchObject({ code: 66 });
   });
 
+  it('simple operator updates: no-op is not modified, $inc type rules, embedded paths', async () => {
+    const col = freshDb('crud-fastupd').collection<Record<string, unknown>>('c');
+    await col.insertOne({ _id: 1 as never, n: 1, f: 1.5, s: 'x', z: null, e: { a: 1 } });
+    const same = await col.updateOne(
+      { _id: 1 as never },
+      { $set: { n: 1, 'e.a': 1 }, $inc: { f: 0 } },
+    );
+    expect([same.matchedCount, same.modifiedCount]).toEqual([1, 0]);
+    const changed = await col.updateOne(
+      { _id: 1 as never },
+      { $inc: { n: 2, f: 1, 'e.b': 3 }, $set: { 'g.h': 'new' }, $unset: { z: '' }, $max: { m: 4 } },
+    );
+    expect(changed.modifiedCount).toBe(1);
+    expect(await col.findOne({ _id: 1 as never })).toEqual({
+      _id: 1,
+      n: 3,
+      f: 2.5,
+      s: 'x',
+      e: { a: 1, b: 3 },
+      g: { h: 'new' },
+      m: 4,
+    });
+    for (const field of ['s', 'e']) {
+      const err = await col
+        .updateOne({ _id: 1 as never }, { $inc: { [field]: 1 } })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 14 });
+      expect((err as Error).message).toMatch(/Cannot apply \$inc to a value of non-numeric type/);
+    }
+  });
+
+  it('queries by indexed fields see own writes and snapshots inside a transaction', async () => {
+    const db = freshDb('crud-idxtx');
+    const col = db.collection<{ _id: number; k: string; st: string; p?: number }>('c');
+    await col.createIndex({ st: 1, k: 1 });
+    await col.createIndex({ k: 1 });
+    await col.insertMany(
+      Array.from({ length: 50 }, (_, i) => ({ _id: i, k: `k${i % 5}`, st: i % 2 ? 'A' : 'B' })),
+    );
+    const session = client.startSession();
+    try {
+      session.startTransaction();
+      // Read first so the snapshot is fixed, then change things outside the transaction.
+      expect(await col.countDocuments({ k: 'k1' }, { session })).toBe(10);
+      await col.updateMany({ k: 'k1', st: 'A' }, { $set: { k: 'moved' } });
+      await col.insertOne({ _id: 100, k: 'k1', st: 'A' });
+      await col.updateOne({ _id: 2 }, { $set: { k: 'own' } }, { session });
+      await col.insertOne({ _id: 101, k: 'k1', st: 'A' }, { session });
+      await col.deleteOne({ _id: 6 }, { session });
+      const seen = await col.find({ k: { $in: ['k1', 'own'] } }, { session }).toArray();
+      // (Sorted here: with an index, mongod returns index order, the devstack natural order.)
+      expect(seen.map((d) => d._id).sort((a, b) => a - b)).toEqual([
+        1, 2, 11, 16, 21, 26, 31, 36, 41, 46, 101,
+      ]);
+      const sorted = await col
+        .find({ st: 'A', k: 'k1' }, { session })
+        .sort({ _id: -1 })
+        .limit(3)
+        .toArray();
+      expect(sorted.map((d) => d._id)).toEqual([101, 41, 31]);
+      await session.commitTransaction();
+    } finally {
+      await session.endSession();
+    }
+    const after = await col.find({ k: 'k1' }).sort({ _id: 1 }).toArray();
+    expect(after.map((d) => d._id)).toEqual([16, 26, 36, 46, 100, 101]);
+  });
+
   it('deleteOne / deleteMany', async () => {
     const col = freshDb('crud-delete').collection('c');
     await col.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }, { k: 3 }]);
