@@ -15,12 +15,14 @@
  * on the same server is the platform's gRPC middleware chain without handler or database.
  *
  * Options: BENCH_ONLY=money|get, BENCH_ROUNDS (3 h2load rounds), BENCH_ACCOUNTS (1000), BENCH_LOG_LEVEL (info),
- * BENCH_PROFILE_DIR (CPU profile of the devstack process), BENCH_NO_RELAY=1 (relay stopped).
+ * BENCH_PROFILE_DIR (CPU profile of the devstack process), BENCH_NO_RELAY=1 (relay stopped),
+ * BENCH_SERVICE_PROFILE_DIR (CPU profiles of this process during each GetAccount and Health round).
  * Needs h2load and nghttp (apt: nghttp2-client).
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -129,7 +131,8 @@ const GRPC_HEADERS = ['-H', 'content-type: application/grpc', '-H', 'te: trailer
 async function h2load(
   url: string,
   bodyFile: string,
-): Promise<{ rps: number; ok: number; total: number }> {
+): Promise<{ rps: number; ok: number; total: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
   const { stdout } = await run(
     'h2load',
     [
@@ -153,13 +156,38 @@ async function h2load(
   const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN);
   const ok = Number(/status codes: (\d+) 2xx/.exec(stdout)?.[1] ?? 0);
   const total = Number(/requests: (\d+) total/.exec(stdout)?.[1] ?? 0);
-  return { rps, ok, total };
+  // CPU this process spent per call (the servers run here; MongoDB runs in the child). h2load
+  // counts calls after its 1 s warm-up, the CPU clock runs through it: the rate covers both.
+  const { user, system } = process.cpuUsage(cpu);
+  const cpuUs = (user + system) / (rps * (SECONDS + 1));
+  return { rps, ok, total, cpuUs };
 }
 
 /** One request through nghttp, to see the grpc-status trailer h2load does not report. */
 async function grpcStatusOf(url: string, bodyFile: string): Promise<string> {
   const { stdout } = await run('nghttp', ['-v', ...GRPC_HEADERS, '-d', bodyFile, url]);
   return /grpc-status: (\d+)/.exec(stdout)?.[1] ?? '(none)';
+}
+
+/**
+ * With BENCH_SERVICE_PROFILE_DIR set, records a CPU profile of this process (the service) while
+ * `work` runs and writes it there as `<name>.cpuprofile`; otherwise just runs `work`.
+ */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_SERVICE_PROFILE_DIR;
+  if (!dir) return work();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -290,18 +318,25 @@ async function getAccountVsEcho(
   const healthBody = join(work, 'health.bin');
   writeFileSync(healthBody, grpcFrame(new Uint8Array()));
   const healthUrl = `http://${address}/grpc.health.v1.Health/Check`;
-  const rounds: Array<{ bare: number; get: number; health: number; failed: number }> = [];
+  const rounds: Array<{
+    bare: number;
+    get: number;
+    health: number;
+    failed: number;
+    cpu: { bare: number; get: number; health: number };
+  }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const bare = await h2load(echoUrl, getBody);
-    const get = await h2load(getUrl, getBody);
-    // Where the gap is: the same server's grpc.health.v1 Check runs the platform's middleware
-    // chain (nice-grpc, logging, metrics) with no handler work and no database.
-    const health = await h2load(healthUrl, healthBody);
+    const get = await profiled(`get-${round + 1}`, () => h2load(getUrl, getBody));
+    // Where the gap is: the same server's grpc.health.v1 Check runs the kit's per-call work
+    // (access log, metrics, tracing when on) with no handler work and no database.
+    const health = await profiled(`health-${round + 1}`, () => h2load(healthUrl, healthBody));
     rounds.push({
       bare: bare.rps,
       get: get.rps,
       health: health.rps,
       failed: bare.total - bare.ok + (get.total - get.ok),
+      cpu: { bare: bare.cpuUs, get: get.cpuUs, health: health.cpuUs },
     });
     console.log(
       `round ${round + 1}     echo ${fmt(bare.rps).padStart(7)}  GetAccount ${fmt(get.rps).padStart(7)}  Health ${fmt(health.rps).padStart(7)} RPC/s  (${get.ok}/${get.total} GetAccount 2xx)`,
@@ -316,6 +351,11 @@ async function getAccountVsEcho(
   console.log(`ratio       ${fmt((100 * get) / bare, 1)} % of bare echo (target >= 70 %)`);
   console.log(
     `diagnosis   Health/Check on the same server: ${fmt(health)} RPC/s = ${fmt((100 * health) / bare, 1)} % of bare echo`,
+  );
+  // Less sensitive to other load on the machine than RPC/s: what each call costs this process.
+  const cpu = (pick: (r: (typeof rounds)[number]) => number) => fmt(median(rounds.map(pick)), 1);
+  console.log(
+    `CPU/call    echo ${cpu((r) => r.cpu.bare)} µs, GetAccount ${cpu((r) => r.cpu.get)} µs, Health ${cpu((r) => r.cpu.health)} µs (this process, median)`,
   );
 }
 
