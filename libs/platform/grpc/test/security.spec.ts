@@ -175,6 +175,15 @@ describe('mTLS, service tokens and per-method authorization over real TLS socket
     close();
   });
 
+  it('headers only the server sets cannot be sent by a caller to pose as another service', async () => {
+    const { client, close } = clientFor('caller', { as: 'caller' });
+    const metadata = Metadata({ 'x-trellis-caller': 'admin', 'x-trellis-peer-san': 'DNS:admin' });
+    await expect(client.echo({ message: 'hi' }, { metadata })).resolves.toEqual({
+      message: 'hi (caller caller)',
+    });
+    close();
+  });
+
   it('health stays callable without a token (for probes), still over mTLS', async () => {
     const channel = createChannel(
       address,

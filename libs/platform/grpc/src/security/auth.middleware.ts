@@ -20,44 +20,51 @@ const DEFAULT_PUBLIC = [
   '/grpc.reflection.v1alpha.',
 ];
 
+/** What authentication needs to know of one call. */
+export interface CallCredentials {
+  method: string;
+  peer: string;
+  /** A request header (first value). */
+  header(name: string): string | undefined;
+  /** The client certificate's subjectAltName names (mTLS), empty without one. */
+  certificateNames(): string[];
+}
+
 /**
- * Authenticates every call with a service token (`authorization: Bearer <jwt>`) and authorizes it
+ * Authenticates a call with a service token (`authorization: Bearer <jwt>`) and authorizes it
  * against the per-method policy: missing/invalid/expired → UNAUTHENTICATED, valid but not allowed
- * → PERMISSION_DENIED. Both are logged as security events, never with the token. The verified
- * subject reaches handlers as the `x-trellis-caller` metadata value.
+ * → PERMISSION_DENIED. Both are logged as security events, never with the token. Resolves with the
+ * verified subject, or `undefined` for a public method.
  */
-export function authMiddleware(settings: AuthSettings) {
+export function createAuthenticator(settings: AuthSettings) {
   const publicPrefixes = settings.publicPrefixes ?? DEFAULT_PUBLIC;
   const security = settings.logger.child({ component: 'security' });
-  return async function* authenticate<Request, Response>(
-    call: ServerMiddlewareCall<Request, Response>,
-    context: CallContext,
-  ) {
-    const method = call.method.path;
-    if (publicPrefixes.some((prefix) => method.startsWith(prefix)))
-      return yield* call.next(call.request, context);
-    const event = { event: 'security', 'rpc.method': method, peer: context.peer };
+  const isPublic = (method: string) => publicPrefixes.some((prefix) => method.startsWith(prefix));
+  return {
+    isPublic,
+    async authenticate(call: CallCredentials): Promise<string | undefined> {
+      const { method } = call;
+      if (isPublic(method)) return undefined;
+      const event = { event: 'security', 'rpc.method': method, peer: call.peer };
 
-    const header = context.metadata.get('authorization') ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (!token) {
-      security.warn(
-        { ...event, outcome: 'unauthenticated', reason: 'missing bearer token' },
-        'call rejected',
-      );
-      throw new ServerError(Status.UNAUTHENTICATED, 'a service token is required');
-    }
-    let subject: string;
-    try {
-      subject = await settings.verifier.verify(token);
-    } catch (err) {
-      const reason = err instanceof InvalidTokenError ? err.message : 'verification failed';
-      security.warn({ ...event, outcome: 'unauthenticated', reason }, 'call rejected');
-      throw new ServerError(Status.UNAUTHENTICATED, 'invalid service token');
-    }
-    if (settings.requireCertificateMatch) {
-      const names = parseSubjectAltNames(context.metadata.get(PEER_SAN_HEADER) ?? '');
-      if (!names.includes(subject)) {
+      const header = call.header('authorization') ?? '';
+      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+      if (!token) {
+        security.warn(
+          { ...event, outcome: 'unauthenticated', reason: 'missing bearer token' },
+          'call rejected',
+        );
+        throw new ServerError(Status.UNAUTHENTICATED, 'a service token is required');
+      }
+      let subject: string;
+      try {
+        subject = await settings.verifier.verify(token);
+      } catch (err) {
+        const reason = err instanceof InvalidTokenError ? err.message : 'verification failed';
+        security.warn({ ...event, outcome: 'unauthenticated', reason }, 'call rejected');
+        throw new ServerError(Status.UNAUTHENTICATED, 'invalid service token');
+      }
+      if (settings.requireCertificateMatch && !call.certificateNames().includes(subject)) {
         security.warn(
           {
             ...event,
@@ -72,12 +79,37 @@ export function authMiddleware(settings: AuthSettings) {
           'client certificate does not match the service token',
         );
       }
-    }
-    if (!isAllowed(settings.policy, method, subject)) {
-      security.warn({ ...event, outcome: 'permission_denied', subject }, 'call rejected');
-      throw new ServerError(Status.PERMISSION_DENIED, `${subject} may not call ${method}`);
-    }
-    context.metadata.set(CALLER_HEADER, subject);
+      if (!isAllowed(settings.policy, method, subject)) {
+        security.warn({ ...event, outcome: 'permission_denied', subject }, 'call rejected');
+        throw new ServerError(Status.PERMISSION_DENIED, `${subject} may not call ${method}`);
+      }
+      return subject;
+    },
+  };
+}
+
+/**
+ * `createAuthenticator` as a nice-grpc middleware (the streaming path; unary calls authenticate
+ * directly). The verified subject reaches handlers as the `x-trellis-caller` metadata value.
+ */
+export function authMiddleware(settings: AuthSettings) {
+  const auth = createAuthenticator(settings);
+  return async function* authenticate<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext,
+  ) {
+    const method = call.method.path;
+    if (auth.isPublic(method)) return yield* call.next(call.request, context);
+    const subject = await auth.authenticate({
+      method,
+      peer: context.peer,
+      header(name) {
+        const value = context.metadata.get(name);
+        return typeof value === 'string' ? value : undefined;
+      },
+      certificateNames: () => parseSubjectAltNames(context.metadata.get(PEER_SAN_HEADER) ?? ''),
+    });
+    if (subject !== undefined) context.metadata.set(CALLER_HEADER, subject);
     return yield* call.next(call.request, context);
   };
 }

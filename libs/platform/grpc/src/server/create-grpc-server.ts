@@ -1,19 +1,36 @@
-import type { ServerCredentials } from '@grpc/grpc-js';
-import { createServer, type CompatServiceDefinition, type ServiceImplementation } from 'nice-grpc';
+import {
+  Server,
+  ServerCredentials,
+  type ServerInterceptingCall,
+  type ServerInterceptor,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import {
+  composeServerMiddleware,
+  type CompatServiceDefinition,
+  type ServerMiddleware,
+  type ServiceImplementation,
+} from 'nice-grpc';
 import { errorDetailsServerMiddleware } from 'nice-grpc-error-details';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@trellis/platform/logging';
 import { errorMapperMiddleware } from './error-mapper.middleware';
-import { observabilityMiddleware } from './observability.middleware';
+import { createRpcObservability, observabilityMiddlewareFor } from './observability.middleware';
 import {
   ServerReflection,
   ServerReflectionService,
   ServerReflectionV1AlphaService,
   servicesInDescriptorSet,
 } from './reflection';
+import { streamingMethodHandler, toGrpcJsMethods } from './streaming-handlers';
 import { createTerminator } from './terminator.middleware';
-import { authMiddleware, type AuthSettings } from '../security/auth.middleware';
+import { unaryHandler, type UnaryImplementation, type UnaryPipeline } from './unary-handler';
+import {
+  authMiddleware,
+  createAuthenticator,
+  type AuthSettings,
+} from '../security/auth.middleware';
 import { peerIdentityInterceptor } from '../security/peer-identity.interceptor';
 
 export interface GrpcServerSettings {
@@ -56,48 +73,98 @@ export interface GrpcServer {
   shutdown(): Promise<void>;
 }
 
+// Unary calls strip internal headers and read the client certificate themselves (unary-handler.ts);
+// only nice-grpc's streaming handlers need the interceptor's extra layer.
+const streamingPeerIdentity: ServerInterceptor = (method, call) =>
+  method.requestStream || method.responseStream
+    ? peerIdentityInterceptor(method, call)
+    : (call as ServerInterceptingCall);
+
 /**
- * The server every Trellis service runs: logging, RED metrics and the one error mapper as
- * middleware; grpc.health.v1 with a status per service; server reflection (v1 and v1alpha)
- * over the `buf build` descriptor set; graceful shutdown.
+ * The server every Trellis service runs: access log, RED metrics, tracing, auth and the one error
+ * mapper around every call; grpc.health.v1 with a status per service; server reflection (v1 and
+ * v1alpha) over the `buf build` descriptor set; graceful shutdown.
+ *
+ * Unary methods — every application method and health Check — are registered on grpc-js directly
+ * with one lean wrapper (unary-handler.ts); streaming methods (health Watch, reflection) go through
+ * nice-grpc's handlers and the same behaviour as nice-grpc middleware. Handlers keep nice-grpc's
+ * signature either way.
  */
 export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   const { logger } = settings;
   const terminator = createTerminator();
-  const serverOptions = {
+  const server = new Server({
     'grpc.max_receive_message_length': settings.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
     'grpc.max_concurrent_streams': settings.maxConcurrentStreams ?? 100,
     // Ping idle connections so half-open ones are closed instead of piling up.
     'grpc.keepalive_time_ms': 120_000,
     'grpc.keepalive_timeout_ms': 20_000,
+    // Not 'grpc.enable_channelz': 0 — grpc-js 1.14 then stops tracking sessions, and forceShutdown
+    // no longer cancels the calls still running after the grace period.
     ...settings.channelOptions,
-    interceptors: [peerIdentityInterceptor],
+    interceptors: [streamingPeerIdentity],
+  });
+
+  const observability = createRpcObservability(logger, settings.metrics);
+  const auth = settings.auth ? { ...settings.auth, logger } : undefined;
+  const platform: UnaryPipeline = {
+    observability,
+    authenticator: auth ? createAuthenticator(auth) : undefined,
   };
-  let server = createServer(serverOptions as unknown as Parameters<typeof createServer>[0]).use(
-    observabilityMiddleware(logger, settings.metrics),
-  );
-  if (settings.auth) server = server.use(authMiddleware({ ...settings.auth, logger }));
   // Application services also get the error mapper; health and reflection never throw domain errors.
-  const withErrorMapping = server
-    .with(errorDetailsServerMiddleware)
-    .with(errorMapperMiddleware(logger));
+  const application: UnaryPipeline = { ...platform, errorLogger: logger };
+  let platformStreaming: ServerMiddleware = observabilityMiddlewareFor(observability);
+  if (auth) platformStreaming = composeServerMiddleware(platformStreaming, authMiddleware(auth));
+  const applicationStreaming = composeServerMiddleware(
+    composeServerMiddleware(platformStreaming, errorDetailsServerMiddleware),
+    errorMapperMiddleware(logger),
+  );
+
+  function register(
+    definition: CompatServiceDefinition,
+    implementation: Record<string, unknown>,
+    unary: UnaryPipeline,
+    streaming: ServerMiddleware,
+  ): void {
+    const methods = toGrpcJsMethods(definition);
+    const handlers: UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(methods)) {
+      const impl = (implementation[name] as (...args: unknown[]) => unknown).bind(implementation);
+      handlers[name] =
+        method.requestStream || method.responseStream
+          ? streamingMethodHandler(method, impl, streaming)
+          : unaryHandler(method.path, impl as UnaryImplementation, unary);
+    }
+    server.addService(methods, handlers);
+  }
 
   const health = HealthState();
   health.setStatus('unhealthy');
   const serviceNames: string[] = [];
   // Only Watch streams forever; the terminator ends them at shutdown.
-  server.with(terminator.middleware).add(HealthDefinition, HealthServiceImpl(health));
+  register(
+    HealthDefinition,
+    HealthServiceImpl(health),
+    platform,
+    composeServerMiddleware(platformStreaming, terminator.middleware),
+  );
 
   const described = servicesInDescriptorSet(settings.descriptorSet);
   const reflection = ServerReflection(settings.descriptorSet, [...described]);
-  server.add(ServerReflectionService, reflection);
-  server.add(ServerReflectionV1AlphaService, reflection);
+  register(ServerReflectionService, reflection, platform, platformStreaming);
+  register(ServerReflectionV1AlphaService, reflection, platform, platformStreaming);
 
   let shuttingDown: Promise<void> | undefined;
+  let listening = false;
 
   return {
     add(definition, implementation, fullName) {
-      withErrorMapping.add(definition, implementation);
+      register(
+        definition,
+        implementation as Record<string, unknown>,
+        application,
+        applicationStreaming,
+      );
       const name = fullName ?? ('fullName' in definition ? String(definition.fullName) : undefined);
       if (name) {
         if (!described.has(name)) {
@@ -110,7 +177,22 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
         health.setStatus('unhealthy', name);
       }
     },
-    listen: (address, credentials) => server.listen(address, credentials ?? settings.credentials),
+    async listen(address, credentials) {
+      if (listening) throw new Error('the server is already listening');
+      listening = true;
+      return new Promise<number>((resolve, reject) =>
+        server.bindAsync(
+          address,
+          credentials ?? settings.credentials ?? ServerCredentials.createInsecure(),
+          (err, port) => {
+            if (err) {
+              listening = false;
+              reject(err);
+            } else resolve(port);
+          },
+        ),
+      );
+    },
     setServing(serving) {
       if (shuttingDown && serving) return;
       const status = serving ? 'healthy' : 'unhealthy';
@@ -128,10 +210,10 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
         const forced = new Promise<'forced'>((resolve) => {
           timer = setTimeout(() => resolve('forced'), graceMs);
         });
-        const outcome = await Promise.race([
-          server.shutdown().then(() => 'drained' as const),
-          forced,
-        ]);
+        const drained = new Promise<'drained'>((resolve, reject) =>
+          server.tryShutdown((err) => (err ? reject(err) : resolve('drained'))),
+        );
+        const outcome = await Promise.race([drained, forced]);
         clearTimeout(timer);
         if (outcome === 'forced') {
           logger.warn({ grace_ms: graceMs }, 'grace period over; cancelling remaining calls');

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
 import { BadRequest, ErrorInfo, RetryInfo, RichServerError } from 'nice-grpc-error-details';
+import { Status as RpcStatus } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
 import { DomainError } from '@trellis/platform/errors';
 import type { Logger } from '@trellis/platform/logging';
+import { encodeErrorDetails } from './nice-grpc-internals';
 
 /** google.rpc.ErrorInfo.domain for every Trellis error. */
 export const ERROR_DOMAIN = 'trellis.dev';
@@ -61,8 +63,42 @@ export function toServerError(err: DomainError): RichServerError {
 /**
  * The one place errors become gRPC statuses: domain errors get their canonical code and rich
  * details; a dependency that is down gives UNAVAILABLE; anything else is INTERNAL with a generic
- * message and an error id, while the stack goes to the log under that id.
+ * message and an error id, while the stack goes to the log under that id. `cancelled` says the
+ * call was cancelled or its deadline passed.
  */
+export function mapError(
+  err: unknown,
+  logger: Logger,
+  methodPath: string,
+  cancelled: boolean,
+): ServerError {
+  if (err instanceof ServerError) return err;
+  if (err instanceof DomainError) return toServerError(err);
+  if ((err as Error | undefined)?.name === 'AbortError' || cancelled) {
+    return new ServerError(Status.CANCELLED, 'the call was cancelled or its deadline passed');
+  }
+  const name = (err as Error | undefined)?.name ?? '';
+  if (DEPENDENCY_DOWN.has(name)) {
+    logger.warn({ err, 'rpc.method': methodPath }, 'dependency unavailable');
+    return new ServerError(Status.UNAVAILABLE, 'a dependency is unavailable; retry later');
+  }
+  const errorId = randomUUID();
+  logger.error({ err, error_id: errorId, 'rpc.method': methodPath }, 'unexpected error in handler');
+  return new ServerError(Status.INTERNAL, `internal error (error id ${errorId})`);
+}
+
+/** The `grpc-status-details-bin` trailer (google.rpc.Status) of a rich error, as bytes. */
+export function statusDetailsOf(err: RichServerError): Uint8Array {
+  return RpcStatus.encode(
+    RpcStatus.fromPartial({
+      code: err.code,
+      message: err.details,
+      details: encodeErrorDetails(err.extra),
+    }),
+  ).finish();
+}
+
+/** `mapError` as a nice-grpc middleware (the streaming path; unary calls use `mapError` directly). */
 export function errorMapperMiddleware(logger: Logger) {
   return async function* errorMapper<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
@@ -71,22 +107,7 @@ export function errorMapperMiddleware(logger: Logger) {
     try {
       return yield* call.next(call.request, context);
     } catch (err) {
-      if (err instanceof ServerError) throw err;
-      if (err instanceof DomainError) throw toServerError(err);
-      if ((err as Error | undefined)?.name === 'AbortError' || context.signal.aborted) {
-        throw new ServerError(Status.CANCELLED, 'the call was cancelled or its deadline passed');
-      }
-      const name = (err as Error | undefined)?.name ?? '';
-      if (DEPENDENCY_DOWN.has(name)) {
-        logger.warn({ err, 'rpc.method': call.method.path }, 'dependency unavailable');
-        throw new ServerError(Status.UNAVAILABLE, 'a dependency is unavailable; retry later');
-      }
-      const errorId = randomUUID();
-      logger.error(
-        { err, error_id: errorId, 'rpc.method': call.method.path },
-        'unexpected error in handler',
-      );
-      throw new ServerError(Status.INTERNAL, `internal error (error id ${errorId})`);
+      throw mapError(err, logger, call.method.path, context.signal.aborted);
     }
   };
 }

@@ -3,12 +3,13 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  type Context,
   type Span,
 } from '@opentelemetry/api';
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@trellis/platform/logging';
-import { contextFromMetadata, rpcAttributes } from './trace-context';
+import { contextFromMetadata, rpcAttributes, tracingObservable } from './trace-context';
 
 const tracer = trace.getTracer('@trellis/platform/grpc');
 const QUIET_PREFIXES = ['/grpc.health.v1.', '/grpc.reflection.'];
@@ -23,17 +24,32 @@ export function statusName(code: Status): string {
   return Status[code] ?? String(code);
 }
 
+type MetricLabels = Record<'rpc_service' | 'rpc_method' | 'rpc_grpc_status_code', string>;
+
+/** What one method's calls share, computed once per method rather than per call. */
+export interface MethodObservation {
+  path: string;
+  spanName: string;
+  attributes: ReturnType<typeof rpcAttributes>;
+  /** Health and reflection log at debug. */
+  quiet: boolean;
+  /** Metric labels by status code, built on first use. */
+  labels: Array<MetricLabels | undefined>;
+}
+
 /**
- * Tracing, the access log and RED metrics of every call, in one middleware (each nice-grpc layer
- * is an async generator on the hot path, so they share one):
+ * Tracing, the access log and RED metrics of every call:
  * - a SERVER span per unary call, child of the caller's `traceparent`, active while the handler
  *   runs so logs, MongoDB spans and outbox events carry its trace (done here rather than by
- *   auto-instrumentation, so it also works in bundles and tests);
+ *   auto-instrumentation, so it also works in bundles and tests); skipped when nothing could
+ *   observe it (no tracer provider and no context manager, i.e. tracing disabled);
  * - one structured line per call: method, status, duration, peer — never metadata or bodies;
  * - `rpc_server_duration_seconds` and `rpc_server_requests_total` by service, method and code
  *   (the OpenTelemetry `rpc.server.duration` convention in Prometheus form).
  */
-export function observabilityMiddleware(logger: Logger, registry?: Registry) {
+export type RpcObservability = ReturnType<typeof createRpcObservability>;
+
+export function createRpcObservability(logger: Logger, registry?: Registry) {
   const labelNames = ['rpc_service', 'rpc_method', 'rpc_grpc_status_code'] as const;
   const duration = registry
     ? new Histogram({
@@ -52,86 +68,140 @@ export function observabilityMiddleware(logger: Logger, registry?: Registry) {
         registers: [registry],
       })
     : undefined;
+  const methods = new Map<string, MethodObservation>();
 
-  function finish(
-    path: string,
-    started: bigint,
-    code: Status,
-    message: string | undefined,
-    peer: string,
-    span?: Span,
-  ) {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const attributes = rpcAttributes(path);
-    if (span) {
-      span.setAttribute('rpc.grpc.status_code', code);
-      if (code !== Status.OK)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: statusName(code) });
-      span.end();
-    }
-    if (duration && requests) {
-      const labels = {
-        rpc_service: attributes['rpc.service'],
-        rpc_method: attributes['rpc.method'],
-        rpc_grpc_status_code: statusName(code),
+  function method(path: string): MethodObservation {
+    let found = methods.get(path);
+    if (!found) {
+      const attributes = rpcAttributes(path);
+      found = {
+        path,
+        spanName: `${attributes['rpc.service']}/${attributes['rpc.method']}`,
+        attributes,
+        quiet: QUIET_PREFIXES.some((p) => path.startsWith(p)),
+        labels: [],
       };
-      duration.observe(labels, seconds);
-      requests.inc(labels);
+      methods.set(path, found);
     }
-    const fields = {
-      'rpc.system': 'grpc',
-      'rpc.method': path,
-      'grpc.code': statusName(code),
-      duration_ms: seconds * 1000,
-      peer,
-      ...(message === undefined ? {} : { 'grpc.message': message }),
-    };
-    if (SERVER_FAULTS.has(code)) logger.error(fields, 'rpc failed');
-    else if (QUIET_PREFIXES.some((p) => path.startsWith(p))) logger.debug(fields, 'rpc');
-    else if (code === Status.OK) logger.info(fields, 'rpc');
-    else logger.warn(fields, 'rpc rejected');
+    return found;
   }
+
+  return {
+    method,
+
+    /** A SERVER span for the call and the context to run its handler in; none when unobservable. */
+    startSpan<Carrier>(
+      observed: MethodObservation,
+      parentFrom: (carrier: Carrier) => Context,
+      carrier: Carrier,
+    ): { span: Span; context: Context } | undefined {
+      if (!tracingObservable()) return undefined;
+      const parent = parentFrom(carrier);
+      const span = tracer.startSpan(
+        observed.spanName,
+        { kind: SpanKind.SERVER, attributes: observed.attributes },
+        parent,
+      );
+      return { span, context: trace.setSpan(parent, span) };
+    },
+
+    /** Ends the span, counts the call and writes its access log line. */
+    finish(
+      observed: MethodObservation,
+      startedMs: number,
+      code: Status,
+      message: string | undefined,
+      /** Read only when the line is written. */
+      call: { readonly peer: string },
+      span?: Span,
+    ): void {
+      const ms = performance.now() - startedMs;
+      if (span) {
+        span.setAttribute('rpc.grpc.status_code', code);
+        if (code !== Status.OK)
+          span.setStatus({ code: SpanStatusCode.ERROR, message: statusName(code) });
+        span.end();
+      }
+      if (duration && requests) {
+        const labels = (observed.labels[code] ??= {
+          rpc_service: observed.attributes['rpc.service'],
+          rpc_method: observed.attributes['rpc.method'],
+          rpc_grpc_status_code: statusName(code),
+        });
+        duration.observe(labels, ms / 1000);
+        requests.inc(labels);
+      }
+      const level = SERVER_FAULTS.has(code)
+        ? 'error'
+        : observed.quiet
+          ? 'debug'
+          : code === Status.OK
+            ? 'info'
+            : 'warn';
+      // The line's object is built only when the level is on (health checks log at debug).
+      if (!logger.isLevelEnabled(level)) return;
+      const fields = {
+        'rpc.system': 'grpc',
+        'rpc.method': observed.path,
+        'grpc.code': statusName(code),
+        duration_ms: ms,
+        peer: call.peer,
+        ...(message === undefined ? {} : { 'grpc.message': message }),
+      };
+      logger[level](
+        fields,
+        level === 'error' ? 'rpc failed' : level === 'warn' ? 'rpc rejected' : 'rpc',
+      );
+    },
+  };
+}
+
+/** `createRpcObservability` as a nice-grpc middleware of its own. */
+export function observabilityMiddleware(logger: Logger, registry?: Registry) {
+  return observabilityMiddlewareFor(createRpcObservability(logger, registry));
+}
+
+/**
+ * The observability of calls that go through nice-grpc's handlers (streaming methods) as a
+ * middleware; unary calls use `RpcObservability` directly.
+ */
+export function observabilityMiddlewareFor(observability: RpcObservability) {
+  const failure = (err: unknown) => ({
+    code: err instanceof ServerError ? err.code : Status.UNKNOWN,
+    message: err instanceof ServerError ? err.details : undefined,
+  });
 
   return async function* observe<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
     context: CallContext,
   ) {
-    const started = process.hrtime.bigint();
-    const path = call.method.path;
-    const failure = (err: unknown) => {
-      const code = err instanceof ServerError ? err.code : Status.UNKNOWN;
-      return { code, message: err instanceof ServerError ? err.details : undefined };
-    };
+    const started = performance.now();
+    const observed = observability.method(call.method.path);
     if (call.responseStream || call.requestStream) {
       try {
         const result = yield* call.next(call.request, context);
-        finish(path, started, Status.OK, undefined, context.peer);
+        observability.finish(observed, started, Status.OK, undefined, context);
         return result;
       } catch (err) {
         const { code, message } = failure(err);
-        finish(path, started, code, message, context.peer);
+        observability.finish(observed, started, code, message, context);
         throw err;
       }
     }
-    const parent = contextFromMetadata(context.metadata);
-    const attributes = rpcAttributes(path);
-    const span = tracer.startSpan(
-      `${attributes['rpc.service']}/${attributes['rpc.method']}`,
-      { kind: SpanKind.SERVER, attributes },
-      parent,
-    );
+    const traced = observability.startSpan(observed, contextFromMetadata, context.metadata);
+    const runInner = async () => {
+      const inner = call.next(call.request, context);
+      let step = await inner.next();
+      while (!step.done) step = await inner.next();
+      return step.value;
+    };
     try {
-      const result = await otelContext.with(trace.setSpan(parent, span), async () => {
-        const inner = call.next(call.request, context);
-        let step = await inner.next();
-        while (!step.done) step = await inner.next();
-        return step.value;
-      });
-      finish(path, started, Status.OK, undefined, context.peer, span);
+      const result = traced ? await otelContext.with(traced.context, runInner) : await runInner();
+      observability.finish(observed, started, Status.OK, undefined, context, traced?.span);
       return result;
     } catch (err) {
       const { code, message } = failure(err);
-      finish(path, started, code, message, context.peer, span);
+      observability.finish(observed, started, code, message, context, traced?.span);
       throw err;
     }
   };
