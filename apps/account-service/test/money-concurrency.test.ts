@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
 import { Status } from 'nice-grpc';
+import { startTelemetry } from '@trellis/platform/telemetry';
 import { captureLogger } from '@trellis/platform/testing';
 import { MongoAccountStore } from '../src/adapters/mongo/mongo-account.store';
 import type { MovementResult } from '../src/app/money-movement';
@@ -440,5 +442,39 @@ describe('Transfer batches', () => {
       idempotencyKey: k2,
     });
     expect(again.transaction!.id).toBe((t1 as MovementResult).transaction.id);
+  });
+
+  it("each transfer's event carries its own request's trace context", async () => {
+    const telemetry = startTelemetry({ serviceName: 'account-batch-trace-test' });
+    try {
+      const { client } = replicas[0];
+      const [a, b] = [await openAccount(client), await openAccount(client)];
+      await client.deposit({ accountId: a.id, amount: eur(10), idempotencyKey: randomUUID() });
+      const tracer = trace.getTracer('test');
+      const traced = (units: number) =>
+        tracer.startActiveSpan('Transfer', async (span) => {
+          const result = await transfers.execute({
+            fromAccountId: a.id,
+            toAccountId: b.id,
+            amount: { currency: 'EUR', units: BigInt(units) },
+            idempotencyKey: randomUUID(),
+            reference: '',
+          });
+          span.end();
+          return { traceId: span.spanContext().traceId, id: result.transaction.id };
+        });
+      // The first runs alone; the next two share a batch.
+      const results = await Promise.all([traced(1), traced(2), traced(3)]);
+      const events = await replicas[0].service.context.outbox.collection
+        .find({ event_type: 'trellis.account.v1.TransferCompleted', aggregate_id: a.id })
+        .toArray();
+      expect(events).toHaveLength(3);
+      const transferOf = (value: Uint8Array) =>
+        results.find((r) => Buffer.from(value).includes(Buffer.from(r.id)));
+      for (const event of events)
+        expect(event.headers.traceparent).toContain(transferOf(event.value.buffer)?.traceId);
+    } finally {
+      await telemetry.shutdown();
+    }
   });
 });

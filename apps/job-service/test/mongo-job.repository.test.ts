@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
 import { MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { Outbox } from '@trellis/platform/mongo';
+import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { complete, heartbeat, type Job, startAttempt, type Transition } from '../src/domain/job';
 import { MongoJobRepository } from '../src/adapters/mongo/mongo-job.repository';
 
@@ -10,9 +12,11 @@ let server: MongoDevServer | undefined;
 let client: MongoClient;
 let repository: MongoJobRepository;
 let outbox: Outbox;
+let telemetry: Telemetry;
 const repositoryDb = `job_repository_${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
+  telemetry = startTelemetry({ serviceName: 'job-repository-test' });
   server = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
   client = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
   const db = client.db(repositoryDb);
@@ -24,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.close();
   await server?.stop();
+  await telemetry.shutdown();
 });
 
 function newJob(overrides: Partial<Job> = {}): Job {
@@ -78,6 +83,26 @@ describe('MongoJobRepository group commit', () => {
       job: expect.objectContaining({ id: jobs[0].id }),
       created: false,
     });
+  });
+
+  it("each call's events carry its own trace context, though they share a transaction", async () => {
+    const tracer = trace.getTracer('test');
+    const jobs = [newJob(), newJob()];
+    const traceIds: string[] = [];
+    await Promise.all(
+      jobs.map((job) =>
+        tracer.startActiveSpan('CreateJob', async (span) => {
+          traceIds.push(span.spanContext().traceId);
+          await repository.create(job, created(job));
+          span.end();
+        }),
+      ),
+    );
+    const [first, second] = await Promise.all(
+      jobs.map((job) => outbox.collection.findOne({ aggregate_id: job.id })),
+    );
+    expect(first?.headers.traceparent).toContain(traceIds[0]);
+    expect(second?.headers.traceparent).toContain(traceIds[1]);
   });
 
   it('two replicas creating under one key at once: one job, found by both', async () => {

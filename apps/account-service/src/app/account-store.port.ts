@@ -36,8 +36,12 @@ export interface AccountUnitOfWork {
   updateAccounts(changes: AccountChange[]): Promise<void>;
   updateExternalAccount(account: ExternalAccount, previousVersion: number): Promise<void>;
   insertLedgerEntries(entries: readonly LedgerEntry[]): Promise<void>;
-  /** Appends events to the outbox; they are published only if the transaction commits. */
-  publish(events: AccountEvent[]): Promise<void>;
+  /**
+   * Appends events to the outbox; they are published only if the transaction commits.
+   * `traceContexts[i]`: the W3C trace context of the request behind `events[i]` (a group commit
+   * writes many requests' events); by default the active one.
+   */
+  publish(events: AccountEvent[], traceContexts?: Array<Record<string, string>>): Promise<void>;
 }
 
 export interface AccountFilter {

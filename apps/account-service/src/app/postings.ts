@@ -1,4 +1,5 @@
 import type { Logger } from '@trellis/platform/logging';
+import { traceHeaders } from '@trellis/platform/telemetry';
 import { DomainError } from '@trellis/platform/errors';
 import {
   type Account,
@@ -38,6 +39,8 @@ export type Posting = {
 
 interface Pending {
   posting: Posting;
+  /** The submitting request's trace context, for its event. */
+  trace: Record<string, string>;
   resolve(result: MovementResult): void;
   reject(err: unknown): void;
 }
@@ -70,12 +73,13 @@ export class Postings {
   submit(posting: Posting): Promise<MovementResult> {
     return new Promise((resolve, reject) => {
       const currency = posting.amount.currency;
+      const pending = { posting, trace: traceHeaders(), resolve, reject };
       const queue = this.queues.get(currency);
       if (queue) {
-        queue.push({ posting, resolve, reject });
+        queue.push(pending);
         return;
       }
-      this.queues.set(currency, [{ posting, resolve, reject }]);
+      this.queues.set(currency, [pending]);
       void this.drain(currency);
     });
   }
@@ -96,10 +100,7 @@ export class Postings {
     let items = batch;
     while (items.length > 0) {
       try {
-        const outcomes = await this.apply(
-          currency,
-          items.map((p) => p.posting),
-        );
+        const outcomes = await this.apply(currency, items);
         items.forEach((p, i) => this.settle(p, outcomes[i]));
         return;
       } catch (err) {
@@ -117,7 +118,8 @@ export class Postings {
     }
   }
 
-  private apply(currency: string, postings: Posting[]): Promise<Outcome[]> {
+  private apply(currency: string, items: Pending[]): Promise<Outcome[]> {
+    const postings = items.map((item) => item.posting);
     const accountIds = [...new Set(postings.flatMap(customerAccounts))];
     const keys = [...new Set(postings.map((p) => p.idempotencyKey))];
     const external = postings.some((p) => p.type !== 'TRANSFER');
@@ -135,9 +137,10 @@ export class Postings {
       const claims: IdempotencyRecord[] = [];
       const entries = [];
       const events: AccountEvent[] = [];
+      const traceContexts: Array<Record<string, string>> = [];
       const outcomes: Outcome[] = [];
 
-      for (const p of postings) {
+      for (const { posting: p, trace } of items) {
         const earlier = recorded.get(p.idempotencyKey);
         if (earlier) {
           outcomes.push({ replayOf: earlier });
@@ -162,6 +165,7 @@ export class Postings {
           });
           entries.push(...transaction.entries);
           events.push(event);
+          traceContexts.push(trace);
           outcomes.push({ applied: transaction });
         } catch (err) {
           // A broken rule fails this posting alone; anything else fails the batch.
@@ -177,7 +181,7 @@ export class Postings {
           await uow.updateExternalAccount(batch.external!, externalBefore.version);
         }
         await uow.insertLedgerEntries(entries);
-        await uow.publish(events);
+        await uow.publish(events, traceContexts);
       }
       return outcomes;
     });

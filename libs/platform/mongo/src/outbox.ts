@@ -11,6 +11,11 @@ export interface OutboxMessage {
   key: string;
   /** The encoded EventEnvelope. */
   value: Uint8Array;
+  /**
+   * W3C trace context of the request that caused the event. Unset: the context active at
+   * append. Group commits set it, since one transaction then writes the events of many requests.
+   */
+  headers?: Record<string, string>;
 }
 
 export interface OutboxDocument {
@@ -80,7 +85,7 @@ export class Outbox {
   /** Appends events inside the caller's transaction, with the active trace context. */
   async append(session: ClientSession, messages: OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const headers = traceHeaders();
+    let active: Record<string, string> | undefined;
     const now = new Date();
     await this.collection.insertMany(
       messages.map((m) => ({
@@ -91,7 +96,7 @@ export class Outbox {
         topic: m.topic,
         key: m.key,
         value: m.value,
-        headers,
+        headers: m.headers ?? (active ??= traceHeaders()),
         created_at: now,
         published_at: null,
       })),

@@ -214,9 +214,15 @@ export class MongoAccountStore implements AccountStore {
       insertLedgerEntries: async (entries: readonly LedgerEntry[]) => {
         await this.ledger.insertMany(entries.map(entryToDocument), { session });
       },
-      publish: async (events: AccountEvent[]) => {
+      publish: async (events: AccountEvent[], traceContexts) => {
         if (events.length === 0) return;
-        await outbox.append(session, events.map(toAccountEventMessage));
+        await outbox.append(
+          session,
+          events.map((event, i) => ({
+            ...toAccountEventMessage(event),
+            headers: traceContexts?.[i],
+          })),
+        );
         onEvents();
       },
     };

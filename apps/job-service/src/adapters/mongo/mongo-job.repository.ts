@@ -6,7 +6,9 @@ import {
   isDuplicateKeyError,
   withTransaction,
   type Outbox,
+  type OutboxMessage,
 } from '@trellis/platform/mongo';
+import { traceHeaders } from '@trellis/platform/telemetry';
 import type { Job, JobState, Transition } from '../../domain/job';
 import type {
   DuePending,
@@ -176,21 +178,31 @@ const CLAIM_SORT = { priority: -1, run_at: 1, created_at: 1, _id: 1 } as const;
 /** How many due job ids one candidate scan keeps. */
 const CANDIDATE_BATCH = 512;
 
-interface CreateRequest {
+/** What every group-committed call carries: the trace context its events are written with. */
+interface TracedRequest {
+  trace: Record<string, string>;
+}
+
+interface CreateRequest extends TracedRequest {
   job: Job;
   events: Transition['events'];
 }
 
-interface UpdateRequest {
+interface UpdateRequest extends TracedRequest {
   id: string;
   change: (job: Job) => Transition;
 }
 
-interface ClaimRequest {
+interface ClaimRequest extends TracedRequest {
   types: string[];
   maxJobs: number;
   now: Date;
   start: (job: Job) => Transition;
+}
+
+/** The outbox messages of one call's events, under that call's trace context. */
+function messagesOf(events: Transition['events'], trace: Record<string, string>): OutboxMessage[] {
+  return toOutboxMessages(events).map((message) => ({ ...message, headers: trace }));
 }
 
 export class MongoJobRepository implements JobRepository {
@@ -232,12 +244,12 @@ export class MongoJobRepository implements JobRepository {
     ]);
   }
 
-  private async appendEvents(session: ClientSession, events: Transition['events']) {
-    if (events.length > 0) await this.outbox.append(session, toOutboxMessages(events));
+  private async appendEvents(session: ClientSession, messages: OutboxMessage[]) {
+    if (messages.length > 0) await this.outbox.append(session, messages);
   }
 
   create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
-    return this.creates.submit({ job, events });
+    return this.creates.submit({ job, events, trace: traceHeaders() });
   }
 
   /**
@@ -261,8 +273,8 @@ export class MongoJobRepository implements JobRepository {
         }
         outcomes = [];
         const inserts: JobDocument[] = [];
-        const events: Transition['events'] = [];
-        for (const { job, events: jobEvents } of batch) {
+        const messages: OutboxMessage[] = [];
+        for (const { job, events, trace } of batch) {
           const existing = job.idempotencyKey === '' ? undefined : stored.get(job.idempotencyKey);
           if (existing) {
             outcomes.push({ value: { job: existing, created: false } });
@@ -270,17 +282,17 @@ export class MongoJobRepository implements JobRepository {
           }
           if (job.idempotencyKey !== '') stored.set(job.idempotencyKey, job);
           inserts.push(toDocument(job));
-          events.push(...jobEvents);
+          messages.push(...messagesOf(events, trace));
           outcomes.push({ value: { job, created: true } });
         }
         if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
-        await this.appendEvents(session, events);
+        await this.appendEvents(session, messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       return Promise.all(
         batch.map((r) =>
-          this.createOne(r.job, r.events).then(
+          this.createOne(r).then(
             (value) => ({ value }),
             (error: unknown) => ({ error }),
           ),
@@ -293,14 +305,11 @@ export class MongoJobRepository implements JobRepository {
     return outcomes;
   }
 
-  private async createOne(
-    job: Job,
-    events: Transition['events'],
-  ): Promise<{ job: Job; created: boolean }> {
+  private async createOne({ job, events, trace }: CreateRequest) {
     try {
       await withTransaction(this.client, async (session) => {
         await this.collection.insertOne(toDocument(job), { session });
-        await this.appendEvents(session, events);
+        await this.appendEvents(session, messagesOf(events, trace));
       });
     } catch (err) {
       if (!isDuplicateKeyError(err) || job.idempotencyKey === '') throw err;
@@ -324,7 +333,7 @@ export class MongoJobRepository implements JobRepository {
   }
 
   update(id: string, change: (job: Job) => Transition): Promise<Job> {
-    return this.updates.submit({ id, change });
+    return this.updates.submit({ id, change, trace: traceHeaders() });
   }
 
   /**
@@ -341,10 +350,10 @@ export class MongoJobRepository implements JobRepository {
       const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
       const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
       const changed = new Map<string, Job>();
-      const events: Transition['events'] = [];
+      const messages: OutboxMessage[] = [];
       outcomes = [];
       madePending = [];
-      for (const { id, change } of batch) {
+      for (const { id, change, trace } of batch) {
         const job = current.get(id);
         if (!job) {
           outcomes.push({ error: new NotFoundError('job', id) });
@@ -355,7 +364,7 @@ export class MongoJobRepository implements JobRepository {
           if (transition.job !== job || transition.events.length > 0) {
             current.set(id, transition.job);
             changed.set(id, transition.job);
-            events.push(...transition.events);
+            messages.push(...messagesOf(transition.events, trace));
           }
           outcomes.push({ value: transition.job });
         } catch (error) {
@@ -371,8 +380,8 @@ export class MongoJobRepository implements JobRepository {
         );
       }
       madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
-      await this.appendEvents(session, events);
-      wroteEvents = events.length > 0;
+      await this.appendEvents(session, messages);
+      wroteEvents = messages.length > 0;
     });
     for (const job of madePending) this.becamePending(job);
     if (wroteEvents) this.onCommitted();
@@ -393,7 +402,7 @@ export class MongoJobRepository implements JobRepository {
     now: Date,
     start: (job: Job) => Transition,
   ): Promise<Job[]> {
-    return this.claims.submit({ types, maxJobs, now, start });
+    return this.claims.submit({ types, maxJobs, now, start, trace: traceHeaders() });
   }
 
   private async commitClaims(batch: ClaimRequest[]): Promise<Array<BatchOutcome<Job[]>>> {
@@ -408,7 +417,7 @@ export class MongoJobRepository implements JobRepository {
     const claimed = await withTransaction(this.client, async (session) => {
       const results = batch.map((): Job[] => []);
       const counts = batch.map(() => 0);
-      const events: Transition['events'] = [];
+      const messages: OutboxMessage[] = [];
       for (const [key, { types, requests }] of groups) {
         // Requests of one type set are served in queue order, each up to its maxJobs.
         let next = 0;
@@ -446,11 +455,11 @@ export class MongoJobRepository implements JobRepository {
           if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
           for (const { request, transition } of taken) {
             results[request].push(transition.job);
-            events.push(...transition.events);
+            messages.push(...messagesOf(transition.events, batch[request].trace));
           }
         }
       }
-      await this.appendEvents(session, events);
+      await this.appendEvents(session, messages);
       return results;
     });
     if (claimed.some((jobs) => jobs.length > 0)) this.onCommitted();
