@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
+import type { Binary } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { startTelemetry } from '@trellis/platform/telemetry';
 import { captureLogger } from '@trellis/platform/testing';
@@ -469,10 +470,12 @@ describe('Transfer batches', () => {
         .find({ event_type: 'trellis.account.v1.TransferCompleted', aggregate_id: a.id })
         .toArray();
       expect(events).toHaveLength(3);
-      const transferOf = (value: Uint8Array) =>
-        results.find((r) => Buffer.from(value).includes(Buffer.from(r.id)));
+      const transferOf = (value: Binary | Uint8Array) => {
+        const bytes = Buffer.from(value instanceof Uint8Array ? value : value.buffer);
+        return results.find((r) => bytes.includes(Buffer.from(r.id)));
+      };
       for (const event of events)
-        expect(event.headers.traceparent).toContain(transferOf(event.value.buffer)?.traceId);
+        expect(event.headers.traceparent).toContain(transferOf(event.value)?.traceId);
     } finally {
       await telemetry.shutdown();
     }
