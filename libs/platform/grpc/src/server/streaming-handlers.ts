@@ -12,15 +12,10 @@ export type KitMethodDefinition = GrpcJsMethodDefinition<unknown, unknown> & {
   options: NiceMethodDefinition['options'];
 };
 
-/** Bytes as a Buffer without copying them (grpc-js wants a Buffer; ts-proto gives a Uint8Array). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-}
-
 /**
  * A ts-proto, grpc-js or nice-grpc service definition as grpc-js method definitions, as nice-grpc
  * converts them (ts-proto responses go through `fromPartial`, so handlers may return partial
- * messages), but without copying every serialized message into a new Buffer.
+ * messages). A copy into a pooled Buffer is cheaper than a Buffer view for small messages.
  */
 export function toGrpcJsMethods(
   definition: CompatServiceDefinition,
@@ -32,9 +27,9 @@ export function toGrpcJsMethods(
       path: method.path,
       requestStream: method.requestStream,
       responseStream: method.responseStream,
-      requestSerialize: (value: unknown) => asBuffer(method.requestSerialize(value)),
+      requestSerialize: (value: unknown) => Buffer.from(method.requestSerialize(value)),
       requestDeserialize: method.requestDeserialize,
-      responseSerialize: (value: unknown) => asBuffer(method.responseSerialize(value)),
+      responseSerialize: (value: unknown) => Buffer.from(method.responseSerialize(value)),
       responseDeserialize: method.responseDeserialize,
       options: method.options,
     };
