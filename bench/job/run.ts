@@ -3,27 +3,34 @@
 // free port) doing the same no-op work with the same worker counts and concurrency.
 //
 //   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8)
-//   BENCH_PROFILE_DIR=/tmp/prof         also writes a CPU profile of the devstack process there
+//   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //
-// MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers run in a child
-// process of their own (as a database would). Figures are printed, never asserted.
+// The job-service runs in a process of its own (apps/job-service/src/main.ts), the producer and the
+// workers here. MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers
+// run in another child process (as a database would). Figures are printed, never asserted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { jobV1 } from '@trellis/contracts';
 import { createWorker } from '@trellis/job-worker';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
-import { startJobService } from '@trellis/job-service';
 import { spawnDevstack } from '../support/spawn-devstack';
-import { loadServiceConfig } from '@trellis/job-service/config';
 
 const JOBS = Number(process.env.JOBS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const WORKER_COUNTS = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
 const IN_FLIGHT_CREATES = 64;
+const ROOT = join(__dirname, '..', '..');
+
+/** BENCH_PROFILE_DIR=/tmp/prof: CPU profiles of the server processes go to /tmp/prof/<name>. */
+function profileArgs(name: string): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,22 +48,22 @@ async function freePort(): Promise<number> {
  * CPU time (user + system, ms) used so far by this process and `otherPid` (the devstack or
  * redis-server): CPU per job does not depend on how busy the rest of the machine is.
  */
-function cpuMs(otherPid: number | undefined): { here: number; other: number } {
+function cpuMs(otherPids: number[]): { here: number; other: number } {
   const ms = (pid: number | 'self') => {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ = 100
   };
-  return { here: ms('self'), other: otherPid ? ms(otherPid) : 0 };
+  return { here: ms('self'), other: otherPids.reduce((sum, pid) => sum + ms(pid), 0) };
 }
 
 interface Figures {
   jobsPerSecond: number;
-  /** CPU ms per job in this process (service or BullMQ, clients, workers) and in the server process. */
+  /** CPU ms per job here (producer and workers, or BullMQ) and in the server processes. */
   cpuMsPerJob: { here: number; server: number };
 }
 
-function cpuPerJob(before: { here: number; other: number }, otherPid: number | undefined) {
-  const after = cpuMs(otherPid);
+function cpuPerJob(before: { here: number; other: number }, otherPids: number[]) {
+  const after = cpuMs(otherPids);
   return { here: (after.here - before.here) / JOBS, server: (after.other - before.other) / JOBS };
 }
 
@@ -73,26 +80,75 @@ async function pump(n: number, limit: number, produce: (i: number) => Promise<un
   );
 }
 
+/**
+ * The job-service in a process of its own, as deployed: workers are remote by definition, and
+ * sharing their event loop would cap the service at what one core minus theirs allows.
+ */
+async function startJobServiceProcess(
+  infra: { mongoUri: string; brokers: string },
+  database: string,
+  nodeArgs: string[],
+): Promise<{ address: string; metricsUrl: string; process: ChildProcess }> {
+  const [grpcPort, metricsPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'apps/job-service/src/main.ts'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: String(grpcPort),
+        METRICS_PORT: String(metricsPort),
+        MONGODB_URI: infra.mongoUri,
+        MONGODB_DATABASE: database,
+        KAFKA_BROKERS: infra.brokers,
+        TRACING_ENABLED: 'false',
+        LOG_LEVEL: 'warn',
+        JOB_TYPES: JSON.stringify([{ name: 'bench.noop', lease_seconds: 60 }]),
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`job-service exited with ${code}`))),
+  );
+  const address = `127.0.0.1:${grpcPort}`;
+  const probe = createGrpcClient(jobV1.JobServiceDefinition, { address });
+  try {
+    for (let tries = 0; ; tries++) {
+      const ready = await Promise.race([
+        probe.client.listJobTypes({}).then(
+          () => true,
+          () => false,
+        ),
+        exited,
+      ]);
+      if (ready) break;
+      if (tries > 300) throw new Error('job-service did not become ready');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    probe.close();
+  }
+  exited.catch(() => undefined);
+  return { address, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, process: child };
+}
+
 async function benchJobService(
   workers: number,
   infra: { mongoUri: string; brokers: string; pid?: number },
 ): Promise<Figures> {
-  const config = loadServiceConfig({
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: '0',
-    METRICS_PORT: '0',
-    MONGODB_URI: infra.mongoUri,
-    MONGODB_DATABASE: `bench_job_${workers}_${Date.now()}`,
-    KAFKA_BROKERS: infra.brokers,
-    TRACING_ENABLED: 'false',
-    LOG_LEVEL: 'warn',
-    JOB_TYPES: JSON.stringify([{ name: 'bench.noop', lease_seconds: 60 }]),
-  });
+  const service = await startJobServiceProcess(
+    infra,
+    `bench_job_${workers}_${Date.now()}`,
+    profileArgs('job-service'),
+  );
+  const serverPids = [service.process.pid!, ...(infra.pid ? [infra.pid] : [])];
   const logger = createLogger({ service: 'bench', level: 'warn' });
-  const service = await startJobService(config, { logger });
-  const producer = createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress });
+  const producer = createGrpcClient(jobV1.JobServiceDefinition, { address: service.address });
   const clients = Array.from({ length: workers }, () =>
-    createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress }),
+    createGrpcClient(jobV1.JobServiceDefinition, { address: service.address }),
   );
   let done = 0;
   let finished!: () => void;
@@ -112,7 +168,7 @@ async function benchJobService(
     }),
   );
   const started = performance.now();
-  const cpuBefore = cpuMs(infra.pid);
+  const cpuBefore = cpuMs(serverPids);
   await pump(JOBS, IN_FLIGHT_CREATES, (i) =>
     producer.client.createJob({ type: 'bench.noop', payload: { i } }),
   );
@@ -124,7 +180,7 @@ async function benchJobService(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, infra.pid);
+  const cpuMsPerJob = cpuPerJob(cpuBefore, serverPids);
   if (process.env.BENCH_RPC_COUNTS) {
     const text = await (await fetch(service.metricsUrl)).text();
     for (const line of text.split('\n'))
@@ -132,7 +188,10 @@ async function benchJobService(
   }
   await Promise.all(pool.map((w) => w.stop({ deadlineMs: 5_000 })));
   for (const c of [producer, ...clients]) c.close();
-  await service.stop();
+  await new Promise((resolve) => {
+    service.process.once('exit', resolve);
+    service.process.kill('SIGTERM');
+  });
   return { jobsPerSecond: JOBS / seconds, cpuMsPerJob };
 }
 
@@ -178,11 +237,11 @@ async function benchBullmq(
   }
   await Promise.all(pool.map((w) => w.waitUntilReady()));
   const started = performance.now();
-  const cpuBefore = cpuMs(redis.pid);
+  const cpuBefore = cpuMs(redis.pid ? [redis.pid] : []);
   await pump(JOBS, IN_FLIGHT_CREATES, (i) => queue.add('noop', { i }));
   await allDone;
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, redis.pid);
+  const cpuMsPerJob = cpuPerJob(cpuBefore, redis.pid ? [redis.pid] : []);
   await Promise.all(pool.map((w) => w.close()));
   await queue.obliterate({ force: true });
   await queue.close();
@@ -191,11 +250,7 @@ async function benchBullmq(
 
 async function main(): Promise<void> {
   const real = Boolean(process.env.MONGODB_URI && process.env.KAFKA_BROKERS);
-  // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the devstack process there.
-  const profile = process.env.BENCH_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-    : [];
-  const devstack = real ? undefined : await spawnDevstack('infra', profile);
+  const devstack = real ? undefined : await spawnDevstack('infra', profileArgs('devstack'));
   const infra = {
     mongoUri: process.env.MONGODB_URI ?? devstack!.info.mongoUri,
     brokers: process.env.KAFKA_BROKERS ?? devstack!.info.brokers.join(','),
