@@ -82,7 +82,7 @@ export class OutboxRelay {
   /** Publishes one batch if this relay holds the lease; returns how many entries it published. */
   async publishBatch(): Promise<number> {
     const { outbox, producer, lease } = this.settings;
-    if (!(await lease.tryAcquire())) return 0;
+    if (!(await lease.hold())) return 0;
     const batch = await outbox.collection
       .find({ published_at: null })
       .sort({ _id: 1 })

@@ -132,6 +132,25 @@ describe('Lease', () => {
     await other.release();
     expect(await holder.tryAcquire()).toBe(true);
   });
+
+  it('hold() renews only once half of the lease is used up', async () => {
+    const leases = db.collection<{ _id: string; expires_at: Date }>('leases_hold');
+    const lease = new Lease(db, 'relay', 'owner-a', 60_000, 'leases_hold');
+    const start = Date.now();
+    expect(await lease.hold(new Date(start))).toBe(true);
+    const first = (await leases.findOne({ _id: 'relay' }))!.expires_at.getTime();
+    // 20 s on, 40 s are left: no round trip, the stored expiry stays.
+    expect(await lease.hold(new Date(start + 20_000))).toBe(true);
+    expect((await leases.findOne({ _id: 'relay' }))!.expires_at.getTime()).toBe(first);
+    // 31 s on, less than half is left: renewed.
+    expect(await lease.hold(new Date(start + 31_000))).toBe(true);
+    expect((await leases.findOne({ _id: 'relay' }))!.expires_at.getTime()).toBe(start + 91_000);
+    // Lost to another owner after it expired: the next renewal finds out.
+    const other = new Lease(db, 'relay', 'owner-b', 60_000, 'leases_hold');
+    expect(await other.tryAcquire(new Date(start + 200_000))).toBe(true);
+    expect(await lease.hold(new Date(start + 200_000))).toBe(false);
+    expect(await lease.hold(new Date(start + 200_001))).toBe(false);
+  });
 });
 
 describe('Outbox retention', () => {

@@ -1,4 +1,4 @@
-import type { ClientSession, Collection, Db, Filter, MongoClient } from 'mongodb';
+import type { ClientSession, Collection, Db, Filter, MongoClient, UpdateFilter } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
 import {
   type BatchOutcome,
@@ -170,6 +170,37 @@ export function fromDocument(doc: JobDocument): Job {
     startedAt: doc.started_at,
     finishedAt: doc.finished_at,
   };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return false;
+  const [ak, bk] = [Object.keys(a), Object.keys(b)];
+  return (
+    ak.length === bk.length &&
+    ak.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
+}
+
+/**
+ * The update taking the stored `before` to `after`: only the fields that differ, so a claim or a
+ * completion sends a few fields instead of the whole job (payload included). Null: no change.
+ */
+export function updateOf(
+  before: JobDocument,
+  after: JobDocument,
+): UpdateFilter<JobDocument> | null {
+  const set: Record<string, unknown> = {};
+  const unset: Record<string, ''> = {};
+  for (const [key, value] of Object.entries(after))
+    if (key !== '_id' && !sameValue((before as unknown as Record<string, unknown>)[key], value))
+      set[key] = value;
+  for (const key of Object.keys(before)) if (!(key in after)) unset[key] = '';
+  const update: UpdateFilter<JobDocument> = {};
+  if (Object.keys(set).length > 0) update.$set = set as Partial<JobDocument>;
+  if (Object.keys(unset).length > 0) update.$unset = unset;
+  return update.$set || update.$unset ? update : null;
 }
 
 /** Claim order: priority (high first), then run_at, then creation. */
@@ -348,6 +379,7 @@ export class MongoJobRepository implements JobRepository {
     await withTransaction(this.client, async (session) => {
       const ids = [...new Set(batch.map((r) => r.id))];
       const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
+      const stored = new Map(docs.map((doc) => [doc._id, doc]));
       const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
       const changed = new Map<string, Job>();
       const messages: OutboxMessage[] = [];
@@ -371,14 +403,11 @@ export class MongoJobRepository implements JobRepository {
           outcomes.push({ error });
         }
       }
-      if (changed.size > 0) {
-        await this.collection.bulkWrite(
-          [...changed.values()].map((job) => ({
-            replaceOne: { filter: { _id: job.id }, replacement: toDocument(job) },
-          })),
-          { session, ordered: true },
-        );
-      }
+      const writes = [...changed.values()].flatMap((job) => {
+        const update = updateOf(stored.get(job.id)!, toDocument(job));
+        return update ? [{ updateOne: { filter: { _id: job.id }, update } }] : [];
+      });
+      if (writes.length > 0) await this.collection.bulkWrite(writes, { session, ordered: true });
       madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
       await this.appendEvents(session, messages);
       wroteEvents = messages.length > 0;
@@ -445,9 +474,9 @@ export class MongoJobRepository implements JobRepository {
           // conflict, and the driver reruns this whole transaction.
           const result = await this.collection.bulkWrite(
             taken.map(({ transition }) => ({
-              replaceOne: {
+              updateOne: {
                 filter: { _id: transition.job.id, state: 'PENDING' },
-                replacement: toDocument(transition.job),
+                update: updateOf(byId.get(transition.job.id)!, toDocument(transition.job))!,
               },
             })),
             { session, ordered: true },
