@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { createLogger } from './create-logger';
+import { createLogger, isoTime } from './create-logger';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -69,6 +69,70 @@ describe('createLogger', () => {
     expect(lines[1].trace_id).toBeUndefined();
     context.disable();
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+
+  it('strips inline credentials from the message and its format arguments', () => {
+    const { logger, raw, lines } = capture();
+    logger.info('connecting to mongodb://app:hunter2@db:27017/x');
+    logger.info('connecting to %s as %s', 'amqp://svc:s3cret@mq/', 'svc@example.com');
+    logger.info({ n: 1 }, 'Authorization: Bearer abc.def and %d retries', 3);
+    expect(raw.join('')).not.toMatch(/hunter2|s3cret|abc\.def/);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'connecting to mongodb://app:[REDACTED]@db:27017/x',
+      'connecting to amqp://svc:[REDACTED]@mq/ as svc@example.com',
+      'Authorization: Bearer [REDACTED] and 3 retries',
+    ]);
+  });
+
+  it('formats messages without credentials as given', () => {
+    const { logger, lines } = capture();
+    logger.info('%s took %d ms', 'GetAccount', 12);
+    logger.info({ id: 'a' }, 'user %s@%s', 'ann', 'example.com');
+    expect(lines.map((l) => l.msg)).toEqual(['GetAccount took 12 ms', 'user ann@example.com']);
+  });
+
+  it('writes the time as an ISO string, to the millisecond', () => {
+    const { logger, lines } = capture();
+    const before = Date.now();
+    logger.info('now');
+    const time = Date.parse(lines[0].time as string);
+    expect(lines[0].time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('isoTime is what toISOString says, across milliseconds, seconds and years', () => {
+    const now = jest.spyOn(Date, 'now');
+    try {
+      const base = Date.UTC(2024, 11, 31, 23, 59, 58, 990);
+      const times = [0, 5, 5, 9, 10, 99, 100, 999, 1000, 1001, 1010, 1999, 2000, 2001].map(
+        (d) => base + d,
+      );
+      times.push(Date.UTC(1969, 6, 20, 20, 17, 40, 7), 0, 1, 253402300800001);
+      for (const t of times) {
+        now.mockReturnValue(t);
+        expect(isoTime()).toBe(`,"time":"${new Date(t).toISOString()}"`);
+      }
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('does not write trace fields into the object it is given', () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    const tracer = new BasicTracerProvider().getTracer('test');
+    const { logger, lines } = capture();
+    const fields = { id: 'a' };
+    tracer.startActiveSpan('op', (span: Span) => {
+      logger.info(fields, 'inside');
+      span.end();
+    });
+    logger.info(fields, 'outside');
+    expect(fields).toEqual({ id: 'a' });
+    expect(lines[0]).toMatchObject({ id: 'a', trace_id: expect.any(String) });
+    expect(lines[1].trace_id).toBeUndefined();
+    context.disable();
   });
 
   it('keeps error messages and stacks', () => {

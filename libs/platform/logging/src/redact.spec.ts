@@ -1,4 +1,4 @@
-import { redact, REDACTED } from './redact';
+import { isSecretKey, redact, REDACTED } from './redact';
 
 describe('redact', () => {
   it('passes a clean log object through without copying it', () => {
@@ -29,5 +29,57 @@ describe('redact', () => {
     const cyclic: Record<string, unknown> = { secret: 's' };
     cyclic.self = cyclic;
     expect(redact(cyclic)).toEqual({ secret: REDACTED, self: '[Circular]' });
+  });
+});
+
+describe('isSecretKey', () => {
+  const spellings = [
+    'password',
+    'Password',
+    'PASSWORD',
+    'api_key',
+    'API-KEY',
+    'apiKey',
+    'set-cookie',
+    'Set_Cookie',
+    'x',
+  ];
+
+  it('matches any case and spelling, asked once or many times', () => {
+    for (let round = 0; round < 3; round++) {
+      expect(spellings.map(isSecretKey)).toEqual([
+        true,
+        true,
+        true,
+        true,
+        true,
+        true,
+        true,
+        true,
+        false,
+      ]);
+    }
+  });
+
+  it('still answers right once more distinct keys were asked than it remembers', () => {
+    for (let i = 0; i < 5_000; i++) expect(isSecretKey(`field_${i}`)).toBe(false);
+    for (let i = 0; i < 5_000; i++)
+      expect(isSecretKey(i % 2 ? `Access_Token` : `accessToken`)).toBe(true);
+    expect(spellings.map(isSecretKey)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(redact({ 'Client-Secret': 'c', Authorization: 'a', ok: 1 })).toEqual({
+      'Client-Secret': REDACTED,
+      Authorization: REDACTED,
+      ok: 1,
+    });
   });
 });

@@ -40,8 +40,21 @@ function normalizeKey(key: string): string {
   return key.toLowerCase().replace(/[-_]/g, '');
 }
 
+/**
+ * Answers by key, as spelled: a service logs the same few dozen keys on every line, so each is
+ * normalized once. Bounded (cleared when full), as keys may come from request data.
+ */
+const secretKeyCache = new Map<string, boolean>();
+const SECRET_KEY_CACHE_SIZE = 1024;
+
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(normalizeKey(key));
+  let secret = secretKeyCache.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEYS.has(normalizeKey(key));
+    if (secretKeyCache.size >= SECRET_KEY_CACHE_SIZE) secretKeyCache.clear();
+    secretKeyCache.set(key, secret);
+  }
+  return secret;
 }
 
 export function redactString(value: string): string {
@@ -71,15 +84,21 @@ function isClean(value: unknown, depth: number): boolean {
   return true;
 }
 
-/** Returns a copy of `value` with secret keys replaced; Errors keep their type, message and stack. */
-export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
-  if (depth === 0 && isClean(value, 0)) return value;
+/**
+ * Returns `value` itself when it holds nothing to redact, otherwise a copy with secret keys
+ * replaced; Errors keep their type, message and stack.
+ */
+export function redact(value: unknown): unknown {
+  return isClean(value, 0) ? value : redactCopy(value, 0, new WeakSet<object>());
+}
+
+function redactCopy(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return '[Truncated]';
   seen.add(value);
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
+  if (Array.isArray(value)) return value.map((item) => redactCopy(item, depth + 1, seen));
   if (value instanceof Error) {
     // Keep the prototype so pino's error serializer still reports the error's type.
     const error = Object.create(Object.getPrototypeOf(value)) as Error & Record<string, unknown>;
@@ -92,14 +111,14 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
       enumerable: false,
     });
     for (const [key, v] of Object.entries(value)) {
-      error[key] = isSecretKey(key) ? REDACTED : redact(v, depth + 1, seen);
+      error[key] = isSecretKey(key) ? REDACTED : redactCopy(v, depth + 1, seen);
     }
     return error;
   }
   if (value instanceof Date || Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = isSecretKey(key) ? REDACTED : redact(v, depth + 1, seen);
+    out[key] = isSecretKey(key) ? REDACTED : redactCopy(v, depth + 1, seen);
   }
   return out;
 }
