@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { stdoutLineWriter } from './line-writer';
 import { redact, redactString } from './redact';
 
 export type { Logger } from 'pino';
@@ -10,7 +11,10 @@ export interface LoggerSettings {
   level?: string;
   /** `json` (default when stdout is not a TTY) or `pretty` (default in a TTY). */
   format?: 'json' | 'pretty';
-  /** Where lines go; tests pass a stream to read them back. Defaults to stdout. */
+  /**
+   * Where lines go; tests pass a stream to read them back. Defaults to stdout, written in batches
+   * off the event loop and flushed on exit (`stdoutLineWriter`).
+   */
   destination?: DestinationStream;
 }
 
@@ -99,5 +103,5 @@ export function createLogger(settings: LoggerSettings): Logger {
       transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true } },
     });
   }
-  return pino(options);
+  return pino(options, stdoutLineWriter());
 }

@@ -1,2 +1,3 @@
 export { createLogger, type Logger, type LoggerSettings } from './create-logger';
 export { redact, redactString, isSecretKey, REDACTED } from './redact';
+export { LineWriter, stdoutLineWriter } from './line-writer';
