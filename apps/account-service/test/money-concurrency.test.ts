@@ -31,9 +31,8 @@ beforeAll(async () => {
   await stack.start();
   const database = uniqueDatabase('account_money');
   replicas = [await startTestService(stack, database), await startTestService(stack, database)];
-  // Publishing is events-outbox.test.ts's subject. Here the relays stay stopped: the devstack has
-  // no secondary indexes, so every relay batch scans the whole outbox, which at these volumes
-  // would cost more than the transfers. The events are still written; this file counts them.
+  // Publishing is events-outbox.test.ts's subject. Here the relays stay stopped, so they add no
+  // load to runs that are about contention; the events are still written and this file counts them.
   for (const replica of replicas) await replica.service.context.relay.stop();
 });
 
