@@ -17,8 +17,7 @@ const FLUSH_SYNC_GIVE_UP_MS = 2_000;
  *
  * Lines still pending when the process exits (`process.exit`, an uncaught exception, the end of the
  * event loop) are written synchronously by `flushSync`, which `stdoutLineWriter` registers on
- * `exit`. A batch already handed to the thread pool is not written again (nor is it by sonic-boom):
- * it normally lands, possibly after the lines flushed at exit. A closed pipe (EPIPE) stops logging
+ * `exit`; lines in flight are in the kernel's hands already. A closed pipe (EPIPE) stops logging
  * silently, as pino does; another write error stops it with one warning on stderr.
  */
 export class LineWriter {
