@@ -1,6 +1,5 @@
 import { trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { stdoutLineWriter } from './line-writer';
 import { redact, redactString } from './redact';
 
 export type { Logger } from 'pino';
@@ -11,10 +10,7 @@ export interface LoggerSettings {
   level?: string;
   /** `json` (default when stdout is not a TTY) or `pretty` (default in a TTY). */
   format?: 'json' | 'pretty';
-  /**
-   * Where lines go; tests pass a stream to read them back. Defaults to stdout, written in batches
-   * off the event loop and flushed on exit (`stdoutLineWriter`).
-   */
+  /** Where lines go; tests pass a stream to read them back. Defaults to stdout. */
   destination?: DestinationStream;
 }
 
@@ -103,5 +99,5 @@ export function createLogger(settings: LoggerSettings): Logger {
       transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true } },
     });
   }
-  return pino(options, stdoutLineWriter());
+  return pino(options);
 }

@@ -1,3 +1,2 @@
 export { createLogger, type Logger, type LoggerSettings } from './create-logger';
 export { redact, redactString, isSecretKey, REDACTED } from './redact';
-export { LineWriter, stdoutLineWriter } from './line-writer';
