@@ -334,7 +334,7 @@ describe('updates and deletes', () => {
   });
 
   it('simple operator updates: no-op is not modified, $inc type rules, embedded paths', async () => {
-    const col = freshDb('crud-fastupd').collection<Record<string, unknown>>('c');
+    const col = freshDb('crud-fastupd').collection('c');
     await col.insertOne({ _id: 1 as never, n: 1, f: 1.5, s: 'x', z: null, e: { a: 1 } });
     const same = await col.updateOne(
       { _id: 1 as never },
