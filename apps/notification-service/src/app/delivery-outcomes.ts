@@ -1,5 +1,5 @@
 import type { Notification, NotificationState } from '../domain/notification';
-import { Coalescer } from './coalescer';
+import { allSucceeded, GroupCommit } from '@trellis/platform/mongo';
 import type { NotificationRepository } from './notification.repository.port';
 import type { OutgoingEvent, UnitOfWork } from './unit-of-work.port';
 
@@ -18,22 +18,24 @@ export interface DeliveryOutcome {
  * transaction each. Each caller learns whether its guard matched.
  */
 export class DeliveryOutcomes {
-  private readonly coalescer: Coalescer<DeliveryOutcome, boolean>;
+  private readonly outcomes: GroupCommit<DeliveryOutcome, boolean>;
 
   constructor(uow: UnitOfWork, notifications: Pick<NotificationRepository, 'transitionMany'>) {
-    this.coalescer = new Coalescer((outcomes) =>
-      uow.run(async (tx) => {
-        const moved = await notifications.transitionMany(tx, outcomes);
-        await uow.publish(
-          tx,
-          outcomes.flatMap((o, i) => (moved[i] ? o.events : [])),
-        );
-        return moved;
-      }),
+    this.outcomes = new GroupCommit(async (outcomes) =>
+      allSucceeded(
+        await uow.run(async (tx) => {
+          const moved = await notifications.transitionMany(tx, outcomes);
+          await uow.publish(
+            tx,
+            outcomes.flatMap((o, i) => (moved[i] ? o.events : [])),
+          );
+          return moved;
+        }),
+      ),
     );
   }
 
   record(outcome: DeliveryOutcome): Promise<boolean> {
-    return this.coalescer.call(outcome);
+    return this.outcomes.submit(outcome);
   }
 }

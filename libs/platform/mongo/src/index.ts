@@ -3,4 +3,9 @@ export { withTransaction, isDuplicateKeyError } from './with-transaction';
 export { Outbox, OUTBOX_COLLECTION, type OutboxDocument, type OutboxMessage } from './outbox';
 export { Inbox, type InboxOutcome } from './inbox';
 export { Lease } from './lease';
-export { GroupCommit, type BatchOutcome } from './group-commit';
+export {
+  GroupCommit,
+  allSucceeded,
+  type BatchOutcome,
+  type GroupCommitOptions,
+} from './group-commit';

@@ -1,4 +1,4 @@
-import { GroupCommit } from '../src';
+import { allSucceeded, GroupCommit } from '../src';
 
 describe('GroupCommit', () => {
   it('commits the requests of one event-loop turn together, and later ones in the next batch', async () => {
@@ -44,11 +44,30 @@ describe('GroupCommit', () => {
 
   it('splits a long queue into batches of at most maxBatch', async () => {
     const sizes: number[] = [];
-    const group = new GroupCommit<number, number>(async (batch) => {
-      sizes.push(batch.length);
-      return batch.map((value) => ({ value }));
-    }, 4);
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        sizes.push(batch.length);
+        return batch.map((value) => ({ value }));
+      },
+      { maxBatch: 4 },
+    );
     await Promise.all(Array.from({ length: 10 }, (_, i) => group.submit(i)));
     expect(sizes).toEqual([4, 4, 2]);
+  });
+
+  it('runs up to maxInFlight batches at once', async () => {
+    let running = 0;
+    let most = 0;
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+        return allSucceeded(batch);
+      },
+      { maxBatch: 2, maxInFlight: 2 },
+    );
+    await Promise.all(Array.from({ length: 8 }, (_, i) => group.submit(i)));
+    expect(most).toBe(2);
   });
 });

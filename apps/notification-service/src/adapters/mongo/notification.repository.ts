@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
-import { Coalescer } from '../../app/coalescer';
+import { allSucceeded, GroupCommit } from '@trellis/platform/mongo';
 import type { Notification, NotificationState } from '../../domain/notification';
 import type {
   CampaignCounts,
@@ -40,9 +40,9 @@ export class MongoNotificationRepository implements NotificationRepository {
   readonly collection: Collection<NotificationDoc>;
   private readonly sendRequests: Collection<SendRequestDoc>;
   /** Concurrent claims (one consumer batch) go to MongoDB as one bulk write plus one read. */
-  private readonly claims = new Coalescer<ClaimRequest, Notification | undefined>(
-    (items) => this.claimMany(items),
-    { maxInFlight: 2 },
+  private readonly claims = new GroupCommit<ClaimRequest, Notification | undefined>(
+    async (items) => allSucceeded(await this.claimMany(items)),
+    { maxBatch: 500, maxInFlight: 2 },
   );
 
   constructor(db: Db) {
@@ -134,7 +134,7 @@ export class MongoNotificationRepository implements NotificationRepository {
     now: Date,
     claimMs: number,
   ): Promise<Notification | undefined> {
-    return this.claims.call({ id, attempt, now, claimMs });
+    return this.claims.submit({ id, attempt, now, claimMs });
   }
 
   private async claimMany(items: ClaimRequest[]): Promise<Array<Notification | undefined>> {

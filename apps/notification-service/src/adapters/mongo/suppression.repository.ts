@@ -1,6 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@trellis/platform/mongo';
-import { Coalescer } from '../../app/coalescer';
+import { allSucceeded, GroupCommit, isDuplicateKeyError } from '@trellis/platform/mongo';
 import type { Suppression, SuppressionReason } from '../../domain/suppression';
 import type { SuppressionRepository } from '../../app/suppression.repository.port';
 import type { Tx } from '../../app/unit-of-work.port';
@@ -16,12 +15,12 @@ interface SuppressionDoc {
 export class MongoSuppressionRepository implements SuppressionRepository {
   private readonly suppressions: Collection<SuppressionDoc>;
   /** Concurrent lookups outside a transaction (the delivery consumer's) share one query. */
-  private readonly lookups = new Coalescer<string[], Set<string>>(
+  private readonly lookups = new GroupCommit<string[], Set<string>>(
     async (lists) => {
       const found = await this.find(lists.flat());
-      return lists.map((list) => new Set(list.filter((e) => found.has(e))));
+      return allSucceeded(lists.map((list) => new Set(list.filter((e) => found.has(e)))));
     },
-    { maxInFlight: 2 },
+    { maxBatch: 500, maxInFlight: 2 },
   );
 
   constructor(db: Db) {
@@ -59,7 +58,7 @@ export class MongoSuppressionRepository implements SuppressionRepository {
 
   async suppressed(emails: string[], tx?: Tx): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
-    return tx ? this.find(emails, tx) : this.lookups.call(emails);
+    return tx ? this.find(emails, tx) : this.lookups.submit(emails);
   }
 
   private async find(emails: string[], tx?: Tx): Promise<Set<string>> {
