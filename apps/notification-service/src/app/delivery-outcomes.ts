@@ -21,17 +21,19 @@ export class DeliveryOutcomes {
   private readonly outcomes: GroupCommit<DeliveryOutcome, boolean>;
 
   constructor(uow: UnitOfWork, notifications: Pick<NotificationRepository, 'transitionMany'>) {
-    this.outcomes = new GroupCommit(async (outcomes) =>
-      allSucceeded(
-        await uow.run(async (tx) => {
-          const moved = await notifications.transitionMany(tx, outcomes);
-          await uow.publish(
-            tx,
-            outcomes.flatMap((o, i) => (moved[i] ? o.events : [])),
-          );
-          return moved;
-        }),
-      ),
+    this.outcomes = new GroupCommit(
+      async (outcomes) =>
+        allSucceeded(
+          await uow.run(async (tx) => {
+            const moved = await notifications.transitionMany(tx, outcomes);
+            await uow.publish(
+              tx,
+              outcomes.flatMap((o, i) => (moved[i] ? o.events : [])),
+            );
+            return moved;
+          }),
+        ),
+      { maxBatch: 500 },
     );
   }
 
