@@ -1,5 +1,6 @@
 import type { Notification, NotificationState } from '../domain/notification';
 import { allSucceeded, GroupCommit } from '@trellis/platform/mongo';
+import { traceHeaders } from '@trellis/platform/telemetry';
 import type { NotificationRepository } from './notification.repository.port';
 import type { OutgoingEvent, UnitOfWork } from './unit-of-work.port';
 
@@ -38,6 +39,11 @@ export class DeliveryOutcomes {
   }
 
   record(outcome: DeliveryOutcome): Promise<boolean> {
-    return this.outcomes.submit(outcome);
+    // The batch's transaction runs in the first caller's context; each event keeps its own.
+    const trace = traceHeaders();
+    return this.outcomes.submit({
+      ...outcome,
+      events: outcome.events.map((event) => ({ ...event, trace: event.trace ?? trace })),
+    });
   }
 }

@@ -13,6 +13,11 @@ export type OutgoingEvent = {
     payload: EventPayload<K>;
     aggregateId: string;
     aggregateType: string;
+    /**
+     * W3C trace context of the work that caused the event, when a group commit writes the events
+     * of many callers in one transaction; unset: the context active at publish.
+     */
+    trace?: Record<string, string>;
   };
 }[EventType];
 

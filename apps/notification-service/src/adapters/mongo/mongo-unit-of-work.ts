@@ -24,12 +24,13 @@ export class MongoUnitOfWork implements UnitOfWork {
     if (!session) throw new Error('publish needs a transaction');
     await this.outbox.append(
       session,
-      events.map((e) =>
-        toOutboxMessage(e.topic, e.eventType, e.payload as never, {
+      events.map((e) => ({
+        ...toOutboxMessage(e.topic, e.eventType, e.payload as never, {
           id: e.aggregateId,
           type: e.aggregateType,
         }),
-      ),
+        headers: e.trace,
+      })),
     );
   }
 }
