@@ -5,7 +5,7 @@ import { accountServiceHandler } from './adapters/grpc/account-service.handler';
 import { MongoAccountStore } from './adapters/mongo/mongo-account.store';
 import { CloseAccount } from './app/close-account.command';
 import { DepositFunds } from './app/deposit-funds.command';
-import { ExternalPostings } from './app/external-postings';
+import { Postings } from './app/postings';
 import { FreezeAccount } from './app/freeze-account.command';
 import { GetAccount } from './app/get-account.query';
 import { ListAccounts } from './app/list-accounts.query';
@@ -48,7 +48,9 @@ export async function startAccountService(
         logger: ctx.logger.child({ component: 'audit' }),
         maxAmountUnits,
       };
-      const postings = new ExternalPostings({ store, logger: movement.logger });
+      // Deposits and withdrawals share one batcher; TransferFunds has its own, whose batches never
+      // touch an external account and so run beside these.
+      const postings = new Postings({ store, logger: movement.logger });
       ctx.grpc.add(
         accountV1.AccountServiceDefinition,
         accountServiceHandler({
