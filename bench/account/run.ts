@@ -14,7 +14,7 @@
  * Transfer's writes as a raw driver transaction (what the database alone allows), and Health/Check
  * on the same server is the platform's gRPC middleware chain without handler or database.
  *
- * Options: BENCH_ONLY=money|get, BENCH_ROUNDS (3 h2load rounds), BENCH_ACCOUNTS (1000), BENCH_LOG_LEVEL (info),
+ * Options: BENCH_ONLY=money|get, BENCH_ROUNDS (5 h2load rounds), BENCH_ACCOUNTS (1000), BENCH_LOG_LEVEL (info),
  * BENCH_PROFILE_DIR (CPU profile of the devstack process), BENCH_NO_RELAY=1 (relay stopped),
  * BENCH_SERVICE_PROFILE_DIR (CPU profiles of this process during each GetAccount and Health round).
  * Needs h2load and nghttp (apt: nghttp2-client).
@@ -37,7 +37,8 @@ import { loadServiceConfig } from '@trellis/account-service/config';
 import { spawnDevstack } from '../support/spawn-devstack';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Five rounds: the echo baseline alone swings by a third between rounds on a shared machine.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000);
 const run = promisify(execFile);
 
