@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { ClientSession, Collection, Db, Filter, MongoClient, UpdateFilter } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
 import {
@@ -172,17 +173,6 @@ export function fromDocument(doc: JobDocument): Job {
   };
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
-  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return false;
-  const [ak, bk] = [Object.keys(a), Object.keys(b)];
-  return (
-    ak.length === bk.length &&
-    ak.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
-  );
-}
-
 /**
  * The update taking the stored `before` to `after`: only the fields that differ, so a claim or a
  * completion sends a few fields instead of the whole job (payload included). Null: no change.
@@ -194,7 +184,10 @@ export function updateOf(
   const set: Record<string, unknown> = {};
   const unset: Record<string, ''> = {};
   for (const [key, value] of Object.entries(after))
-    if (key !== '_id' && !sameValue((before as unknown as Record<string, unknown>)[key], value))
+    if (
+      key !== '_id' &&
+      !isDeepStrictEqual((before as unknown as Record<string, unknown>)[key], value)
+    )
       set[key] = value;
   for (const key of Object.keys(before)) if (!(key in after)) unset[key] = '';
   const update: UpdateFilter<JobDocument> = {};
