@@ -8,7 +8,7 @@ export {
   errorMapperMiddleware,
   ERROR_DOMAIN,
 } from './server/error-mapper.middleware';
-export { observabilityMiddleware, statusName } from './server/observability.middleware';
+export { statusName } from './server/observability.middleware';
 export { servicesInDescriptorSet } from './server/reflection';
 export {
   createGrpcClient,

@@ -156,11 +156,6 @@ export function createRpcObservability(logger: Logger, registry?: Registry) {
   };
 }
 
-/** `createRpcObservability` as a nice-grpc middleware of its own. */
-export function observabilityMiddleware(logger: Logger, registry?: Registry) {
-  return observabilityMiddlewareFor(createRpcObservability(logger, registry));
-}
-
 /**
  * The observability of calls that go through nice-grpc's handlers (streaming methods) as a
  * middleware; unary calls use `RpcObservability` directly.
