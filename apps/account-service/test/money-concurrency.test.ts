@@ -320,8 +320,8 @@ function settle(call: Promise<MovementResult>): Promise<MovementResult | string>
 }
 
 describe('Transfer batches', () => {
-  // Transfers submitted in one event-loop turn while a batch runs are applied together by the next
-  // one. The use case runs here beside the replicas, on their database, so its batches are
+  // Transfers submitted in one event-loop turn (or while a batch commits) are applied together.
+  // The use case runs here beside the replicas, on their database, so its batches are
   // observable (gRPC calls arrive when they arrive); the replicas stand for other processes.
   let transfers: TransferFunds;
   let audit: Array<Record<string, unknown>>;
@@ -373,7 +373,7 @@ describe('Transfer batches', () => {
         } satisfies TransferFundsCommand),
       );
     const [k1, k2, k5] = [randomUUID(), randomUUID(), randomUUID()];
-    // The first call finds the queue idle and runs alone; the others queue behind it, together.
+    // Submitted in one event-loop turn, so they are one batch.
     const leader = transfer(x.id, y.id, 2);
     const outcomes = await Promise.all([
       transfer(a.id, b.id, 60, k1), // 0: A 40, B 60
@@ -463,7 +463,7 @@ describe('Transfer batches', () => {
           span.end();
           return { traceId: span.spanContext().traceId, id: result.transaction.id };
         });
-      // The first runs alone; the next two share a batch.
+      // Submitted in one event-loop turn: one batch, one transaction.
       const results = await Promise.all([traced(1), traced(2), traced(3)]);
       const events = await replicas[0].service.context.outbox.collection
         .find({ event_type: 'trellis.account.v1.TransferCompleted', aggregate_id: a.id })

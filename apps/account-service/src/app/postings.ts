@@ -1,6 +1,7 @@
 import type { Logger } from '@trellis/platform/logging';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import { DomainError } from '@trellis/platform/errors';
+import { type BatchOutcome, GroupCommit } from '@trellis/platform/mongo';
 import {
   type Account,
   type ExternalAccount,
@@ -41,8 +42,6 @@ interface Pending {
   posting: Posting;
   /** The submitting request's trace context, for its event. */
   trace: Record<string, string>;
-  resolve(result: MovementResult): void;
-  reject(err: unknown): void;
 }
 
 /** What one posting came to inside a batch attempt (settled only after the commit). */
@@ -60,62 +59,61 @@ const MAX_BATCH = 128;
  * state, guarded by the version it was read at), ledger entries and events of every posting in
  * it, in queue order, so each posting sees the balances the ones before it left. A posting that
  * breaks a rule is left out of the batch (and fails alone); a key already used gives the original
- * result (or IDEMPOTENCY_KEY_REUSED). No timer: a posting that finds its queue idle starts a batch
- * at once, and what queues meanwhile forms the next one. Deposits and withdrawals batch for a
+ * result (or IDEMPOTENCY_KEY_REUSED). The queueing is platform GroupCommit's: the postings of one
+ * event-loop turn form a batch, and what queues while it commits forms the next one. Deposits and withdrawals batch for a
  * reason of their own: they all write their currency's external account (`external:<CUR>`, a real
  * account with an exact running balance), so one at a time they would serialize on it.
  */
 export class Postings {
-  private readonly queues = new Map<string, Pending[]>();
+  private readonly batchers = new Map<string, GroupCommit<Pending, MovementResult>>();
 
   constructor(private readonly deps: { store: AccountStore; logger: Logger }) {}
 
   submit(posting: Posting): Promise<MovementResult> {
-    return new Promise((resolve, reject) => {
-      const currency = posting.amount.currency;
-      const pending = { posting, trace: traceHeaders(), resolve, reject };
-      const queue = this.queues.get(currency);
-      if (queue) {
-        queue.push(pending);
-        return;
-      }
-      this.queues.set(currency, [pending]);
-      void this.drain(currency);
-    });
-  }
-
-  /** One batch after the other while postings of `currency` wait. */
-  private async drain(currency: string): Promise<void> {
-    const queue = this.queues.get(currency)!;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, MAX_BATCH);
-      await this.runBatch(currency, batch).catch((err: unknown) => {
-        for (const p of batch) p.reject(err);
+    const currency = posting.amount.currency;
+    let batcher = this.batchers.get(currency);
+    if (!batcher) {
+      batcher = new GroupCommit((batch) => this.runBatch(currency, batch), {
+        maxBatch: MAX_BATCH,
       });
+      this.batchers.set(currency, batcher);
     }
-    this.queues.delete(currency);
+    return batcher.submit({ posting, trace: traceHeaders() });
   }
 
-  private async runBatch(currency: string, batch: Pending[]): Promise<void> {
+  private async runBatch(
+    currency: string,
+    batch: Pending[],
+  ): Promise<Array<BatchOutcome<MovementResult>>> {
+    const results = new Map<Pending, Promise<MovementResult>>();
     let items = batch;
     while (items.length > 0) {
       try {
         const outcomes = await this.apply(currency, items);
-        items.forEach((p, i) => this.settle(p, outcomes[i]));
-        return;
+        items.forEach((p, i) => results.set(p, this.settle(p.posting, outcomes[i])));
+        break;
       } catch (err) {
         if (!(err instanceof IdempotencyKeyTaken)) throw err;
         // Keys another process committed after this attempt began: those postings are replays.
         const taken = new Set<string>();
-        for (const { posting: p, resolve, reject } of items) {
-          if (!(await this.deps.store.getIdempotencyRecord(p.idempotencyKey))) continue;
-          taken.add(p.idempotencyKey);
-          replay(this.deps.store, p.idempotencyKey, p.requestHash, err).then(resolve, reject);
+        for (const p of items) {
+          const { idempotencyKey: key, requestHash } = p.posting;
+          if (!(await this.deps.store.getIdempotencyRecord(key))) continue;
+          taken.add(key);
+          results.set(p, replay(this.deps.store, key, requestHash, err));
         }
         if (taken.size === 0) throw err;
         items = items.filter((p) => !taken.has(p.posting.idempotencyKey));
       }
     }
+    return Promise.all(
+      batch.map((p) =>
+        results.get(p)!.then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
   }
 
   private apply(currency: string, items: Pending[]): Promise<Outcome[]> {
@@ -187,26 +185,21 @@ export class Postings {
     });
   }
 
-  private settle({ posting: p, resolve, reject }: Pending, outcome: Outcome): void {
+  private async settle(p: Posting, outcome: Outcome): Promise<MovementResult> {
     if ('applied' in outcome) {
       audit(this.deps.logger, outcome.applied);
-      resolve({ transaction: outcome.applied, replayed: false });
-    } else if ('sameAs' in outcome) {
-      resolve({ transaction: outcome.sameAs, replayed: true });
-    } else if ('error' in outcome) {
-      reject(outcome.error);
-    } else if (outcome.replayOf.requestHash !== p.requestHash) {
-      reject(idempotencyKeyReused(p.idempotencyKey));
-    } else {
-      this.deps.store
-        .getTransaction(outcome.replayOf.transactionId, p.idempotencyKey)
-        .then((transaction) => {
-          if (!transaction)
-            throw new Error(`transaction ${outcome.replayOf.transactionId} not found`);
-          resolve({ transaction, replayed: true });
-        })
-        .catch(reject);
+      return { transaction: outcome.applied, replayed: false };
     }
+    if ('sameAs' in outcome) return { transaction: outcome.sameAs, replayed: true };
+    if ('error' in outcome) throw outcome.error;
+    if (outcome.replayOf.requestHash !== p.requestHash)
+      throw idempotencyKeyReused(p.idempotencyKey);
+    const transaction = await this.deps.store.getTransaction(
+      outcome.replayOf.transactionId,
+      p.idempotencyKey,
+    );
+    if (!transaction) throw new Error(`transaction ${outcome.replayOf.transactionId} not found`);
+    return { transaction, replayed: true };
   }
 }
 
