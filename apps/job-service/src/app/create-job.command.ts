@@ -75,11 +75,8 @@ export class CreateJob {
     const payload = input.payload ?? {};
     this.types.validatePayload(type.name, payload);
 
+    // A key already used is found by the repository's create, in the same transaction.
     const hash = requestHash(type.name, payload);
-    if (input.idempotencyKey !== '') {
-      const existing = await this.repository.findByIdempotencyKey(input.idempotencyKey);
-      if (existing) return { job: this.replay(existing, hash), created: false };
-    }
     const now = this.runtime.now();
     let runAt = now;
     if (input.runAt && input.runAt > now) runAt = input.runAt;

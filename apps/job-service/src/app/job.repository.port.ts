@@ -34,7 +34,6 @@ export interface JobRepository {
    */
   create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }>;
   findById(id: string): Promise<Job | null>;
-  findByIdempotencyKey(key: string): Promise<Job | null>;
   /**
    * Loads the job, applies `change` (pure; it may throw a domain error, which aborts everything)
    * and saves the result with its events in one transaction; `change` reruns on a write conflict.

@@ -351,7 +351,7 @@ export class MongoJobRepository implements JobRepository {
     return doc ? fromDocument(doc) : null;
   }
 
-  async findByIdempotencyKey(key: string): Promise<Job | null> {
+  private async findByIdempotencyKey(key: string): Promise<Job | null> {
     const doc = await this.collection.findOne({ idempotency_key: key });
     return doc ? fromDocument(doc) : null;
   }
