@@ -21,7 +21,7 @@
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -431,6 +431,12 @@ async function main(): Promise<void> {
       }
       await getAccountVsEcho(service.grpcAddress, ids[0], echo.port, work);
     }
+    const childPeak = /VmHWM:\s+(\d+) kB/.exec(
+      readFileSync(`/proc/${devstack.child.pid}/status`, 'utf8'),
+    );
+    console.log(
+      `\npeak RSS    this process (service, client, echo) ${fmt(process.resourceUsage().maxRSS / 1024)} MB, devstack ${fmt(Number(childPeak?.[1]) / 1024)} MB`,
+    );
   } finally {
     close();
     await echo.stop();

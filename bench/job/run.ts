@@ -67,6 +67,12 @@ function cpuPerJob(before: { here: number; other: number }, otherPids: number[])
   return { here: (after.here - before.here) / JOBS, server: (after.other - before.other) / JOBS };
 }
 
+/** Peak resident memory (VmHWM) of a process, in MB. */
+function peakRssMb(pid: number | 'self'): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
 const cpuText = (cpu: Figures['cpuMsPerJob']) =>
   `${(cpu.here + cpu.server).toFixed(2)} CPU ms/job = ${cpu.here.toFixed(2)} here + ${cpu.server.toFixed(2)} server`;
 
@@ -181,6 +187,7 @@ async function benchJobService(
   }
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerJob = cpuPerJob(cpuBefore, serverPids);
+  console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
   if (process.env.BENCH_RPC_COUNTS) {
     const text = await (await fetch(service.metricsUrl)).text();
     for (const line of text.split('\n'))
@@ -273,6 +280,9 @@ async function main(): Promise<void> {
         `workers=${workers}  job-service ${trellis.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(trellis.cpuMsPerJob)})  BullMQ ${bullmq.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(bullmq.cpuMsPerJob)})  ratio ${(trellis.jobsPerSecond / bullmq.jobsPerSecond).toFixed(2)}×`,
       );
     }
+    console.log(
+      `peak RSS: this process ${peakRssMb('self').toFixed(0)} MB, ${devstack ? `devstack ${peakRssMb(devstack.process.pid!).toFixed(0)} MB, ` : ''}redis-server ${peakRssMb(redis.process.pid!).toFixed(0)} MB`,
+    );
   } finally {
     redis.process.kill('SIGTERM');
     devstack?.process.kill('SIGTERM');
