@@ -16,7 +16,8 @@
  *
  * Options: BENCH_ONLY=money|get, BENCH_ROUNDS (5 h2load rounds), BENCH_ACCOUNTS (1000), BENCH_LOG_LEVEL (info),
  * BENCH_PROFILE_DIR (CPU profile of the devstack process), BENCH_NO_RELAY=1 (relay stopped),
- * BENCH_SERVICE_PROFILE_DIR (CPU profiles of this process during each GetAccount and Health round).
+ * BENCH_SERVICE_PROFILE_DIR (CPU profiles of this process during each GetAccount and Health round;
+ * with BENCH_HEAP=1 also allocation profiles).
  * Needs h2load and nghttp (apt: nghttp2-client).
  */
 import { type ChildProcess, execFile } from 'node:child_process';
@@ -28,11 +29,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
-import pino from 'pino';
 import { accountV1 } from '@trellis/contracts';
 import { startAccountService } from '@trellis/account-service';
 import { createGrpcClient } from '@trellis/platform/grpc';
-import { createLogger } from '@trellis/platform/logging';
+import { createLogger, lineDestination } from '@trellis/platform/logging';
 import { loadServiceConfig } from '@trellis/account-service/config';
 import { spawnDevstack } from '../support/spawn-devstack';
 
@@ -181,9 +181,21 @@ async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
+  // BENCH_HEAP=1: also a sampled profile of every allocation (collected or not) in that round.
+  if (process.env.BENCH_HEAP)
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   try {
     return await work();
   } finally {
+    if (process.env.BENCH_HEAP) {
+      const { profile: heap } = await session.post('HeapProfiler.stopSampling');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${name}.heapprofile`), JSON.stringify(heap));
+    }
     const { profile } = await session.post('Profiler.stop');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
@@ -377,7 +389,8 @@ async function main(): Promise<void> {
   const logger = createLogger({
     service: 'account-service',
     level: logLevel,
-    destination: pino.destination({ dest: '/dev/null', sync: false }),
+    // The services' own line destination, pointed at /dev/null instead of stdout.
+    destination: lineDestination('/dev/null'),
   });
   const service = await startAccountService(config, { logger });
   if (process.env.BENCH_NO_RELAY) await service.context.relay.stop();

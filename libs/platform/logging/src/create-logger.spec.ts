@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -140,5 +142,27 @@ describe('createLogger', () => {
     logger.error({ err: new Error('boom') }, 'failed');
     expect(lines[0].err).toMatchObject({ type: 'Error', message: 'boom' });
     expect(String((lines[0].err as { stack: string }).stack)).toContain('boom');
+  });
+
+  it('writes stdout in blocks, yet a lone line shows within the periodic flush and the last ones at exit', async () => {
+    const script = `
+      const { createLogger } = require(${JSON.stringify(join(__dirname, 'create-logger.ts'))});
+      const logger = createLogger({ service: 'flush-test', format: 'json' });
+      logger.info('first');
+      setTimeout(() => process.stderr.write('later\\n'), 800);
+      setTimeout(() => { logger.info('last'); process.exit(0); }, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script]);
+    const events: string[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean))
+        events.push(String((JSON.parse(line) as { msg: string }).msg));
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (d.toString().includes('later')) events.push('(800 ms)');
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(events).toEqual(['first', '(800 ms)', 'last']);
   });
 });

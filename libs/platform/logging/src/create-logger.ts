@@ -61,6 +61,16 @@ function redactStringArgs(args: unknown[]): unknown[] {
 }
 
 /**
+ * Where JSON lines go (stdout unless `dest` names a file or descriptor): sonic-boom writing
+ * asynchronously in blocks of at least 4 KiB, as pino's guide to asynchronous logging suggests,
+ * flushed every 250 ms and on exit. With pino's default (a write per line as soon as the previous
+ * one returns) the access log cost GetAccount about a tenth more CPU per call in bench/account.
+ */
+export function lineDestination(dest: number | string = 1): DestinationStream {
+  return pino.destination({ dest, sync: false, minLength: 4096, periodicFlush: 250 });
+}
+
+/**
  * The one way services log: JSON lines with `service`, and `trace_id`/`span_id` from the active
  * OpenTelemetry span, with every secret and email body redacted at any depth.
  */
@@ -99,5 +109,5 @@ export function createLogger(settings: LoggerSettings): Logger {
       transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true } },
     });
   }
-  return pino(options);
+  return pino(options, lineDestination());
 }

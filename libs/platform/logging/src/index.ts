@@ -1,2 +1,2 @@
-export { createLogger, type Logger, type LoggerSettings } from './create-logger';
+export { createLogger, lineDestination, type Logger, type LoggerSettings } from './create-logger';
 export { redact, redactString, isSecretKey, REDACTED } from './redact';
