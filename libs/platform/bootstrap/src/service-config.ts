@@ -42,6 +42,8 @@ export function serviceConfigShape(defaults: {
     }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+    // Query RPCs (Get*, List*) log successful calls at debug unless at least this slow.
+    LOG_SLOW_QUERY_MS: envInt(100, 0, 3_600_000),
     TRACING_ENABLED: envFlag(true),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url({ message: 'expected an http(s) URL' }).optional(),
     SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),

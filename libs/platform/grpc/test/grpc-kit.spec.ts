@@ -211,13 +211,57 @@ describe('gRPC kit: a server checked with clients nobody here wrote', () => {
           l['rpc.method'] === '/trellis.testing.v1.EchoService/Echo' && l['grpc.code'] === 'OK',
       ),
     );
-    expect(line).toMatchObject({ service: 'kit-test', msg: 'rpc' });
+    expect(line).toMatchObject({ service: 'kit-test', msg: 'rpc', level: 'info' });
     expect(typeof line.duration_ms).toBe('number');
     const text = await metrics.metrics();
     expect(text).toMatch(
       /rpc_server_requests_total\{rpc_service="trellis.testing.v1.EchoService",rpc_method="Echo",rpc_grpc_status_code="OK"\} \d+/,
     );
     expect(text).toContain('rpc_grpc_status_code="FAILED_PRECONDITION"');
+  });
+});
+
+describe('gRPC kit: access log levels of query methods', () => {
+  // The Echo service with both methods declared `idempotency_level = NO_SIDE_EFFECTS`, as
+  // GetAccount and the other Get*/List* methods are.
+  const queryDefinition = {
+    ...EchoServiceDefinition,
+    methods: {
+      echo: {
+        ...EchoServiceDefinition.methods.echo,
+        options: { idempotencyLevel: 'NO_SIDE_EFFECTS' },
+      },
+      fail: {
+        ...EchoServiceDefinition.methods.fail,
+        options: { idempotencyLevel: 'NO_SIDE_EFFECTS' },
+      },
+    },
+  } as const;
+
+  it('logs successful query calls at debug, slow ones at info and failed ones at warn', async () => {
+    const { logger, lines } = captureLogger('kit-test');
+    const server = createGrpcServer({ logger, descriptorSet, slowQueryLogMs: 150 });
+    server.add(queryDefinition, echoService);
+    const address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
+    server.setServing(true);
+    const { client, close } = createGrpcClient(queryDefinition, { address });
+    try {
+      await client.echo({ message: 'fast' });
+      await client.echo({ message: 'slow', delayMs: 200 });
+      await client.fail({ kind: 'not_found' }).catch(() => undefined);
+      const levels = await waitFor(() => {
+        const access = lines.filter((l) => l.msg === 'rpc' || l.msg === 'rpc rejected');
+        return access.length === 3 ? access.map((l) => [l['grpc.code'], l.level]) : undefined;
+      });
+      expect(levels).toEqual([
+        ['OK', 'debug'],
+        ['OK', 'info'],
+        ['NOT_FOUND', 'warn'],
+      ]);
+    } finally {
+      close();
+      await server.shutdown();
+    }
   });
 });
 

@@ -135,6 +135,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
       maxReceiveMessageBytes: config.GRPC_MAX_RECEIVE_BYTES,
       maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,
+      slowQueryLogMs: config.LOG_SLOW_QUERY_MS,
       credentials: security.server,
       auth: config.SERVICE_TOKEN_JWKS
         ? {

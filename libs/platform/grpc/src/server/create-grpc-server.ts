@@ -45,6 +45,11 @@ export interface GrpcServerSettings {
   shutdownGraceMs?: number;
   /** HTTP/2 streams one connection may have open at once (default 100). */
   maxConcurrentStreams?: number;
+  /**
+   * Successful calls of query methods (`idempotency_level = NO_SIDE_EFFECTS`) log at debug unless
+   * at least this slow (default 100 ms); every other call logs at info, warn or error.
+   */
+  slowQueryLogMs?: number;
   /** Extra grpc-js server options. */
   channelOptions?: Record<string, string | number>;
   /** TLS (optionally mTLS) credentials `listen` uses; plaintext when absent. */
@@ -105,7 +110,9 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     interceptors: [streamingPeerIdentity],
   });
 
-  const observability = createRpcObservability(logger, settings.metrics);
+  const observability = createRpcObservability(logger, settings.metrics, {
+    slowQueryMs: settings.slowQueryLogMs,
+  });
   const auth = settings.auth ? { ...settings.auth, logger } : undefined;
   const platform: UnaryPipeline = {
     observability,
@@ -133,7 +140,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
       handlers[name] =
         method.requestStream || method.responseStream
           ? streamingMethodHandler(method, impl, streaming)
-          : unaryHandler(method.path, impl as UnaryImplementation, unary);
+          : unaryHandler(method.path, impl as UnaryImplementation, unary, method.options);
     }
     server.addService(methods, handlers);
   }

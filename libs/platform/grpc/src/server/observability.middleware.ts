@@ -33,6 +33,12 @@ export interface MethodObservation {
   attributes: ReturnType<typeof rpcAttributes>;
   /** Health and reflection log at debug. */
   quiet: boolean;
+  /**
+   * Declared `idempotency_level = NO_SIDE_EFFECTS` in its proto (Get*, List*): its successful calls
+   * log at debug unless slower than the slow-query threshold. At read rates a line per call would
+   * be most of the log volume, while RED metrics and traces already count and time every call.
+   */
+  query: boolean;
   /** Metric labels by status code, built on first use. */
   labels: Array<MetricLabels | undefined>;
 }
@@ -49,7 +55,22 @@ export interface MethodObservation {
  */
 export type RpcObservability = ReturnType<typeof createRpcObservability>;
 
-export function createRpcObservability(logger: Logger, registry?: Registry) {
+/** What the proto says about a method (ts-proto and nice-grpc definitions carry it as `options`). */
+export interface MethodOptions {
+  idempotencyLevel?: 'IDEMPOTENT' | 'NO_SIDE_EFFECTS';
+}
+
+export interface RpcObservabilitySettings {
+  /** Successful query calls at least this slow log at info (default 100 ms, MongoDB's slowms). */
+  slowQueryMs?: number;
+}
+
+export function createRpcObservability(
+  logger: Logger,
+  registry?: Registry,
+  settings: RpcObservabilitySettings = {},
+) {
+  const slowQueryMs = settings.slowQueryMs ?? 100;
   const labelNames = ['rpc_service', 'rpc_method', 'rpc_grpc_status_code'] as const;
   const duration = registry
     ? new Histogram({
@@ -70,7 +91,7 @@ export function createRpcObservability(logger: Logger, registry?: Registry) {
     : undefined;
   const methods = new Map<string, MethodObservation>();
 
-  function method(path: string): MethodObservation {
+  function method(path: string, options?: MethodOptions): MethodObservation {
     let found = methods.get(path);
     if (!found) {
       const attributes = rpcAttributes(path);
@@ -79,6 +100,7 @@ export function createRpcObservability(logger: Logger, registry?: Registry) {
         spanName: `${attributes['rpc.service']}/${attributes['rpc.method']}`,
         attributes,
         quiet: QUIET_PREFIXES.some((p) => path.startsWith(p)),
+        query: options?.idempotencyLevel === 'NO_SIDE_EFFECTS',
         labels: [],
       };
       methods.set(path, found);
@@ -135,9 +157,11 @@ export function createRpcObservability(logger: Logger, registry?: Registry) {
         ? 'error'
         : observed.quiet
           ? 'debug'
-          : code === Status.OK
-            ? 'info'
-            : 'warn';
+          : code !== Status.OK
+            ? 'warn'
+            : observed.query && ms < slowQueryMs
+              ? 'debug'
+              : 'info';
       // The line's object is built only when the level is on (health checks log at debug).
       if (!logger.isLevelEnabled(level)) return;
       const fields = {
@@ -171,7 +195,7 @@ export function observabilityMiddlewareFor(observability: RpcObservability) {
     context: CallContext,
   ) {
     const started = performance.now();
-    const observed = observability.method(call.method.path);
+    const observed = observability.method(call.method.path, call.method.options);
     if (call.responseStream || call.requestStream) {
       try {
         const result = yield* call.next(call.request, context);

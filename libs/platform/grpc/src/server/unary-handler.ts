@@ -15,7 +15,7 @@ import {
   PEER_SAN_HEADER,
 } from '../security/peer-identity.interceptor';
 import { mapError, statusDetailsOf } from './error-mapper.middleware';
-import type { RpcObservability } from './observability.middleware';
+import type { MethodOptions, RpcObservability } from './observability.middleware';
 import { contextFromGrpcMetadata } from './trace-context';
 
 export type UnaryImplementation = (request: unknown, context: CallContext) => Promise<unknown>;
@@ -131,9 +131,10 @@ export function unaryHandler(
   path: string,
   implementation: UnaryImplementation,
   pipeline: UnaryPipeline,
+  options?: MethodOptions,
 ): handleUnaryCall<unknown, unknown> {
   const { observability, errorLogger } = pipeline;
-  const observed = observability.method(path);
+  const observed = observability.method(path, options);
   const authenticator =
     pipeline.authenticator && !pipeline.authenticator.isPublic(path)
       ? pipeline.authenticator
