@@ -64,7 +64,7 @@ function redactStringArgs(args: unknown[]): unknown[] {
  * Where JSON lines go (stdout unless `dest` names a file or descriptor): sonic-boom writing
  * asynchronously in blocks of at least 4 KiB, as pino's guide to asynchronous logging suggests,
  * flushed every 250 ms and on exit. With pino's default (a write per line as soon as the previous
- * one returns) the access log cost GetAccount about a tenth more CPU per call in bench/account.
+ * one returns) an access line per GetAccount cost about a tenth more CPU per call in bench/account.
  */
 export function lineDestination(dest: number | string = 1): DestinationStream {
   return pino.destination({ dest, sync: false, minLength: 4096, periodicFlush: 250 });

@@ -49,7 +49,8 @@ export interface MethodObservation {
  *   runs so logs, MongoDB spans and outbox events carry its trace (done here rather than by
  *   auto-instrumentation, so it also works in bundles and tests); skipped when nothing could
  *   observe it (no tracer provider and no context manager, i.e. tracing disabled);
- * - one structured line per call: method, status, duration, peer — never metadata or bodies;
+ * - one structured line per call: method, status, duration, peer — never metadata or bodies — at
+ *   info, warn or error; at debug for health, reflection and fast successful query calls;
  * - `rpc_server_duration_seconds` and `rpc_server_requests_total` by service, method and code
  *   (the OpenTelemetry `rpc.server.duration` convention in Prometheus form).
  */
