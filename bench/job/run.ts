@@ -2,7 +2,7 @@
 // SDK workers over gRPC, and in the same run BullMQ on a local redis-server (started here on a
 // free port) doing the same no-op work with the same worker counts and concurrency.
 //
-//   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8)
+//   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=500)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //
 // The job-service runs in a process of its own (apps/job-service/src/main.ts), the producer and the
@@ -24,6 +24,9 @@ const JOBS = Number(process.env.JOBS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const WORKER_COUNTS = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
 const IN_FLIGHT_CREATES = 64;
+// Jobs each configuration runs before the measured ones, so JIT compilation of the freshly started
+// job-service (and of the BullMQ client) is not counted, as h2load's --warm-up-time does.
+const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 500);
 const ROOT = join(__dirname, '..', '..');
 
 /** BENCH_PROFILE_DIR=/tmp/prof: CPU profiles of the server processes go to /tmp/prof/<name>. */
@@ -157,8 +160,8 @@ async function benchJobService(
     createGrpcClient(jobV1.JobServiceDefinition, { address: service.address }),
   );
   let done = 0;
-  let finished!: () => void;
-  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  let target = 0;
+  let reached = () => {};
   const pool = clients.map((c, i) =>
     createWorker({
       client: c.client,
@@ -168,23 +171,30 @@ async function benchJobService(
       logger,
       claimWaitMs: 1_000,
       async handler() {
-        if (++done === JOBS) finished();
+        if (++done === target) reached();
         return {};
       },
     }),
   );
+  /** Creates `n` more jobs and resolves once they have all succeeded. */
+  const run = async (n: number) => {
+    target = done + n;
+    const handled = new Promise<void>((resolve) => (reached = resolve));
+    await pump(n, IN_FLIGHT_CREATES, (i) =>
+      producer.client.createJob({ type: 'bench.noop', payload: { i } }),
+    );
+    await handled;
+    // The last completions are reported after the handler returns: wait for them too.
+    for (;;) {
+      const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
+      if (stats.stats[0]?.succeeded === BigInt(target)) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  if (WARMUP_JOBS > 0) await run(WARMUP_JOBS);
   const started = performance.now();
   const cpuBefore = cpuMs(serverPids);
-  await pump(JOBS, IN_FLIGHT_CREATES, (i) =>
-    producer.client.createJob({ type: 'bench.noop', payload: { i } }),
-  );
-  await allDone;
-  // The last completions are reported after the handler returns: wait for them too.
-  for (;;) {
-    const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
-    if (stats.stats[0]?.succeeded === BigInt(JOBS)) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await run(JOBS);
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerJob = cpuPerJob(cpuBefore, serverPids);
   console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
@@ -231,22 +241,28 @@ async function benchBullmq(
   const name = `bench-${workers}-${Date.now()}`;
   const queue = new Queue(name, { connection });
   let done = 0;
-  let finished!: () => void;
-  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  let target = 0;
+  let reached = () => {};
   const pool = Array.from(
     { length: workers },
     () => new BullWorker(name, async () => ({}), { connection, concurrency: CONCURRENCY }),
   );
   for (const w of pool) {
     w.on('completed', () => {
-      if (++done === JOBS) finished();
+      if (++done === target) reached();
     });
   }
   await Promise.all(pool.map((w) => w.waitUntilReady()));
+  const run = async (n: number) => {
+    target = done + n;
+    const completed = new Promise<void>((resolve) => (reached = resolve));
+    await pump(n, IN_FLIGHT_CREATES, (i) => queue.add('noop', { i }));
+    await completed;
+  };
+  if (WARMUP_JOBS > 0) await run(WARMUP_JOBS);
   const started = performance.now();
   const cpuBefore = cpuMs(redis.pid ? [redis.pid] : []);
-  await pump(JOBS, IN_FLIGHT_CREATES, (i) => queue.add('noop', { i }));
-  await allDone;
+  await run(JOBS);
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerJob = cpuPerJob(cpuBefore, redis.pid ? [redis.pid] : []);
   await Promise.all(pool.map((w) => w.close()));
@@ -268,7 +284,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}, ${cpus().length} cores; jobs per run: ${JOBS}, worker concurrency: ${CONCURRENCY}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
+      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
   );
   const rows: Array<{ workers: number; trellis: Figures; bullmq: Figures }> = [];
   try {
