@@ -4,7 +4,14 @@ import { MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { Outbox } from '@trellis/platform/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
-import { complete, heartbeat, type Job, startAttempt, type Transition } from '../src/domain/job';
+import {
+  complete,
+  heartbeat,
+  newJob,
+  type Job,
+  startAttempt,
+  type Transition,
+} from '../src/domain/job';
 import { MongoJobRepository } from '../src/adapters/mongo/mongo-job.repository';
 
 // The repository group-commits calls made in the same event-loop turn; these tests make them so.
@@ -31,33 +38,24 @@ afterAll(async () => {
   await telemetry.shutdown();
 });
 
-function newJob(overrides: Partial<Job> = {}): Job {
+function pendingJob(overrides: Partial<Job> = {}): Job {
   const now = new Date();
   return {
-    id: randomUUID(),
-    type: 'repo.test',
-    payload: {},
-    state: 'PENDING',
-    priority: 0,
-    runAt: now,
-    attempts: 0,
-    maxAttempts: 3,
-    backoff: { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: 0 },
-    leaseDurationMs: 30_000,
-    idempotencyKey: '',
-    requestHash: 'h',
-    cancelRequested: false,
-    cancelReason: '',
-    workerId: '',
-    leaseToken: '',
-    leaseExpiresAt: null,
-    progress: null,
-    result: null,
-    lastError: null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    finishedAt: null,
+    ...newJob(
+      {
+        id: randomUUID(),
+        type: 'repo.test',
+        payload: {},
+        priority: 0,
+        runAt: now,
+        maxAttempts: 3,
+        backoff: { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: 0 },
+        leaseDurationMs: 30_000,
+        idempotencyKey: '',
+        requestHash: 'h',
+      },
+      now,
+    ),
     ...overrides,
   };
 }
@@ -71,14 +69,18 @@ const eventTypes = async (jobId: string) =>
 describe('MongoJobRepository group commit', () => {
   it('creates of one turn: one job per idempotency key, one JobCreated each', async () => {
     const key = `key-${randomUUID()}`;
-    const jobs = [newJob({ idempotencyKey: key }), newJob({ idempotencyKey: key }), newJob()];
+    const jobs = [
+      pendingJob({ idempotencyKey: key }),
+      pendingJob({ idempotencyKey: key }),
+      pendingJob(),
+    ];
     const results = await Promise.all(jobs.map((job) => repository.create(job, created(job))));
     expect(results.map((r) => r.created)).toEqual([true, false, true]);
     expect(results[1].job.id).toBe(jobs[0].id);
     expect(await repository.findById(jobs[1].id)).toBeNull();
     expect(await eventTypes(jobs[0].id)).toEqual(['trellis.job.v1.JobCreated']);
     // A later batch finds the stored key.
-    const again = newJob({ idempotencyKey: key });
+    const again = pendingJob({ idempotencyKey: key });
     expect(await repository.create(again, created(again))).toEqual({
       job: expect.objectContaining({ id: jobs[0].id }),
       created: false,
@@ -87,7 +89,7 @@ describe('MongoJobRepository group commit', () => {
 
   it("each call's events carry its own trace context, though they share a transaction", async () => {
     const tracer = trace.getTracer('test');
-    const jobs = [newJob(), newJob()];
+    const jobs = [pendingJob(), pendingJob()];
     const traceIds: string[] = [];
     await Promise.all(
       jobs.map((job) =>
@@ -108,7 +110,7 @@ describe('MongoJobRepository group commit', () => {
   it('two replicas creating under one key at once: one job, found by both', async () => {
     const other = new MongoJobRepository(client, client.db(repositoryDb), outbox);
     const key = `key-${randomUUID()}`;
-    const jobs = [newJob({ idempotencyKey: key }), newJob({ idempotencyKey: key })];
+    const jobs = [pendingJob({ idempotencyKey: key }), pendingJob({ idempotencyKey: key })];
     const results = await Promise.all([
       repository.create(jobs[0], created(jobs[0])),
       other.create(jobs[1], created(jobs[1])),
@@ -119,7 +121,7 @@ describe('MongoJobRepository group commit', () => {
   });
 
   it('updates of one turn: a failing change fails alone; changes of one job chain in order', async () => {
-    const [a, b] = [newJob(), newJob()];
+    const [a, b] = [pendingJob(), pendingJob()];
     await Promise.all([a, b].map((job) => repository.create(job, created(job))));
     const now = new Date();
     const [ra, rb] = await Promise.all([
@@ -162,7 +164,7 @@ describe('MongoJobRepository group commit', () => {
     const type = `claim.${randomUUID().slice(0, 8)}`;
     const base = Date.now() - 1_000;
     const jobs = [5, 4, 3, 2, 1].map((priority, i) =>
-      newJob({ type, priority, runAt: new Date(base), createdAt: new Date(base + i) }),
+      pendingJob({ type, priority, runAt: new Date(base), createdAt: new Date(base + i) }),
     );
     await Promise.all(jobs.map((job) => repository.create(job, created(job))));
     const now = new Date();

@@ -1,4 +1,4 @@
-import { startAttempt, type Job, type Transition } from '../domain/job';
+import { newJob, startAttempt, type Job, type Transition } from '../domain/job';
 import { DEFAULT_JOB_TYPES, JobTypeRegistry } from '../domain/job-type';
 import { ClaimJobs } from './claim-jobs.command';
 import { ClaimNotifier } from './claim-notifier';
@@ -7,33 +7,21 @@ import type { JobRepository } from './job.repository.port';
 import { systemRuntime } from './runtime.port';
 
 function job(id: string): Job {
-  const now = new Date();
-  return {
-    id,
-    type: 'demo.echo',
-    payload: { message: 'x' },
-    state: 'PENDING',
-    priority: 0,
-    runAt: now,
-    attempts: 0,
-    maxAttempts: 3,
-    backoff: DEFAULT_JOB_TYPES[1].defaultBackoff,
-    leaseDurationMs: 30_000,
-    idempotencyKey: '',
-    requestHash: '',
-    cancelRequested: false,
-    cancelReason: '',
-    workerId: '',
-    leaseToken: '',
-    leaseExpiresAt: null,
-    progress: null,
-    result: null,
-    lastError: null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    finishedAt: null,
-  };
+  return newJob(
+    {
+      id,
+      type: 'demo.echo',
+      payload: { message: 'x' },
+      priority: 0,
+      runAt: new Date(),
+      maxAttempts: 3,
+      backoff: DEFAULT_JOB_TYPES[1].defaultBackoff,
+      leaseDurationMs: 30_000,
+      idempotencyKey: '',
+      requestHash: '',
+    },
+    new Date(),
+  );
 }
 
 /** Just enough of a repository: one stored job, claim and update in memory. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AbortedError, ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { backoffProblems, type BackoffPolicy } from '../domain/backoff';
-import type { Job, JsonObject } from '../domain/job';
+import { newJob, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import { requestHash } from '../domain/request-hash';
 import type { ClaimNotifier } from './claim-notifier';
@@ -81,32 +81,21 @@ export class CreateJob {
     let runAt = now;
     if (input.runAt && input.runAt > now) runAt = input.runAt;
     if (input.delayMs !== undefined) runAt = new Date(now.getTime() + input.delayMs);
-    const job: Job = {
-      id: randomUUID(),
-      type: type.name,
-      payload,
-      state: 'PENDING',
-      priority: input.priority,
-      runAt,
-      attempts: 0,
-      maxAttempts: input.maxAttempts || type.defaultMaxAttempts,
-      backoff,
-      leaseDurationMs: input.leaseDurationMs ?? type.defaultLeaseMs,
-      idempotencyKey: input.idempotencyKey,
-      requestHash: hash,
-      cancelRequested: false,
-      cancelReason: '',
-      workerId: '',
-      leaseToken: '',
-      leaseExpiresAt: null,
-      progress: null,
-      result: null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      finishedAt: null,
-    };
+    const job = newJob(
+      {
+        id: randomUUID(),
+        type: type.name,
+        payload,
+        priority: input.priority,
+        runAt,
+        maxAttempts: input.maxAttempts || type.defaultMaxAttempts,
+        backoff,
+        leaseDurationMs: input.leaseDurationMs ?? type.defaultLeaseMs,
+        idempotencyKey: input.idempotencyKey,
+        requestHash: hash,
+      },
+      now,
+    );
     const saved = await this.repository.create(job, [{ type: 'JobCreated', job }]);
     if (!saved.created) return { job: this.replay(saved.job, hash), created: false };
     this.notifier.notify(job.type, job.runAt);

@@ -60,6 +60,42 @@ export interface Job {
   finishedAt: Date | null;
 }
 
+/** What a caller chooses when it creates a job; the rest of a new job is fixed. */
+export type NewJobFields = Pick<
+  Job,
+  | 'id'
+  | 'type'
+  | 'payload'
+  | 'priority'
+  | 'runAt'
+  | 'maxAttempts'
+  | 'backoff'
+  | 'leaseDurationMs'
+  | 'idempotencyKey'
+  | 'requestHash'
+>;
+
+/** A job as created: PENDING, no attempt yet, no lease, no progress or outcome. */
+export function newJob(fields: NewJobFields, now: Date): Job {
+  return {
+    ...fields,
+    state: 'PENDING',
+    attempts: 0,
+    cancelRequested: false,
+    cancelReason: '',
+    workerId: '',
+    leaseToken: '',
+    leaseExpiresAt: null,
+    progress: null,
+    result: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
 /** What a state change publishes (mapped to trellis.job.v1 events by the outbox adapter). */
 export type JobEvent =
   | { type: 'JobCreated'; job: Job }
