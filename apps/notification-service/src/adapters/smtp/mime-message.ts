@@ -1,17 +1,12 @@
+import type { OutgoingMail } from '../../app/mail-sender.port';
+
 /**
  * A lean RFC 5322/2045 composer for what the service sends (text and/or HTML, a few headers), so
  * the SMTP transport streams a ready message instead of building a MIME tree per mail. Non-ASCII
  * header values become RFC 2047 encoded words; bodies are base64 (76-character lines).
  */
-export interface MimeInput {
+export interface MimeInput extends OutgoingMail {
   from: string;
-  to: string;
-  cc: string[];
-  subject: string;
-  text: string;
-  html: string;
-  messageId: string;
-  headers: Record<string, string>;
   date?: Date;
 }
 
