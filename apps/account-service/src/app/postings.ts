@@ -1,7 +1,7 @@
 import type { Logger } from '@trellis/platform/logging';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import { DomainError } from '@trellis/platform/errors';
-import { type BatchOutcome, GroupCommit } from '@trellis/platform/mongo';
+import { type BatchOutcome, GroupCommit } from '@trellis/platform/batching';
 import {
   type Account,
   type ExternalAccount,

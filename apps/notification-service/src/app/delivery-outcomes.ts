@@ -1,5 +1,5 @@
 import type { Notification, NotificationState } from '../domain/notification';
-import { allSucceeded, GroupCommit } from '@trellis/platform/mongo';
+import { allSucceeded, GroupCommit } from '@trellis/platform/batching';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import type { NotificationRepository } from './notification.repository.port';
 import type { OutgoingEvent, UnitOfWork } from './unit-of-work.port';

@@ -3,9 +3,3 @@ export { withTransaction, isDuplicateKeyError } from './with-transaction';
 export { Outbox, OUTBOX_COLLECTION, type OutboxDocument, type OutboxMessage } from './outbox';
 export { Inbox, type InboxOutcome } from './inbox';
 export { Lease } from './lease';
-export {
-  GroupCommit,
-  allSucceeded,
-  type BatchOutcome,
-  type GroupCommitOptions,
-} from './group-commit';

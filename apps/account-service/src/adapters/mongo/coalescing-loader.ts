@@ -1,4 +1,4 @@
-import { GroupCommit } from '@trellis/platform/mongo';
+import { GroupCommit } from '@trellis/platform/batching';
 
 /**
  * Coalesced point reads: every `load(id)` issued while the event loop works through one round of

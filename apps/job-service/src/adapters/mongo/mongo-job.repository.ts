@@ -1,9 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ClientSession, Collection, Db, Filter, MongoClient, UpdateFilter } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
+import { type BatchOutcome, GroupCommit } from '@trellis/platform/batching';
 import {
-  type BatchOutcome,
-  GroupCommit,
   isDuplicateKeyError,
   withTransaction,
   type Outbox,

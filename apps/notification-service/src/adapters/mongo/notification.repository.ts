@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
-import { allSucceeded, GroupCommit } from '@trellis/platform/mongo';
+import { allSucceeded, GroupCommit } from '@trellis/platform/batching';
 import type { Notification, NotificationState } from '../../domain/notification';
 import type {
   CampaignCounts,

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
-import { allSucceeded, GroupCommit, isDuplicateKeyError } from '@trellis/platform/mongo';
+import { allSucceeded, GroupCommit } from '@trellis/platform/batching';
+import { isDuplicateKeyError } from '@trellis/platform/mongo';
 import type { Suppression, SuppressionReason } from '../../domain/suppression';
 import type { SuppressionRepository } from '../../app/suppression.repository.port';
 import type { Tx } from '../../app/unit-of-work.port';

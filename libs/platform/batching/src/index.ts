@@ -1,0 +1,6 @@
+export {
+  GroupCommit,
+  allSucceeded,
+  type BatchOutcome,
+  type GroupCommitOptions,
+} from './group-commit';
