@@ -61,26 +61,29 @@ export async function startJobService(
       const notifier = new ClaimNotifier();
       ctx.grpc.add(
         jobV1.JobServiceDefinition,
-        jobServiceHandler({
-          createJob: new CreateJob(repository, types, notifier, runtime),
-          getJob: new GetJob(repository),
-          listJobs: new ListJobs(repository),
-          getQueueStats: new GetQueueStats(repository, types, runtime),
-          listJobTypes: new ListJobTypes(types),
-          cancelJob: new CancelJob(repository, runtime, metrics),
-          retryJob: new RetryJob(repository, notifier, runtime),
-          claimJobs: new ClaimJobs(
-            repository,
-            types,
-            notifier,
-            runtime,
-            metrics,
-            config.CLAIM_POLL_INTERVAL_MS,
-          ),
-          heartbeatJob: new HeartbeatJob(repository, runtime),
-          completeJob: new CompleteJob(repository, types, runtime, metrics),
-          failJob: new FailJob(repository, notifier, runtime, metrics),
-        }),
+        jobServiceHandler(
+          {
+            createJob: new CreateJob(repository, types, notifier, runtime),
+            getJob: new GetJob(repository),
+            listJobs: new ListJobs(repository),
+            getQueueStats: new GetQueueStats(repository, types, runtime),
+            listJobTypes: new ListJobTypes(types),
+            cancelJob: new CancelJob(repository, runtime, metrics),
+            retryJob: new RetryJob(repository, notifier, runtime),
+            claimJobs: new ClaimJobs(
+              repository,
+              types,
+              notifier,
+              runtime,
+              metrics,
+              config.CLAIM_POLL_INTERVAL_MS,
+            ),
+            heartbeatJob: new HeartbeatJob(repository, runtime),
+            completeJob: new CompleteJob(repository, types, runtime, metrics),
+            failJob: new FailJob(repository, notifier, runtime, metrics),
+          },
+          ctx.logger,
+        ),
       );
       const reaper = new LeaseReaper(
         new ReapExpiredLeases(repository, notifier, runtime, metrics),

@@ -55,6 +55,11 @@ export const TEST_JOB_TYPES = [
     backoff: { initial_delay_seconds: 0.1, max_delay_seconds: 1, multiplier: 2, jitter: 0 },
   },
   {
+    name: 'test.batch',
+    max_attempts: 3,
+    lease_seconds: 30,
+  },
+  {
     name: 'test.other',
     max_attempts: 3,
     lease_seconds: 5,

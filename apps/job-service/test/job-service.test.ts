@@ -85,6 +85,7 @@ describe('CreateJob validation', () => {
   it('lists the declared types', async () => {
     const { jobTypes } = await h.jobs.client.listJobTypes({});
     expect(jobTypes.map((t) => t.name)).toEqual([
+      'test.batch',
       'test.bulk',
       'test.other',
       'test.sdk',
@@ -338,6 +339,62 @@ describe('worker protocol', () => {
       'trellis.job.v1.JobStarted',
       'trellis.job.v1.JobSucceeded',
     ]);
+  });
+});
+
+describe('CompleteJobs', () => {
+  const stateOf = async (id: string) => (await h.jobs.client.getJob({ jobId: id })).job!.state;
+
+  it('completes each entry on its own and reports a lost lease for that entry only', async () => {
+    await Promise.all(
+      [0, 1, 2].map(() => h.jobs.client.createJob({ type: 'test.batch', payload: {} })),
+    );
+    const [a, b, c] = (await claim(['test.batch'], 3)).jobs;
+    const { results } = await h.jobs.client.completeJobs({
+      completions: [
+        { jobId: a.job!.id, leaseToken: a.leaseToken, result: { n: 1 } },
+        { jobId: b.job!.id, leaseToken: 'forged' },
+        { jobId: c.job!.id, leaseToken: c.leaseToken },
+      ],
+    });
+    expect(results.map((r) => [r.jobId, r.status?.code])).toEqual([
+      [a.job!.id, Status.OK],
+      [b.job!.id, Status.FAILED_PRECONDITION],
+      [c.job!.id, Status.OK],
+    ]);
+    const info = results[1].status!.details.find((d) => d.typeUrl.endsWith('google.rpc.ErrorInfo'));
+    expect(ErrorInfo.decode(info!.value).reason).toBe('LEASE_LOST');
+    expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect((await h.jobs.client.getJob({ jobId: a.job!.id })).job!.result).toEqual({ n: 1 });
+    expect(await stateOf(b.job!.id)).toBe(JobState.JOB_STATE_RUNNING);
+    expect(await stateOf(c.job!.id)).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect((await h.eventsOf(c.job!.id, 3)).map((e) => e.eventType)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
+    await h.jobs.client.completeJob({ jobId: b.job!.id, leaseToken: b.leaseToken });
+  });
+
+  it('rejects a malformed request as a whole, naming the field, and changes nothing', async () => {
+    await h.jobs.client.createJob({ type: 'test.batch', payload: {} });
+    const [a] = (await claim(['test.batch'], 1)).jobs;
+    const valid = { jobId: a.job!.id, leaseToken: a.leaseToken };
+    const empty = await rpcError(h.jobs.client.completeJobs({ completions: [] }));
+    expect(empty.code).toBe(Status.INVALID_ARGUMENT);
+    expect(fieldsOf(empty)).toEqual(['completions']);
+    const tooMany = await rpcError(
+      h.jobs.client.completeJobs({ completions: Array.from({ length: 101 }, () => valid) }),
+    );
+    expect(fieldsOf(tooMany)).toEqual(['completions']);
+    const malformed = await rpcError(
+      h.jobs.client.completeJobs({ completions: [valid, { jobId: 'x' }, valid] }),
+    );
+    expect(malformed.code).toBe(Status.INVALID_ARGUMENT);
+    expect(fieldsOf(malformed)).toEqual(['completions[1].lease_token', 'completions[2].job_id']);
+    expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_RUNNING);
+    await h.jobs.client.completeJobs({ completions: [valid] });
+    expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_SUCCEEDED);
   });
 });
 

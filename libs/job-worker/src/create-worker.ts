@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ClientError, Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
+import { GroupCommit, type BatchOutcome } from '@trellis/platform/batching';
 import { createLogger, type Logger } from '@trellis/platform/logging';
 
 /** Call options the worker passes: cancellation and a deadline (createGrpcClient's clients take both). */
@@ -16,7 +17,7 @@ export interface WorkerCallOptions {
  */
 export type JobServiceClient = Pick<
   jobV1.JobServiceClient<WorkerCallOptions>,
-  'claimJobs' | 'heartbeatJob' | 'completeJob' | 'failJob'
+  'claimJobs' | 'heartbeatJob' | 'completeJob' | 'completeJobs' | 'failJob'
 >;
 
 /** Progress a handler reports; sent with the next heartbeat. */
@@ -130,6 +131,45 @@ function leaseMsOf(job: jobV1.Job): number {
   return d ? Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6) : 30_000;
 }
 
+/** At most this many completions per CompleteJobs call (the service's limit). */
+const MAX_COMPLETIONS_PER_CALL = 100;
+const COMPLETE_JOBS_PATH = '/trellis.job.v1.JobService/CompleteJobs';
+
+/**
+ * Reports completions through CompleteJobs: those that finish while a call is in flight go
+ * together in the next one, so a busy worker makes one call for many jobs and an idle one adds no
+ * wait. A service without CompleteJobs (UNIMPLEMENTED) gets one CompleteJob per job from then on.
+ */
+function completionReporter(client: JobServiceClient, logger: Logger) {
+  let batchRpc = true;
+  const one = (request: jobV1.CompleteJobRequest): Promise<BatchOutcome<void>> =>
+    client.completeJob(request).then(
+      () => ({ value: undefined }),
+      (error: unknown) => ({ error }),
+    );
+  const reporter = new GroupCommit<jobV1.CompleteJobRequest, void>(
+    async (batch) => {
+      if (!batchRpc) return Promise.all(batch.map(one));
+      try {
+        const { results } = await client.completeJobs({ completions: batch });
+        return batch.map((_, i): BatchOutcome<void> => {
+          if (!results[i]) return { error: new Error('CompleteJobs returned no result') };
+          const { code, message } = results[i].status ?? { code: Status.OK, message: '' };
+          if (code === Status.OK) return { value: undefined };
+          return { error: new ClientError(COMPLETE_JOBS_PATH, code, message) };
+        });
+      } catch (err) {
+        if (!isStatus(err, Status.UNIMPLEMENTED)) throw err;
+        batchRpc = false;
+        logger.info('the job-service has no CompleteJobs; completing one job per call');
+        return Promise.all(batch.map(one));
+      }
+    },
+    { maxBatch: MAX_COMPLETIONS_PER_CALL },
+  );
+  return (request: jobV1.CompleteJobRequest) => reporter.submit(request);
+}
+
 /**
  * A job-service worker: long-polls ClaimJobs for `types`, runs up to `concurrency` jobs through
  * `handler`, heartbeats each job on its own (which also delivers progress and cancellation), and
@@ -146,6 +186,7 @@ export function createWorker(options: WorkerOptions): Worker {
     worker_id: workerId,
   });
   const running = new Map<string, RunningJob>();
+  const reportCompletion = completionReporter(client, logger);
   let started = false;
   let stopping = false;
   let loop: Promise<void> | undefined;
@@ -293,7 +334,7 @@ export function createWorker(options: WorkerOptions): Worker {
     if (leaseLost || entry.abandoned) return;
     try {
       if (ok) {
-        await client.completeJob({ jobId: job.id, leaseToken, result: result ?? {} });
+        await reportCompletion({ jobId: job.id, leaseToken, result: result ?? {} });
         log.debug('job completed');
       } else if (controller.signal.reason instanceof JobCancelledError) {
         await client.failJob({

@@ -14,7 +14,12 @@ import {
 function fakeService() {
   const queue: jobV1.Job[] = [];
   const calls: Array<{ method: string; request: Record<string, unknown> }> = [];
-  const state = { cancel: new Set<string>(), lost: new Set<string>() };
+  const state = {
+    cancel: new Set<string>(),
+    lost: new Set<string>(),
+    /** Answer CompleteJobs with UNIMPLEMENTED, as a job-service that predates it would. */
+    noBatchRpc: false,
+  };
   const client: JobServiceClient = {
     async claimJobs(request, options?: WorkerCallOptions) {
       calls.push({ method: 'claim', request: { ...request } });
@@ -38,8 +43,22 @@ function fakeService() {
       return { cancelRequested: state.cancel.has(request.jobId!) };
     },
     async completeJob(request) {
-      calls.push({ method: 'complete', request: { ...request } });
+      calls.push({ method: 'completeJob', request: { ...request } });
       return {};
+    },
+    async completeJobs(request) {
+      if (state.noBatchRpc)
+        throw new ClientError('/CompleteJobs', Status.UNIMPLEMENTED, 'unknown method');
+      const completions = request.completions ?? [];
+      calls.push({ method: 'completeJobs', request: { jobIds: completions.map((c) => c.jobId) } });
+      for (const completion of completions) calls.push({ method: 'complete', request: completion });
+      return {
+        results: completions.map(({ jobId }) =>
+          state.lost.has(jobId!)
+            ? { jobId, status: { code: Status.FAILED_PRECONDITION, message: 'lease lost' } }
+            : { jobId, status: { code: Status.OK, message: '' } },
+        ),
+      };
     },
     async failJob(request) {
       calls.push({ method: 'fail', request: { ...request } });
@@ -80,7 +99,7 @@ describe('createWorker', () => {
       },
     });
     await waitFor(
-      () => svc.calls.filter((c) => c.method !== 'claim' && c.method !== 'heartbeat').length === 3,
+      () => svc.calls.filter((c) => c.method === 'complete' || c.method === 'fail').length === 3,
     );
     await worker.stop();
     const byJob = Object.fromEntries(
@@ -104,6 +123,53 @@ describe('createWorker', () => {
     expect(
       svc.calls.filter((c) => c.method === 'claim').every((c) => Number(c.request.maxJobs) <= 3),
     ).toBe(true);
+  });
+
+  it('reports the jobs that finish together in one CompleteJobs call, each with its own outcome', async () => {
+    const svc = fakeService();
+    for (const id of ['a', 'b', 'c', 'd', 'gone']) svc.add(id);
+    svc.state.lost.add('gone');
+    const lines: Array<Record<string, unknown>> = [];
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 5,
+      logger: captureLogger('job-worker-test', { lines, raw: [] }).logger,
+      async handler() {
+        return { ok: true };
+      },
+    });
+    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 5);
+    await worker.stop();
+    expect(svc.calls.filter((c) => c.method === 'completeJobs')).toEqual([
+      { method: 'completeJobs', request: { jobIds: ['a', 'b', 'c', 'd', 'gone'] } },
+    ]);
+    expect(svc.calls.some((c) => c.method === 'completeJob')).toBe(false);
+    // Only the entry whose lease was lost is reported as not completed.
+    const unreported = lines.filter(
+      (l) => l.msg === 'could not report the job outcome; its lease will expire',
+    );
+    expect(unreported.map((l) => l.job_id)).toEqual(['gone']);
+  });
+
+  it('falls back to one CompleteJob per job when the service has no CompleteJobs', async () => {
+    const svc = fakeService();
+    svc.state.noBatchRpc = true;
+    for (const id of ['a', 'b', 'c']) svc.add(id);
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 3,
+      logger,
+      async handler() {},
+    });
+    await waitFor(() => svc.calls.filter((c) => c.method === 'completeJob').length === 3);
+    svc.add('later');
+    await waitFor(() => svc.calls.filter((c) => c.method === 'completeJob').length === 4);
+    await worker.stop();
+    expect(svc.calls.filter((c) => c.method === 'completeJob').map((c) => c.request.jobId)).toEqual(
+      ['a', 'b', 'c', 'later'],
+    );
   });
 
   it('heartbeats with progress and aborts the signal on cancellation and on a lost lease', async () => {

@@ -1,10 +1,20 @@
-import { ValidationError } from '@trellis/platform/errors';
+import type { BatchOutcome } from '@trellis/platform/batching';
+import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { complete, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import { requireFields } from './job-input';
 import { runMsOf, type JobMetrics } from './job-metrics.port';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
+
+export interface CompleteJobInput {
+  jobId: string;
+  leaseToken: string;
+  result?: JsonObject;
+}
+
+/** Entries of one CompleteJobs call at most. */
+export const MAX_COMPLETIONS_PER_CALL = 100;
 
 export class CompleteJob {
   constructor(
@@ -14,7 +24,43 @@ export class CompleteJob {
     private readonly metrics: JobMetrics,
   ) {}
 
-  async execute(input: { jobId: string; leaseToken: string; result?: JsonObject }): Promise<Job> {
+  /**
+   * Completes several jobs, each on its own (CompleteJobs): one entry's LEASE_LOST does not stop
+   * the others. A malformed list fails as a whole before anything is written.
+   */
+  async executeMany(inputs: CompleteJobInput[]): Promise<Array<BatchOutcome<Job>>> {
+    if (inputs.length === 0 || inputs.length > MAX_COMPLETIONS_PER_CALL)
+      throw ValidationError.field(
+        'completions',
+        `must hold 1 to ${MAX_COMPLETIONS_PER_CALL} entries, not ${inputs.length}`,
+      );
+    const violations: FieldViolation[] = [];
+    const seen = new Set<string>();
+    inputs.forEach(({ jobId, leaseToken }, i) => {
+      if (jobId === '')
+        violations.push({ field: `completions[${i}].job_id`, description: 'is required' });
+      else if (seen.has(jobId))
+        violations.push({
+          field: `completions[${i}].job_id`,
+          description: 'repeats an earlier entry',
+        });
+      if (leaseToken === '')
+        violations.push({ field: `completions[${i}].lease_token`, description: 'is required' });
+      seen.add(jobId);
+    });
+    if (violations.length > 0) throw new ValidationError(violations);
+    // Submitted together, the entries share the repository's next group commit.
+    return Promise.all(
+      inputs.map((input) =>
+        this.execute(input).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
+  }
+
+  async execute(input: CompleteJobInput): Promise<Job> {
     requireFields({ job_id: input.jobId, lease_token: input.leaseToken });
     const result = input.result ?? {};
     const bytes = Buffer.byteLength(JSON.stringify(result), 'utf8');

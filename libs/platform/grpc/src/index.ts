@@ -5,6 +5,8 @@ export {
 } from './server/create-grpc-server';
 export {
   toServerError,
+  rpcStatusOf,
+  type RpcStatus,
   errorMapperMiddleware,
   ERROR_DOMAIN,
 } from './server/error-mapper.middleware';

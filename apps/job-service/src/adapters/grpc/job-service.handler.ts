@@ -1,5 +1,6 @@
 import { jobV1 } from '@trellis/contracts';
-import { callerOf, type CallContext } from '@trellis/platform/grpc';
+import { callerOf, rpcStatusOf, type CallContext } from '@trellis/platform/grpc';
+import type { Logger } from '@trellis/platform/logging';
 import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
 import type { Job, JobState } from '../../domain/job';
@@ -95,8 +96,14 @@ function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
   });
 }
 
+const COMPLETE_JOBS_PATH = `/${jobV1.JobServiceDefinition.fullName}/CompleteJobs`;
+
 /** trellis.job.v1.JobService: proto ⇄ use case translation only. */
-export function jobServiceHandler(uc: JobUseCases): jobV1.JobServiceImplementation {
+export function jobServiceHandler(
+  uc: JobUseCases,
+  /** Logs an entry of a batch call that failed unexpectedly, as a failed call would be. */
+  logger: Logger,
+): jobV1.JobServiceImplementation {
   return {
     async createJob(request) {
       const { job, created } = await uc.createJob.execute({
@@ -214,6 +221,23 @@ export function jobServiceHandler(uc: JobUseCases): jobV1.JobServiceImplementati
         result: request.result,
       });
       return { job: toProtoJob(job) };
+    },
+
+    async completeJobs(request) {
+      const outcomes = await uc.completeJob.executeMany(request.completions);
+      return {
+        results: request.completions.map(({ jobId }, i) => {
+          const outcome = outcomes[i];
+          return {
+            jobId,
+            status: rpcStatusOf(
+              'error' in outcome ? outcome.error : undefined,
+              logger,
+              COMPLETE_JOBS_PATH,
+            ),
+          };
+        }),
+      };
     },
 
     async failJob(request) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
 import { BadRequest, ErrorInfo, RetryInfo, RichServerError } from 'nice-grpc-error-details';
-import { Status as RpcStatus } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
+import { Status as RpcStatusMessage } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
 import { DomainError } from '@trellis/platform/errors';
 import type { Logger } from '@trellis/platform/logging';
 import { encodeErrorDetails } from './nice-grpc-internals';
@@ -89,13 +89,41 @@ export function mapError(
 
 /** The `grpc-status-details-bin` trailer (google.rpc.Status) of a rich error, as bytes. */
 export function statusDetailsOf(err: RichServerError): Uint8Array {
-  return RpcStatus.encode(
-    RpcStatus.fromPartial({
+  return RpcStatusMessage.encode(
+    RpcStatusMessage.fromPartial({
       code: err.code,
       message: err.details,
       details: encodeErrorDetails(err.extra),
     }),
   ).finish();
+}
+
+/** A google.rpc.Status: what a batch RPC reports for each of its entries. */
+export interface RpcStatus {
+  code: number;
+  message: string;
+  details: Array<{ typeUrl: string; value: Buffer }>;
+}
+
+/**
+ * The google.rpc.Status a caller would have received had `err` ended its call (code, message and
+ * details as `mapError` makes them, unexpected errors logged the same way); OK for no error.
+ * Batch RPCs, whose entries succeed or fail on their own, put one in each entry's result.
+ */
+export function rpcStatusOf(err: unknown, logger: Logger, methodPath: string): RpcStatus {
+  if (err === undefined) return { code: Status.OK, message: '', details: [] };
+  const mapped = mapError(err, logger, methodPath, false);
+  return {
+    code: mapped.code,
+    message: mapped.details,
+    details:
+      mapped instanceof RichServerError
+        ? encodeErrorDetails(mapped.extra).map((any) => ({
+            typeUrl: any.typeUrl,
+            value: Buffer.from(any.value),
+          }))
+        : [],
+  };
 }
 
 /** `mapError` as a nice-grpc middleware (the streaming path; unary calls use `mapError` directly). */
