@@ -4,6 +4,10 @@
 //
 //   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=500)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
+//   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
+//
+// The producer is the SDK's createJobProducer (concurrent creates share CreateJobs calls) and the
+// workers report completions through CompleteJobs the same way; BullMQ's producer is Queue.add.
 //
 // The job-service runs in a process of its own (apps/job-service/src/main.ts), the producer and the
 // workers here. MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers
@@ -15,7 +19,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { jobV1 } from '@trellis/contracts';
-import { createWorker } from '@trellis/job-worker';
+import { createJobProducer, createWorker } from '@trellis/job-worker';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { spawnDevstack } from '../support/spawn-devstack';
@@ -27,6 +31,7 @@ const IN_FLIGHT_CREATES = 64;
 // Jobs each configuration runs before the measured ones, so JIT compilation of the freshly started
 // job-service (and of the BullMQ client) is not counted, as h2load's --warm-up-time does.
 const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 500);
+const SINGLE_CALLS = process.env.BENCH_SINGLE_CALLS === '1';
 const ROOT = join(__dirname, '..', '..');
 
 /** BENCH_PROFILE_DIR=/tmp/prof: CPU profiles of the server processes go to /tmp/prof/<name>. */
@@ -156,6 +161,9 @@ async function benchJobService(
   const serverPids = [service.process.pid!, ...(infra.pid ? [infra.pid] : [])];
   const logger = createLogger({ service: 'bench', level: 'warn' });
   const producer = createGrpcClient(jobV1.JobServiceDefinition, { address: service.address });
+  const jobProducer = SINGLE_CALLS
+    ? producer.client
+    : createJobProducer({ client: producer.client });
   const clients = Array.from({ length: workers }, () =>
     createGrpcClient(jobV1.JobServiceDefinition, { address: service.address }),
   );
@@ -181,7 +189,7 @@ async function benchJobService(
     target = done + n;
     const handled = new Promise<void>((resolve) => (reached = resolve));
     await pump(n, IN_FLIGHT_CREATES, (i) =>
-      producer.client.createJob({ type: 'bench.noop', payload: { i } }),
+      jobProducer.createJob({ type: 'bench.noop', payload: { i } }),
     );
     await handled;
     // The last completions are reported after the handler returns: wait for them too.
@@ -284,7 +292,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
+      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, producer: ${SINGLE_CALLS ? 'CreateJob per job' : 'SDK createJobProducer (CreateJobs)'}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
   );
   const rows: Array<{ workers: number; trellis: Figures; bullmq: Figures }> = [];
   try {

@@ -1,7 +1,7 @@
 import { Status } from 'nice-grpc';
 import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1, type DecodedEvent } from '@trellis/contracts';
-import { createWorker, JobCancelledError } from '@trellis/job-worker';
+import { createJobProducer, createWorker, JobCancelledError } from '@trellis/job-worker';
 import { waitFor } from '@trellis/platform/testing';
 import { startHarness, type Harness } from './harness';
 
@@ -339,6 +339,103 @@ describe('worker protocol', () => {
       'trellis.job.v1.JobStarted',
       'trellis.job.v1.JobSucceeded',
     ]);
+  });
+});
+
+describe('CreateJobs', () => {
+  const countOf = async (type: string) =>
+    (await h.jobs.client.getQueueStats({ types: [type] })).stats[0]?.pending ?? 0n;
+
+  it('creates each entry on its own: new jobs, an idempotent replay, a reused key', async () => {
+    const { results } = await h.jobs.client.createJobs({
+      jobs: [
+        { type: 'test.batch', payload: { i: 1 } },
+        { type: 'test.batch', payload: { i: 2 }, idempotencyKey: 'create-jobs-k' },
+        { type: 'test.batch', payload: { i: 2 }, idempotencyKey: 'create-jobs-k' },
+        { type: 'test.batch', payload: { i: 3 }, idempotencyKey: 'create-jobs-k' },
+      ],
+    });
+    expect(results.map((r) => [r.status?.code, r.created])).toEqual([
+      [Status.OK, true],
+      [Status.OK, true],
+      [Status.OK, false],
+      [Status.ABORTED, false],
+    ]);
+    expect(results[2].job!.id).toBe(results[1].job!.id);
+    expect(results[0].job!.payload).toEqual({ i: 1 });
+    const info = results[3].status!.details.find((d) => d.typeUrl.endsWith('google.rpc.ErrorInfo'));
+    expect(ErrorInfo.decode(info!.value).reason).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect((await h.eventsOf(results[0].job!.id, 1)).map((e) => e.eventType)).toEqual([
+      'trellis.job.v1.JobCreated',
+    ]);
+    const claimed = (await claim(['test.batch'], 10)).jobs;
+    await h.jobs.client.completeJobs({
+      completions: claimed.map((c) => ({ jobId: c.job!.id, leaseToken: c.leaseToken })),
+    });
+  });
+
+  it('rejects the whole call when one entry is invalid, naming it, and enqueues nothing', async () => {
+    const before = await countOf('test.work');
+    const err = await rpcError(
+      h.jobs.client.createJobs({
+        jobs: [
+          { type: 'test.work', payload: { n: 1 } },
+          { type: 'test.work', payload: { n: 'x' } },
+        ],
+      }),
+    );
+    expect(err.code).toBe(Status.INVALID_ARGUMENT);
+    expect(reasonOf(err)).toBe('PAYLOAD_SCHEMA_VIOLATION');
+    expect(fieldsOf(err)).toEqual(['jobs[1].payload/n']);
+    expect(fieldsOf(await rpcError(h.jobs.client.createJobs({ jobs: [] })))).toEqual(['jobs']);
+    expect(await countOf('test.work')).toBe(before);
+  });
+
+  it('the SDK producer batches concurrent creates; each caller gets its own job or error', async () => {
+    const callsOf = async (method: string) => {
+      const text = await (await fetch(h.service.metricsUrl)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('rpc_server_requests_total') && l.includes(`"${method}"`));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const producer = createJobProducer({ client: h.jobs.client });
+    const [batchCalls, singleCalls] = [await callsOf('CreateJobs'), await callsOf('CreateJob')];
+    const first = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        producer.createJob({ type: 'test.batch', payload: { first: i } }),
+      ),
+    );
+    expect(first.map((r) => r.job?.payload)).toEqual(
+      Array.from({ length: 10 }, (_, i) => ({ first: i })),
+    );
+    expect([await callsOf('CreateJobs'), await callsOf('CreateJob')]).toEqual([
+      batchCalls + 1,
+      singleCalls,
+    ]);
+    // A batch with an invalid entry is refused as a whole; each request then goes on its own.
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 20 }, (_, i) =>
+        producer.createJob({ type: 'test.batch', payload: { i } }),
+      ),
+      producer.createJob({ type: 'test.work', payload: { n: 'x' } }),
+      producer.createJob({ type: 'test.batch', payload: { a: 1 }, idempotencyKey: 'producer-k' }),
+      producer.createJob({ type: 'test.batch', payload: { a: 2 }, idempotencyKey: 'producer-k' }),
+    ]);
+    const created = outcomes.slice(0, 20).map((o) => (o.status === 'fulfilled' ? o.value : null));
+    expect(created.map((c) => c?.job?.payload)).toEqual(
+      Array.from({ length: 20 }, (_, i) => ({ i })),
+    );
+    const invalid = (outcomes[20] as PromiseRejectedResult).reason as RichClientError;
+    expect([invalid.code, fieldsOf(invalid)]).toEqual([Status.INVALID_ARGUMENT, ['payload/n']]);
+    expect(outcomes[21].status).toBe('fulfilled');
+    const reused = (outcomes[22] as PromiseRejectedResult).reason as RichClientError;
+    expect([reused.code, reasonOf(reused)]).toEqual([Status.ABORTED, 'IDEMPOTENCY_KEY_REUSED']);
+    const claimed = (await claim(['test.batch'], 100)).jobs;
+    expect(claimed).toHaveLength(31);
+    await h.jobs.client.completeJobs({
+      completions: claimed.map((c) => ({ jobId: c.job!.id, leaseToken: c.leaseToken })),
+    });
   });
 });
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ClientError, Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
-import { GroupCommit, type BatchOutcome } from '@trellis/platform/batching';
 import { createLogger, type Logger } from '@trellis/platform/logging';
+import { batchedCalls } from './batched-calls';
 
 /** Call options the worker passes: cancellation and a deadline (createGrpcClient's clients take both). */
 export interface WorkerCallOptions {
@@ -131,45 +131,6 @@ function leaseMsOf(job: jobV1.Job): number {
   return d ? Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6) : 30_000;
 }
 
-/** At most this many completions per CompleteJobs call (the service's limit). */
-const MAX_COMPLETIONS_PER_CALL = 100;
-const COMPLETE_JOBS_PATH = '/trellis.job.v1.JobService/CompleteJobs';
-
-/**
- * Reports completions through CompleteJobs: those that finish while a call is in flight go
- * together in the next one, so a busy worker makes one call for many jobs and an idle one adds no
- * wait. A service without CompleteJobs (UNIMPLEMENTED) gets one CompleteJob per job from then on.
- */
-function completionReporter(client: JobServiceClient, logger: Logger) {
-  let batchRpc = true;
-  const one = (request: jobV1.CompleteJobRequest): Promise<BatchOutcome<void>> =>
-    client.completeJob(request).then(
-      () => ({ value: undefined }),
-      (error: unknown) => ({ error }),
-    );
-  const reporter = new GroupCommit<jobV1.CompleteJobRequest, void>(
-    async (batch) => {
-      if (!batchRpc) return Promise.all(batch.map(one));
-      try {
-        const { results } = await client.completeJobs({ completions: batch });
-        return batch.map((_, i): BatchOutcome<void> => {
-          if (!results[i]) return { error: new Error('CompleteJobs returned no result') };
-          const { code, message } = results[i].status ?? { code: Status.OK, message: '' };
-          if (code === Status.OK) return { value: undefined };
-          return { error: new ClientError(COMPLETE_JOBS_PATH, code, message) };
-        });
-      } catch (err) {
-        if (!isStatus(err, Status.UNIMPLEMENTED)) throw err;
-        batchRpc = false;
-        logger.info('the job-service has no CompleteJobs; completing one job per call');
-        return Promise.all(batch.map(one));
-      }
-    },
-    { maxBatch: MAX_COMPLETIONS_PER_CALL },
-  );
-  return (request: jobV1.CompleteJobRequest) => reporter.submit(request);
-}
-
 /**
  * A job-service worker: long-polls ClaimJobs for `types`, runs up to `concurrency` jobs through
  * `handler`, heartbeats each job on its own (which also delivers progress and cancellation), and
@@ -186,7 +147,20 @@ export function createWorker(options: WorkerOptions): Worker {
     worker_id: workerId,
   });
   const running = new Map<string, RunningJob>();
-  const reportCompletion = completionReporter(client, logger);
+  // Completions that finish while a call is in flight go together in the next CompleteJobs.
+  const reportCompletion = batchedCalls({
+    path: '/trellis.job.v1.JobService/CompleteJobs',
+    single: async (request: jobV1.CompleteJobRequest) => {
+      await client.completeJob(request);
+    },
+    batch: async (completions) =>
+      (await client.completeJobs({ completions })).results.map(({ status }) => ({
+        status,
+        response: undefined,
+      })),
+    onUnimplemented: () =>
+      logger.info('the job-service has no CompleteJobs; completing one job per call'),
+  });
   let started = false;
   let stopping = false;
   let loop: Promise<void> | undefined;

@@ -13,3 +13,9 @@ export {
   type WorkerCallOptions,
   type WorkerOptions,
 } from './create-worker';
+export {
+  createJobProducer,
+  type CreateJobRequest,
+  type JobProducer,
+  type JobProducerClient,
+} from './create-job-producer';

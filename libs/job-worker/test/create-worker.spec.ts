@@ -13,7 +13,8 @@ import {
 /** An in-memory JobService fake: hands out queued jobs and records worker calls. */
 function fakeService() {
   const queue: jobV1.Job[] = [];
-  const calls: Array<{ method: string; request: Record<string, unknown> }> = [];
+  /** `complete` entries name the RPC that carried them. */
+  const calls: Array<{ method: string; request: Record<string, unknown>; rpc?: string }> = [];
   const state = {
     cancel: new Set<string>(),
     lost: new Set<string>(),
@@ -43,20 +44,24 @@ function fakeService() {
       return { cancelRequested: state.cancel.has(request.jobId!) };
     },
     async completeJob(request) {
-      calls.push({ method: 'completeJob', request: { ...request } });
+      calls.push({ method: 'complete', request: { ...request }, rpc: 'CompleteJob' });
       return {};
     },
     async completeJobs(request) {
-      if (state.noBatchRpc)
-        throw new ClientError('/CompleteJobs', Status.UNIMPLEMENTED, 'unknown method');
       const completions = request.completions ?? [];
       calls.push({ method: 'completeJobs', request: { jobIds: completions.map((c) => c.jobId) } });
-      for (const completion of completions) calls.push({ method: 'complete', request: completion });
+      if (state.noBatchRpc)
+        throw new ClientError('/CompleteJobs', Status.UNIMPLEMENTED, 'unknown method');
+      for (const completion of completions)
+        calls.push({ method: 'complete', request: completion, rpc: 'CompleteJobs' });
       return {
         results: completions.map(({ jobId }) =>
           state.lost.has(jobId!)
-            ? { jobId, status: { code: Status.FAILED_PRECONDITION, message: 'lease lost' } }
-            : { jobId, status: { code: Status.OK, message: '' } },
+            ? {
+                jobId: jobId!,
+                status: { code: Status.FAILED_PRECONDITION, message: 'lease lost', details: [] },
+              }
+            : { jobId: jobId!, status: { code: Status.OK, message: '', details: [] } },
         ),
       };
     },
@@ -144,7 +149,7 @@ describe('createWorker', () => {
     expect(svc.calls.filter((c) => c.method === 'completeJobs')).toEqual([
       { method: 'completeJobs', request: { jobIds: ['a', 'b', 'c', 'd', 'gone'] } },
     ]);
-    expect(svc.calls.some((c) => c.method === 'completeJob')).toBe(false);
+    expect(svc.calls.some((c) => c.rpc === 'CompleteJob')).toBe(false);
     // Only the entry whose lease was lost is reported as not completed.
     const unreported = lines.filter(
       (l) => l.msg === 'could not report the job outcome; its lease will expire',
@@ -163,13 +168,20 @@ describe('createWorker', () => {
       logger,
       async handler() {},
     });
-    await waitFor(() => svc.calls.filter((c) => c.method === 'completeJob').length === 3);
-    svc.add('later');
-    await waitFor(() => svc.calls.filter((c) => c.method === 'completeJob').length === 4);
+    await waitFor(() => svc.calls.filter((c) => c.rpc === 'CompleteJob').length === 3);
+    svc.add('d');
+    svc.add('e');
+    await waitFor(() => svc.calls.filter((c) => c.rpc === 'CompleteJob').length === 5);
     await worker.stop();
-    expect(svc.calls.filter((c) => c.method === 'completeJob').map((c) => c.request.jobId)).toEqual(
-      ['a', 'b', 'c', 'later'],
-    );
+    expect(svc.calls.filter((c) => c.rpc === 'CompleteJob').map((c) => c.request.jobId)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
+    // Asked once; after UNIMPLEMENTED the worker no longer tries CompleteJobs.
+    expect(svc.calls.filter((c) => c.method === 'completeJobs')).toHaveLength(1);
   });
 
   it('heartbeats with progress and aborts the signal on cancellation and on a lost lease', async () => {

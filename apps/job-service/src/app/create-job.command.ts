@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { BatchOutcome } from '@trellis/platform/batching';
 import { AbortedError, ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { backoffProblems, type BackoffPolicy } from '../domain/backoff';
 import { newJob, type Job, type JsonObject } from '../domain/job';
@@ -27,6 +28,9 @@ export interface CreateJobInput {
   idempotencyKey: string;
 }
 
+/** Entries of one CreateJobs call at most. */
+export const MAX_CREATES_PER_CALL = 100;
+
 const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -39,6 +43,42 @@ export class CreateJob {
   ) {}
 
   async execute(input: CreateJobInput): Promise<{ job: Job; created: boolean }> {
+    return this.save(this.prepare(input));
+  }
+
+  /**
+   * Creates several jobs (CreateJobs). Every entry is validated first: an invalid one fails the
+   * call as a whole, naming `jobs[i].<field>`, before anything is written. Then each is created
+   * on its own, in the repository's next group commit, with its own outcome (e.g. ABORTED for a
+   * reused idempotency key).
+   */
+  async executeMany(
+    inputs: CreateJobInput[],
+  ): Promise<Array<BatchOutcome<{ job: Job; created: boolean }>>> {
+    if (inputs.length === 0 || inputs.length > MAX_CREATES_PER_CALL)
+      throw ValidationError.field(
+        'jobs',
+        `must hold 1 to ${MAX_CREATES_PER_CALL} entries, not ${inputs.length}`,
+      );
+    const prepared = inputs.map((input, i) => {
+      try {
+        return this.prepare(input);
+      } catch (err) {
+        throw err instanceof ValidationError ? err.within(`jobs[${i}]`) : err;
+      }
+    });
+    return Promise.all(
+      prepared.map((entry) =>
+        this.save(entry).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
+  }
+
+  /** Validates the request and builds the job it asks for (nothing is written). */
+  private prepare(input: CreateJobInput): Job {
     const violations: FieldViolation[] = [];
     const bad = (field: string, description: string) => violations.push({ field, description });
     if (input.type === '') throw ValidationError.field('type', 'is required');
@@ -96,8 +136,12 @@ export class CreateJob {
       },
       now,
     );
+    return job;
+  }
+
+  private async save(job: Job): Promise<{ job: Job; created: boolean }> {
     const saved = await this.repository.create(job, [{ type: 'JobCreated', job }]);
-    if (!saved.created) return { job: this.replay(saved.job, hash), created: false };
+    if (!saved.created) return { job: this.replay(saved.job, job.requestHash), created: false };
     this.notifier.notify(job.type, job.runAt);
     return saved;
   }

@@ -20,6 +20,19 @@ describe('DomainError', () => {
     ]);
   });
 
+  it('within() puts every field under the part of a batch request it is about', () => {
+    const err = new ValidationError(
+      [{ field: 'payload/n', description: 'must be integer' }],
+      'JOB.PAYLOAD_SCHEMA_VIOLATION',
+      { type: 'demo' },
+    ).within('jobs[2]');
+    expect(err.fieldViolations).toEqual([
+      { field: 'jobs[2].payload/n', description: 'must be integer' },
+    ]);
+    expect([err.reason, err.metadata]).toEqual(['PAYLOAD_SCHEMA_VIOLATION', { type: 'demo' }]);
+    expect(err.message).toBe('jobs[2].payload/n: must be integer');
+  });
+
   it('not found names the resource', () => {
     const err = new NotFoundError('account', 'acc_1');
     expect(err.code).toBe('ACCOUNT.NOT_FOUND');

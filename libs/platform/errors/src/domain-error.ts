@@ -54,6 +54,18 @@ export class ValidationError extends DomainError {
   static field(field: string, description: string): ValidationError {
     return new ValidationError([{ field, description }]);
   }
+
+  /** The same error about a part of a larger request, e.g. `within('jobs[2]')` of a batch. */
+  within(prefix: string): ValidationError {
+    return new ValidationError(
+      this.fieldViolations.map((v) => ({
+        field: `${prefix}.${v.field}`,
+        description: v.description,
+      })),
+      this.code,
+      this.metadata,
+    );
+  }
 }
 
 export class NotFoundError extends DomainError {

@@ -18,6 +18,7 @@ export {
   type GrpcClientHandle,
   type GrpcClientSettings,
 } from './client/create-grpc-client';
+export { rpcStatusError } from './client/rpc-status-error';
 export { Status, ServerError, ClientError, type CallContext } from 'nice-grpc';
 export {
   serverTlsCredentials,

@@ -8,7 +8,7 @@ import type { JobTypeDefinition } from '../../domain/job-type';
 import type { CancelJob } from '../../app/cancel-job.command';
 import type { ClaimJobs } from '../../app/claim-jobs.command';
 import type { CompleteJob } from '../../app/complete-job.command';
-import type { CreateJob } from '../../app/create-job.command';
+import type { CreateJob, CreateJobInput } from '../../app/create-job.command';
 import type { FailJob } from '../../app/fail-job.command';
 import type { GetJob } from '../../app/get-job.query';
 import type { GetQueueStats } from '../../app/get-queue-stats.query';
@@ -96,6 +96,31 @@ function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
   });
 }
 
+/** A CreateJobRequest as the use case's input. */
+function createJobInput(request: jobV1.CreateJobRequest): CreateJobInput {
+  return {
+    type: request.type,
+    payload: request.payload,
+    priority: request.priority,
+    runAt: request.runAt,
+    delayMs: request.delay ? fromDuration(request.delay) : undefined,
+    maxAttempts: request.maxAttempts,
+    backoff: request.backoff
+      ? {
+          initialDelayMs: request.backoff.initialDelay
+            ? fromDuration(request.backoff.initialDelay)
+            : undefined,
+          maxDelayMs: request.backoff.maxDelay ? fromDuration(request.backoff.maxDelay) : undefined,
+          multiplier: request.backoff.multiplier,
+          jitter: request.backoff.jitter,
+        }
+      : undefined,
+    leaseDurationMs: request.leaseDuration ? fromDuration(request.leaseDuration) : undefined,
+    idempotencyKey: request.idempotencyKey,
+  };
+}
+
+const CREATE_JOBS_PATH = `/${jobV1.JobServiceDefinition.fullName}/CreateJobs`;
 const COMPLETE_JOBS_PATH = `/${jobV1.JobServiceDefinition.fullName}/CompleteJobs`;
 
 /** trellis.job.v1.JobService: proto ⇄ use case translation only. */
@@ -106,29 +131,23 @@ export function jobServiceHandler(
 ): jobV1.JobServiceImplementation {
   return {
     async createJob(request) {
-      const { job, created } = await uc.createJob.execute({
-        type: request.type,
-        payload: request.payload,
-        priority: request.priority,
-        runAt: request.runAt,
-        delayMs: request.delay ? fromDuration(request.delay) : undefined,
-        maxAttempts: request.maxAttempts,
-        backoff: request.backoff
-          ? {
-              initialDelayMs: request.backoff.initialDelay
-                ? fromDuration(request.backoff.initialDelay)
-                : undefined,
-              maxDelayMs: request.backoff.maxDelay
-                ? fromDuration(request.backoff.maxDelay)
-                : undefined,
-              multiplier: request.backoff.multiplier,
-              jitter: request.backoff.jitter,
-            }
-          : undefined,
-        leaseDurationMs: request.leaseDuration ? fromDuration(request.leaseDuration) : undefined,
-        idempotencyKey: request.idempotencyKey,
-      });
+      const { job, created } = await uc.createJob.execute(createJobInput(request));
       return { job: toProtoJob(job), created };
+    },
+
+    async createJobs(request) {
+      const outcomes = await uc.createJob.executeMany(request.jobs.map(createJobInput));
+      return {
+        results: outcomes.map((outcome) =>
+          'value' in outcome
+            ? {
+                job: toProtoJob(outcome.value.job),
+                created: outcome.value.created,
+                status: rpcStatusOf(undefined, logger, CREATE_JOBS_PATH),
+              }
+            : { created: false, status: rpcStatusOf(outcome.error, logger, CREATE_JOBS_PATH) },
+        ),
+      };
     },
 
     async getJob(request) {

@@ -60,3 +60,9 @@ export const encodeErrorDetails = internal<(details: ErrorDetails[]) => Any[]>(
   errorDetails,
   'encodeErrorDetails',
 );
+
+/** The unpacking errorDetailsClientMiddleware uses (unknown types stay `Any`). */
+export const decodeErrorDetails = internal<(details: Any[]) => ErrorDetails[]>(
+  errorDetails,
+  'decodeErrorDetails',
+);

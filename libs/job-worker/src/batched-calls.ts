@@ -1,0 +1,70 @@
+import { ClientError, Status } from 'nice-grpc-common';
+import { GroupCommit, type BatchOutcome } from '@trellis/platform/batching';
+import { rpcStatusError, type RpcStatus } from '@trellis/platform/grpc';
+
+/** Entries per call of the job-service's batch RPCs at most. */
+export const MAX_ENTRIES_PER_CALL = 100;
+
+export interface BatchedCallSettings<Request, Response> {
+  /** The batch RPC's path, for the errors of its entries. */
+  path: string;
+  /** The one-request RPC. */
+  single(request: Request): Promise<Response>;
+  /** The batch RPC: one result per request, in order; `status` unset or OK means success. */
+  batch(requests: Request[]): Promise<Array<{ status?: RpcStatus; response: Response }>>;
+  /** Called once when the service turns out not to have the batch RPC. */
+  onUnimplemented(): void;
+}
+
+function isStatus(err: unknown, status: Status): boolean {
+  return err instanceof ClientError && err.code === status;
+}
+
+/**
+ * One-request calls that go out together: the requests made while a call is in flight are sent
+ * in the next one through the batch RPC (up to 100), so a busy client makes one call for many
+ * requests and an idle one adds no wait. Each caller gets its own response or the error the
+ * one-request RPC would have thrown. A lone request, a service without the batch RPC
+ * (UNIMPLEMENTED) and a batch refused as INVALID_ARGUMENT (one malformed entry; nothing was
+ * written) go through the one-request RPC, so every request still gets its own answer.
+ */
+export function batchedCalls<Request, Response>(
+  settings: BatchedCallSettings<Request, Response>,
+): (request: Request) => Promise<Response> {
+  let batchRpc = true;
+  const oneByOne = (requests: Request[]): Promise<Array<BatchOutcome<Response>>> =>
+    Promise.all(
+      requests.map((request) =>
+        settings.single(request).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
+  const group = new GroupCommit<Request, Response>(
+    async (requests) => {
+      if (!batchRpc || requests.length === 1) return oneByOne(requests);
+      let results: Awaited<ReturnType<typeof settings.batch>>;
+      try {
+        results = await settings.batch(requests);
+      } catch (err) {
+        if (isStatus(err, Status.UNIMPLEMENTED)) {
+          batchRpc = false;
+          settings.onUnimplemented();
+          return oneByOne(requests);
+        }
+        if (isStatus(err, Status.INVALID_ARGUMENT)) return oneByOne(requests);
+        throw err;
+      }
+      return requests.map((_, i): BatchOutcome<Response> => {
+        const result = results[i];
+        if (!result)
+          return { error: new Error(`${settings.path} returned no result for entry ${i}`) };
+        if (!result.status || result.status.code === Status.OK) return { value: result.response };
+        return { error: rpcStatusError(settings.path, result.status) };
+      });
+    },
+    { maxBatch: MAX_ENTRIES_PER_CALL },
+  );
+  return (request) => group.submit(request);
+}
