@@ -19,7 +19,13 @@ import {
   ValidationError,
 } from '@trellis/platform/errors';
 import { bufCurl, captureLogger, waitFor } from '@trellis/platform/testing';
-import { createGrpcClient, createGrpcServer, type GrpcServer } from '../src';
+import {
+  createGrpcClient,
+  createGrpcServer,
+  rpcStatusError,
+  rpcStatusOf,
+  type GrpcServer,
+} from '../src';
 import {
   EchoRequest,
   EchoResponse,
@@ -218,6 +224,59 @@ describe('gRPC kit: a server checked with clients nobody here wrote', () => {
       /rpc_server_requests_total\{rpc_service="trellis.testing.v1.EchoService",rpc_method="Echo",rpc_grpc_status_code="OK"\} \d+/,
     );
     expect(text).toContain('rpc_grpc_status_code="FAILED_PRECONDITION"');
+  });
+});
+
+describe('gRPC kit: statuses of batch entries', () => {
+  const path = '/trellis.testing.v1.EchoService/Batch';
+
+  it('an entry reports the status, message and details the call would have failed with', () => {
+    const { logger } = captureLogger('batch-test');
+    expect(rpcStatusOf(undefined, logger, path)).toEqual({
+      code: Status.OK,
+      message: '',
+      details: [],
+    });
+    const lost = rpcStatusOf(
+      new PreconditionFailedError('JOB.LEASE_LOST', 'the lease is not current', { job_id: 'j1' }),
+      logger,
+      path,
+    );
+    expect([lost.code, lost.message]).toEqual([
+      Status.FAILED_PRECONDITION,
+      'the lease is not current',
+    ]);
+    const asThrown = rpcStatusError(path, lost);
+    expect(asThrown).toBeInstanceOf(RichClientError);
+    expect([asThrown.code, asThrown.details, asThrown.path]).toEqual([
+      Status.FAILED_PRECONDITION,
+      'the lease is not current',
+      path,
+    ]);
+    expect(asThrown.extra).toEqual([
+      ErrorInfo.fromPartial({
+        reason: 'LEASE_LOST',
+        domain: 'trellis.dev',
+        metadata: { code: 'JOB.LEASE_LOST', job_id: 'j1' },
+      }),
+    ]);
+    const invalid = rpcStatusError(
+      path,
+      rpcStatusOf(ValidationError.field('jobs[1].payload', 'is required'), logger, path),
+    );
+    expect(invalid.code).toBe(Status.INVALID_ARGUMENT);
+    const badRequest = invalid.extra.find((d) => d.$type === BadRequest.$type) as BadRequest;
+    expect(badRequest.fieldViolations.map((v) => v.field)).toEqual(['jobs[1].payload']);
+  });
+
+  it('an unexpected error is INTERNAL with an error id, and its stack is logged, not sent', () => {
+    const { logger, lines } = captureLogger('batch-test');
+    const status = rpcStatusOf(new Error('disk is on fire'), logger, path);
+    expect(status.code).toBe(Status.INTERNAL);
+    expect(status.message).toMatch(/^internal error \(error id [0-9a-f-]{36}\)$/);
+    const errorId = status.message.match(/error id ([0-9a-f-]{36})/)![1];
+    const logged = lines.find((l) => l.error_id === errorId);
+    expect((logged?.err as { stack: string }).stack).toContain('disk is on fire');
   });
 });
 
