@@ -12,8 +12,8 @@ export interface BatchedCallSettings<Request, Response> {
   single(request: Request): Promise<Response>;
   /** The batch RPC: one result per request, in order; `status` unset or OK means success. */
   batch(requests: Request[]): Promise<Array<{ status?: RpcStatus; response: Response }>>;
-  /** Called once when the service turns out not to have the batch RPC. */
-  onUnimplemented(): void;
+  /** Called once when the batch RPC turns out to be missing or not allowed for this caller. */
+  onUnavailable(code: Status): void;
 }
 
 function isStatus(err: unknown, status: Status): boolean {
@@ -24,9 +24,10 @@ function isStatus(err: unknown, status: Status): boolean {
  * One-request calls that go out together: the requests made while a call is in flight are sent
  * in the next one through the batch RPC (up to 100), so a busy client makes one call for many
  * requests and an idle one adds no wait. Each caller gets its own response or the error the
- * one-request RPC would have thrown. A lone request, a service without the batch RPC
- * (UNIMPLEMENTED) and a batch refused as INVALID_ARGUMENT (one malformed entry; nothing was
- * written) go through the one-request RPC, so every request still gets its own answer.
+ * one-request RPC would have thrown. A lone request, a batch RPC the service lacks (UNIMPLEMENTED)
+ * or denies this caller (PERMISSION_DENIED), and a batch refused as INVALID_ARGUMENT (one
+ * malformed entry; nothing was written) go through the one-request RPC, so every request still
+ * gets its own answer.
  */
 export function batchedCalls<Request, Response>(
   settings: BatchedCallSettings<Request, Response>,
@@ -48,9 +49,11 @@ export function batchedCalls<Request, Response>(
       try {
         results = await settings.batch(requests);
       } catch (err) {
-        if (isStatus(err, Status.UNIMPLEMENTED)) {
+        // A service that predates the batch RPC, or a per-method policy that allows only the
+        // single one: the same operations go one by one from now on.
+        if (isStatus(err, Status.UNIMPLEMENTED) || isStatus(err, Status.PERMISSION_DENIED)) {
           batchRpc = false;
-          settings.onUnimplemented();
+          settings.onUnavailable((err as ClientError).code);
           return oneByOne(requests);
         }
         if (isStatus(err, Status.INVALID_ARGUMENT)) return oneByOne(requests);

@@ -1,3 +1,4 @@
+import { Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
 import { createLogger, type Logger } from '@trellis/platform/logging';
 import { batchedCalls } from './batched-calls';
@@ -38,9 +39,10 @@ export function createJobProducer(options: {
         status,
         response: { job, created },
       })),
-    onUnimplemented: () =>
+    onUnavailable: (code) =>
       (options.logger ?? createLogger({ service: 'job-producer' })).info(
-        'the job-service has no CreateJobs; creating one job per call',
+        { grpc_status: Status[code] },
+        'CreateJobs is unavailable to this producer; creating one job per call',
       ),
   });
   return { createJob };

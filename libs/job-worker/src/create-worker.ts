@@ -158,8 +158,11 @@ export function createWorker(options: WorkerOptions): Worker {
         status,
         response: undefined,
       })),
-    onUnimplemented: () =>
-      logger.info('the job-service has no CompleteJobs; completing one job per call'),
+    onUnavailable: (code) =>
+      logger.info(
+        { grpc_status: Status[code] },
+        'CompleteJobs is unavailable to this worker; completing one job per call',
+      ),
   });
   let started = false;
   let stopping = false;

@@ -18,8 +18,8 @@ function fakeService() {
   const state = {
     cancel: new Set<string>(),
     lost: new Set<string>(),
-    /** Answer CompleteJobs with UNIMPLEMENTED, as a job-service that predates it would. */
-    noBatchRpc: false,
+    /** Refuse CompleteJobs with this status (UNIMPLEMENTED: a job-service that predates it). */
+    batchRpcRefusal: undefined as Status | undefined,
   };
   const client: JobServiceClient = {
     async claimJobs(request, options?: WorkerCallOptions) {
@@ -50,8 +50,8 @@ function fakeService() {
     async completeJobs(request) {
       const completions = request.completions ?? [];
       calls.push({ method: 'completeJobs', request: { jobIds: completions.map((c) => c.jobId) } });
-      if (state.noBatchRpc)
-        throw new ClientError('/CompleteJobs', Status.UNIMPLEMENTED, 'unknown method');
+      if (state.batchRpcRefusal !== undefined)
+        throw new ClientError('/CompleteJobs', state.batchRpcRefusal, 'refused');
       for (const completion of completions)
         calls.push({ method: 'complete', request: completion, rpc: 'CompleteJobs' });
       return {
@@ -157,9 +157,12 @@ describe('createWorker', () => {
     expect(unreported.map((l) => l.job_id)).toEqual(['gone']);
   });
 
-  it('falls back to one CompleteJob per job when the service has no CompleteJobs', async () => {
+  it.each([
+    ['the service has no CompleteJobs', Status.UNIMPLEMENTED],
+    ['the caller may not call CompleteJobs', Status.PERMISSION_DENIED],
+  ])('falls back to one CompleteJob per job when %s', async (_, refusal) => {
     const svc = fakeService();
-    svc.state.noBatchRpc = true;
+    svc.state.batchRpcRefusal = refusal;
     for (const id of ['a', 'b', 'c']) svc.add(id);
     const worker = createWorker({
       client: svc.client,
