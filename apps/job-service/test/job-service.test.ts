@@ -2,7 +2,7 @@ import { Status } from 'nice-grpc';
 import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1, type DecodedEvent } from '@trellis/contracts';
 import { createJobProducer, createWorker, JobCancelledError } from '@trellis/job-worker';
-import { waitFor } from '@trellis/platform/testing';
+import { bufCurl, waitFor } from '@trellis/platform/testing';
 import { startHarness, type Harness } from './harness';
 
 const { JobState } = jobV1;
@@ -471,6 +471,31 @@ describe('CompleteJobs', () => {
       'trellis.job.v1.JobSucceeded',
     ]);
     await h.jobs.client.completeJob({ jobId: b.job!.id, leaseToken: b.leaseToken });
+  });
+
+  it('buf curl prints an entry status with its ErrorInfo, resolved through reflection', async () => {
+    await h.jobs.client.createJob({ type: 'test.batch', payload: {} });
+    const [a] = (await claim(['test.batch'], 1)).jobs;
+    const result = await bufCurl([
+      '--data',
+      JSON.stringify({ completions: [{ jobId: a.job!.id, leaseToken: 'forged' }] }),
+      `http://${h.service.grpcAddress}/trellis.job.v1.JobService/CompleteJobs`,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      results: [
+        {
+          jobId: a.job!.id,
+          status: {
+            code: Status.FAILED_PRECONDITION,
+            details: [
+              { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'LEASE_LOST' },
+            ],
+          },
+        },
+      ],
+    });
+    await h.jobs.client.completeJob({ jobId: a.job!.id, leaseToken: a.leaseToken });
   });
 
   it('rejects a malformed request as a whole, naming the field, and changes nothing', async () => {
