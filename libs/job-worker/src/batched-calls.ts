@@ -1,5 +1,5 @@
 import { ClientError, Status } from 'nice-grpc-common';
-import { GroupCommit, type BatchOutcome } from '@trellis/platform/batching';
+import { GroupCommit, outcomeOf, type BatchOutcome } from '@trellis/platform/batching';
 import { rpcStatusError, type RpcStatus } from '@trellis/platform/grpc';
 
 /** Entries per call of the job-service's batch RPCs at most. */
@@ -34,14 +34,7 @@ export function batchedCalls<Request, Response>(
 ): (request: Request) => Promise<Response> {
   let batchRpc = true;
   const oneByOne = (requests: Request[]): Promise<Array<BatchOutcome<Response>>> =>
-    Promise.all(
-      requests.map((request) =>
-        settings.single(request).then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        ),
-      ),
-    );
+    Promise.all(requests.map((request) => outcomeOf(settings.single(request))));
   const group = new GroupCommit<Request, Response>(
     async (requests) => {
       if (!batchRpc || requests.length === 1) return oneByOne(requests);

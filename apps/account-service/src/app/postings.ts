@@ -1,7 +1,7 @@
 import type { Logger } from '@trellis/platform/logging';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import { DomainError } from '@trellis/platform/errors';
-import { type BatchOutcome, GroupCommit } from '@trellis/platform/batching';
+import { type BatchOutcome, GroupCommit, outcomeOf } from '@trellis/platform/batching';
 import {
   type Account,
   type ExternalAccount,
@@ -106,14 +106,7 @@ export class Postings {
         items = items.filter((p) => !taken.has(p.posting.idempotencyKey));
       }
     }
-    return Promise.all(
-      batch.map((p) =>
-        results.get(p)!.then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        ),
-      ),
-    );
+    return Promise.all(batch.map((p) => outcomeOf(results.get(p)!)));
   }
 
   private apply(currency: string, items: Pending[]): Promise<Outcome[]> {

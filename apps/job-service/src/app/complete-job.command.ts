@@ -1,4 +1,4 @@
-import type { BatchOutcome } from '@trellis/platform/batching';
+import { outcomeOf, type BatchOutcome } from '@trellis/platform/batching';
 import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { complete, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
@@ -50,14 +50,7 @@ export class CompleteJob {
     });
     if (violations.length > 0) throw new ValidationError(violations);
     // Submitted together, the entries share the repository's next group commit.
-    return Promise.all(
-      inputs.map((input) =>
-        this.execute(input).then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        ),
-      ),
-    );
+    return Promise.all(inputs.map((input) => outcomeOf(this.execute(input))));
   }
 
   async execute(input: CompleteJobInput): Promise<Job> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchOutcome } from '@trellis/platform/batching';
+import { outcomeOf, type BatchOutcome } from '@trellis/platform/batching';
 import { AbortedError, ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { backoffProblems, type BackoffPolicy } from '../domain/backoff';
 import { newJob, type Job, type JsonObject } from '../domain/job';
@@ -67,14 +67,7 @@ export class CreateJob {
         throw err instanceof ValidationError ? err.within(`jobs[${i}]`) : err;
       }
     });
-    return Promise.all(
-      prepared.map((entry) =>
-        this.save(entry).then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        ),
-      ),
-    );
+    return Promise.all(prepared.map((entry) => outcomeOf(this.save(entry))));
   }
 
   /** Validates the request and builds the job it asks for (nothing is written). */

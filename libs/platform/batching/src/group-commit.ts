@@ -1,6 +1,14 @@
 /** What one request of a batch came to. */
 export type BatchOutcome<Result> = { value: Result } | { error: unknown };
 
+/** What `promise` came to, as a batch outcome: its value, or the error it rejected with. */
+export function outcomeOf<Result>(promise: Promise<Result>): Promise<BatchOutcome<Result>> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
 /** Every request of a batch succeeded with its value, in order. */
 export function allSucceeded<Result>(values: Result[]): Array<BatchOutcome<Result>> {
   return values.map((value) => ({ value }));

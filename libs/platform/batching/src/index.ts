@@ -1,6 +1,7 @@
 export {
   GroupCommit,
   allSucceeded,
+  outcomeOf,
   type BatchOutcome,
   type GroupCommitOptions,
 } from './group-commit';

@@ -1,4 +1,4 @@
-import { allSucceeded, GroupCommit } from '../src';
+import { allSucceeded, GroupCommit, outcomeOf } from '../src';
 
 describe('GroupCommit', () => {
   it('commits the requests of one event-loop turn together, and later ones in the next batch', async () => {
@@ -69,5 +69,11 @@ describe('GroupCommit', () => {
     );
     await Promise.all(Array.from({ length: 8 }, (_, i) => group.submit(i)));
     expect(most).toBe(2);
+  });
+
+  it('outcomeOf turns a promise into its value or its error, never a rejection', async () => {
+    const boom = new Error('boom');
+    expect(await outcomeOf(Promise.resolve(7))).toEqual({ value: 7 });
+    expect(await outcomeOf(Promise.reject(boom))).toEqual({ error: boom });
   });
 });

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ClientSession, Collection, Db, Filter, MongoClient, UpdateFilter } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
-import { type BatchOutcome, GroupCommit } from '@trellis/platform/batching';
+import { type BatchOutcome, GroupCommit, outcomeOf } from '@trellis/platform/batching';
 import {
   isDuplicateKeyError,
   withTransaction,
@@ -313,14 +313,7 @@ export class MongoJobRepository implements JobRepository {
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      return Promise.all(
-        batch.map((r) =>
-          this.createOne(r).then(
-            (value) => ({ value }),
-            (error: unknown) => ({ error }),
-          ),
-        ),
-      );
+      return Promise.all(batch.map((r) => outcomeOf(this.createOne(r))));
     }
     for (const outcome of outcomes)
       if ('value' in outcome && outcome.value.created) this.becamePending(outcome.value.job);
