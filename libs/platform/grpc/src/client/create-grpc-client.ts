@@ -68,6 +68,12 @@ export interface GrpcClientSettings {
   serviceToken?: { signer: ServiceTokenSigner; audience: string };
   /** TLS target name override, when certificates name the service rather than the address. */
   tlsServerName?: string;
+  /**
+   * Largest response accepted (default 64 MiB; grpc-js's own default is 4 MiB). A response is
+   * refused only after the server did the work: a ClaimJobs of 16 jobs with 256 KiB payloads
+   * exceeds 4 MiB, and its jobs would sit claimed until their leases expired.
+   */
+  maxReceiveMessageBytes?: number;
 }
 
 /**
@@ -113,6 +119,7 @@ export function createGrpcClient<Definition extends CompatServiceDefinition>(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 0,
+    'grpc.max_receive_message_length': settings.maxReceiveMessageBytes ?? 64 * 1024 * 1024,
     ...(settings.tlsServerName ? { 'grpc.ssl_target_name_override': settings.tlsServerName } : {}),
   });
   const defaultDeadlineMs = settings.defaultDeadlineMs ?? 10_000;
