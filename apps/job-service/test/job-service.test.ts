@@ -41,6 +41,20 @@ const claim = (types: string[], maxJobs = 1, waitMs = 0, workerId = 'test-worker
     wait: { seconds: BigInt(Math.floor(waitMs / 1000)), nanos: (waitMs % 1000) * 1e6 },
   });
 
+/** Calls of `method` the service answered with `status`, from its RPC metrics. */
+async function callsOf(method: string, status = 'OK'): Promise<number> {
+  const text = await (await fetch(h.service.metricsUrl)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('rpc_server_requests_total') &&
+        l.includes(`rpc_method="${method}"`) &&
+        l.includes(`rpc_grpc_status_code="${status}"`),
+    );
+  return Number(line?.split(' ').pop() ?? 0);
+}
+
 describe('CreateJob validation', () => {
   it('rejects a payload that violates the schema, naming the field', async () => {
     const err = await rpcError(h.jobs.client.createJob({ type: 'test.work', payload: { n: 'x' } }));
@@ -392,13 +406,6 @@ describe('CreateJobs', () => {
   });
 
   it('the SDK producer batches concurrent creates; each caller gets its own job or error', async () => {
-    const callsOf = async (method: string) => {
-      const text = await (await fetch(h.service.metricsUrl)).text();
-      const line = text
-        .split('\n')
-        .find((l) => l.startsWith('rpc_server_requests_total') && l.includes(`"${method}"`));
-      return Number(line?.split(' ').pop() ?? 0);
-    };
     const producer = createJobProducer({ client: h.jobs.client });
     const [batchCalls, singleCalls] = [await callsOf('CreateJobs'), await callsOf('CreateJob')];
     const first = await Promise.all(
@@ -435,6 +442,32 @@ describe('CreateJobs', () => {
     expect(claimed).toHaveLength(31);
     await h.jobs.client.completeJobs({
       completions: claimed.map((c) => ({ jobId: c.job!.id, leaseToken: c.leaseToken })),
+    });
+  });
+});
+
+describe('large payloads', () => {
+  it('batches stay under the message size limit, and a claim of many large jobs reaches the worker', async () => {
+    const producer = createJobProducer({ client: h.jobs.client });
+    const big = 'x'.repeat(250_000);
+    const batchCalls = await callsOf('CreateJobs');
+    // 20 × 250 KB: as one CreateJobs call, more than the service's 4 MiB receive limit. The
+    // producer sends them 4 per call (1 MiB of JSON at most).
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        producer.createJob({ type: 'test.batch', payload: { i, big } }),
+      ),
+    );
+    expect(created.every((c) => c.created)).toBe(true);
+    expect(await callsOf('CreateJobs')).toBe(batchCalls + 5);
+    expect(await callsOf('CreateJobs', 'RESOURCE_EXHAUSTED')).toBe(0);
+    // 20 × 250 KB in one ClaimJobs response: more than gRPC's default 4 MiB client limit.
+    const { jobs } = await claim(['test.batch'], 20);
+    expect(jobs.map((j) => (j.job!.payload as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    await h.jobs.client.completeJobs({
+      completions: jobs.map((c) => ({ jobId: c.job!.id, leaseToken: c.leaseToken })),
     });
   });
 });

@@ -5,6 +5,18 @@ import { rpcStatusError, type RpcStatus } from '@trellis/platform/grpc';
 /** Entries per call of the job-service's batch RPCs at most. */
 export const MAX_ENTRIES_PER_CALL = 100;
 
+/**
+ * JSON bytes per batch call at most, well under gRPC's default 4 MiB message limit: a batch of
+ * large payloads must not become a request the service refuses, or a response (the jobs with
+ * their payloads) the client refuses after the service has committed it.
+ */
+export const MAX_BATCH_JSON_BYTES = 1024 * 1024;
+
+/** The size of a value as JSON, in UTF-16 code units (close to UTF-8 bytes for JSON payloads). */
+export function jsonSize(value: unknown): number {
+  return value === undefined ? 0 : JSON.stringify(value).length;
+}
+
 export interface BatchedCallSettings<Request, Response> {
   /** The batch RPC's path, for the errors of its entries. */
   path: string;
@@ -12,6 +24,8 @@ export interface BatchedCallSettings<Request, Response> {
   single(request: Request): Promise<Response>;
   /** The batch RPC: one result per request, in order; `status` unset or OK means success. */
   batch(requests: Request[]): Promise<Array<{ status?: RpcStatus; response: Response }>>;
+  /** The JSON size of what a request carries (payload, result); batches stay within 1 MiB. */
+  weigh(request: Request): number;
   /** Called once when the batch RPC turns out to be missing or not allowed for this caller. */
   onUnavailable(code: Status): void;
 }
@@ -24,10 +38,11 @@ function isStatus(err: unknown, status: Status): boolean {
  * One-request calls that go out together: the requests made while a call is in flight are sent
  * in the next one through the batch RPC (up to 100), so a busy client makes one call for many
  * requests and an idle one adds no wait. Each caller gets its own response or the error the
- * one-request RPC would have thrown. A lone request, a batch RPC the service lacks (UNIMPLEMENTED)
- * or denies this caller (PERMISSION_DENIED), and a batch refused as INVALID_ARGUMENT (one
- * malformed entry; nothing was written) go through the one-request RPC, so every request still
- * gets its own answer.
+ * one-request RPC would have thrown. A batch holds at most 100 requests and 1 MiB of their JSON.
+ * A lone request, a batch RPC the service lacks (UNIMPLEMENTED) or denies this caller
+ * (PERMISSION_DENIED), and a batch refused before anything was written (INVALID_ARGUMENT for one
+ * malformed entry, RESOURCE_EXHAUSTED for its size) go through the one-request RPC, so every
+ * request still gets its own answer.
  */
 export function batchedCalls<Request, Response>(
   settings: BatchedCallSettings<Request, Response>,
@@ -49,7 +64,10 @@ export function batchedCalls<Request, Response>(
           settings.onUnavailable((err as ClientError).code);
           return oneByOne(requests);
         }
-        if (isStatus(err, Status.INVALID_ARGUMENT)) return oneByOne(requests);
+        // Refused before anything was written: one malformed entry, or a message over the
+        // service's size limit. Each request then gets its own answer.
+        if (isStatus(err, Status.INVALID_ARGUMENT) || isStatus(err, Status.RESOURCE_EXHAUSTED))
+          return oneByOne(requests);
         throw err;
       }
       return requests.map((_, i): BatchOutcome<Response> => {
@@ -60,7 +78,7 @@ export function batchedCalls<Request, Response>(
         return { error: rpcStatusError(settings.path, result.status) };
       });
     },
-    { maxBatch: MAX_ENTRIES_PER_CALL },
+    { maxBatch: MAX_ENTRIES_PER_CALL, weigh: settings.weigh, maxBatchWeight: MAX_BATCH_JSON_BYTES },
   );
   return (request) => group.submit(request);
 }

@@ -1,7 +1,7 @@
 import { Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
 import { createLogger, type Logger } from '@trellis/platform/logging';
-import { batchedCalls } from './batched-calls';
+import { batchedCalls, jsonSize } from './batched-calls';
 import type { WorkerCallOptions } from './create-worker';
 
 /** The JobService client a producer calls (createGrpcClient's client fits). */
@@ -39,6 +39,7 @@ export function createJobProducer(options: {
         status,
         response: { job, created },
       })),
+    weigh: (request) => jsonSize(request.payload),
     onUnavailable: (code) =>
       (options.logger ?? createLogger({ service: 'job-producer' })).info(
         { grpc_status: Status[code] },

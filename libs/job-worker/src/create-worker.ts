@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { ClientError, Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
 import { createLogger, type Logger } from '@trellis/platform/logging';
-import { batchedCalls } from './batched-calls';
+import { batchedCalls, jsonSize } from './batched-calls';
 
 /** Call options the worker passes: cancellation and a deadline (createGrpcClient's clients take both). */
 export interface WorkerCallOptions {
@@ -158,6 +158,7 @@ export function createWorker(options: WorkerOptions): Worker {
         status,
         response: undefined,
       })),
+    weigh: (request) => jsonSize(request.result),
     onUnavailable: (code) =>
       logger.info(
         { grpc_status: Status[code] },

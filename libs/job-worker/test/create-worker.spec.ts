@@ -187,6 +187,33 @@ describe('createWorker', () => {
     expect(svc.calls.filter((c) => c.method === 'completeJobs')).toHaveLength(1);
   });
 
+  it('sends each completion on its own when a batch is refused for its size, and keeps batching', async () => {
+    const svc = fakeService();
+    svc.state.batchRpcRefusal = Status.RESOURCE_EXHAUSTED;
+    for (const id of ['a', 'b']) svc.add(id);
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      logger,
+      async handler() {},
+    });
+    await waitFor(() => svc.calls.filter((c) => c.rpc === 'CompleteJob').length === 2);
+    svc.state.batchRpcRefusal = undefined;
+    svc.add('c');
+    svc.add('d');
+    await waitFor(() => svc.calls.filter((c) => c.rpc === 'CompleteJobs').length === 2);
+    await worker.stop();
+    expect(
+      svc.calls.filter((c) => c.method === 'complete').map((c) => [c.request.jobId, c.rpc]),
+    ).toEqual([
+      ['a', 'CompleteJob'],
+      ['b', 'CompleteJob'],
+      ['c', 'CompleteJobs'],
+      ['d', 'CompleteJobs'],
+    ]);
+  });
+
   it('heartbeats with progress and aborts the signal on cancellation and on a lost lease', async () => {
     const svc = fakeService();
     svc.add('cancel-me');

@@ -14,9 +14,15 @@ export function allSucceeded<Result>(values: Result[]): Array<BatchOutcome<Resul
   return values.map((value) => ({ value }));
 }
 
-export interface GroupCommitOptions {
+export interface GroupCommitOptions<Request = unknown> {
   /** Requests per batch at most (default 256). */
   maxBatch?: number;
+  /**
+   * With `maxBatchWeight`: a batch takes requests while their total weight stays within it (a
+   * heavier request goes alone), e.g. bytes, so a batch stays under a message size limit.
+   */
+  weigh?: (request: Request) => number;
+  maxBatchWeight?: number;
   /** Batches running at once (default 1: each batch is what queued while the previous ran). */
   maxInFlight?: number;
 }
@@ -33,6 +39,7 @@ export interface GroupCommitOptions {
 export class GroupCommit<Request, Result> {
   private queue: Array<{
     request: Request;
+    weight: number;
     resolve(value: Result): void;
     reject(err: unknown): void;
   }> = [];
@@ -41,12 +48,12 @@ export class GroupCommit<Request, Result> {
 
   constructor(
     private readonly commit: (batch: Request[]) => Promise<Array<BatchOutcome<Result>>>,
-    private readonly options: GroupCommitOptions = {},
+    private readonly options: GroupCommitOptions<Request> = {},
   ) {}
 
   submit(request: Request): Promise<Result> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      this.queue.push({ request, weight: this.options.weigh?.(request) ?? 0, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => {
@@ -56,10 +63,24 @@ export class GroupCommit<Request, Result> {
     });
   }
 
+  /** How many queued requests the next batch takes: up to `maxBatch` and `maxBatchWeight`. */
+  private batchLength(maxBatch: number): number {
+    const { maxBatchWeight } = this.options;
+    if (maxBatchWeight === undefined) return maxBatch;
+    let weight = 0;
+    let n = 0;
+    while (n < Math.min(maxBatch, this.queue.length)) {
+      weight += this.queue[n].weight;
+      if (n > 0 && weight > maxBatchWeight) break;
+      n++;
+    }
+    return n;
+  }
+
   private flush(): void {
     const maxBatch = this.options.maxBatch ?? 256;
     while (this.queue.length > 0 && this.running < (this.options.maxInFlight ?? 1)) {
-      const batch = this.queue.splice(0, maxBatch);
+      const batch = this.queue.splice(0, this.batchLength(maxBatch));
       this.running++;
       this.commit(batch.map((entry) => entry.request))
         .then(

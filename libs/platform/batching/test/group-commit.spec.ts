@@ -76,4 +76,18 @@ describe('GroupCommit', () => {
     expect(await outcomeOf(Promise.resolve(7))).toEqual({ value: 7 });
     expect(await outcomeOf(Promise.reject(boom))).toEqual({ error: boom });
   });
+
+  it('with a weight limit, a batch takes requests while their total stays within it', async () => {
+    const batches: number[][] = [];
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        batches.push(batch);
+        return allSucceeded(batch);
+      },
+      { weigh: (n) => n, maxBatchWeight: 10 },
+    );
+    await Promise.all([4, 5, 2, 12, 3].map((n) => group.submit(n)));
+    // 4+5 fit, 2 would exceed; 2 goes with the next ones until 12 exceeds; 12 alone; then 3.
+    expect(batches).toEqual([[4, 5], [2], [12], [3]]);
+  });
 });
