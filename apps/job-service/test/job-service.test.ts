@@ -1,4 +1,4 @@
-import { Status } from 'nice-grpc';
+import { createChannel, createClient, Status } from 'nice-grpc';
 import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1, type DecodedEvent } from '@trellis/contracts';
 import { createJobProducer, createWorker, JobCancelledError } from '@trellis/job-worker';
@@ -461,8 +461,15 @@ describe('large payloads', () => {
     expect(created.every((c) => c.created)).toBe(true);
     expect(await callsOf('CreateJobs')).toBe(batchCalls + 5);
     expect(await callsOf('CreateJobs', 'RESOURCE_EXHAUSTED')).toBe(0);
-    // 20 × 250 KB in one ClaimJobs response: more than gRPC's default 4 MiB client limit.
-    const { jobs } = await claim(['test.batch'], 20);
+    // 20 × 250 KB would not fit gRPC's usual 4 MiB limit in one ClaimJobs response: a claim
+    // hands out 3 MiB of payloads at most, so even a client with grpc-js's defaults takes them.
+    const channel = createChannel(h.service.grpcAddress);
+    const plain = createClient(jobV1.JobServiceDefinition, channel);
+    const first = await plain.claimJobs({ workerId: 'big', types: ['test.batch'], maxJobs: 20 });
+    expect(first.jobs).toHaveLength(12);
+    const rest = await plain.claimJobs({ workerId: 'big', types: ['test.batch'], maxJobs: 20 });
+    channel.close();
+    const jobs = [...first.jobs, ...rest.jobs];
     expect(jobs.map((j) => (j.job!.payload as { i: number }).i).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i),
     );

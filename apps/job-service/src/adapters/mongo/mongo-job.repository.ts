@@ -201,6 +201,13 @@ const CLAIM_SORT = { priority: -1, run_at: 1, created_at: 1, _id: 1 } as const;
 /** How many due job ids one candidate scan keeps. */
 const CANDIDATE_BATCH = 512;
 
+/**
+ * Payload JSON one claim hands out at most (a larger job goes alone): its response then stays
+ * under gRPC's common 4 MiB receive limit, which a worker would hit only after the jobs were
+ * claimed, leaving them RUNNING until their leases expired.
+ */
+const MAX_CLAIM_PAYLOAD_BYTES = 3 * 1024 * 1024;
+
 /** What every group-committed call carries: the trace context its events are written with. */
 interface TracedRequest {
   trace: Record<string, string>;
@@ -431,6 +438,7 @@ export class MongoJobRepository implements JobRepository {
     const claimed = await withTransaction(this.client, async (session) => {
       const results = batch.map((): Job[] => []);
       const counts = batch.map(() => 0);
+      const payloadBytes = batch.map(() => 0);
       const messages: OutboxMessage[] = [];
       for (const [key, { types, requests }] of groups) {
         // Requests of one type set are served in queue order, each up to its maxJobs.
@@ -450,8 +458,14 @@ export class MongoJobRepository implements JobRepository {
             if (next >= requests.length) break;
             const doc = byId.get(id);
             if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
-            const request = requests[next];
+            const bytes = doc.payload_json.length;
+            let request = requests[next];
+            if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_CLAIM_PAYLOAD_BYTES) {
+              if (++next >= requests.length) break;
+              request = requests[next];
+            }
             taken.push({ request, transition: batch[request].start(fromDocument(doc)) });
+            payloadBytes[request] += bytes;
             if (++counts[request] >= batch[request].maxJobs) next++;
           }
           if (taken.length === 0) continue;
