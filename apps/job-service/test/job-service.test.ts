@@ -465,6 +465,8 @@ describe('large payloads', () => {
     // hands out 3 MiB of payloads at most, so even a client with grpc-js's defaults takes them.
     const channel = createChannel(h.service.grpcAddress);
     const plain = createClient(jobV1.JobServiceDefinition, channel);
+    const page = await plain.listJobs({ type: 'test.batch', pageSize: 50 });
+    expect([page.jobs.length, page.nextPageToken !== '']).toEqual([12, true]);
     const first = await plain.claimJobs({ workerId: 'big', types: ['test.batch'], maxJobs: 20 });
     expect(first.jobs).toHaveLength(12);
     const rest = await plain.claimJobs({ workerId: 'big', types: ['test.batch'], maxJobs: 20 });

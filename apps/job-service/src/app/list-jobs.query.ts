@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '@trellis/platform/errors';
-import type { Job } from '../domain/job';
+import { MAX_RESPONSE_JSON_BYTES, type Job } from '../domain/job';
 import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository.port';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -60,10 +60,18 @@ export class ListJobs {
     const pageSize = Math.min(input.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const after = input.pageToken ? decodePageToken(input.pageToken, input.filter) : null;
     const rows = await this.repository.list(input.filter, after, pageSize + 1);
-    const jobs = rows.slice(0, pageSize);
+    // A page ends early at MAX_RESPONSE_JSON_BYTES of payloads and results (AIP-158 allows fewer).
+    let bytes = 0;
+    let size = 0;
+    while (size < Math.min(pageSize, rows.length)) {
+      bytes += JSON.stringify(rows[size].payload).length + JSON.stringify(rows[size].result).length;
+      if (size > 0 && bytes > MAX_RESPONSE_JSON_BYTES) break;
+      size++;
+    }
+    const jobs = rows.slice(0, size);
     const last = jobs[jobs.length - 1];
     const nextPageToken =
-      rows.length > pageSize && last
+      rows.length > size && last
         ? encodePageToken({ createdAt: last.createdAt, id: last.id }, input.filter)
         : '';
     return { jobs, nextPageToken };

@@ -76,6 +76,14 @@ export type NewJobFields = Pick<
 >;
 
 /** A job as created: PENDING, no attempt yet, no lease, no progress or outcome. */
+/**
+ * Payload and result JSON one response carries at most (a larger job alone): ClaimJobs and
+ * ListJobs return fewer jobs beyond it, so a response fits gRPC's usual 4 MiB receive limit.
+ * A response the client refuses arrives only after the work: a refused claim would leave its
+ * jobs RUNNING until their leases expired.
+ */
+export const MAX_RESPONSE_JSON_BYTES = 3 * 1024 * 1024;
+
 export function newJob(fields: NewJobFields, now: Date): Job {
   return {
     ...fields,

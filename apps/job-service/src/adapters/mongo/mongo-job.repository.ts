@@ -9,7 +9,12 @@ import {
   type OutboxMessage,
 } from '@trellis/platform/mongo';
 import { traceHeaders } from '@trellis/platform/telemetry';
-import type { Job, JobState, Transition } from '../../domain/job';
+import {
+  MAX_RESPONSE_JSON_BYTES,
+  type Job,
+  type JobState,
+  type Transition,
+} from '../../domain/job';
 import type {
   DuePending,
   JobRepository,
@@ -200,13 +205,6 @@ const CLAIM_SORT = { priority: -1, run_at: 1, created_at: 1, _id: 1 } as const;
 
 /** How many due job ids one candidate scan keeps. */
 const CANDIDATE_BATCH = 512;
-
-/**
- * Payload JSON one claim hands out at most (a larger job goes alone): its response then stays
- * under gRPC's common 4 MiB receive limit, which a worker would hit only after the jobs were
- * claimed, leaving them RUNNING until their leases expired.
- */
-const MAX_CLAIM_PAYLOAD_BYTES = 3 * 1024 * 1024;
 
 /** What every group-committed call carries: the trace context its events are written with. */
 interface TracedRequest {
@@ -448,21 +446,24 @@ export class MongoJobRepository implements JobRepository {
         while (next < requests.length) {
           const due = await this.dueCandidates(key, types, now);
           if (due.length === 0) break;
-          const candidateIds = due.splice(0, wanted()).map((c) => c.id);
+          const picked = due.splice(0, wanted());
+          const candidateIds = picked.map((c) => c.id);
           const docs = await this.collection
             .find({ _id: { $in: candidateIds } }, { session })
             .toArray();
           const byId = new Map(docs.map((d) => [d._id, d]));
           const taken: Array<{ request: number; transition: Transition }> = [];
-          for (const id of candidateIds) {
-            if (next >= requests.length) break;
+          for (const [k, id] of candidateIds.entries()) {
             const doc = byId.get(id);
             if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
             const bytes = doc.payload_json.length;
             let request = requests[next];
-            if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_CLAIM_PAYLOAD_BYTES) {
-              if (++next >= requests.length) break;
-              request = requests[next];
+            if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_RESPONSE_JSON_BYTES)
+              request = requests[++next];
+            if (request === undefined) {
+              // Every request is full by size: the rest stay candidates, in order, for later claims.
+              due.unshift(...picked.slice(k));
+              break;
             }
             taken.push({ request, transition: batch[request].start(fromDocument(doc)) });
             payloadBytes[request] += bytes;
