@@ -40,9 +40,9 @@ function isStatus(err: unknown, status: Status): boolean {
  * requests and an idle one adds no wait. Each caller gets its own response or the error the
  * one-request RPC would have thrown. A batch holds at most 100 requests and 1 MiB of their JSON.
  * A lone request, a batch RPC the service lacks (UNIMPLEMENTED) or denies this caller
- * (PERMISSION_DENIED), and a batch refused before anything was written (INVALID_ARGUMENT for one
- * malformed entry, RESOURCE_EXHAUSTED for its size) go through the one-request RPC, so every
- * request still gets its own answer.
+ * (PERMISSION_DENIED), and a batch refused for one malformed entry (INVALID_ARGUMENT, before
+ * anything was written) go through the one-request RPC, so every request still gets its own
+ * answer.
  */
 export function batchedCalls<Request, Response>(
   settings: BatchedCallSettings<Request, Response>,
@@ -64,10 +64,11 @@ export function batchedCalls<Request, Response>(
           settings.onUnavailable((err as ClientError).code);
           return oneByOne(requests);
         }
-        // Refused before anything was written: one malformed entry, or a message over the
-        // service's size limit. Each request then gets its own answer.
-        if (isStatus(err, Status.INVALID_ARGUMENT) || isStatus(err, Status.RESOURCE_EXHAUSTED))
-          return oneByOne(requests);
+        // One malformed entry: the service refused the batch before writing anything, so each
+        // request goes on its own and only that one fails. (Not so for RESOURCE_EXHAUSTED: a
+        // client that refuses a response does so after the writes, and resending would repeat
+        // them; the 1 MiB bound keeps batches far from the limits instead.)
+        if (isStatus(err, Status.INVALID_ARGUMENT)) return oneByOne(requests);
         throw err;
       }
       return requests.map((_, i): BatchOutcome<Response> => {

@@ -187,30 +187,29 @@ describe('createWorker', () => {
     expect(svc.calls.filter((c) => c.method === 'completeJobs')).toHaveLength(1);
   });
 
-  it('sends each completion on its own when a batch is refused for its size, and keeps batching', async () => {
+  it('keeps each CompleteJobs call within 1 MiB of results', async () => {
     const svc = fakeService();
-    svc.state.batchRpcRefusal = Status.RESOURCE_EXHAUSTED;
-    for (const id of ['a', 'b']) svc.add(id);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) svc.add(id);
     const worker = createWorker({
       client: svc.client,
       types: ['t'],
-      concurrency: 2,
+      concurrency: 5,
       logger,
-      async handler() {},
+      async handler() {
+        return { report: 'x'.repeat(400_000) };
+      },
     });
-    await waitFor(() => svc.calls.filter((c) => c.rpc === 'CompleteJob').length === 2);
-    svc.state.batchRpcRefusal = undefined;
-    svc.add('c');
-    svc.add('d');
-    await waitFor(() => svc.calls.filter((c) => c.rpc === 'CompleteJobs').length === 2);
+    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 5);
     await worker.stop();
+    // 400 KB each: two fit in 1 MiB; the fifth goes alone, through CompleteJob.
     expect(
-      svc.calls.filter((c) => c.method === 'complete').map((c) => [c.request.jobId, c.rpc]),
+      svc.calls.filter((c) => c.method === 'completeJobs').map((c) => c.request.jobIds),
     ).toEqual([
-      ['a', 'CompleteJob'],
-      ['b', 'CompleteJob'],
-      ['c', 'CompleteJobs'],
-      ['d', 'CompleteJobs'],
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(svc.calls.filter((c) => c.rpc === 'CompleteJob').map((c) => c.request.jobId)).toEqual([
+      'e',
     ]);
   });
 
