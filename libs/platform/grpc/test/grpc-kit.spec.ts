@@ -231,20 +231,33 @@ describe('gRPC kit: statuses of batch entries', () => {
   const path = '/trellis.testing.v1.EchoService/Batch';
 
   it('an entry reports the status, message and details the call would have failed with', () => {
-    const { logger } = captureLogger('batch-test');
+    const { logger, lines } = captureLogger('batch-test');
     expect(rpcStatusOf(undefined, logger, path)).toEqual({
       code: Status.OK,
       message: '',
       details: [],
     });
+    expect(lines).toEqual([]);
     const lost = rpcStatusOf(
       new PreconditionFailedError('JOB.LEASE_LOST', 'the lease is not current', { job_id: 'j1' }),
       logger,
       path,
+      { entry: 1, job_id: 'j1' },
     );
     expect([lost.code, lost.message]).toEqual([
       Status.FAILED_PRECONDITION,
       'the lease is not current',
+    ]);
+    // The call's access line says OK, so the entry gets the warn line a failed call would.
+    expect(lines).toMatchObject([
+      {
+        level: 'warn',
+        msg: 'rpc entry rejected',
+        'rpc.method': path,
+        entry: 1,
+        job_id: 'j1',
+        'grpc.code': 'FAILED_PRECONDITION',
+      },
     ]);
     const asThrown = rpcStatusError(path, lost);
     expect(asThrown).toBeInstanceOf(RichClientError);

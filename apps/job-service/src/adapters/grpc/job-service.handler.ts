@@ -138,14 +138,17 @@ export function jobServiceHandler(
     async createJobs(request) {
       const outcomes = await uc.createJob.executeMany(request.jobs.map(createJobInput));
       return {
-        results: outcomes.map((outcome) =>
+        results: outcomes.map((outcome, entry) =>
           'value' in outcome
             ? {
                 job: toProtoJob(outcome.value.job),
                 created: outcome.value.created,
                 status: rpcStatusOf(undefined, logger, CREATE_JOBS_PATH),
               }
-            : { created: false, status: rpcStatusOf(outcome.error, logger, CREATE_JOBS_PATH) },
+            : {
+                created: false,
+                status: rpcStatusOf(outcome.error, logger, CREATE_JOBS_PATH, { entry }),
+              },
         ),
       };
     },
@@ -245,14 +248,18 @@ export function jobServiceHandler(
     async completeJobs(request) {
       const outcomes = await uc.completeJob.executeMany(request.completions);
       return {
-        results: request.completions.map(({ jobId }, i) => {
-          const outcome = outcomes[i];
+        results: outcomes.map((outcome, entry) => {
+          const jobId = request.completions[entry].jobId;
           return {
             jobId,
             status: rpcStatusOf(
               'error' in outcome ? outcome.error : undefined,
               logger,
               COMPLETE_JOBS_PATH,
+              {
+                entry,
+                job_id: jobId,
+              },
             ),
           };
         }),

@@ -108,11 +108,28 @@ export interface RpcStatus {
 /**
  * The google.rpc.Status a caller would have received had `err` ended its call (code, message and
  * details as `mapError` makes them, unexpected errors logged the same way); OK for no error.
- * Batch RPCs, whose entries succeed or fail on their own, put one in each entry's result.
+ * Batch RPCs, whose entries succeed or fail on their own, put one in each entry's result. A failed
+ * entry also gets the warn line a failed call would, with `entry` (e.g. its job id) added: the
+ * call's own access line says OK.
  */
-export function rpcStatusOf(err: unknown, logger: Logger, methodPath: string): RpcStatus {
+export function rpcStatusOf(
+  err: unknown,
+  logger: Logger,
+  methodPath: string,
+  entry: Record<string, string | number> = {},
+): RpcStatus {
   if (err === undefined) return { code: Status.OK, message: '', details: [] };
   const mapped = mapError(err, logger, methodPath, false);
+  logger.warn(
+    {
+      'rpc.system': 'grpc',
+      'rpc.method': methodPath,
+      ...entry,
+      'grpc.code': Status[mapped.code],
+      'grpc.message': mapped.details,
+    },
+    'rpc entry rejected',
+  );
   return {
     code: mapped.code,
     message: mapped.details,
