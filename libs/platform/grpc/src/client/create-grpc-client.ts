@@ -70,8 +70,8 @@ export interface GrpcClientSettings {
   tlsServerName?: string;
   /**
    * Largest response accepted (default 64 MiB; grpc-js's own default is 4 MiB). A response is
-   * refused only after the server did the work: a ClaimJobs of 16 jobs with 256 KiB payloads
-   * exceeds 4 MiB, and its jobs would sit claimed until their leases expired.
+   * refused only after the server did the work, e.g. claimed the jobs it carries; the job-service
+   * keeps its own responses under 4 MiB, and this keeps a client from being the weak link.
    */
   maxReceiveMessageBytes?: number;
 }
