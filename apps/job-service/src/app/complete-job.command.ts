@@ -2,7 +2,7 @@ import { outcomeOf, type BatchOutcome } from '@trellis/platform/batching';
 import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { complete, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
-import { requireFields } from './job-input';
+import { requireBatchSize, requireFields } from './job-input';
 import { runMsOf, type JobMetrics } from './job-metrics.port';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
@@ -12,9 +12,6 @@ export interface CompleteJobInput {
   leaseToken: string;
   result?: JsonObject;
 }
-
-/** Entries of one CompleteJobs call at most. */
-export const MAX_COMPLETIONS_PER_CALL = 100;
 
 export class CompleteJob {
   constructor(
@@ -29,11 +26,7 @@ export class CompleteJob {
    * the others. A malformed list fails as a whole before anything is written.
    */
   async executeMany(inputs: CompleteJobInput[]): Promise<Array<BatchOutcome<Job>>> {
-    if (inputs.length === 0 || inputs.length > MAX_COMPLETIONS_PER_CALL)
-      throw ValidationError.field(
-        'completions',
-        `must hold 1 to ${MAX_COMPLETIONS_PER_CALL} entries, not ${inputs.length}`,
-      );
+    requireBatchSize('completions', inputs.length);
     const violations: FieldViolation[] = [];
     const seen = new Set<string>();
     inputs.forEach(({ jobId, leaseToken }, i) => {

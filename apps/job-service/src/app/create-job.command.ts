@@ -6,6 +6,7 @@ import { newJob, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import { requestHash } from '../domain/request-hash';
 import type { ClaimNotifier } from './claim-notifier';
+import { requireBatchSize } from './job-input';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
 
@@ -27,9 +28,6 @@ export interface CreateJobInput {
   leaseDurationMs?: number;
   idempotencyKey: string;
 }
-
-/** Entries of one CreateJobs call at most. */
-export const MAX_CREATES_PER_CALL = 100;
 
 const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -55,11 +53,7 @@ export class CreateJob {
   async executeMany(
     inputs: CreateJobInput[],
   ): Promise<Array<BatchOutcome<{ job: Job; created: boolean }>>> {
-    if (inputs.length === 0 || inputs.length > MAX_CREATES_PER_CALL)
-      throw ValidationError.field(
-        'jobs',
-        `must hold 1 to ${MAX_CREATES_PER_CALL} entries, not ${inputs.length}`,
-      );
+    requireBatchSize('jobs', inputs.length);
     const prepared = inputs.map((input, i) => {
       try {
         return this.prepare(input);

@@ -75,7 +75,6 @@ export type NewJobFields = Pick<
   | 'requestHash'
 >;
 
-/** A job as created: PENDING, no attempt yet, no lease, no progress or outcome. */
 /**
  * Payload and result JSON one response carries at most (a larger job alone): ClaimJobs and
  * ListJobs return fewer jobs beyond it, so a response fits gRPC's usual 4 MiB receive limit.
@@ -84,6 +83,7 @@ export type NewJobFields = Pick<
  */
 export const MAX_RESPONSE_JSON_BYTES = 3 * 1024 * 1024;
 
+/** A job as created: PENDING, no attempt yet, no lease, no progress or outcome. */
 export function newJob(fields: NewJobFields, now: Date): Job {
   return {
     ...fields,

@@ -5,6 +5,7 @@ import { Status as RpcStatusMessage } from 'nice-grpc-error-details/lib/proto/go
 import { DomainError } from '@trellis/platform/errors';
 import type { Logger } from '@trellis/platform/logging';
 import { encodeErrorDetails } from './nice-grpc-internals';
+import { statusName } from './observability.middleware';
 
 /** google.rpc.ErrorInfo.domain for every Trellis error. */
 export const ERROR_DOMAIN = 'trellis.dev';
@@ -125,7 +126,7 @@ export function rpcStatusOf(
       'rpc.system': 'grpc',
       'rpc.method': methodPath,
       ...entry,
-      'grpc.code': Status[mapped.code],
+      'grpc.code': statusName(mapped.code),
       'grpc.message': mapped.details,
     },
     'rpc entry rejected',
