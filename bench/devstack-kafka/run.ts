@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { percentile } from '../support/percentile';
 
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 50000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 500);
@@ -39,10 +40,6 @@ async function startBrokerProcess(): Promise<{ brokers: string[]; child: ChildPr
 
 function mbps(bytes: number, ms: number): string {
   return (bytes / (1024 * 1024) / (ms / 1000)).toFixed(1);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function main(): Promise<void> {

@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
+import { percentile } from '../support/percentile';
 
 const ROOT = join(__dirname, '../..');
 const SECONDS_PER_CASE = Number(process.env.BENCH_SECONDS ?? 3);
@@ -80,11 +81,6 @@ async function startServer(
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function measure(

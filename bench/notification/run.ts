@@ -27,6 +27,7 @@ import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { loadServiceConfig } from '@trellis/notification-service/config';
 import { spawnDevstack } from '../support/spawn-devstack';
+import { percentile } from '../support/percentile';
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 5_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -73,10 +74,6 @@ async function waitForTotal(sink: SinkApi, n: number, timeoutMs = 300_000): Prom
     if (Date.now() > deadline) throw new Error(`sink has ${await sink.total()} of ${n} mails`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(): Promise<void> {
