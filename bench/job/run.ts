@@ -1,8 +1,10 @@
 // Job-service throughput: jobs/s for create → claim → complete of no-op jobs with 1, 4 and 8
 // SDK workers over gRPC, and in the same run BullMQ on a local redis-server (started here on a
-// free port) doing the same no-op work with the same worker counts and concurrency.
+// free port) doing the same no-op work with the same worker counts and concurrency. Also the create
+// → completed latency, p50/p99, of those jobs and of jobs created one at a time.
 //
-//   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=500)
+//   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=500
+//                                        LATENCY_JOBS=200)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
 //
@@ -19,15 +21,18 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { jobV1 } from '@trellis/contracts';
-import { createJobProducer, createWorker } from '@trellis/job-worker';
+import { createJobProducer, createWorker, type JobServiceClient } from '@trellis/job-worker';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
+import { percentile } from '../support/percentile';
 import { spawnDevstack } from '../support/spawn-devstack';
 
 const JOBS = Number(process.env.JOBS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const WORKER_COUNTS = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
 const IN_FLIGHT_CREATES = 64;
+/** Jobs created one at a time after the throughput run, for the latency of an unloaded queue. */
+const LATENCY_JOBS = Number(process.env.LATENCY_JOBS ?? 200);
 // Jobs each configuration runs before the measured ones, so JIT compilation of the freshly started
 // job-service (and of the BullMQ client) is not counted, as h2load's --warm-up-time does.
 const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 500);
@@ -53,27 +58,48 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * CPU time (user + system, ms) used so far by this process and `otherPid` (the devstack or
- * redis-server): CPU per job does not depend on how busy the rest of the machine is.
+ * CPU time (user + system, ms) used so far by this process and each of `servers` (job-service,
+ * devstack or redis-server): CPU per job does not depend on how busy the rest of the machine is.
  */
-function cpuMs(otherPids: number[]): { here: number; other: number } {
+function cpuMs(servers: Server[]): number[] {
   const ms = (pid: number | 'self') => {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ = 100
   };
-  return { here: ms('self'), other: otherPids.reduce((sum, pid) => sum + ms(pid), 0) };
+  return [ms('self'), ...servers.map((s) => ms(s.pid))];
+}
+
+interface Server {
+  name: string;
+  pid: number;
+}
+
+interface Percentiles {
+  p50: number;
+  p99: number;
 }
 
 interface Figures {
   jobsPerSecond: number;
-  /** CPU ms per job here (producer and workers, or BullMQ) and in the server processes. */
-  cpuMsPerJob: { here: number; server: number };
+  /** CPU ms per job here (producer and workers, or BullMQ's) and in each server process. */
+  cpuMsPerJob: { here: number; servers: Array<{ name: string; ms: number }> };
+  /**
+   * Create → completed latency (ms) of the throughput run's jobs (mostly time spent queued behind
+   * the backlog the producer builds) and of jobs created one at a time (an unloaded queue).
+   */
+  latencyMs: { saturated: Percentiles; oneAtATime: Percentiles };
 }
 
-function cpuPerJob(before: { here: number; other: number }, otherPids: number[]) {
-  const after = cpuMs(otherPids);
-  return { here: (after.here - before.here) / JOBS, server: (after.other - before.other) / JOBS };
+function cpuPerJob(before: number[], servers: Server[]): Figures['cpuMsPerJob'] {
+  const after = cpuMs(servers);
+  return {
+    here: (after[0] - before[0]) / JOBS,
+    servers: servers.map((s, i) => ({ name: s.name, ms: (after[i + 1] - before[i + 1]) / JOBS })),
+  };
 }
+
+const totalCpu = (cpu: Figures['cpuMsPerJob']) =>
+  cpu.servers.reduce((sum, s) => sum + s.ms, cpu.here);
 
 /** Peak resident memory (VmHWM) of a process, in MB. */
 function peakRssMb(pid: number | 'self'): number {
@@ -82,7 +108,14 @@ function peakRssMb(pid: number | 'self'): number {
 }
 
 const cpuText = (cpu: Figures['cpuMsPerJob']) =>
-  `${(cpu.here + cpu.server).toFixed(2)} CPU ms/job = ${cpu.here.toFixed(2)} here + ${cpu.server.toFixed(2)} server`;
+  `${totalCpu(cpu).toFixed(2)} CPU ms/job = ${cpu.here.toFixed(2)} here${cpu.servers
+    .map((s) => ` + ${s.ms.toFixed(2)} ${s.name}`)
+    .join('')}`;
+
+const latencyText = (l: Percentiles) => `${l.p50.toFixed(1)} / ${l.p99.toFixed(1)}`;
+
+const figuresText = (f: Figures) =>
+  `${f.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(f.cpuMsPerJob)}), create → completed p50/p99 ${latencyText(f.latencyMs.saturated)} ms, one at a time ${latencyText(f.latencyMs.oneAtATime)} ms`;
 
 /** Runs `produce(i)` for i in [0, n) with at most `limit` in flight. */
 async function pump(n: number, limit: number, produce: (i: number) => Promise<unknown>) {
@@ -92,6 +125,51 @@ async function pump(n: number, limit: number, produce: (i: number) => Promise<un
       while (next < n) await produce(next++);
     }),
   );
+}
+
+/**
+ * Runs of jobs and their create → completed latency: from the call creating a job to the
+ * acknowledgement of its completion (the completion call's OK, or BullMQ's 'completed' event).
+ */
+class Progress {
+  private readonly createdAt = new Map<string, number>();
+  private readonly completedAt = new Map<string, number>();
+  private done = 0;
+  private target = 0;
+  private reached = () => {};
+
+  /** Creates `n` jobs through `create` (which gives the job's id); resolves once all completed. */
+  async run(
+    n: number,
+    create: (i: number) => Promise<string>,
+    inFlight = IN_FLIGHT_CREATES,
+  ): Promise<void> {
+    this.createdAt.clear();
+    this.completedAt.clear();
+    this.target = this.done + n;
+    const allCompleted = new Promise<void>((resolve) => (this.reached = resolve));
+    await pump(n, inFlight, async (i) => {
+      const calledAt = performance.now();
+      this.createdAt.set(await create(i), calledAt);
+    });
+    await allCompleted;
+  }
+
+  completed(jobId: string): void {
+    this.completedAt.set(jobId, performance.now());
+    if (++this.done >= this.target) this.reached();
+  }
+
+  /** Latency percentiles (ms) of the last run. */
+  latencyMs(): Percentiles {
+    const latencies: number[] = [];
+    for (const [id, calledAt] of this.createdAt) {
+      const completedAt = this.completedAt.get(id);
+      if (completedAt !== undefined) latencies.push(completedAt - calledAt);
+    }
+    latencies.sort((a, b) => a - b);
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  }
 }
 
 /**
@@ -149,6 +227,28 @@ async function startJobServiceProcess(
   return { address, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, process: child };
 }
 
+/** The worker's client, telling `progress` of each job a completion call reports completed. */
+function reportingCompletions(client: JobServiceClient, progress: Progress): JobServiceClient {
+  return {
+    claimJobs: (request, options) => client.claimJobs(request, options),
+    heartbeatJob: (request, options) => client.heartbeatJob(request, options),
+    failJob: (request, options) => client.failJob(request, options),
+    async completeJob(request, options) {
+      const response = await client.completeJob(request, options);
+      progress.completed(request.jobId ?? '');
+      return response;
+    },
+    async completeJobs(request, options) {
+      const response = await client.completeJobs(request, options);
+      response.results.forEach((result, i) => {
+        if ((result.status?.code ?? 0) === 0)
+          progress.completed(request.completions?.[i]?.jobId ?? '');
+      });
+      return response;
+    },
+  };
+}
+
 async function benchJobService(
   workers: number,
   infra: { mongoUri: string; brokers: string; pid?: number },
@@ -158,7 +258,10 @@ async function benchJobService(
     `bench_job_${workers}_${Date.now()}`,
     profileArgs('job-service'),
   );
-  const serverPids = [service.process.pid!, ...(infra.pid ? [infra.pid] : [])];
+  const servers: Server[] = [
+    { name: 'job-service', pid: service.process.pid! },
+    ...(infra.pid ? [{ name: 'devstack', pid: infra.pid }] : []),
+  ];
   const logger = createLogger({ service: 'bench', level: 'warn' });
   const producer = createGrpcClient(jobV1.JobServiceDefinition, { address: service.address });
   const jobProducer = SINGLE_CALLS
@@ -167,57 +270,55 @@ async function benchJobService(
   const clients = Array.from({ length: workers }, () =>
     createGrpcClient(jobV1.JobServiceDefinition, { address: service.address }),
   );
-  let done = 0;
-  let target = 0;
-  let reached = () => {};
+  // A job counts as done once its completion call returns OK, as BullMQ's 'completed' event fires
+  // once moveToFinished has returned: counted here rather than by polling GetQueueStats, whose
+  // count over every job would be measured as the service's work.
+  const progress = new Progress();
   const pool = clients.map((c, i) =>
     createWorker({
-      client: c.client,
+      client: reportingCompletions(c.client, progress),
       types: ['bench.noop'],
       concurrency: CONCURRENCY,
       workerId: `bench-${i}`,
       logger,
       claimWaitMs: 1_000,
       async handler() {
-        if (++done === target) reached();
         return {};
       },
     }),
   );
-  /** Creates `n` more jobs and resolves once they have all succeeded. */
-  const run = async (n: number) => {
-    target = done + n;
-    const handled = new Promise<void>((resolve) => (reached = resolve));
-    await pump(n, IN_FLIGHT_CREATES, (i) =>
-      jobProducer.createJob({ type: 'bench.noop', payload: { i } }),
+  const run = (n: number, inFlight?: number) =>
+    progress.run(
+      n,
+      async (i) => (await jobProducer.createJob({ type: 'bench.noop', payload: { i } })).job!.id,
+      inFlight,
     );
-    await handled;
-    // The last completions are reported after the handler returns: wait for them too.
-    for (;;) {
-      const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
-      if (stats.stats[0]?.succeeded === BigInt(target)) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
   if (WARMUP_JOBS > 0) await run(WARMUP_JOBS);
   const started = performance.now();
-  const cpuBefore = cpuMs(serverPids);
+  const cpuBefore = cpuMs(servers);
   await run(JOBS);
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, serverPids);
+  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
+  const saturated = progress.latencyMs();
+  await run(LATENCY_JOBS, 1);
+  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
   console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
   if (process.env.BENCH_RPC_COUNTS) {
     const text = await (await fetch(service.metricsUrl)).text();
     for (const line of text.split('\n'))
       if (line.startsWith('rpc_server_requests_total')) console.log(line);
   }
+  const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
+  const succeeded = Number(stats.stats[0]?.succeeded ?? 0);
+  const created = WARMUP_JOBS + JOBS + LATENCY_JOBS;
+  if (succeeded !== created) throw new Error(`${succeeded} jobs SUCCEEDED, expected ${created}`);
   await Promise.all(pool.map((w) => w.stop({ deadlineMs: 5_000 })));
   for (const c of [producer, ...clients]) c.close();
   await new Promise((resolve) => {
     service.process.once('exit', resolve);
     service.process.kill('SIGTERM');
   });
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob };
+  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
 }
 
 async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
@@ -248,35 +349,29 @@ async function benchBullmq(
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const name = `bench-${workers}-${Date.now()}`;
   const queue = new Queue(name, { connection });
-  let done = 0;
-  let target = 0;
-  let reached = () => {};
+  const progress = new Progress();
   const pool = Array.from(
     { length: workers },
     () => new BullWorker(name, async () => ({}), { connection, concurrency: CONCURRENCY }),
   );
-  for (const w of pool) {
-    w.on('completed', () => {
-      if (++done === target) reached();
-    });
-  }
+  for (const w of pool) w.on('completed', (job) => progress.completed(job.id!));
   await Promise.all(pool.map((w) => w.waitUntilReady()));
-  const run = async (n: number) => {
-    target = done + n;
-    const completed = new Promise<void>((resolve) => (reached = resolve));
-    await pump(n, IN_FLIGHT_CREATES, (i) => queue.add('noop', { i }));
-    await completed;
-  };
+  const run = (n: number, inFlight?: number) =>
+    progress.run(n, async (i) => (await queue.add('noop', { i })).id!, inFlight);
   if (WARMUP_JOBS > 0) await run(WARMUP_JOBS);
   const started = performance.now();
-  const cpuBefore = cpuMs(redis.pid ? [redis.pid] : []);
+  const servers: Server[] = redis.pid ? [{ name: 'redis-server', pid: redis.pid }] : [];
+  const cpuBefore = cpuMs(servers);
   await run(JOBS);
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, redis.pid ? [redis.pid] : []);
+  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
+  const saturated = progress.latencyMs();
+  await run(LATENCY_JOBS, 1);
+  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
   await Promise.all(pool.map((w) => w.close()));
   await queue.obliterate({ force: true });
   await queue.close();
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob };
+  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
 }
 
 async function main(): Promise<void> {
@@ -301,7 +396,7 @@ async function main(): Promise<void> {
       const bullmq = await benchBullmq(workers, { port: redis.port, pid: redis.process.pid });
       rows.push({ workers, trellis, bullmq });
       console.log(
-        `workers=${workers}  job-service ${trellis.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(trellis.cpuMsPerJob)})  BullMQ ${bullmq.jobsPerSecond.toFixed(0)} jobs/s (${cpuText(bullmq.cpuMsPerJob)})  ratio ${(trellis.jobsPerSecond / bullmq.jobsPerSecond).toFixed(2)}×`,
+        `workers=${workers}  job-service ${figuresText(trellis)}  BullMQ ${figuresText(bullmq)}  ratio ${(trellis.jobsPerSecond / bullmq.jobsPerSecond).toFixed(2)}×`,
       );
     }
     console.log(
@@ -311,20 +406,18 @@ async function main(): Promise<void> {
     redis.process.kill('SIGTERM');
     devstack?.process.kill('SIGTERM');
   }
-  // CPU ms/job counts this process (service, clients and workers, or BullMQ) plus the server
-  // process (devstack or redis-server); unlike jobs/s it barely moves with the rest of the machine's load.
+  // CPU ms/job counts this process (producer and workers, or BullMQ's) plus the server processes
+  // (job-service and devstack, or redis-server); unlike jobs/s it barely moves with the machine's load.
   console.table(
     rows.map((r) => ({
       workers: r.workers,
       'job-service jobs/s': Math.round(r.trellis.jobsPerSecond),
       'BullMQ jobs/s': Math.round(r.bullmq.jobsPerSecond),
       ratio: Number((r.trellis.jobsPerSecond / r.bullmq.jobsPerSecond).toFixed(2)),
-      'CPU ms/job (job-service)': Number(
-        (r.trellis.cpuMsPerJob.here + r.trellis.cpuMsPerJob.server).toFixed(2),
-      ),
-      'CPU ms/job (BullMQ)': Number(
-        (r.bullmq.cpuMsPerJob.here + r.bullmq.cpuMsPerJob.server).toFixed(2),
-      ),
+      'CPU ms/job (job-service)': Number(totalCpu(r.trellis.cpuMsPerJob).toFixed(2)),
+      'CPU ms/job (BullMQ)': Number(totalCpu(r.bullmq.cpuMsPerJob).toFixed(2)),
+      'one at a time p50/p99 ms (job-service)': latencyText(r.trellis.latencyMs.oneAtATime),
+      'one at a time p50/p99 ms (BullMQ)': latencyText(r.bullmq.latencyMs.oneAtATime),
       'target ≥2000/s': r.trellis.jobsPerSecond >= 2000 ? 'met' : 'missed',
       'target ≥0.5× BullMQ':
         r.trellis.jobsPerSecond / r.bullmq.jobsPerSecond >= 0.5 ? 'met' : 'missed',
