@@ -3,7 +3,7 @@
 // free port) doing the same no-op work with the same worker counts and concurrency. Also the create
 // → completed latency, p50/p99, of those jobs and of jobs created one at a time.
 //
-//   npx tsx bench/job/run.ts            (JOBS=2000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=500
+//   npx tsx bench/job/run.ts            (JOBS=10000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=10000
 //                                        LATENCY_JOBS=200)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
@@ -27,15 +27,17 @@ import { createLogger } from '@trellis/platform/logging';
 import { percentile } from '../support/percentile';
 import { spawnDevstack } from '../support/spawn-devstack';
 
-const JOBS = Number(process.env.JOBS ?? 2000);
+const JOBS = Number(process.env.JOBS ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const WORKER_COUNTS = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
 const IN_FLIGHT_CREATES = 64;
 /** Jobs created one at a time after the throughput run, for the latency of an unloaded queue. */
 const LATENCY_JOBS = Number(process.env.LATENCY_JOBS ?? 200);
 // Jobs each configuration runs before the measured ones, so JIT compilation of the freshly started
-// job-service (and of the BullMQ client) is not counted, as h2load's --warm-up-time does.
-const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 500);
+// job-service (and of the BullMQ client) is not counted, as h2load's --warm-up-time does. V8 keeps
+// optimizing the MongoDB driver's and kafkajs's code paths for thousands of jobs: after 500, a
+// job still cost 1.5–1.7 CPU ms in all at 8 workers, after 5,000 1.0–1.3 and after 15,000 ~1.0.
+const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 10_000);
 const SINGLE_CALLS = process.env.BENCH_SINGLE_CALLS === '1';
 const ROOT = join(__dirname, '..', '..');
 
@@ -138,17 +140,20 @@ class Progress {
   private target = 0;
   private reached = () => {};
 
-  /** Creates `n` jobs through `create` (which gives the job's id); resolves once all completed. */
-  async run(
-    n: number,
-    create: (i: number) => Promise<string>,
-    inFlight = IN_FLIGHT_CREATES,
-  ): Promise<void> {
+  /** Forgets the latencies measured so far. */
+  reset(): void {
     this.createdAt.clear();
     this.completedAt.clear();
+  }
+
+  /**
+   * Creates `n` jobs through `create` (which gives the job's id), up to IN_FLIGHT_CREATES calls at
+   * once; resolves once all have completed.
+   */
+  async run(n: number, create: (i: number) => Promise<string>): Promise<void> {
     this.target = this.done + n;
     const allCompleted = new Promise<void>((resolve) => (this.reached = resolve));
-    await pump(n, inFlight, async (i) => {
+    await pump(n, IN_FLIGHT_CREATES, async (i) => {
       const calledAt = performance.now();
       this.createdAt.set(await create(i), calledAt);
     });
@@ -160,7 +165,12 @@ class Progress {
     if (++this.done >= this.target) this.reached();
   }
 
-  /** Latency percentiles (ms) of the last run. */
+  /** Creates `n` jobs one after the other, each once the previous one has completed. */
+  async oneAtATime(n: number, create: (i: number) => Promise<string>): Promise<void> {
+    for (let i = 0; i < n; i++) await this.run(1, () => create(i));
+  }
+
+  /** Latency percentiles (ms) since the last reset. */
   latencyMs(): Percentiles {
     const latencies: number[] = [];
     for (const [id, calledAt] of this.createdAt) {
@@ -287,20 +297,18 @@ async function benchJobService(
       },
     }),
   );
-  const run = (n: number, inFlight?: number) =>
-    progress.run(
-      n,
-      async (i) => (await jobProducer.createJob({ type: 'bench.noop', payload: { i } })).job!.id,
-      inFlight,
-    );
-  if (WARMUP_JOBS > 0) await run(WARMUP_JOBS);
+  const create = async (i: number) =>
+    (await jobProducer.createJob({ type: 'bench.noop', payload: { i } })).job!.id;
+  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
+  progress.reset();
   const started = performance.now();
   const cpuBefore = cpuMs(servers);
-  await run(JOBS);
+  await progress.run(JOBS, create);
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
   const saturated = progress.latencyMs();
-  await run(LATENCY_JOBS, 1);
+  progress.reset();
+  await progress.oneAtATime(LATENCY_JOBS, create);
   const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
   console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
   if (process.env.BENCH_RPC_COUNTS) {
@@ -356,17 +364,18 @@ async function benchBullmq(
   );
   for (const w of pool) w.on('completed', (job) => progress.completed(job.id!));
   await Promise.all(pool.map((w) => w.waitUntilReady()));
-  const run = (n: number, inFlight?: number) =>
-    progress.run(n, async (i) => (await queue.add('noop', { i })).id!, inFlight);
-  if (WARMUP_JOBS > 0) await run(WARMUP_JOBS);
+  const create = async (i: number) => (await queue.add('noop', { i })).id!;
+  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
+  progress.reset();
   const started = performance.now();
   const servers: Server[] = redis.pid ? [{ name: 'redis-server', pid: redis.pid }] : [];
   const cpuBefore = cpuMs(servers);
-  await run(JOBS);
+  await progress.run(JOBS, create);
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
   const saturated = progress.latencyMs();
-  await run(LATENCY_JOBS, 1);
+  progress.reset();
+  await progress.oneAtATime(LATENCY_JOBS, create);
   const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
   await Promise.all(pool.map((w) => w.close()));
   await queue.obliterate({ force: true });
