@@ -228,6 +228,9 @@ interface ClaimRequest extends TracedRequest {
   start: (job: Job) => Transition;
 }
 
+/** Updates and claims share transactions (see `changes`). */
+type ChangeRequest = ({ kind: 'update' } & UpdateRequest) | ({ kind: 'claim' } & ClaimRequest);
+
 /** The outbox messages of one call's events, under that call's trace context. */
 function messagesOf(events: Transition['events'], trace: Record<string, string>): OutboxMessage[] {
   return toOutboxMessages(events).map((message) => ({ ...message, headers: trace }));
@@ -238,12 +241,13 @@ export class MongoJobRepository implements JobRepository {
   private readonly candidates: ClaimCandidates;
 
   /**
-   * Creates, updates and claims are group-committed: those that arrive while a transaction of
-   * their kind is committing go together in the next one (see GroupCommit).
+   * Creates and changes (updates and claims) are group-committed: those that arrive while a
+   * transaction of their kind is committing go together in the next one (see GroupCommit). Updates
+   * and claims share transactions, so a worker's CompleteJobs that also claims its next jobs
+   * (`claim_next`) costs one transaction, as moveToFinished does in BullMQ.
    */
   private readonly creates = new GroupCommit((batch: CreateRequest[]) => this.commitCreates(batch));
-  private readonly updates = new GroupCommit((batch: UpdateRequest[]) => this.commitUpdates(batch));
-  private readonly claims = new GroupCommit((batch: ClaimRequest[]) => this.commitClaims(batch));
+  private readonly changes = new GroupCommit((batch: ChangeRequest[]) => this.commitChanges(batch));
 
   constructor(
     private readonly client: MongoClient,
@@ -354,57 +358,83 @@ export class MongoJobRepository implements JobRepository {
   }
 
   update(id: string, change: (job: Job) => Transition): Promise<Job> {
-    return this.updates.submit({ id, change, trace: traceHeaders() });
+    // The outcome of an update request is its job (see commitChanges).
+    return this.changes.submit({
+      kind: 'update',
+      id,
+      change,
+      trace: traceHeaders(),
+    }) as Promise<Job>;
   }
 
   /**
-   * One transaction loads the batch's jobs, applies each change in queue order (several changes
-   * of one job see each other's result) and writes every changed job once, with the events. A
-   * change that throws fails its own request only; it wrote nothing.
+   * One transaction applies the batch's updates, then its claims (which see the updates), and
+   * writes all their events.
    */
-  private async commitUpdates(batch: UpdateRequest[]): Promise<Array<BatchOutcome<Job>>> {
-    let outcomes: Array<BatchOutcome<Job>> = [];
-    let madePending: Job[] = [];
-    let wroteEvents = false;
-    await withTransaction(this.client, async (session) => {
-      const ids = [...new Set(batch.map((r) => r.id))];
-      const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
-      const stored = new Map(docs.map((doc) => [doc._id, doc]));
-      const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
-      const changed = new Map<string, Job>();
-      const messages: OutboxMessage[] = [];
-      outcomes = [];
-      madePending = [];
-      for (const { id, change, trace } of batch) {
-        const job = current.get(id);
-        if (!job) {
-          outcomes.push({ error: new NotFoundError('job', id) });
-          continue;
-        }
-        try {
-          const transition = change(job);
-          if (transition.job !== job || transition.events.length > 0) {
-            current.set(id, transition.job);
-            changed.set(id, transition.job);
-            messages.push(...messagesOf(transition.events, trace));
-          }
-          outcomes.push({ value: transition.job });
-        } catch (error) {
-          outcomes.push({ error });
-        }
-      }
-      const writes = [...changed.values()].flatMap((job) => {
-        const update = updateOf(stored.get(job.id)!, toDocument(job));
-        return update ? [{ updateOne: { filter: { _id: job.id }, update } }] : [];
-      });
-      if (writes.length > 0) await this.collection.bulkWrite(writes, { session, ordered: true });
-      madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
+  private async commitChanges(batch: ChangeRequest[]): Promise<Array<BatchOutcome<Job | Job[]>>> {
+    const updates: UpdateRequest[] = [];
+    const claims: ClaimRequest[] = [];
+    for (const request of batch) {
+      if (request.kind === 'update') updates.push(request);
+      else claims.push(request);
+    }
+    const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
+      const updated = await this.applyUpdates(session, updates);
+      const claimed = await this.applyClaims(session, claims);
+      const messages = [...updated.messages, ...claimed.messages];
       await this.appendEvents(session, messages);
-      wroteEvents = messages.length > 0;
+      return { updated, claimed, messages };
     });
-    for (const job of madePending) this.becamePending(job);
-    if (wroteEvents) this.onCommitted();
-    return outcomes;
+    for (const job of updated.madePending) this.becamePending(job);
+    if (messages.length > 0) this.onCommitted();
+    let nextUpdate = 0;
+    let nextClaim = 0;
+    return batch.map((request) =>
+      request.kind === 'update'
+        ? updated.outcomes[nextUpdate++]
+        : { value: claimed.results[nextClaim++] },
+    );
+  }
+
+  /**
+   * Loads the jobs, applies each change in queue order (several changes of one job see each
+   * other's result) and writes every changed job once. A change that throws fails its own request
+   * only; it wrote nothing.
+   */
+  private async applyUpdates(session: ClientSession, batch: UpdateRequest[]) {
+    const outcomes: Array<BatchOutcome<Job>> = [];
+    const messages: OutboxMessage[] = [];
+    if (batch.length === 0) return { outcomes, messages, madePending: [] };
+    const ids = [...new Set(batch.map((r) => r.id))];
+    const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
+    const stored = new Map(docs.map((doc) => [doc._id, doc]));
+    const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
+    const changed = new Map<string, Job>();
+    for (const { id, change, trace } of batch) {
+      const job = current.get(id);
+      if (!job) {
+        outcomes.push({ error: new NotFoundError('job', id) });
+        continue;
+      }
+      try {
+        const transition = change(job);
+        if (transition.job !== job || transition.events.length > 0) {
+          current.set(id, transition.job);
+          changed.set(id, transition.job);
+          messages.push(...messagesOf(transition.events, trace));
+        }
+        outcomes.push({ value: transition.job });
+      } catch (error) {
+        outcomes.push({ error });
+      }
+    }
+    const writes = [...changed.values()].flatMap((job) => {
+      const update = updateOf(stored.get(job.id)!, toDocument(job));
+      return update ? [{ updateOne: { filter: { _id: job.id }, update } }] : [];
+    });
+    if (writes.length > 0) await this.collection.bulkWrite(writes, { session, ordered: true });
+    const madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
+    return { outcomes, messages, madePending };
   }
 
   /**
@@ -421,10 +451,21 @@ export class MongoJobRepository implements JobRepository {
     now: Date,
     start: (job: Job) => Transition,
   ): Promise<Job[]> {
-    return this.claims.submit({ types, maxJobs, now, start, trace: traceHeaders() });
+    // The outcome of a claim request is its jobs (see commitChanges).
+    return this.changes.submit({
+      kind: 'claim',
+      types,
+      maxJobs,
+      now,
+      start,
+      trace: traceHeaders(),
+    }) as Promise<Job[]>;
   }
 
-  private async commitClaims(batch: ClaimRequest[]): Promise<Array<BatchOutcome<Job[]>>> {
+  private async applyClaims(session: ClientSession, batch: ClaimRequest[]) {
+    const results = batch.map((): Job[] => []);
+    const messages: OutboxMessage[] = [];
+    if (batch.length === 0) return { results, messages };
     const groups = new Map<string, { types: string[]; requests: number[] }>();
     batch.forEach((request, i) => {
       const key = ClaimCandidates.key(request.types);
@@ -433,66 +474,59 @@ export class MongoJobRepository implements JobRepository {
       else groups.set(key, { types: request.types, requests: [i] });
     });
     const now = new Date(Math.max(...batch.map((r) => r.now.getTime())));
-    const claimed = await withTransaction(this.client, async (session) => {
-      const results = batch.map((): Job[] => []);
-      const counts = batch.map(() => 0);
-      const payloadBytes = batch.map(() => 0);
-      const messages: OutboxMessage[] = [];
-      for (const [key, { types, requests }] of groups) {
-        // Requests of one type set are served in queue order, each up to its maxJobs.
-        let next = 0;
-        const wanted = () =>
-          requests.slice(next).reduce((n, i) => n + batch[i].maxJobs - counts[i], 0);
-        while (next < requests.length) {
-          const due = await this.dueCandidates(key, types, now);
-          if (due.length === 0) break;
-          const picked = due.splice(0, wanted());
-          const candidateIds = picked.map((c) => c.id);
-          const docs = await this.collection
-            .find({ _id: { $in: candidateIds } }, { session })
-            .toArray();
-          const byId = new Map(docs.map((d) => [d._id, d]));
-          const taken: Array<{ request: number; transition: Transition }> = [];
-          for (const [k, id] of candidateIds.entries()) {
-            const doc = byId.get(id);
-            if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
-            const bytes = doc.payload_json.length;
-            let request = requests[next];
-            if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_RESPONSE_JSON_BYTES)
-              request = requests[++next];
-            if (request === undefined) {
-              // Every request is full by size: the rest stay candidates, in order, for later claims.
-              due.unshift(...picked.slice(k));
-              break;
-            }
-            taken.push({ request, transition: batch[request].start(fromDocument(doc)) });
-            payloadBytes[request] += bytes;
-            if (++counts[request] >= batch[request].maxJobs) next++;
+    const counts = batch.map(() => 0);
+    const payloadBytes = batch.map(() => 0);
+    for (const [key, { types, requests }] of groups) {
+      // Requests of one type set are served in queue order, each up to its maxJobs.
+      let next = 0;
+      const wanted = () =>
+        requests.slice(next).reduce((n, i) => n + batch[i].maxJobs - counts[i], 0);
+      while (next < requests.length) {
+        const due = await this.dueCandidates(key, types, now);
+        if (due.length === 0) break;
+        const picked = due.splice(0, wanted());
+        const candidateIds = picked.map((c) => c.id);
+        const docs = await this.collection
+          .find({ _id: { $in: candidateIds } }, { session })
+          .toArray();
+        const byId = new Map(docs.map((d) => [d._id, d]));
+        const taken: Array<{ request: number; transition: Transition }> = [];
+        for (const [k, id] of candidateIds.entries()) {
+          const doc = byId.get(id);
+          if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
+          const bytes = doc.payload_json.length;
+          let request = requests[next];
+          if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_RESPONSE_JSON_BYTES)
+            request = requests[++next];
+          if (request === undefined) {
+            // Every request is full by size: the rest stay candidates, in order, for later claims.
+            due.unshift(...picked.slice(k));
+            break;
           }
-          if (taken.length === 0) continue;
-          // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
-          // conflict, and the driver reruns this whole transaction.
-          const result = await this.collection.bulkWrite(
-            taken.map(({ transition }) => ({
-              updateOne: {
-                filter: { _id: transition.job.id, state: 'PENDING' },
-                update: updateOf(byId.get(transition.job.id)!, toDocument(transition.job))!,
-              },
-            })),
-            { session, ordered: true },
-          );
-          if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
-          for (const { request, transition } of taken) {
-            results[request].push(transition.job);
-            messages.push(...messagesOf(transition.events, batch[request].trace));
-          }
+          taken.push({ request, transition: batch[request].start(fromDocument(doc)) });
+          payloadBytes[request] += bytes;
+          if (++counts[request] >= batch[request].maxJobs) next++;
+        }
+        if (taken.length === 0) continue;
+        // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
+        // conflict, and the driver reruns this whole transaction.
+        const result = await this.collection.bulkWrite(
+          taken.map(({ transition }) => ({
+            updateOne: {
+              filter: { _id: transition.job.id, state: 'PENDING' },
+              update: updateOf(byId.get(transition.job.id)!, toDocument(transition.job))!,
+            },
+          })),
+          { session, ordered: true },
+        );
+        if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
+        for (const { request, transition } of taken) {
+          results[request].push(transition.job);
+          messages.push(...messagesOf(transition.events, batch[request].trace));
         }
       }
-      await this.appendEvents(session, messages);
-      return results;
-    });
-    if (claimed.some((jobs) => jobs.length > 0)) this.onCommitted();
-    return claimed.map((value) => ({ value }));
+    }
+    return { results, messages };
   }
 
   private async dueCandidates(key: string, types: string[], now: Date): Promise<Candidate[]> {
