@@ -560,6 +560,73 @@ describe('CompleteJobs', () => {
     await h.jobs.client.completeJobs({ completions: [valid] });
     expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_SUCCEEDED);
   });
+
+  it('with claim_next also claims the next jobs in claim order, each with a lease and JobStarted', async () => {
+    const low = await h.jobs.client.createJob({ type: 'test.batch', payload: { n: 'low' } });
+    const high = await h.jobs.client.createJob({
+      type: 'test.batch',
+      payload: { n: 'high' },
+      priority: 5,
+    });
+    const [a] = (await claim(['test.batch'], 1)).jobs;
+    expect(a.job!.id).toBe(high.job!.id);
+    const { results, claimed } = await h.jobs.client.completeJobs({
+      completions: [{ jobId: a.job!.id, leaseToken: a.leaseToken }],
+      claimNext: { workerId: 'next-worker', types: ['test.batch'], maxJobs: 5 },
+    });
+    expect(results.map((r) => r.status?.code)).toEqual([Status.OK]);
+    expect(claimed.map((c) => c.job!.id)).toEqual([low.job!.id]);
+    expect(claimed[0].job).toMatchObject({
+      state: JobState.JOB_STATE_RUNNING,
+      workerId: 'next-worker',
+      attempts: 1,
+    });
+    expect(claimed[0].leaseToken).not.toBe('');
+    expect(claimed[0].leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now());
+    expect((await h.eventsOf(low.job!.id, 2)).map((e) => e.eventType)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+    ]);
+    // Nothing due: the call returns at once with no jobs (claim_next never long-polls).
+    const started = Date.now();
+    const drained = await h.jobs.client.completeJobs({
+      completions: [{ jobId: low.job!.id, leaseToken: claimed[0].leaseToken }],
+      claimNext: { workerId: 'next-worker', types: ['test.batch'], maxJobs: 5 },
+    });
+    expect(drained.claimed).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await stateOf(low.job!.id)).toBe(JobState.JOB_STATE_SUCCEEDED);
+  });
+
+  it('rejects an invalid claim_next as a whole, naming the field: nothing completed or claimed', async () => {
+    await h.jobs.client.createJob({ type: 'test.batch', payload: {} });
+    await h.jobs.client.createJob({ type: 'test.batch', payload: {} });
+    const [a] = (await claim(['test.batch'], 1)).jobs;
+    const err = await rpcError(
+      h.jobs.client.completeJobs({
+        completions: [{ jobId: a.job!.id, leaseToken: a.leaseToken }],
+        claimNext: { workerId: '', types: ['test.batch', 'no.such.type'], maxJobs: 500 },
+      }),
+    );
+    expect(err.code).toBe(Status.INVALID_ARGUMENT);
+    expect(fieldsOf(err)).toEqual(['claim_next.worker_id', 'claim_next.max_jobs']);
+    const unknown = await rpcError(
+      h.jobs.client.completeJobs({
+        completions: [{ jobId: a.job!.id, leaseToken: a.leaseToken }],
+        claimNext: { workerId: 'w', types: ['test.batch', 'no.such.type'] },
+      }),
+    );
+    expect(unknown.code).toBe(Status.INVALID_ARGUMENT);
+    expect(fieldsOf(unknown)).toEqual(['claim_next.types[1]']);
+    expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_RUNNING);
+    const { claimed } = await h.jobs.client.completeJobs({
+      completions: [{ jobId: a.job!.id, leaseToken: a.leaseToken }],
+      claimNext: { workerId: 'w', types: ['test.batch'] },
+    });
+    const [next] = claimed;
+    expect(next.job!.state).toBe(JobState.JOB_STATE_RUNNING);
+    await h.jobs.client.completeJob({ jobId: next.job!.id, leaseToken: next.leaseToken });
+  });
 });
 
 describe('cancellation', () => {

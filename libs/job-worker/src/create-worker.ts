@@ -147,17 +147,24 @@ export function createWorker(options: WorkerOptions): Worker {
     worker_id: workerId,
   });
   const running = new Map<string, RunningJob>();
-  // Completions that finish while a call is in flight go together in the next CompleteJobs.
+  // Completions that finish while a call is in flight go together in the next CompleteJobs, which
+  // also claims as many next jobs as they free slots (claim_next), so a busy worker refills its
+  // slots without ClaimJobs calls; the claim loop serves the slots that stay empty.
   const reportCompletion = batchedCalls({
     path: '/trellis.job.v1.JobService/CompleteJobs',
     single: async (request: jobV1.CompleteJobRequest) => {
       await client.completeJob(request);
     },
-    batch: async (completions) =>
-      (await client.completeJobs({ completions })).results.map(({ status }) => ({
-        status,
-        response: undefined,
-      })),
+    batch: async (completions) => {
+      const response = await client.completeJobs({
+        completions,
+        claimNext: stopping
+          ? undefined
+          : { workerId, types: options.types, maxJobs: completions.length },
+      });
+      for (const { job, leaseToken } of response.claimed) if (job) runJob(job, leaseToken);
+      return response.results.map(({ status }) => ({ status, response: undefined }));
+    },
     weigh: (request) => jsonSize(request.result),
     onUnavailable: (code) =>
       logger.info(
@@ -358,10 +365,13 @@ export function createWorker(options: WorkerOptions): Worker {
         claimAbort?.abort();
         wakeLoop();
         await loop;
-        const all = Promise.all([...running.values()].map((r) => r.done));
+        // A completion call still in flight may hand over next jobs: wait for those too.
+        const drained = (async () => {
+          while (running.size > 0) await Promise.all([...running.values()].map((r) => r.done));
+        })();
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
-          all.then(() => false),
+          drained.then(() => false),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs))),
         ]);
         clearTimeout(timer);

@@ -20,11 +20,14 @@ function fakeService() {
     lost: new Set<string>(),
     /** Refuse CompleteJobs with this status (UNIMPLEMENTED: a job-service that predates it). */
     batchRpcRefusal: undefined as Status | undefined,
+    /** Job id → the RPC that handed it out. */
+    handedOutBy: {} as Record<string, string>,
   };
   const client: JobServiceClient = {
     async claimJobs(request, options?: WorkerCallOptions) {
       calls.push({ method: 'claim', request: { ...request } });
       const jobs = queue.splice(0, request.maxJobs ?? 1);
+      for (const job of jobs) state.handedOutBy[job.id] = 'ClaimJobs';
       if (jobs.length === 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 50);
@@ -49,12 +52,21 @@ function fakeService() {
     },
     async completeJobs(request) {
       const completions = request.completions ?? [];
-      calls.push({ method: 'completeJobs', request: { jobIds: completions.map((c) => c.jobId) } });
+      calls.push({
+        method: 'completeJobs',
+        request: {
+          jobIds: completions.map((c) => c.jobId),
+          ...(request.claimNext && { claimNext: request.claimNext.maxJobs }),
+        },
+      });
       if (state.batchRpcRefusal !== undefined)
         throw new ClientError('/CompleteJobs', state.batchRpcRefusal, 'refused');
       for (const completion of completions)
         calls.push({ method: 'complete', request: completion, rpc: 'CompleteJobs' });
+      const next = request.claimNext ? queue.splice(0, request.claimNext.maxJobs ?? 1) : [];
+      for (const job of next) state.handedOutBy[job.id] = 'CompleteJobs';
       return {
+        claimed: next.map((job) => ({ job, leaseToken: `tok-${job.id}` })),
         results: completions.map(({ jobId }) =>
           state.lost.has(jobId!)
             ? {
@@ -147,7 +159,7 @@ describe('createWorker', () => {
     await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 5);
     await worker.stop();
     expect(svc.calls.filter((c) => c.method === 'completeJobs')).toEqual([
-      { method: 'completeJobs', request: { jobIds: ['a', 'b', 'c', 'd', 'gone'] } },
+      { method: 'completeJobs', request: { jobIds: ['a', 'b', 'c', 'd', 'gone'], claimNext: 5 } },
     ]);
     expect(svc.calls.some((c) => c.rpc === 'CompleteJob')).toBe(false);
     // Only the entry whose lease was lost is reported as not completed.
@@ -155,6 +167,47 @@ describe('createWorker', () => {
       (l) => l.msg === 'could not report the job outcome; its lease will expire',
     );
     expect(unreported.map((l) => l.job_id)).toEqual(['gone']);
+  });
+
+  it('refills the slots a CompleteJobs call frees with the jobs it claims (claim_next)', async () => {
+    const svc = fakeService();
+    for (const id of ['a', 'b', 'c']) svc.add(id);
+    let release!: () => void;
+    const firstRound = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 3,
+      logger,
+      async handler({ job }) {
+        mostAtOnce = Math.max(mostAtOnce, ++running);
+        if (ran.push(job.id) <= 3) await firstRound;
+        running--;
+      },
+    });
+    await waitFor(() => ran.length === 3);
+    for (const id of ['d', 'e', 'f']) svc.add(id);
+    release();
+    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 6);
+    await worker.stop();
+    // d, e and f came back with the completions of a, b and c, not from ClaimJobs.
+    expect(ran).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(svc.calls.filter((c) => c.method === 'completeJobs')[0]).toEqual({
+      method: 'completeJobs',
+      request: { jobIds: ['a', 'b', 'c'], claimNext: 3 },
+    });
+    expect(svc.state.handedOutBy).toEqual({
+      a: 'ClaimJobs',
+      b: 'ClaimJobs',
+      c: 'ClaimJobs',
+      d: 'CompleteJobs',
+      e: 'CompleteJobs',
+      f: 'CompleteJobs',
+    });
+    expect(mostAtOnce).toBeLessThanOrEqual(3);
   });
 
   it.each([

@@ -42,23 +42,32 @@ export class ClaimJobs {
     private readonly pollIntervalMs: number,
   ) {}
 
-  async execute(input: ClaimJobsInput): Promise<Array<{ job: Job; leaseToken: string }>> {
+  /**
+   * Throws what `execute` would refuse `input` with, naming fields under `path` (e.g.
+   * `claim_next.`), so a caller can check a claim before writing anything else.
+   */
+  validate(input: ClaimJobsInput, path = ''): void {
     const violations: FieldViolation[] = [];
     if (input.workerId.length < 1 || input.workerId.length > 128)
-      violations.push({ field: 'worker_id', description: 'must be 1-128 characters' });
+      violations.push({ field: `${path}worker_id`, description: 'must be 1-128 characters' });
     if (input.types.length < 1 || input.types.length > 32)
-      violations.push({ field: 'types', description: 'must name 1-32 job types' });
+      violations.push({ field: `${path}types`, description: 'must name 1-32 job types' });
     if (input.maxJobs < 0 || input.maxJobs > 100)
-      violations.push({ field: 'max_jobs', description: 'must be between 1 and 100' });
-    if (input.waitMs < 0) violations.push({ field: 'wait', description: 'must not be negative' });
+      violations.push({ field: `${path}max_jobs`, description: 'must be between 1 and 100' });
+    if (input.waitMs < 0)
+      violations.push({ field: `${path}wait`, description: 'must not be negative' });
     if (violations.length > 0) throw new ValidationError(violations);
     input.types.forEach((name, i) => {
-      const type = this.types.get(name, `types[${i}]`);
+      const type = this.types.get(name, `${path}types[${i}]`);
       const workers = type.workers ?? [];
       if (input.caller !== undefined && workers.length > 0 && !workers.includes(input.caller)) {
         throw new PermissionDeniedError(`${input.caller} may not work ${name} jobs`);
       }
     });
+  }
+
+  async execute(input: ClaimJobsInput): Promise<Array<{ job: Job; leaseToken: string }>> {
+    this.validate(input);
     const types = [...new Set(input.types)];
     const maxJobs = input.maxJobs || 1;
     const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);

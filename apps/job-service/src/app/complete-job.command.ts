@@ -26,6 +26,13 @@ export class CompleteJob {
    * the others. A malformed list fails as a whole before anything is written.
    */
   async executeMany(inputs: CompleteJobInput[]): Promise<Array<BatchOutcome<Job>>> {
+    this.validateMany(inputs);
+    // Submitted together, the entries share the repository's next group commit.
+    return Promise.all(inputs.map((input) => outcomeOf(this.execute(input))));
+  }
+
+  /** Throws what `executeMany` would refuse `inputs` with as a whole. */
+  validateMany(inputs: CompleteJobInput[]): void {
     requireBatchSize('completions', inputs.length);
     const violations: FieldViolation[] = [];
     const seen = new Set<string>();
@@ -42,8 +49,6 @@ export class CompleteJob {
       seen.add(jobId);
     });
     if (violations.length > 0) throw new ValidationError(violations);
-    // Submitted together, the entries share the repository's next group commit.
-    return Promise.all(inputs.map((input) => outcomeOf(this.execute(input))));
   }
 
   async execute(input: CompleteJobInput): Promise<Job> {

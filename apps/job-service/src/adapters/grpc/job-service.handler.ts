@@ -6,7 +6,7 @@ import type { BackoffPolicy } from '../../domain/backoff';
 import type { Job, JobState } from '../../domain/job';
 import type { JobTypeDefinition } from '../../domain/job-type';
 import type { CancelJob } from '../../app/cancel-job.command';
-import type { ClaimJobs } from '../../app/claim-jobs.command';
+import type { ClaimJobs, ClaimJobsInput } from '../../app/claim-jobs.command';
 import type { CompleteJob } from '../../app/complete-job.command';
 import type { CreateJob, CreateJobInput } from '../../app/create-job.command';
 import type { FailJob } from '../../app/fail-job.command';
@@ -82,6 +82,10 @@ export function toProtoJob(job: Job): jobV1.Job {
     startedAt: job.startedAt ?? undefined,
     finishedAt: job.finishedAt ?? undefined,
   });
+}
+
+function toClaimedJob({ job, leaseToken }: { job: Job; leaseToken: string }): jobV1.ClaimedJob {
+  return { job: toProtoJob(job), leaseToken, leaseExpiresAt: job.leaseExpiresAt ?? undefined };
 }
 
 function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
@@ -211,13 +215,7 @@ export function jobServiceHandler(
         signal: context.signal,
         caller: callerOf(context),
       });
-      return {
-        jobs: claimed.map(({ job, leaseToken }) => ({
-          job: toProtoJob(job),
-          leaseToken,
-          leaseExpiresAt: job.leaseExpiresAt ?? undefined,
-        })),
-      };
+      return { jobs: claimed.map(toClaimedJob) };
     },
 
     async heartbeatJob(request) {
@@ -245,9 +243,24 @@ export function jobServiceHandler(
       return { job: toProtoJob(job) };
     },
 
-    async completeJobs(request) {
-      const outcomes = await uc.completeJob.executeMany(request.completions);
+    async completeJobs(request, context: CallContext) {
+      const claimNext: ClaimJobsInput | undefined = request.claimNext && {
+        workerId: request.claimNext.workerId,
+        types: request.claimNext.types,
+        maxJobs: request.claimNext.maxJobs,
+        waitMs: 0,
+        caller: callerOf(context),
+      };
+      // Both checked before either writes; submitted together, the completions and the claim
+      // share the repository's next transaction.
+      uc.completeJob.validateMany(request.completions);
+      if (claimNext) uc.claimJobs.validate(claimNext, 'claim_next.');
+      const [outcomes, claimed] = await Promise.all([
+        uc.completeJob.executeMany(request.completions),
+        claimNext ? uc.claimJobs.execute(claimNext) : [],
+      ]);
       return {
+        claimed: claimed.map(toClaimedJob),
         results: outcomes.map((outcome, entry) => {
           const jobId = request.completions[entry].jobId;
           return {
