@@ -179,4 +179,45 @@ describe('MongoJobRepository group commit', () => {
       await repository.claim([type], 5, now, (job) => startAttempt(job, 'w4', 't', now)),
     ).toEqual([]);
   });
+
+  it('claims of one turn past the end of a candidate scan take every job once', async () => {
+    // 600 due jobs: one scan keeps 512, so the seventh claim scans again inside the transaction,
+    // where the jobs taken before it are still PENDING until its writes.
+    const type = `rescan.${randomUUID().slice(0, 8)}`;
+    const jobs = Array.from({ length: 600 }, () => pendingJob({ type }));
+    await Promise.all(jobs.map((job) => repository.create(job, created(job))));
+    const now = new Date();
+    const claims = await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        repository.claim([type], 100, now, (job) => startAttempt(job, `w${i}`, `t${i}`, now)),
+      ),
+    );
+    const ids = claims.flat().map((job) => job.id);
+    expect(ids).toHaveLength(600);
+    expect(new Set(ids).size).toBe(600);
+    expect(claims.map((c) => c.length)).toEqual([100, 100, 100, 100, 100, 100, 0]);
+  });
+
+  it('a completion and a claim of one turn share a transaction; the claim skips the updated job', async () => {
+    const type = `fused.${randomUUID().slice(0, 8)}`;
+    const [a, b] = [pendingJob({ type }), pendingJob({ type })];
+    await Promise.all([a, b].map((job) => repository.create(job, created(job))));
+    const now = new Date();
+    const [running] = await repository.claim([type], 1, now, (job) =>
+      startAttempt(job, 'w', 'token', now),
+    );
+    const other = running.id === a.id ? b : a;
+    // A cancel of the PENDING job in the same turn as a claim that would take it: the claim
+    // leaves it to the update.
+    const [done, cancelled, claimed] = await Promise.all([
+      repository.update(running.id, (job) => complete(job, 'token', {}, now)),
+      repository.update(other.id, (job) => ({
+        job: { ...job, state: 'CANCELLED', finishedAt: now, updatedAt: now },
+        events: [],
+      })),
+      repository.claim([type], 5, now, (job) => startAttempt(job, 'w2', 'token2', now)),
+    ]);
+    expect([done.state, cancelled.state, claimed]).toEqual(['SUCCEEDED', 'CANCELLED', []]);
+    expect((await repository.findById(other.id))?.state).toBe('CANCELLED');
+  });
 });

@@ -1,5 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ClientSession, Collection, Db, Filter, MongoClient, UpdateFilter } from 'mongodb';
+import type {
+  AnyBulkWriteOperation,
+  ClientSession,
+  Collection,
+  Db,
+  Filter,
+  MongoClient,
+  UpdateFilter,
+} from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
 import { type BatchOutcome, GroupCommit, outcomeOf } from '@trellis/platform/batching';
 import {
@@ -228,6 +236,9 @@ interface ClaimRequest extends TracedRequest {
   start: (job: Job) => Transition;
 }
 
+/** One write of a job in a change transaction's bulk write. */
+type JobWrite = AnyBulkWriteOperation<JobDocument>;
+
 /** Updates and claims share transactions (see `changes`). */
 type ChangeRequest = ({ kind: 'update' } & UpdateRequest) | ({ kind: 'claim' } & ClaimRequest);
 
@@ -380,7 +391,14 @@ export class MongoJobRepository implements JobRepository {
     }
     const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
       const updated = await this.applyUpdates(session, updates);
-      const claimed = await this.applyClaims(session, claims);
+      const claimed = await this.applyClaims(session, claims, updated.touched);
+      // One bulk write for both: every claim is guarded on PENDING, and none of them touches a
+      // job updated here, so a miss means another replica took a job after this snapshot.
+      const writes = [...updated.writes, ...claimed.writes];
+      if (writes.length > 0) {
+        const result = await this.collection.bulkWrite(writes, { session, ordered: true });
+        if (result.matchedCount !== writes.length) throw new Error('claim guard mismatch');
+      }
       const messages = [...updated.messages, ...claimed.messages];
       await this.appendEvents(session, messages);
       return { updated, claimed, messages };
@@ -397,14 +415,15 @@ export class MongoJobRepository implements JobRepository {
   }
 
   /**
-   * Loads the jobs, applies each change in queue order (several changes of one job see each
-   * other's result) and writes every changed job once. A change that throws fails its own request
-   * only; it wrote nothing.
+   * Loads the jobs and applies each change in queue order (several changes of one job see each
+   * other's result); returns the writes that save every changed job once. A change that throws
+   * fails its own request only; it writes nothing.
    */
   private async applyUpdates(session: ClientSession, batch: UpdateRequest[]) {
     const outcomes: Array<BatchOutcome<Job>> = [];
     const messages: OutboxMessage[] = [];
-    if (batch.length === 0) return { outcomes, messages, madePending: [] };
+    const touched = new Set(batch.map((r) => r.id));
+    if (batch.length === 0) return { outcomes, messages, madePending: [], writes: [], touched };
     const ids = [...new Set(batch.map((r) => r.id))];
     const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
     const stored = new Map(docs.map((doc) => [doc._id, doc]));
@@ -428,13 +447,12 @@ export class MongoJobRepository implements JobRepository {
         outcomes.push({ error });
       }
     }
-    const writes = [...changed.values()].flatMap((job) => {
+    const writes: JobWrite[] = [...changed.values()].flatMap((job) => {
       const update = updateOf(stored.get(job.id)!, toDocument(job));
       return update ? [{ updateOne: { filter: { _id: job.id }, update } }] : [];
     });
-    if (writes.length > 0) await this.collection.bulkWrite(writes, { session, ordered: true });
     const madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
-    return { outcomes, messages, madePending };
+    return { outcomes, messages, madePending, writes, touched };
   }
 
   /**
@@ -462,10 +480,18 @@ export class MongoJobRepository implements JobRepository {
     }) as Promise<Job[]>;
   }
 
-  private async applyClaims(session: ClientSession, batch: ClaimRequest[]) {
+  /**
+   * Takes due jobs for the claims, skipping those in `exclude` (updated in the same transaction);
+   * returns the writes, each guarded on PENDING.
+   */
+  private async applyClaims(session: ClientSession, batch: ClaimRequest[], exclude: Set<string>) {
     const results = batch.map((): Job[] => []);
     const messages: OutboxMessage[] = [];
-    if (batch.length === 0) return { results, messages };
+    const writes: JobWrite[] = [];
+    // The writes wait for the end of the transaction, so a rescan here still reads the jobs
+    // taken earlier in it as PENDING: they must not be taken twice.
+    const taken = new Set<string>();
+    if (batch.length === 0) return { results, messages, writes };
     const groups = new Map<string, { types: string[]; requests: number[] }>();
     batch.forEach((request, i) => {
       const key = ClaimCandidates.key(request.types);
@@ -482,7 +508,7 @@ export class MongoJobRepository implements JobRepository {
       const wanted = () =>
         requests.slice(next).reduce((n, i) => n + batch[i].maxJobs - counts[i], 0);
       while (next < requests.length) {
-        const due = await this.dueCandidates(key, types, now);
+        const due = await this.dueCandidates(key, types, now, [...exclude, ...taken]);
         if (due.length === 0) break;
         const picked = due.splice(0, wanted());
         const candidateIds = picked.map((c) => c.id);
@@ -490,10 +516,11 @@ export class MongoJobRepository implements JobRepository {
           .find({ _id: { $in: candidateIds } }, { session })
           .toArray();
         const byId = new Map(docs.map((d) => [d._id, d]));
-        const taken: Array<{ request: number; transition: Transition }> = [];
+        const starts: Array<{ request: number; transition: Transition }> = [];
         for (const [k, id] of candidateIds.entries()) {
           const doc = byId.get(id);
           if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
+          if (exclude.has(id) || taken.has(id)) continue;
           const bytes = doc.payload_json.length;
           let request = requests[next];
           if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_RESPONSE_JSON_BYTES)
@@ -503,38 +530,51 @@ export class MongoJobRepository implements JobRepository {
             due.unshift(...picked.slice(k));
             break;
           }
-          taken.push({ request, transition: batch[request].start(fromDocument(doc)) });
+          starts.push({ request, transition: batch[request].start(fromDocument(doc)) });
+          taken.add(id);
           payloadBytes[request] += bytes;
           if (++counts[request] >= batch[request].maxJobs) next++;
         }
-        if (taken.length === 0) continue;
         // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
         // conflict, and the driver reruns this whole transaction.
-        const result = await this.collection.bulkWrite(
-          taken.map(({ transition }) => ({
+        for (const { transition } of starts)
+          writes.push({
             updateOne: {
               filter: { _id: transition.job.id, state: 'PENDING' },
               update: updateOf(byId.get(transition.job.id)!, toDocument(transition.job))!,
             },
-          })),
-          { session, ordered: true },
-        );
-        if (result.matchedCount !== taken.length) throw new Error('claim guard mismatch');
-        for (const { request, transition } of taken) {
+          });
+        for (const { request, transition } of starts) {
           results[request].push(transition.job);
           messages.push(...messagesOf(transition.events, batch[request].trace));
         }
       }
     }
-    return { results, messages };
+    return { results, messages, writes };
   }
 
-  private async dueCandidates(key: string, types: string[], now: Date): Promise<Candidate[]> {
+  /**
+   * The live candidate list of `key`, scanned again when it has expired or run out. A scan leaves
+   * out `skip`: jobs the transaction asking has taken or changed, which the scan (of committed
+   * state) still sees as PENDING; without that, a claim taking more than one scan's worth would
+   * find the same jobs again and again.
+   */
+  private async dueCandidates(
+    key: string,
+    types: string[],
+    now: Date,
+    skip: string[],
+  ): Promise<Candidate[]> {
     const cached = this.candidates.get(key, Date.now());
     if (cached) return cached;
     const docs = await this.collection
       .find(
-        { state: 'PENDING', type: { $in: types }, run_at: { $lte: now } },
+        {
+          state: 'PENDING',
+          type: { $in: types },
+          run_at: { $lte: now },
+          ...(skip.length > 0 && { _id: { $nin: skip } }),
+        },
         {
           sort: CLAIM_SORT,
           limit: CANDIDATE_BATCH,
