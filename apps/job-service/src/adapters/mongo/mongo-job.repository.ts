@@ -379,8 +379,8 @@ export class MongoJobRepository implements JobRepository {
   }
 
   /**
-   * One transaction applies the batch's updates, then its claims (which see the updates), and
-   * writes all their events.
+   * One transaction applies the batch's updates, then its claims (which leave out the jobs the
+   * updates touch), and writes both in one bulk write with all their events.
    */
   private async commitChanges(batch: ChangeRequest[]): Promise<Array<BatchOutcome<Job | Job[]>>> {
     const updates: UpdateRequest[] = [];
@@ -392,8 +392,10 @@ export class MongoJobRepository implements JobRepository {
     const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
       const updated = await this.applyUpdates(session, updates);
       const claimed = await this.applyClaims(session, claims, updated.touched);
-      // One bulk write for both: every claim is guarded on PENDING, and none of them touches a
-      // job updated here, so a miss means another replica took a job after this snapshot.
+      // Every write must match: the updates' jobs were read in this snapshot, and a claim's job
+      // was read PENDING in it and touched by nothing else here (a change by another replica
+      // since is a write conflict, which reruns the transaction). A miss fails it instead of
+      // handing out a job that is not PENDING.
       const writes = [...updated.writes, ...claimed.writes];
       if (writes.length > 0) {
         const result = await this.collection.bulkWrite(writes, { session, ordered: true });
@@ -424,8 +426,7 @@ export class MongoJobRepository implements JobRepository {
     const messages: OutboxMessage[] = [];
     const touched = new Set(batch.map((r) => r.id));
     if (batch.length === 0) return { outcomes, messages, madePending: [], writes: [], touched };
-    const ids = [...new Set(batch.map((r) => r.id))];
-    const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
+    const docs = await this.collection.find({ _id: { $in: [...touched] } }, { session }).toArray();
     const stored = new Map(docs.map((doc) => [doc._id, doc]));
     const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
     const changed = new Map<string, Job>();
@@ -508,7 +509,7 @@ export class MongoJobRepository implements JobRepository {
       const wanted = () =>
         requests.slice(next).reduce((n, i) => n + batch[i].maxJobs - counts[i], 0);
       while (next < requests.length) {
-        const due = await this.dueCandidates(key, types, now, [...exclude, ...taken]);
+        const due = await this.dueCandidates(key, types, now, [exclude, taken]);
         if (due.length === 0) break;
         const picked = due.splice(0, wanted());
         const candidateIds = picked.map((c) => c.id);
@@ -563,17 +564,18 @@ export class MongoJobRepository implements JobRepository {
     key: string,
     types: string[],
     now: Date,
-    skip: string[],
+    skip: Array<Set<string>>,
   ): Promise<Candidate[]> {
     const cached = this.candidates.get(key, Date.now());
     if (cached) return cached;
+    const skipIds = skip.flatMap((ids) => [...ids]);
     const docs = await this.collection
       .find(
         {
           state: 'PENDING',
           type: { $in: types },
           run_at: { $lte: now },
-          ...(skip.length > 0 && { _id: { $nin: skip } }),
+          ...(skipIds.length > 0 && { _id: { $nin: skipIds } }),
         },
         {
           sort: CLAIM_SORT,
