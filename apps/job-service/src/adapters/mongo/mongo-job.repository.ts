@@ -457,12 +457,12 @@ export class MongoJobRepository implements JobRepository {
   }
 
   /**
-   * Claims are group-committed: one transaction serves every claim that queued while the previous
-   * one committed. Candidates come from a short-lived, sorted list of due job ids per type set
-   * (one ordered scan serves many claims); each is re-read and taken by `_id` with a guard on
-   * PENDING and run_at, so a stale candidate is skipped, never double-claimed. The list is dropped
-   * whenever this process makes a job of those types PENDING (create, retry, requeue), so local
-   * priority order is exact; jobs made due by other replicas show up within its TTL.
+   * Claims are group-committed with the updates (see commitChanges): one transaction serves every
+   * claim that queued while the previous one committed. Candidates come from a short-lived, sorted
+   * list of due job ids per type set (one ordered scan serves many claims); each is re-read and
+   * taken by `_id` with a guard on PENDING and run_at, so a stale candidate is skipped, never
+   * double-claimed. A job this process makes PENDING (create, retry, requeue) joins the list at its
+   * place, so local priority order is exact; jobs made due by other replicas show up within its TTL.
    */
   claim(
     types: string[],
