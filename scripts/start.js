@@ -12,6 +12,15 @@ if (!existsSync(entry)) {
   );
   process.exit(0);
 }
+// The generated contracts are git-ignored: a clone installed with --ignore-scripts, or protos
+// changed since, would otherwise fail on a missing or stale module.
+const { generateContracts } = require('./generate-contracts');
+try {
+  if (generateContracts()) console.error('[devstack] contracts generated from proto/');
+} catch (err) {
+  console.error(`[devstack] failed to generate the contracts: ${err.message}`);
+  process.exit(1);
+}
 const child = spawn(
   process.execPath,
   [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), entry, ...process.argv.slice(2)],
