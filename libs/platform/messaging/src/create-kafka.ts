@@ -14,6 +14,15 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warnings about choices made here on purpose, logged at debug instead of on every start:
+ * the idempotent producer's retries are bounded because the outbox relay re-sends a failed batch
+ * from MongoDB itself (consumers dedupe by event id), so a send that gives up loses nothing.
+ */
+const EXPECTED_WARNINGS = new Set([
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+]);
+
 /** A kafkajs client whose own logs go through our structured logger. */
 export function createKafka(settings: KafkaSettings): Kafka {
   const kafkaLogger = settings.logger.child({ component: 'kafkajs' });
@@ -26,7 +35,8 @@ export function createKafka(settings: KafkaSettings): Kafka {
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...fields } = log;
-        kafkaLogger[PINO_LEVEL[level] ?? 'info'](fields, message);
+        const pinoLevel = EXPECTED_WARNINGS.has(message) ? 'debug' : (PINO_LEVEL[level] ?? 'info');
+        kafkaLogger[pinoLevel](fields, message);
       },
   });
 }

@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { CompatServiceDefinition } from 'nice-grpc';
@@ -110,6 +110,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
     const producer = kafka.producer({
+      // Named explicitly (it is kafkajs 2's default, Java-client compatible) to skip its warning.
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,

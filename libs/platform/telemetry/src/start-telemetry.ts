@@ -50,6 +50,9 @@ export function startTelemetry(settings: TelemetrySettings): Telemetry {
     autoDetectResources: false,
     spanProcessors,
     logRecordProcessors: [],
+    // Metrics are prom-client's /metrics. Left unset, the SDK would build an OTLP metric exporter
+    // from the environment that pushes to localhost:4318 every minute and waits on it at shutdown.
+    metricReaders: [],
     textMapPropagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),
