@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
-import { healthV1 } from '@trellis/contracts';
+import { healthV1, jobV1 } from '@trellis/contracts';
 import { waitFor } from '@trellis/platform/testing';
 
 const workspaceRoot = join(__dirname, '..', '..');
@@ -46,7 +46,7 @@ describe('npm start, as a person runs it', () => {
     }
   });
 
-  it('prints the table once every service is SERVING; Ctrl-C turns health NOT_SERVING, stops cleanly, frees the ports and leaves no process behind', async () => {
+  it('prints the table once every service is SERVING, and no warning it did not cause; Ctrl-C while a worker long-polls turns health NOT_SERVING, ends the poll, stops within seconds, frees the ports and leaves no process behind', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'trellis-start-'));
     // Its own process group, so SIGINT reaches every process in it, as Ctrl-C in a terminal does.
     child = spawn('npm', ['start', '--silent'], {
@@ -83,8 +83,26 @@ describe('npm start, as a person runs it', () => {
       status: healthV1.HealthCheckResponse_ServingStatus.SERVING,
     });
 
+    // A worker long-polling for work that never comes: shutdown must not wait out its 25 s.
+    const jobChannel = createChannel(`127.0.0.1:${grpcPorts[1][1]}`);
+    const jobs = createClient(jobV1.JobServiceDefinition, jobChannel);
+    const longPoll = jobs.claimJobs({
+      workerId: 'npm-start-test',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      wait: { seconds: 25n, nanos: 0 },
+    });
+    // Calls on one connection are dispatched in order: once this answers, the poll is waiting.
+    await jobs.listJobTypes({});
     expect(processesWithEnv(dataDir).length).toBeGreaterThan(1);
+
+    // Nothing a user did not cause: no warnings from the clients or servers on a clean start.
+    expect(`${stdout}${stderr}`).not.toMatch(/"level":"(warn|error)"|KafkaJS v2|EoS/);
+
     process.kill(-child.pid!, 'SIGINT');
+    const stopDeadline = new Promise<'still running'>((resolve) =>
+      setTimeout(() => resolve('still running'), 5_000).unref(),
+    );
     const next = await watch.next();
     if (!next.done)
       expect(next.value).toMatchObject({
@@ -92,7 +110,14 @@ describe('npm start, as a person runs it', () => {
       });
     channel.close();
 
-    // npm itself reports the Ctrl-C it received (as in a terminal); the devstack stops cleanly.
+    // The long-poll returns empty, as at its deadline, instead of holding the drain.
+    expect(await longPoll).toMatchObject({ jobs: [] });
+    jobChannel.close();
+
+    // npm itself reports the Ctrl-C it received (as in a terminal); the devstack stops cleanly,
+    // before this test's own 5 s deadline.
+    const outcome = await Promise.race([exited, stopDeadline]);
+    expect(outcome).not.toBe('still running');
     const { code, signal } = await exited;
     expect(code === 0 || signal === 'SIGINT').toBe(true);
     expect(stderr).toContain('[devstack] stopped');

@@ -59,6 +59,7 @@ export async function startJobService(
       await repository.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, repository);
       const notifier = new ClaimNotifier();
+      ctx.grpc.draining.addEventListener('abort', () => notifier.close(), { once: true });
       ctx.grpc.add(
         jobV1.JobServiceDefinition,
         jobServiceHandler(

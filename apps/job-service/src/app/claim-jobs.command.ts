@@ -80,7 +80,7 @@ export class ClaimJobs {
       }
       if (claimed.length > 0) return claimed;
       const left = deadline - Date.now();
-      if (left <= 0 || input.signal?.aborted) return [];
+      if (left <= 0 || input.signal?.aborted || this.notifier.closed) return [];
       if (this.notifier.version(types) !== since) continue;
       await this.notifier.wait(types, Math.min(left, this.pollIntervalMs), input.signal);
       if (input.signal?.aborted) return [];

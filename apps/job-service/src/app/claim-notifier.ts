@@ -6,6 +6,12 @@ export class ClaimNotifier {
   private readonly waiters = new Set<{ types: Set<string>; wake: () => void }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly versions = new Map<string, number>();
+  private closedFlag = false;
+
+  /** Set by `close()`: the service is shutting down and long-polls should return at once. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
 
   /** Changes whenever a job of one of `types` became due here; a claimer compares it across its claim. */
   version(types: string[]): number {
@@ -34,7 +40,7 @@ export class ClaimNotifier {
   /** Resolves on a matching notify, after `timeoutMs`, or when `signal` aborts. */
   wait(types: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      if (signal?.aborted || timeoutMs <= 0) return resolve();
+      if (signal?.aborted || timeoutMs <= 0 || this.closedFlag) return resolve();
       const waiter = { types: new Set(types), wake: () => done() };
       const timer = setTimeout(() => done(), timeoutMs);
       const done = () => {
@@ -48,7 +54,9 @@ export class ClaimNotifier {
     });
   }
 
+  /** Ends every wait now and every later one at once (shutdown: long-polls return empty). */
   close(): void {
+    this.closedFlag = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const waiter of this.waiters) waiter.wake();

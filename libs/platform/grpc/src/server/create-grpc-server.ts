@@ -76,6 +76,11 @@ export interface GrpcServer {
    * grace period, then cancel what is left.
    */
   shutdown(): Promise<void>;
+  /**
+   * Aborted when shutdown begins, before the drain waits: long-polls listen to it and return what
+   * they have at once, as at their deadline, instead of holding the drain for their whole wait.
+   */
+  readonly draining: AbortSignal;
 }
 
 // Unary calls strip internal headers and read the client certificate themselves (unary-handler.ts);
@@ -98,6 +103,7 @@ const streamingPeerIdentity: ServerInterceptor = (method, call) =>
 export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   const { logger } = settings;
   const terminator = createTerminator();
+  const drain = new AbortController();
   const server = new Server({
     'grpc.max_receive_message_length': settings.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
     'grpc.max_concurrent_streams': settings.maxConcurrentStreams ?? 100,
@@ -165,6 +171,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   let listening = false;
 
   return {
+    draining: drain.signal,
     add(definition, implementation, fullName) {
       register(
         definition,
@@ -212,6 +219,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
         health.setStatus('unhealthy');
         for (const name of serviceNames) health.setStatus('unhealthy', name);
         terminator.terminate();
+        drain.abort();
         const graceMs = settings.shutdownGraceMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;
         const forced = new Promise<'forced'>((resolve) => {
