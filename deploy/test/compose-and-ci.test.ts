@@ -195,11 +195,18 @@ describe('.github/workflows/ci.yml', () => {
     expect(checked).toBeGreaterThan(8);
   });
 
-  it('test job runs the whole suite: .ci/run is npm ci + npm test', () => {
+  it('test job runs the whole suite: .ci/run is npm ci, the quick start walked literally, npm test', () => {
     expect(runs.filter((r) => r.job === 'test').map((r) => r.run.trim())).toContain('.ci/run');
     const ciRun = readFileSync(path.join(repoRoot, '.ci', 'run'), 'utf8');
-    expect(ciRun).toMatch(/^npm ci\b/m);
-    expect(ciRun).toMatch(/^npm test$/m);
+    const steps = ['npm ci', 'bash .ci/quick-start', 'npm test'].map((step) =>
+      ciRun.search(new RegExp(`^${step.replace(/\./g, '\\.')}\\b`, 'm')),
+    );
+    expect(steps.every((at) => at >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    const quickStart = readFileSync(path.join(repoRoot, '.ci', 'quick-start'), 'utf8');
+    expect(quickStart).toMatch(/^setsid npm start\b/m);
+    expect(quickStart).toMatch(/buf curl/);
+    expect(quickStart).toMatch(/kill -INT/);
   });
 
   it('integration job: real mongo:7 replica set and Kafka, through the variables the suites read', () => {
