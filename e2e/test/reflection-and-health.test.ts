@@ -20,16 +20,31 @@ const targets = () => [
 ];
 
 describe('what grpcurl needs: reflection on every server', () => {
-  it('lists each service and every method of it', async () => {
+  it('lists only the service each port serves (plus health and reflection), and every method of it', async () => {
     for (const { name, address } of targets()) {
       const services = await bufCurl(['--list-services', `http://${address}`]);
-      expect(services.stdout.split('\n')).toEqual(
-        expect.arrayContaining([name, 'grpc.health.v1.Health']),
+      expect(services.stdout.trim().split('\n').sort()).toEqual(
+        [
+          'grpc.health.v1.Health',
+          'grpc.reflection.v1.ServerReflection',
+          'grpc.reflection.v1alpha.ServerReflection',
+          name,
+        ].sort(),
       );
       const methods = await bufCurl(['--list-methods', `http://${address}`]);
       expect(
         methods.stdout.split('\n').filter((m) => m.startsWith(`${name}/`)).length,
       ).toBeGreaterThan(3);
+    }
+  });
+
+  it("does not describe another port's services", async () => {
+    for (const { name, address } of targets()) {
+      for (const other of targets().filter((t) => t.name !== name)) {
+        const call = await bufCurl(['-d', '{}', `http://${address}/${other.name}/GetWhatever`]);
+        expect(call.exitCode).not.toBe(0);
+        expect(call.stderr).toContain(other.name);
+      }
     }
   });
 
