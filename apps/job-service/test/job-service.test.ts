@@ -112,20 +112,20 @@ describe('CreateJob validation', () => {
 describe('malformed ids', () => {
   it('every call taking a job id answers a malformed one with INVALID_ARGUMENT naming the field', async () => {
     const bad = 'not-a-uuid';
-    const calls: Array<[Promise<unknown>, string]> = [
-      [h.jobs.client.getJob({ jobId: bad }), 'job_id'],
-      [h.jobs.client.cancelJob({ jobId: bad }), 'job_id'],
-      [h.jobs.client.retryJob({ jobId: bad }), 'job_id'],
-      [h.jobs.client.heartbeatJob({ jobId: bad, leaseToken: 't' }), 'job_id'],
-      [h.jobs.client.completeJob({ jobId: bad, leaseToken: 't' }), 'job_id'],
-      [h.jobs.client.failJob({ jobId: bad, leaseToken: 't', errorMessage: 'x' }), 'job_id'],
+    const calls: Array<[() => Promise<unknown>, string]> = [
+      [() => h.jobs.client.getJob({ jobId: bad }), 'job_id'],
+      [() => h.jobs.client.cancelJob({ jobId: bad }), 'job_id'],
+      [() => h.jobs.client.retryJob({ jobId: bad }), 'job_id'],
+      [() => h.jobs.client.heartbeatJob({ jobId: bad, leaseToken: 't' }), 'job_id'],
+      [() => h.jobs.client.completeJob({ jobId: bad, leaseToken: 't' }), 'job_id'],
+      [() => h.jobs.client.failJob({ jobId: bad, leaseToken: 't', errorMessage: 'x' }), 'job_id'],
       [
-        h.jobs.client.completeJobs({ completions: [{ jobId: bad, leaseToken: 't' }] }),
+        () => h.jobs.client.completeJobs({ completions: [{ jobId: bad, leaseToken: 't' }] }),
         'completions[0].job_id',
       ],
     ];
     for (const [call, field] of calls) {
-      const err = await rpcError(call);
+      const err = await rpcError(call());
       expect(err.code).toBe(Status.INVALID_ARGUMENT);
       expect(fieldsOf(err)).toEqual([field]);
       expect(err.details).toBe(`${field}: is not a valid job id (expected a UUID)`);
