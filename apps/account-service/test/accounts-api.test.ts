@@ -271,6 +271,8 @@ describe('accounts', () => {
         ['from_account_id', 'to_account_id'],
       ],
       [client.listAccounts({ pageSize: -1 }), ['page_size']],
+      // A filter no account can match is refused, not answered with an empty page.
+      [client.listAccounts({ email: 'not-an-email' }), ['email']],
       [client.listLedgerEntries({ accountId: account.id, pageSize: -1 }), ['page_size']],
       [client.freezeAccount({ accountId: account.id, reason: 'r'.repeat(257) }), ['reason']],
     ];
