@@ -48,6 +48,43 @@ describe('what grpcurl needs: reflection on every server', () => {
     }
   });
 
+  it("resolves the error details, health and reflection on every port, and no other port's service", async () => {
+    const shared = [
+      'google.rpc.ErrorInfo',
+      'google.rpc.BadRequest',
+      'google.rpc.RetryInfo',
+      'google.rpc.Status',
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+      'grpc.reflection.v1alpha.ServerReflection',
+    ];
+    for (const { name, address } of targets()) {
+      const others: string[] = targets()
+        .map((t) => t.name)
+        .filter((n) => n !== name);
+      const channel = createChannel(address);
+      const reflection = createClient(ServerReflectionService, channel);
+      try {
+        const symbols = [...shared, name, ...others];
+        async function* requests() {
+          for (const symbol of symbols)
+            yield new ServerReflectionRequest().setFileContainingSymbol(symbol);
+        }
+        const found = new Map<string, boolean>();
+        let i = 0;
+        // One response per request, in order.
+        for await (const response of reflection.serverReflectionInfo(requests())) {
+          found.set(symbols[i++], response.hasFileDescriptorResponse());
+        }
+        expect(Object.fromEntries(found)).toEqual(
+          Object.fromEntries(symbols.map((s) => [s, !others.includes(s)])),
+        );
+      } finally {
+        channel.close();
+      }
+    }
+  });
+
   it('describes every method: the file holding each service resolves every input and output type', async () => {
     for (const { name, address } of targets()) {
       const channel = createChannel(address);
