@@ -20,16 +20,68 @@ const targets = () => [
 ];
 
 describe('what grpcurl needs: reflection on every server', () => {
-  it('lists each service and every method of it', async () => {
+  it('lists only the service each port serves (plus health and reflection), and every method of it', async () => {
     for (const { name, address } of targets()) {
       const services = await bufCurl(['--list-services', `http://${address}`]);
-      expect(services.stdout.split('\n')).toEqual(
-        expect.arrayContaining([name, 'grpc.health.v1.Health']),
+      expect(services.stdout.trim().split('\n').sort()).toEqual(
+        [
+          'grpc.health.v1.Health',
+          'grpc.reflection.v1.ServerReflection',
+          'grpc.reflection.v1alpha.ServerReflection',
+          name,
+        ].sort(),
       );
       const methods = await bufCurl(['--list-methods', `http://${address}`]);
       expect(
         methods.stdout.split('\n').filter((m) => m.startsWith(`${name}/`)).length,
       ).toBeGreaterThan(3);
+    }
+  });
+
+  it("does not describe another port's services", async () => {
+    for (const { name, address } of targets()) {
+      for (const other of targets().filter((t) => t.name !== name)) {
+        const call = await bufCurl(['-d', '{}', `http://${address}/${other.name}/GetWhatever`]);
+        expect(call.exitCode).not.toBe(0);
+        expect(call.stderr).toContain(other.name);
+      }
+    }
+  });
+
+  it("resolves the error details, health and reflection on every port, and no other port's service", async () => {
+    const shared = [
+      'google.rpc.ErrorInfo',
+      'google.rpc.BadRequest',
+      'google.rpc.RetryInfo',
+      'google.rpc.Status',
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+      'grpc.reflection.v1alpha.ServerReflection',
+    ];
+    for (const { name, address } of targets()) {
+      const others: string[] = targets()
+        .map((t) => t.name)
+        .filter((n) => n !== name);
+      const channel = createChannel(address);
+      const reflection = createClient(ServerReflectionService, channel);
+      try {
+        const symbols = [...shared, name, ...others];
+        async function* requests() {
+          for (const symbol of symbols)
+            yield new ServerReflectionRequest().setFileContainingSymbol(symbol);
+        }
+        const found = new Map<string, boolean>();
+        let i = 0;
+        // One response per request, in order.
+        for await (const response of reflection.serverReflectionInfo(requests())) {
+          found.set(symbols[i++], response.hasFileDescriptorResponse());
+        }
+        expect(Object.fromEntries(found)).toEqual(
+          Object.fromEntries(symbols.map((s) => [s, !others.includes(s)])),
+        );
+      } finally {
+        channel.close();
+      }
     }
   });
 

@@ -119,6 +119,56 @@ describe('accounts', () => {
     ).toMatchObject({ code: Status.NOT_FOUND });
   });
 
+  it('answers a malformed id with INVALID_ARGUMENT naming the field in every call taking one', async () => {
+    const { client } = svc;
+    const known = await openAccount(client);
+    const bad = 'not-an-account-id';
+    const move = { amount: eur(1), idempotencyKey: randomUUID() };
+    const calls: Array<[() => Promise<unknown>, string]> = [
+      [() => client.getAccount({ accountId: bad }), 'account_id'],
+      [() => client.listLedgerEntries({ accountId: bad }), 'account_id'],
+      [() => client.freezeAccount({ accountId: bad }), 'account_id'],
+      [() => client.unfreezeAccount({ accountId: bad }), 'account_id'],
+      [() => client.closeAccount({ accountId: bad }), 'account_id'],
+      [() => client.deposit({ accountId: bad, ...move }), 'account_id'],
+      [() => client.withdraw({ accountId: bad, ...move }), 'account_id'],
+      [
+        () => client.transfer({ fromAccountId: bad, toAccountId: known.id, ...move }),
+        'from_account_id',
+      ],
+      [
+        () => client.transfer({ fromAccountId: known.id, toAccountId: bad, ...move }),
+        'to_account_id',
+      ],
+    ];
+    for (const [call, field] of calls) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e as Error & { code: Status; details: string },
+      );
+      expect(err?.code).toBe(Status.INVALID_ARGUMENT);
+      expect(err?.details).toBe(
+        `${field}: is not a valid account id (expected 'acc_' and 26 Crockford base32 characters)`,
+      );
+    }
+  });
+
+  it('refuses a debit past the balance of an account with no overdraft without mentioning one', async () => {
+    const { client } = svc;
+    const account = await openAccount(client);
+    await client.deposit({ accountId: account.id, amount: eur(50), idempotencyKey: randomUUID() });
+    const err = await client
+      .withdraw({ accountId: account.id, amount: eur(80), idempotencyKey: randomUUID() })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error & { code: Status; details: string },
+      );
+    expect(err?.code).toBe(Status.FAILED_PRECONDITION);
+    expect(err?.details).toBe(
+      `account ${account.id} has insufficient funds: a debit of 80 from a balance of 50 (EUR minor units)`,
+    );
+  });
+
   it('rejects bad input with INVALID_ARGUMENT naming each field', async () => {
     const { client } = svc;
     const account = await openAccount(client);
@@ -221,6 +271,8 @@ describe('accounts', () => {
         ['from_account_id', 'to_account_id'],
       ],
       [client.listAccounts({ pageSize: -1 }), ['page_size']],
+      // A filter no account can match is refused, not answered with an empty page.
+      [client.listAccounts({ email: 'not-an-email' }), ['email']],
       [client.listLedgerEntries({ accountId: account.id, pageSize: -1 }), ['page_size']],
       [client.freezeAccount({ accountId: account.id, reason: 'r'.repeat(257) }), ['reason']],
     ];

@@ -66,7 +66,7 @@ export async function startJobService(
           {
             createJob: new CreateJob(repository, types, notifier, runtime),
             getJob: new GetJob(repository),
-            listJobs: new ListJobs(repository),
+            listJobs: new ListJobs(repository, types),
             getQueueStats: new GetQueueStats(repository, types, runtime),
             listJobTypes: new ListJobTypes(types),
             cancelJob: new CancelJob(repository, runtime, metrics),

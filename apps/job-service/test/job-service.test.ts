@@ -109,6 +109,30 @@ describe('CreateJob validation', () => {
   });
 });
 
+describe('malformed ids', () => {
+  it('every call taking a job id answers a malformed one with INVALID_ARGUMENT naming the field', async () => {
+    const bad = 'not-a-uuid';
+    const calls: Array<[() => Promise<unknown>, string]> = [
+      [() => h.jobs.client.getJob({ jobId: bad }), 'job_id'],
+      [() => h.jobs.client.cancelJob({ jobId: bad }), 'job_id'],
+      [() => h.jobs.client.retryJob({ jobId: bad }), 'job_id'],
+      [() => h.jobs.client.heartbeatJob({ jobId: bad, leaseToken: 't' }), 'job_id'],
+      [() => h.jobs.client.completeJob({ jobId: bad, leaseToken: 't' }), 'job_id'],
+      [() => h.jobs.client.failJob({ jobId: bad, leaseToken: 't', errorMessage: 'x' }), 'job_id'],
+      [
+        () => h.jobs.client.completeJobs({ completions: [{ jobId: bad, leaseToken: 't' }] }),
+        'completions[0].job_id',
+      ],
+    ];
+    for (const [call, field] of calls) {
+      const err = await rpcError(call());
+      expect(err.code).toBe(Status.INVALID_ARGUMENT);
+      expect(fieldsOf(err)).toEqual([field]);
+      expect(err.details).toBe(`${field}: is not a valid job id (expected a UUID)`);
+    }
+  });
+});
+
 describe('idempotency keys', () => {
   it('returns the same job for a repeated key and ABORTED for a different payload', async () => {
     const first = await h.jobs.client.createJob({
@@ -238,7 +262,10 @@ describe('worker protocol', () => {
     expect(reasonOf(retry)).toBe('ILLEGAL_TRANSITION');
     const cancel = await rpcError(h.jobs.client.cancelJob({ jobId: job!.id }));
     expect(reasonOf(cancel)).toBe('ILLEGAL_TRANSITION');
-    const missing = await rpcError(h.jobs.client.getJob({ jobId: 'no-such-job' }));
+    // Only a well-formed id that names no job is NOT_FOUND (a malformed one: see 'malformed ids').
+    const missing = await rpcError(
+      h.jobs.client.getJob({ jobId: '00000000-0000-4000-8000-000000000000' }),
+    );
     expect(missing.code).toBe(Status.NOT_FOUND);
     const types = (await h.eventsOf(job!.id, 3)).map((e) => e.eventType);
     expect(types).toEqual([
@@ -555,7 +582,11 @@ describe('CompleteJobs', () => {
       h.jobs.client.completeJobs({ completions: [valid, { jobId: 'x' }, valid] }),
     );
     expect(malformed.code).toBe(Status.INVALID_ARGUMENT);
-    expect(fieldsOf(malformed)).toEqual(['completions[1].lease_token', 'completions[2].job_id']);
+    expect(fieldsOf(malformed)).toEqual([
+      'completions[1].job_id',
+      'completions[1].lease_token',
+      'completions[2].job_id',
+    ]);
     expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_RUNNING);
     await h.jobs.client.completeJobs({ completions: [valid] });
     expect(await stateOf(a.job!.id)).toBe(JobState.JOB_STATE_SUCCEEDED);
@@ -763,6 +794,33 @@ describe('queries and metrics', () => {
     const negative = await rpcError(h.jobs.client.listJobs({ pageSize: -1 }));
     expect(fieldsOf(negative)).toEqual(['page_size']);
     for (const id of ids) await h.jobs.client.cancelJob({ jobId: id });
+  });
+
+  it('refuses filters no job can match, naming the field, instead of answering an empty page', async () => {
+    const now = Date.now();
+    const inverted = await rpcError(
+      h.jobs.client.listJobs({
+        createdAfter: new Date(now),
+        createdBefore: new Date(now - 60_000),
+      }),
+    );
+    expect(inverted.code).toBe(Status.INVALID_ARGUMENT);
+    expect(fieldsOf(inverted)).toEqual(['created_after']);
+    expect(inverted.details).toMatch(/^created_after: must be earlier than created_before/);
+    const undeclaredList = await rpcError(h.jobs.client.listJobs({ type: 'no.such.type' }));
+    expect([undeclaredList.code, reasonOf(undeclaredList)]).toEqual([
+      Status.INVALID_ARGUMENT,
+      'UNKNOWN_JOB_TYPE',
+    ]);
+    expect(fieldsOf(undeclaredList)).toEqual(['type']);
+    const undeclaredStats = await rpcError(
+      h.jobs.client.getQueueStats({ types: ['test.other', 'no.such.type'] }),
+    );
+    expect([undeclaredStats.code, reasonOf(undeclaredStats)]).toEqual([
+      Status.INVALID_ARGUMENT,
+      'UNKNOWN_JOB_TYPE',
+    ]);
+    expect(fieldsOf(undeclaredStats)).toEqual(['types[1]']);
   });
 
   it('reports queue stats and Prometheus metrics', async () => {

@@ -213,9 +213,18 @@ describe('campaigns', () => {
   it('validates recipients: unknown contact ids name the first one', async () => {
     const { contact } = await client.createContact({ email: 'known@camp2.test', name: 'K' });
     const err = await client
-      .startCampaign({ templateId: 'newsletter', contactIds: { ids: [contact!.id, 'nope'] } })
+      .startCampaign({
+        templateId: 'newsletter',
+        contactIds: { ids: [contact!.id, '00000000-0000-4000-8000-000000000000'] },
+      })
       .catch((e: unknown) => e as ClientError);
     expect((err as ClientError).code).toBe(Status.INVALID_ARGUMENT);
     expect((err as ClientError).details).toContain('contact_ids.ids[1]');
+    const malformed = await client
+      .startCampaign({ templateId: 'newsletter', contactIds: { ids: [contact!.id, 'nope'] } })
+      .catch((e: unknown) => e as ClientError);
+    expect((malformed as ClientError).details).toBe(
+      'contact_ids.ids[1]: is not a valid contact id (expected a UUID)',
+    );
   });
 });

@@ -114,7 +114,10 @@ describe('templates', () => {
     expect(errorInfo(err)?.reason).toBe('TEMPLATE_SYNTAX');
     const [v] = violations(err);
     expect(v.field).toBe('text_body');
-    expect(v.description).toMatch(/^line 2, column 13: /);
+    expect(v.description).toBe("line 2, column 13: expected '}}' to close '{{name', found '}'");
+    expect(err.details).toBe(
+      "text_body: line 2, column 13: expected '}}' to close '{{name', found '}'",
+    );
     const unclosed = await failure(
       client.createTemplate({
         ...base,
@@ -124,7 +127,9 @@ describe('templates', () => {
       }),
     );
     expect(violations(unclosed)[0]).toMatchObject({ field: 'subject' });
-    expect(violations(unclosed)[0].description).toMatch(/^line 1, column \d+: /);
+    expect(violations(unclosed)[0].description).toBe(
+      "line 1, column 14: expected '{{/if}}' to close '{{#if x}}' from line 1, found the end of the template",
+    );
   });
 
   it('a missing variable at render is TEMPLATE_VARIABLE_MISSING naming its path, not an empty string', async () => {
@@ -177,6 +182,72 @@ describe('templates', () => {
     expect((await failure(client.listTemplates({ pageSize: -1 }))).code).toBe(
       Status.INVALID_ARGUMENT,
     );
+  });
+});
+
+describe('ids and filters', () => {
+  it('a malformed id is INVALID_ARGUMENT naming the field in every call; a well-formed unknown one NOT_FOUND', async () => {
+    const uuid = (noun: string) => `is not a valid ${noun} id (expected a UUID)`;
+    const template =
+      'is not a valid template id (expected 1-63 characters of [a-z0-9.-] starting with a letter)';
+    const content = { ...base, subject: 's', textBody: 't' };
+    const calls: Array<[() => Promise<unknown>, string, string]> = [
+      [() => client.getContact({ contactId: 'not-a-uuid' }), 'contact_id', uuid('contact')],
+      [() => client.deleteContact({ contactId: 'not-a-uuid' }), 'contact_id', uuid('contact')],
+      [
+        () => client.getNotification({ notificationId: 'not-a-uuid' }),
+        'notification_id',
+        uuid('notification'),
+      ],
+      [() => client.getCampaign({ campaignId: 'not-a-uuid' }), 'campaign_id', uuid('campaign')],
+      [() => client.cancelCampaign({ campaignId: 'not-a-uuid' }), 'campaign_id', uuid('campaign')],
+      [() => client.getTemplate({ templateId: 'Not A Template' }), 'template_id', template],
+      [() => client.renderTemplate({ templateId: 'Not A Template' }), 'template_id', template],
+      [
+        () => client.updateTemplate({ ...content, templateId: 'Not A Template' }),
+        'template_id',
+        template,
+      ],
+      [
+        () =>
+          client.sendEmail({
+            to: ['a@example.test'],
+            template: { templateId: 'Not A Template', templateVersion: 0 },
+            idempotencyKey: 'malformed-template-id',
+          }),
+        'template.template_id',
+        template,
+      ],
+    ];
+    for (const [call, field, description] of calls) {
+      const err = await failure(call());
+      expect(err.code).toBe(Status.INVALID_ARGUMENT);
+      expect(violations(err).map((v) => ({ field: v.field, description: v.description }))).toEqual([
+        { field, description },
+      ]);
+    }
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const call of [
+      () => client.getContact({ contactId: unknown }),
+      () => client.getNotification({ notificationId: unknown }),
+      () => client.getCampaign({ campaignId: unknown }),
+      () => client.getTemplate({ templateId: 'no-such-template' }),
+    ])
+      expect((await failure(call())).code).toBe(Status.NOT_FOUND);
+  });
+
+  it('refuses ListNotifications filters no notification can match, naming the field', async () => {
+    const now = Date.now();
+    const cases: Array<[notificationV1.ListNotificationsRequest | object, string]> = [
+      [{ createdAfter: new Date(now), createdBefore: new Date(now - 60_000) }, 'created_after'],
+      [{ campaignId: 'not-a-uuid' }, 'campaign_id'],
+      [{ recipient: 'not an address' }, 'recipient'],
+    ];
+    for (const [request, field] of cases) {
+      const err = await failure(client.listNotifications(request));
+      expect(err.code).toBe(Status.INVALID_ARGUMENT);
+      expect(violations(err).map((v) => v.field)).toEqual([field]);
+    }
   });
 });
 

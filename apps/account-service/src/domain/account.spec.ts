@@ -53,6 +53,30 @@ describe('Account', () => {
     );
   });
 
+  it('says insufficient funds without talking of an overdraft the account does not have', () => {
+    const messageOf = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    const plain = account({
+      id: 'acc_01ARZ3NDEKTSV4RRFFQ69G5FAV',
+      overdraftLimit: 0n,
+      balance: 50n,
+    });
+    expect(messageOf(() => debit(plain, 80n, now))).toBe(
+      'account acc_01ARZ3NDEKTSV4RRFFQ69G5FAV has insufficient funds: a debit of 80 from a balance of 50 (EUR minor units)',
+    );
+    expect(messageOf(() => debit(plain, 80n, now))).not.toMatch(/overdraft/);
+    const overdrawn = account({ id: 'acc_01ARZ3NDEKTSV4RRFFQ69G5FAV', overdraftLimit: 100n });
+    expect(messageOf(() => debit(overdrawn, 101n, now))).toBe(
+      'account acc_01ARZ3NDEKTSV4RRFFQ69G5FAV has insufficient funds: a debit of 101 from a balance of 0 beyond its overdraft limit of 100 (EUR minor units)',
+    );
+  });
+
   it('credits in bigint without overflowing int64', () => {
     expect(credit(account({ balance: INT64_MAX - 1n }), 1n, now).balance).toBe(INT64_MAX);
     expect(() => credit(account({ balance: INT64_MAX }), 1n, now)).toThrow('amount.units');

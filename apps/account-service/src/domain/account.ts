@@ -72,7 +72,7 @@ export function credit(account: Account, amount: bigint, now: Date): Account {
 export function debit(account: Account, amount: bigint, now: Date): Account {
   assertCanMove(account, account.currency);
   const balance = account.balance - amount;
-  if (balance < -account.overdraftLimit) throw insufficientFunds(account.id);
+  if (balance < -account.overdraftLimit) throw insufficientFunds(account, amount);
   return { ...account, balance, version: account.version + 1, updatedAt: now };
 }
 

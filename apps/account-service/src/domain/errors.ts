@@ -9,12 +9,20 @@ import {
 
 export const accountNotFound = (accountId: string) => new NotFoundError('account', accountId);
 
-export const insufficientFunds = (accountId: string) =>
-  new PreconditionFailedError(
+/** Amounts in the account's minor units; an account without an overdraft is not told of one. */
+export const insufficientFunds = (
+  account: { id: string; balance: bigint; overdraftLimit: bigint; currency: string },
+  debit: bigint,
+) => {
+  const overdraft =
+    account.overdraftLimit > 0n ? ` beyond its overdraft limit of ${account.overdraftLimit}` : '';
+  return new PreconditionFailedError(
     'ACCOUNT.INSUFFICIENT_FUNDS',
-    `account ${accountId} would go below its overdraft limit`,
-    { account_id: accountId },
+    `account ${account.id} has insufficient funds: a debit of ${debit} from a balance of ` +
+      `${account.balance}${overdraft} (${account.currency} minor units)`,
+    { account_id: account.id },
   );
+};
 
 export const accountFrozen = (accountId: string) =>
   new PreconditionFailedError('ACCOUNT.ACCOUNT_FROZEN', `account ${accountId} is frozen`, {

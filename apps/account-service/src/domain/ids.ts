@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IdFormat } from '@trellis/platform/errors';
 
 // Service-issued ids are a type prefix plus a ULID (Crockford base32, 48-bit millisecond time +
 // 80 random bits, monotonic within the process), so ids sort by creation time.
@@ -32,10 +33,15 @@ export const newAccountId = () => `acc_${ulid()}`;
 export const newTransactionId = () => `txn_${ulid()}`;
 export const newEntryId = () => `ent_${ulid()}`;
 
-const ACCOUNT_ID = new RegExp(`^acc_${ULID}$`);
+/** `acc_` + ULID: anything else is INVALID_ARGUMENT, never NOT_FOUND, as in every service. */
+export const ACCOUNT_ID: IdFormat = {
+  noun: 'account',
+  pattern: new RegExp(`^acc_${ULID}$`),
+  shape: "'acc_' and 26 Crockford base32 characters",
+};
 
 export function isAccountId(value: string): boolean {
-  return ACCOUNT_ID.test(value);
+  return ACCOUNT_ID.pattern.test(value);
 }
 
 /** The per-currency external (cash) account deposits and withdrawals post against. */

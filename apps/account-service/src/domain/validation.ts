@@ -1,5 +1,5 @@
-import { type FieldViolation, ValidationError } from '@trellis/platform/errors';
-import { isAccountId } from './ids';
+import { type FieldViolation, idViolation, ValidationError } from '@trellis/platform/errors';
+import { ACCOUNT_ID } from './ids';
 import { currencyProblem, type Money } from './money';
 
 /**
@@ -18,8 +18,8 @@ export class Violations {
   }
 
   accountId(field: string, value: string): void {
-    if (value === '') this.add(field, 'is required');
-    else if (!isAccountId(value)) this.add(field, 'is not a valid account id');
+    const violation = idViolation(field, value, ACCOUNT_ID);
+    if (violation) this.list.push(violation);
   }
 
   /** 1-200 characters after trimming. */

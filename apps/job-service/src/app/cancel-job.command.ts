@@ -1,6 +1,6 @@
-import { ValidationError } from '@trellis/platform/errors';
+import { ValidationError, requireFields } from '@trellis/platform/errors';
 import { cancel, type Job } from '../domain/job';
-import { requireFields } from './job-input';
+import { JOB_ID } from './job-input';
 import type { JobMetrics } from './job-metrics.port';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
@@ -13,7 +13,7 @@ export class CancelJob {
   ) {}
 
   async execute(input: { jobId: string; reason: string }): Promise<Job> {
-    requireFields({ job_id: input.jobId });
+    requireFields({ job_id: [input.jobId, JOB_ID] });
     if (input.reason.length > 256)
       throw ValidationError.field('reason', 'must be at most 256 characters');
     const now = this.runtime.now();

@@ -1,8 +1,13 @@
 import { outcomeOf, type BatchOutcome } from '@trellis/platform/batching';
-import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import {
+  idViolation,
+  requireFields,
+  ValidationError,
+  type FieldViolation,
+} from '@trellis/platform/errors';
 import { complete, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
-import { requireBatchSize, requireFields } from './job-input';
+import { JOB_ID, requireBatchSize } from './job-input';
 import { runMsOf, type JobMetrics } from './job-metrics.port';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
@@ -37,8 +42,8 @@ export class CompleteJob {
     const violations: FieldViolation[] = [];
     const seen = new Set<string>();
     inputs.forEach(({ jobId, leaseToken }, i) => {
-      if (jobId === '')
-        violations.push({ field: `completions[${i}].job_id`, description: 'is required' });
+      const malformed = idViolation(`completions[${i}].job_id`, jobId, JOB_ID);
+      if (malformed) violations.push(malformed);
       else if (seen.has(jobId))
         violations.push({
           field: `completions[${i}].job_id`,
@@ -52,7 +57,7 @@ export class CompleteJob {
   }
 
   async execute(input: CompleteJobInput): Promise<Job> {
-    requireFields({ job_id: input.jobId, lease_token: input.leaseToken });
+    requireFields({ job_id: [input.jobId, JOB_ID], lease_token: input.leaseToken });
     const result = input.result ?? {};
     const bytes = Buffer.byteLength(JSON.stringify(result), 'utf8');
     const now = this.runtime.now();

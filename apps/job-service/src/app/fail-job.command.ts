@@ -1,7 +1,7 @@
-import { ValidationError } from '@trellis/platform/errors';
+import { ValidationError, requireFields } from '@trellis/platform/errors';
 import { assertLease, failAttempt, type Job } from '../domain/job';
 import type { ClaimNotifier } from './claim-notifier';
-import { requireFields } from './job-input';
+import { JOB_ID } from './job-input';
 import { outcomeOf, runMsOf, type JobMetrics } from './job-metrics.port';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
@@ -26,7 +26,7 @@ export class FailJob {
     input: FailJobInput,
   ): Promise<{ job: Job; willRetry: boolean; nextRunAt: Date | null }> {
     requireFields({
-      job_id: input.jobId,
+      job_id: [input.jobId, JOB_ID],
       lease_token: input.leaseToken,
       error_message: input.errorMessage,
     });

@@ -22,6 +22,8 @@ export class GetQueueStats {
   ) {}
 
   async execute(input: { types: string[] }): Promise<{ stats: JobTypeStats[]; asOf: Date }> {
+    // Only declared types take jobs (CreateJob refuses others): refused as CreateJob does.
+    input.types.forEach((type, i) => this.types.get(type, `types[${i}]`));
     const now = this.runtime.now();
     const [counts, due] = await Promise.all([
       this.repository.countByTypeAndState(input.types),

@@ -1,6 +1,6 @@
-import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import { ValidationError, type FieldViolation, requireFields } from '@trellis/platform/errors';
 import { heartbeat, type JobProgress } from '../domain/job';
-import { requireFields } from './job-input';
+import { JOB_ID } from './job-input';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
 
@@ -20,7 +20,7 @@ export class HeartbeatJob {
   async execute(
     input: HeartbeatJobInput,
   ): Promise<{ leaseExpiresAt: Date; cancelRequested: boolean }> {
-    requireFields({ job_id: input.jobId, lease_token: input.leaseToken });
+    requireFields({ job_id: [input.jobId, JOB_ID], lease_token: input.leaseToken });
     const violations: FieldViolation[] = [];
     const p = input.progress;
     if (p) {

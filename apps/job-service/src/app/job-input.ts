@@ -1,12 +1,7 @@
-import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import { uuidIdFormat, ValidationError } from '@trellis/platform/errors';
 
-/** Checks the ids every worker and admin call carries; INVALID_ARGUMENT naming the field. */
-export function requireFields(fields: Record<string, string>): void {
-  const violations: FieldViolation[] = [];
-  for (const [field, value] of Object.entries(fields))
-    if (value === '') violations.push({ field, description: 'is required' });
-  if (violations.length > 0) throw new ValidationError(violations);
-}
+/** Job ids are `crypto.randomUUID()`s: anything else is INVALID_ARGUMENT, never NOT_FOUND. */
+export const JOB_ID = uuidIdFormat('job');
 
 /** Entries of one batch call (CreateJobs, CompleteJobs) at most. */
 export const MAX_BATCH_ENTRIES = 100;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ValidationError } from '@trellis/platform/errors';
+import { timeRangeViolation, ValidationError } from '@trellis/platform/errors';
 import { MAX_RESPONSE_JSON_BYTES, type Job } from '../domain/job';
+import type { JobTypeRegistry } from '../domain/job-type';
 import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository.port';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -49,7 +50,10 @@ export function decodePageToken(token: string, filter: ListJobsFilter): ListCurs
 }
 
 export class ListJobs {
-  constructor(private readonly repository: JobRepository) {}
+  constructor(
+    private readonly repository: JobRepository,
+    private readonly types: JobTypeRegistry,
+  ) {}
 
   async execute(input: {
     pageSize: number;
@@ -57,6 +61,13 @@ export class ListJobs {
     filter: ListJobsFilter;
   }): Promise<{ jobs: Job[]; nextPageToken: string }> {
     if (input.pageSize < 0) throw ValidationError.field('page_size', 'must not be negative');
+    // Filters no job can match are refused, naming the field, rather than answered with nothing.
+    if (input.filter.type !== undefined) this.types.get(input.filter.type, 'type');
+    const range = timeRangeViolation(
+      { field: 'created_after', value: input.filter.createdAfter },
+      { field: 'created_before', value: input.filter.createdBefore },
+    );
+    if (range) throw new ValidationError([range]);
     const pageSize = Math.min(input.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const after = input.pageToken ? decodePageToken(input.pageToken, input.filter) : null;
     const rows = await this.repository.list(input.filter, after, pageSize + 1);

@@ -1,6 +1,7 @@
+import { requireFields } from '@trellis/platform/errors';
 import { retry, type Job } from '../domain/job';
 import type { ClaimNotifier } from './claim-notifier';
-import { requireFields } from './job-input';
+import { JOB_ID } from './job-input';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
 
@@ -12,7 +13,7 @@ export class RetryJob {
   ) {}
 
   async execute(input: { jobId: string }): Promise<Job> {
-    requireFields({ job_id: input.jobId });
+    requireFields({ job_id: [input.jobId, JOB_ID] });
     const now = this.runtime.now();
     const job = await this.repository.update(input.jobId, (current) => retry(current, now));
     this.notifier.notify(job.type);

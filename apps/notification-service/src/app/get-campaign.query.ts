@@ -1,4 +1,5 @@
-import { NotFoundError } from '@trellis/platform/errors';
+import { NotFoundError, requireFields } from '@trellis/platform/errors';
+import { CAMPAIGN_ID } from '../domain/ids';
 import type { Campaign, CampaignProgress } from '../domain/campaign';
 import type { NotificationDeps } from './deps';
 
@@ -7,8 +8,9 @@ export async function getCampaign(
   deps: Pick<NotificationDeps, 'campaigns' | 'notifications'>,
   id: string,
 ): Promise<{ campaign: Campaign; progress: CampaignProgress }> {
-  const campaign = id ? await deps.campaigns.get(id) : undefined;
-  if (!campaign) throw new NotFoundError('campaign', id || '(empty id)');
+  requireFields({ campaign_id: [id, CAMPAIGN_ID] });
+  const campaign = await deps.campaigns.get(id);
+  if (!campaign) throw new NotFoundError('campaign', id);
   const counts = await deps.notifications.campaignCounts(id);
   return { campaign, progress: { total: campaign.total, ...counts } };
 }

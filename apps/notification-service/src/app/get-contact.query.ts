@@ -1,12 +1,14 @@
-import { NotFoundError } from '@trellis/platform/errors';
+import { NotFoundError, requireFields } from '@trellis/platform/errors';
 import type { Contact } from '../domain/contact';
+import { CONTACT_ID } from '../domain/ids';
 import type { NotificationDeps } from './deps';
 
 export async function getContact(
   deps: Pick<NotificationDeps, 'contacts'>,
   id: string,
 ): Promise<Contact> {
-  const contact = id ? await deps.contacts.get(id) : undefined;
-  if (!contact) throw new NotFoundError('contact', id || '(empty id)');
+  requireFields({ contact_id: [id, CONTACT_ID] });
+  const contact = await deps.contacts.get(id);
+  if (!contact) throw new NotFoundError('contact', id);
   return contact;
 }

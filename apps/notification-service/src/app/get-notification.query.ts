@@ -1,4 +1,5 @@
-import { NotFoundError } from '@trellis/platform/errors';
+import { NotFoundError, requireFields } from '@trellis/platform/errors';
+import { NOTIFICATION_ID } from '../domain/ids';
 import type { Notification } from '../domain/notification';
 import type { NotificationDeps } from './deps';
 
@@ -6,7 +7,8 @@ export async function getNotification(
   deps: Pick<NotificationDeps, 'notifications'>,
   id: string,
 ): Promise<Notification> {
-  const notification = id ? await deps.notifications.get(id) : undefined;
-  if (!notification) throw new NotFoundError('notification', id || '(empty id)');
+  requireFields({ notification_id: [id, NOTIFICATION_ID] });
+  const notification = await deps.notifications.get(id);
+  if (!notification) throw new NotFoundError('notification', id);
   return notification;
 }

@@ -1,5 +1,5 @@
 import { NotFoundError } from '@trellis/platform/errors';
-import type { Template } from '../domain/template';
+import { type Template, validateTemplateId } from '../domain/template';
 import type { NotificationDeps } from './deps';
 
 /** The latest version, or the one asked for (0 = latest). */
@@ -7,8 +7,9 @@ export async function getTemplate(
   deps: Pick<NotificationDeps, 'templates'>,
   templateId: string,
   version: number,
+  field = 'template_id',
 ): Promise<Template> {
-  if (!templateId) throw new NotFoundError('template', '(empty id)');
+  validateTemplateId(templateId, field);
   const template =
     version > 0
       ? await deps.templates.version(templateId, version)

@@ -1,4 +1,11 @@
-import { ValidationError } from '@trellis/platform/errors';
+import {
+  type FieldViolation,
+  idViolation,
+  timeRangeViolation,
+  ValidationError,
+} from '@trellis/platform/errors';
+import { isValidEmail } from '../domain/email-address';
+import { CAMPAIGN_ID } from '../domain/ids';
 import type { Notification } from '../domain/notification';
 import { decodePageToken, type Page, pageSize, toPage } from '../domain/pagination';
 import type { NotificationDeps } from './deps';
@@ -14,9 +21,18 @@ export async function listNotifications(
     ...input.filter,
     recipient: input.filter.recipient?.trim().toLowerCase() || undefined,
   };
-  if (filter.createdAfter && filter.createdBefore && filter.createdAfter >= filter.createdBefore) {
-    throw ValidationError.field('created_before', 'must be after created_after');
-  }
+  // Filters no notification can match are refused, naming the field, not answered with nothing.
+  const violations = [
+    filter.recipient && !isValidEmail(filter.recipient)
+      ? { field: 'recipient', description: 'is not a valid email address' }
+      : undefined,
+    idViolation('campaign_id', filter.campaignId ?? '', CAMPAIGN_ID, true),
+    timeRangeViolation(
+      { field: 'created_after', value: filter.createdAfter },
+      { field: 'created_before', value: filter.createdBefore },
+    ),
+  ].filter((v): v is FieldViolation => v !== undefined);
+  if (violations.length > 0) throw new ValidationError(violations);
   const fingerprint = JSON.stringify(['notifications', filter]);
   const after = decodePageToken(input.pageToken, fingerprint);
   const cursor =

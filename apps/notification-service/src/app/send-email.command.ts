@@ -170,6 +170,7 @@ async function resolveContent(
       deps,
       input.template.templateId,
       input.template.templateVersion,
+      'template.template_id',
     );
     return {
       content: {

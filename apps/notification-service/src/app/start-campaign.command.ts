@@ -1,6 +1,12 @@
-import { AbortedError, type FieldViolation, ValidationError } from '@trellis/platform/errors';
+import {
+  AbortedError,
+  type FieldViolation,
+  idViolation,
+  ValidationError,
+} from '@trellis/platform/errors';
 import type { Campaign, CampaignRecipients } from '../domain/campaign';
 import { isValidEmail, normalizeDomain } from '../domain/email-address';
+import { CONTACT_ID } from '../domain/ids';
 import { enforceCallerLimit } from './caller-limit';
 import type { NotificationDeps } from './deps';
 import { getTemplate } from './get-template.query';
@@ -117,6 +123,10 @@ function validateRecipients(input: StartCampaignInput): CampaignRecipients {
         description: `1-${MAX_CONTACT_IDS} contact ids`,
       });
     }
+    ids.forEach((id, i) => {
+      const malformed = idViolation(`contact_ids.ids[${i}]`, id, CONTACT_ID);
+      if (malformed) violations.push(malformed);
+    });
     const unique = [...new Set(ids)];
     recipients = { kind: 'contacts', contactIds: unique };
   } else {

@@ -32,7 +32,36 @@ describe('templates', () => {
     } catch (err) {
       message = describeSyntaxError(source, err);
     }
-    expect(message).toMatch(/^line 2, column 14: Expecting/);
+    expect(message).toBe("line 2, column 14: expected '}}' to close '{{name', found '}'");
+  });
+
+  it('says in one sentence what a template author left open, not the parser tokens', () => {
+    const cases: Array<[string, string]> = [
+      [
+        'Hello {{name',
+        "line 1, column 13: expected '}}' to close '{{name', found the end of the template",
+      ],
+      ['{{{x}}', "line 1, column 5: expected '}}}' to close '{{{x', found '}}'"],
+      ['x {{}}', "line 1, column 5: expected a name or value after '{{', found '}}'"],
+      [
+        'a {{#if x}}\n{{else}}\n',
+        "line 3, column 1: expected '{{/if}}' to close '{{#if x}}' from line 1, found the end of the template",
+      ],
+      [
+        'ok {{!-- never closed',
+        "line 1, column 4: a '{{!--' comment that is never closed with '--}}'",
+      ],
+    ];
+    for (const [source, expected] of cases) {
+      let message = '';
+      try {
+        Handlebars.parse(source);
+      } catch (err) {
+        message = describeSyntaxError(source, err);
+      }
+      expect(message).toBe(expected);
+      expect(message).not.toMatch(/Expecting|'ID'|'CLOSE'|INVALID|EOF/);
+    }
   });
 
   it('renders strictly: a missing nested variable names its full path', () => {

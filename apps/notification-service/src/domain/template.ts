@@ -1,4 +1,5 @@
-import { type FieldViolation, ValidationError } from '@trellis/platform/errors';
+import { type FieldViolation, requireFields, ValidationError } from '@trellis/platform/errors';
+import { TEMPLATE_ID } from './ids';
 import { checkTemplateSyntax } from './template-engine';
 
 /** One version of a template; Handlebars sources. */
@@ -18,16 +19,10 @@ export type TemplateContent = Pick<
   'displayName' | 'description' | 'subject' | 'textBody' | 'htmlBody'
 >;
 
-const TEMPLATE_ID = /^[a-z][a-z0-9.-]{0,62}$/;
 const MAX_BODY = 1024 * 1024;
 
 export function validateTemplateId(id: string, field = 'template_id'): void {
-  if (!TEMPLATE_ID.test(id)) {
-    throw ValidationError.field(
-      field,
-      'must be 1-63 characters of [a-z0-9.-] starting with a letter',
-    );
-  }
+  requireFields({ [field]: [id, TEMPLATE_ID] });
 }
 
 /** Checks lengths, then that every source compiles (TEMPLATE_SYNTAX with line and column). */

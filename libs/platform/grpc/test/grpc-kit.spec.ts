@@ -107,10 +107,22 @@ describe('gRPC kit: a server checked with clients nobody here wrote', () => {
   });
   afterAll(() => server.shutdown());
 
-  it('buf curl lists the services through reflection', async () => {
+  it('buf curl lists the services through reflection: only those this server registered', async () => {
     const result = await bufCurl(['--list-services', `http://${address}`]);
     expect(result.stderr).toBe('');
-    expect(result.stdout.split('\n')).toContain('trellis.testing.v1.EchoService');
+    // The descriptor set also declares UnservedService; this server never registered it.
+    expect(result.stdout.trim().split('\n')).toEqual(['trellis.testing.v1.EchoService']);
+  });
+
+  it('reflection does not describe a service of the descriptor set this server does not serve', async () => {
+    const result = await bufCurl([
+      '-d',
+      '{}',
+      `http://${address}/trellis.testing.v1.UnservedService/Ping`,
+    ]);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain('trellis.testing.v1.UnservedService');
+    expect(result.stdout).toBe('');
   });
 
   it('buf curl lists the methods through reflection', async () => {

@@ -18,7 +18,8 @@ import type { Logger } from '@trellis/platform/logging';
 import { errorMapperMiddleware } from './error-mapper.middleware';
 import { createRpcObservability, observabilityMiddlewareFor } from './observability.middleware';
 import {
-  ServerReflection,
+  REFLECTION_SERVICE_NAMES,
+  scopedServerReflection,
   ServerReflectionService,
   ServerReflectionV1AlphaService,
   servicesInDescriptorSet,
@@ -37,7 +38,10 @@ export interface GrpcServerSettings {
   logger: Logger;
   /** RED metrics go here when given. */
   metrics?: Registry;
-  /** The FileDescriptorSet `buf build` produced; reflection serves exactly these bytes. */
+  /**
+   * The FileDescriptorSet `buf build` produced. Reflection serves the part of it that describes the
+   * services this server registered (and health, reflection and the google.rpc error details).
+   */
   descriptorSet: Uint8Array;
   /** Max inbound message size in bytes (default 4 MiB, grpc's own default). */
   maxReceiveMessageBytes?: number;
@@ -162,10 +166,13 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     composeServerMiddleware(platformStreaming, terminator.middleware),
   );
 
+  // Reflection lists and describes what this server registered, never the rest of the set.
   const described = servicesInDescriptorSet(settings.descriptorSet);
-  const reflection = ServerReflection(settings.descriptorSet, [...described]);
-  register(ServerReflectionService, reflection, platform, platformStreaming);
-  register(ServerReflectionV1AlphaService, reflection, platform, platformStreaming);
+  const reflection = scopedServerReflection(settings.descriptorSet);
+  reflection.add(HealthDefinition.fullName);
+  for (const name of REFLECTION_SERVICE_NAMES) reflection.add(name);
+  register(ServerReflectionService, reflection.implementation, platform, platformStreaming);
+  register(ServerReflectionV1AlphaService, reflection.implementation, platform, platformStreaming);
 
   let shuttingDown: Promise<void> | undefined;
   let listening = false;
@@ -188,6 +195,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
           );
         }
         serviceNames.push(name);
+        reflection.add(name);
         health.setStatus('unhealthy', name);
       }
     },
