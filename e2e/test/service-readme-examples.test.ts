@@ -44,9 +44,14 @@ describe('the grpcurl examples of the service READMEs, executed as written', () 
     calls.forEach((call) => called.add(call));
   });
 
+  // Reads what the runs above recorded: a new RPC without a README example turns this red.
   it('every RPC of the three services has an example that ran successfully', () => {
     const rpcs = declaredRpcs();
-    expect(rpcs).toHaveLength(41);
+    expect([...new Set(rpcs.map((rpc) => rpc.split('/')[0]))]).toEqual([
+      'trellis.account.v1.AccountService',
+      'trellis.job.v1.JobService',
+      'trellis.notification.v1.NotificationService',
+    ]);
     expect(rpcs.filter((rpc) => !called.has(rpc))).toEqual([]);
   });
 });
