@@ -97,7 +97,7 @@ export class MailStore {
         run = [];
         const text = (this.startNewLine ? '\n' : '') + lines.map((l) => l.line).join('\n') + '\n';
         try {
-          await handle.write(text);
+          await handle.appendFile(text); // loops until all is written, unlike one write()
           this.startNewLine = false;
         } catch (err) {
           this.startNewLine = true;
