@@ -1,8 +1,12 @@
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { waitFor } from '@trellis/platform/testing';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../src';
+
+const ROOT = join(__dirname, '../../../..');
 
 const queuedId = (response: string) => /queued as ([0-9A-F]+)$/.exec(response)?.[1];
 
@@ -122,5 +126,64 @@ describe('SMTP sink durability (250 only after the message is written)', () => {
     expect((await onDisk(dir)).map((m) => m.subject)).toEqual(subjects);
     expect(subjects.slice(-1)).toEqual(['three']);
     expect(subjects).not.toContain('one');
+  });
+});
+
+describe('SMTP sink killed with SIGKILL', () => {
+  it('holds, once restarted, every message it answered 250 to before it died', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtp-killed-'));
+    // `node --import tsx` rather than the tsx CLI, so SIGKILL hits the sink itself, as `npm start` runs it.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'libs/devstack/smtp/src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SMTP_DEVSTACK_PORT: '0',
+        SMTP_DEVSTACK_HTTP_PORT: '0',
+        SMTP_DEVSTACK_DATA_DIR: dir,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const url = await waitFor(() => /"smtp":"(smtp:[^"]+)"/.exec(out)?.[1], {
+      timeoutMs: 20_000,
+      what: 'the sink to start',
+    });
+    const client = nodemailer.createTransport({ url, pool: true, maxConnections: 10 });
+    const acknowledged: string[] = [];
+    const senders = Array.from({ length: 20 }, async (_, s) => {
+      for (let i = 0; ; i++) {
+        try {
+          const info = (await client.sendMail({
+            from: 'a@trellis.dev',
+            to: `r${s}-${i}@example.test`,
+            subject: `s${s}-${i}`,
+            text: 'x'.repeat(2000),
+          })) as { response: string };
+          acknowledged.push(queuedId(info.response)!);
+        } catch {
+          return;
+        }
+      }
+    });
+    try {
+      await waitFor(() => acknowledged.length >= 300, { what: '300 accepted messages' });
+      child.kill('SIGKILL');
+      await exited;
+      await Promise.all(senders);
+    } finally {
+      client.close();
+      child.kill('SIGKILL');
+    }
+    const restarted = await startSmtpSink({ port: 0, httpPort: false, dataDir: dir });
+    try {
+      const kept = new Set(restarted.messages().map((m) => m.id));
+      expect(acknowledged.filter((id) => !kept.has(id))).toEqual([]);
+    } finally {
+      await restarted.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
