@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { MailStore } from './mail-store';
 import { startMailboxHttp, type MailboxHttp } from './mailbox-http';
 import { bareAddress, parseMail, type MimeHeader } from './mime';
 
@@ -12,13 +11,16 @@ export interface SmtpSinkOptions {
   port?: number;
   /** Bind address; default 127.0.0.1. */
   host?: string;
-  /** With a directory, messages are appended to `messages.jsonl` there and reloaded at start. */
+  /**
+   * With a directory, messages are appended to `messages.jsonl` there (fdatasync'ed before the
+   * 250 reply) and reloaded at start.
+   */
   dataDir?: string;
   /** Port of the HTTP mailbox (GET /, /messages/:id, /api/messages); default 8025, 0 picks a free one, false turns it off. */
   httpPort?: number | false;
   /** Largest message accepted, in bytes (default 25 MiB). */
   maxMessageBytes?: number;
-  /** Called with one line per notable event (start, accepted, rejected); default silent. */
+  /** Called with one line per notable event (start, accepted, rejected); default silent. No addresses. */
   log?: (line: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -104,26 +106,12 @@ const DEFAULT_TEXT: Record<number, string> = {
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
-  const stored: SinkMessage[] = [];
+  const store = await MailStore.open(options.dataDir, log);
+  const stored = store.messages;
   const rejected: SinkRejection[] = [];
   const rules = new Map<string, RecipientFailure & { remaining: number }>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
-  const dataFile = options.dataDir ? join(options.dataDir, 'messages.jsonl') : undefined;
-  let writing: Promise<void> = Promise.resolve();
-
-  if (options.dataDir && dataFile) {
-    await mkdir(options.dataDir, { recursive: true });
-    const existing = await readFile(dataFile, 'utf8').catch(() => '');
-    for (const line of existing.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        stored.push(JSON.parse(line) as SinkMessage);
-      } catch {
-        log('skipping an unreadable line of the data file');
-      }
-    }
-  }
 
   const server = new SMTPServer({
     name: 'trellis-smtp-sink',
@@ -148,7 +136,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           message: text,
           at: new Date().toISOString(),
         });
-        log('recipient refused', { address: addr, code: rule.code });
+        log('recipient refused', { code: rule.code });
         const err = new Error(text) as Error & { responseCode: number };
         err.responseCode = rule.code;
         callback(err);
@@ -183,14 +171,19 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           callback(err as Error);
           return;
         }
-        stored.push(message);
-        if (dataFile) {
-          const line = JSON.stringify(message) + '\n';
-          writing = writing.then(() => appendFile(dataFile, line)).catch(() => undefined);
-        }
-        log('message accepted', { id, to: message.envelope.to, subject: message.subject });
-        events.emit('message', message);
-        callback(null, `OK: queued as ${id}`);
+        // 250 only once the message is durable: a sink that crashes after it loses no accepted mail.
+        store.add(message).then(
+          () => {
+            log('message accepted', { id, recipients: message.envelope.to.length });
+            events.emit('message', message);
+            callback(null, `OK: queued as ${id}`);
+          },
+          (err: unknown) => {
+            log('message not stored', { id, error: (err as Error).message });
+            const refusal = new Error('4.3.0 Could not store the message, try again later');
+            callback(Object.assign(refusal, { responseCode: 451 }));
+          },
+        );
       });
     },
   });
@@ -271,18 +264,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
     rejections: () => [...rejected],
     async clear() {
-      stored.length = 0;
       rejected.length = 0;
       rules.clear();
-      if (dataFile) {
-        writing = writing.then(() => writeFile(dataFile, '')).catch(() => undefined);
-        await writing;
-      }
+      await store.clear();
     },
     async stop() {
       await http?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await writing;
+      await store.close();
     },
   };
   log(`SMTP sink at ${sink.url}`, { http: sink.httpUrl });

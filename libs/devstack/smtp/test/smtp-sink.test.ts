@@ -102,7 +102,7 @@ describe('SMTP sink', () => {
       total: number;
       messages: unknown[];
     };
-    expect(counted).toEqual({ total: 1, messages: [] });
+    expect(counted).toEqual({ total: 1, start: 0, count: 0, messages: [] });
   });
 
   it('with a data directory, keeps messages across restarts', async () => {
