@@ -3,7 +3,8 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-// Module boundaries (ARCHITECTURE.md "Repository layout"): two tag dimensions, scope:* × type:*.
+// Module boundaries (docs/architecture.md "Repository layout and boundaries"): two tag
+// dimensions, scope:* × type:*.
 const depConstraints = [
   {
     sourceTag: 'type:app',
@@ -45,8 +46,9 @@ const depConstraints = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
 ];
 
-// Tests may also use the devstack servers (ARCHITECTURE.md: "libs/devstack is imported only by
-// apps/devstack and tests"), and integration tests may start other services in-process.
+// Tests may also use the devstack servers (docs/architecture.md: libs/devstack is imported only
+// by apps/devstack, e2e, tests and benches), and integration tests may start other services
+// in-process.
 const allScopes = [
   'scope:shared',
   'scope:account',

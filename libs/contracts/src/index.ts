@@ -31,7 +31,7 @@ export {
   unpackEvent,
 } from './events';
 
-/** Kafka topic names (ARCHITECTURE.md "Events"). */
+/** Kafka topic names (docs/architecture.md "Events"). */
 export const topics = {
   accountEvents: 'account.events.v1',
   jobEvents: 'job.events.v1',

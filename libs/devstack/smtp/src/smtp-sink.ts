@@ -99,7 +99,7 @@ const DEFAULT_TEXT: Record<number, string> = {
 };
 
 /**
- * An SMTP sink for development and tests (ARCHITECTURE.md "The devstack"): accepts every mail,
+ * An SMTP sink for development and tests (docs/architecture.md "The devstack"): accepts every mail,
  * stores envelope, headers and decoded bodies, and can refuse chosen recipients with 4xx/5xx.
  * No relaying, no TLS, any AUTH accepted. A small HTTP mailbox lists what arrived.
  */

@@ -11,7 +11,7 @@ interface InboxDocument {
 export type InboxOutcome = 'processed' | 'duplicate';
 
 /**
- * Idempotent consumption (ARCHITECTURE.md "Events"): an event's id is recorded in the same
+ * Idempotent consumption (docs/architecture.md "Events"): an event's id is recorded in the same
  * transaction as the consumer's own state change, so a redelivered event changes nothing.
  */
 export class Inbox {

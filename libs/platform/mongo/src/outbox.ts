@@ -36,7 +36,7 @@ export interface OutboxDocument {
 export const OUTBOX_COLLECTION = 'outbox';
 
 /**
- * The transactional outbox (ARCHITECTURE.md "Events"): events are inserted in the same
+ * The transactional outbox (docs/architecture.md "Events"): events are inserted in the same
  * transaction as the state change they describe, so there is no event without a committed change
  * and no committed change without its event. OutboxRelay publishes them.
  */

@@ -59,7 +59,7 @@ export interface RunningService {
   grpcPort: number;
   grpcAddress: string;
   metricsUrl: string;
-  /** The shutdown order of ARCHITECTURE.md; safe to call more than once. */
+  /** The shutdown order of docs/architecture.md; safe to call more than once. */
   stop(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import {
 } from 'jose';
 
 export const TOKEN_ISSUER = 'trellis';
-/** Upper bound on a service token's lifetime (ARCHITECTURE.md: short-lived, ≤ 15 min). */
+/** Upper bound on a service token's lifetime (docs/architecture.md: short-lived, ≤ 15 min). */
 export const MAX_TOKEN_TTL_SECONDS = 15 * 60;
 const ALGORITHM = 'ES256';
 
