@@ -1,34 +1,81 @@
 #!/usr/bin/env node
-// `npm start`: runs apps/devstack (embedded MongoDB, Kafka and SMTP plus the three services) with tsx.
+// `npm start`: runs apps/devstack (embedded MongoDB, Kafka and SMTP plus the three services).
+// The TypeScript is bundled once with esbuild (packages stay in node_modules) and rebuilt only when a
+// source file changed: loading ~1,000 modules through tsx's hooks cost more CPU than the whole start
+// of the system, and a bundle starts in about half the time.
 const { spawn } = require('node:child_process');
-const { existsSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const entry = join(root, 'apps', 'devstack', 'src', 'main.ts');
+// Same depth below the root as apps/devstack/src, so the devstack's workspace-relative paths hold.
+const outDir = join(root, 'dist', 'apps', 'devstack');
+const bundle = join(outDir, 'main.js');
+const inputsFile = join(outDir, 'inputs.json');
 if (!existsSync(entry)) {
   console.log(
     'Trellis: no services yet (apps/devstack is not built). Run `npm test` to check the workspace.',
   );
   process.exit(0);
 }
+
+function fail(what, err) {
+  console.error(`[devstack] failed to ${what}: ${err.message}`);
+  process.exit(1);
+}
+
 // The generated contracts are git-ignored: a clone installed with --ignore-scripts, or protos
 // changed since, would otherwise fail on a missing or stale module.
 const { generateContracts } = require('./generate-contracts');
 try {
   if (generateContracts()) console.error('[devstack] contracts generated from proto/');
 } catch (err) {
-  console.error(`[devstack] failed to generate the contracts: ${err.message}`);
-  process.exit(1);
+  fail('generate the contracts', err);
 }
-const child = spawn(
-  process.execPath,
-  [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), entry, ...process.argv.slice(2)],
-  {
-    cwd: root,
-    stdio: 'inherit',
+
+/** The bundle is current when it is newer than every file it was built from. */
+function bundleIsCurrent() {
+  if (!existsSync(bundle) || !existsSync(inputsFile)) return false;
+  const builtAt = statSync(bundle).mtimeMs;
+  const inputs = JSON.parse(readFileSync(inputsFile, 'utf8'));
+  return inputs.every((file) => {
+    const path = join(root, file);
+    return existsSync(path) && statSync(path).mtimeMs < builtAt;
+  });
+}
+
+if (!bundleIsCurrent()) {
+  try {
+    const result = require('esbuild').buildSync({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: true,
+      outfile: bundle,
+      metafile: true,
+      logLevel: 'error',
+      absWorkingDir: root,
+    });
+    mkdirSync(outDir, { recursive: true });
+    const inputs = [...Object.keys(result.metafile.inputs), 'tsconfig.base.json', 'package.json'];
+    writeFileSync(inputsFile, JSON.stringify(inputs));
+  } catch (err) {
+    fail('bundle apps/devstack', err);
+  }
+}
+
+const child = spawn(process.execPath, ['--enable-source-maps', bundle, ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+  env: {
+    // Reflection serves the descriptor set generated above, not a copy beside the bundle.
+    DESCRIPTOR_SET_PATH: join(root, 'libs', 'contracts', 'descriptors', 'trellis.binpb'),
+    ...process.env,
   },
-);
+});
 // The devstack handles SIGINT/SIGTERM itself; forward them and exit with its code.
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
