@@ -23,6 +23,7 @@ import {
   ServerReflectionV1AlphaService,
   servicesInDescriptorSet,
 } from './reflection';
+import { requestGuards, type RequestLimits } from './request-bounds';
 import { streamingMethodHandler, toGrpcJsMethods } from './streaming-handlers';
 import { createTerminator } from './terminator.middleware';
 import { unaryHandler, type UnaryImplementation, type UnaryPipeline } from './unary-handler';
@@ -39,6 +40,11 @@ export interface GrpcServerSettings {
   metrics?: Registry;
   /** The FileDescriptorSet `buf build` produced; reflection serves exactly these bytes. */
   descriptorSet: Uint8Array;
+  /**
+   * Per-field request limits over the kit's defaults, by full proto field name
+   * (request-bounds.ts); every method in `descriptorSet` is bounded either way.
+   */
+  requestLimits?: RequestLimits;
   /** Max inbound message size in bytes (default 4 MiB, grpc's own default). */
   maxReceiveMessageBytes?: number;
   /** How long shutdown waits for in-flight calls before cancelling them (default 10 s). */
@@ -110,6 +116,8 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     interceptors: [streamingPeerIdentity],
   });
 
+  // Every request of every method the descriptor set describes is bounded before it is decoded.
+  const guards = requestGuards(settings.descriptorSet, settings.requestLimits);
   const observability = createRpcObservability(logger, settings.metrics, {
     slowQueryMs: settings.slowQueryLogMs,
   });
@@ -133,7 +141,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     unary: UnaryPipeline,
     streaming: ServerMiddleware,
   ): void {
-    const methods = toGrpcJsMethods(definition);
+    const methods = toGrpcJsMethods(definition, guards);
     const handlers: UntypedServiceImplementation = {};
     for (const [name, method] of Object.entries(methods)) {
       const impl = (implementation[name] as (...args: unknown[]) => unknown).bind(implementation);
