@@ -1,3 +1,4 @@
 export { waitFor } from './wait-for';
 export { bufCurl, type BufCurlResult } from './buf-curl';
 export { captureLogger } from './capture-logger';
+export { RawGrpcClient, type RawCallResult } from './raw-grpc';

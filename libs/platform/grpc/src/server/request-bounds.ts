@@ -185,10 +185,7 @@ class Planner {
 
   constructor(private readonly limits: RequestLimits) {}
 
-  message(desc: {
-    typeName: string;
-    fields: readonly DescField[];
-  }): MessagePlan {
+  message(desc: { typeName: string; fields: readonly DescField[] }): MessagePlan {
     const found = this.plans.get(desc.typeName);
     if (found) return found;
     const plan: MessagePlan = {
@@ -404,7 +401,8 @@ class Scanner {
           const tag = this.varint(end);
           if (tag > 0xffffffff) this.fail('is not valid protobuf: a field number is out of range');
           if ((tag & 7) === WIRE_END_GROUP) {
-            if (tag >>> 3 !== fieldNumber) this.fail('is not valid protobuf: a group is not closed');
+            if (tag >>> 3 !== fieldNumber)
+              this.fail('is not valid protobuf: a group is not closed');
             return;
           }
           this.skip(tag & 7, tag >>> 3, end, depth + 1);
@@ -450,7 +448,8 @@ class Scanner {
       const number = tag >>> 3;
       const wire = tag & 7;
       if (number === 0) this.fail('is not valid protobuf: field number 0 is invalid');
-      if (wire === WIRE_END_GROUP) this.fail('is not valid protobuf: a group ends that never began');
+      if (wire === WIRE_END_GROUP)
+        this.fail('is not valid protobuf: a group ends that never began');
       const field = fieldOf(plan, number);
       if (field === undefined || (wire !== field.wire && !(field.packable && wire === WIRE_LEN))) {
         // Unknown fields are skipped, as the decoder skips them.
@@ -546,6 +545,12 @@ export function requestGuards(
   limits: RequestLimits = {},
 ): Map<string, RequestGuard> {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
+  for (const name of Object.keys(limits)) {
+    const dot = name.lastIndexOf('.');
+    const message = registry.getMessage(name.slice(0, dot));
+    if (!message?.fields.some((field) => field.name === name.slice(dot + 1)))
+      throw new Error(`request limit for ${name}: no such field in the descriptor set`);
+  }
   const planner = new Planner({ ...WELL_KNOWN_LIMITS, ...limits });
   const guards = new Map<string, RequestGuard>();
   for (const file of registry.files) {
