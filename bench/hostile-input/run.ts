@@ -1,0 +1,246 @@
+/**
+ * Hostile input against the whole system: every unary RPC of the three services gets a seeded
+ * set of malformed, truncated, oversized, deeply nested and extreme-value messages as raw bytes,
+ * each with a 1 s deadline. Prints requests and status codes per method, the largest log line,
+ * and the per-call cost of the kit's request bounds. Asserts nothing (e2e/test/hostile-input
+ * is the small version that does).
+ *
+ *   npx tsx bench/hostile-input/run.ts     (BENCH_PER_METHOD, default 400; BENCH_SEED, default 18;
+ *                                           BENCH_CONCURRENCY, default 16)
+ */
+import { mkdtempSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { accountV1, loadDescriptorSet, requestLimits, serviceNames } from '@trellis/contracts';
+import { CreateJobRequest } from '@trellis/contracts/trellis/job/v1/job_service';
+import { SendEmailRequest } from '@trellis/contracts/trellis/notification/v1/notification_service';
+import { TransferRequest } from '@trellis/contracts/trellis/account/v1/account_service';
+import { startDevstack } from '@trellis/devstack';
+import { createGrpcClient, requestGuards, statusName } from '@trellis/platform/grpc';
+import { createLogger } from '@trellis/platform/logging';
+import { hostileRequests, RawGrpcClient, unaryMethods } from '@trellis/platform/testing';
+
+const PER_METHOD = Number(process.env.BENCH_PER_METHOD ?? 400);
+const SEED = Number(process.env.BENCH_SEED ?? 18);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const DEADLINE_MS = 1_000;
+
+/** µs per call of `fn`, best of 5 rounds of `n` calls. */
+function perCall(n: number, fn: () => unknown): number {
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    best = Math.min(best, ((performance.now() - started) / n) * 1000);
+  }
+  return best;
+}
+
+function microBenchmark(): void {
+  const guards = requestGuards(loadDescriptorSet(), requestLimits);
+  const cases = [
+    {
+      path: '/trellis.job.v1.JobService/CreateJob',
+      bytes: CreateJobRequest.encode(
+        CreateJobRequest.fromPartial({
+          type: 'demo.echo',
+          payload: { message: 'hello', n: 3, tags: ['a', 'b'], nested: { ok: true } },
+          idempotencyKey: 'bench-1',
+        }),
+      ).finish(),
+      decode: (b: Uint8Array) => CreateJobRequest.decode(b),
+    },
+    {
+      path: '/trellis.account.v1.AccountService/Transfer',
+      bytes: TransferRequest.encode(
+        TransferRequest.fromPartial({
+          fromAccountId: 'acc_01HZZZZZZZZZZZZZZZZZZZZZZZ',
+          toAccountId: 'acc_01HYYYYYYYYYYYYYYYYYYYYYYY',
+          amount: { currencyCode: 'EUR', units: 2500n },
+          idempotencyKey: 'transfer-1',
+          reference: 'rent',
+        }),
+      ).finish(),
+      decode: (b: Uint8Array) => TransferRequest.decode(b),
+    },
+    {
+      path: '/trellis.notification.v1.NotificationService/SendEmail',
+      bytes: SendEmailRequest.encode(
+        SendEmailRequest.fromPartial({
+          to: Array.from({ length: 100 }, (_, i) => `user${i}@example.org`),
+          inline: { subject: 'Hello', textBody: 'x'.repeat(4_000) },
+          idempotencyKey: 'mail-1',
+        }),
+      ).finish(),
+      decode: (b: Uint8Array) => SendEmailRequest.decode(b),
+    },
+  ];
+  console.log('\nPer-call cost of the request bounds (best of 5 × 100,000 calls):\n');
+  console.log('| request | bytes | bounds check µs | ts-proto decode µs |');
+  console.log('| ------- | ----: | --------------: | -----------------: |');
+  for (const c of cases) {
+    const guard = guards.get(c.path)!;
+    const check = perCall(100_000, () => guard.check(c.bytes));
+    const decode = perCall(100_000, () => c.decode(c.bytes));
+    console.log(
+      `| ${c.path.split('/')[2]} | ${c.bytes.length} | ${check.toFixed(2)} | ${decode.toFixed(2)} |`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `hostile-input bench: ${PER_METHOD} requests per method, seed ${SEED}, ${CONCURRENCY} in flight, ` +
+      `deadline ${DEADLINE_MS} ms; Node ${process.version}, ${cpus().length} cores, load average ` +
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' '),
+  );
+  microBenchmark();
+
+  let logBytes = 0;
+  let longestLine = 0;
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logBytes += chunk.length;
+      for (const line of chunk.toString().split('\n'))
+        longestLine = Math.max(longestLine, line.length);
+      done();
+    },
+  });
+  const devstack = await startDevstack({
+    ports: 'ephemeral',
+    dataDir: mkdtempSync(join(tmpdir(), 'trellis-hostile-')),
+    loggerFor: (service) => createLogger({ service, destination, level: 'info' }),
+  });
+  const clients = new Map<string, RawGrpcClient>([
+    [serviceNames.account, new RawGrpcClient(devstack.endpoints.account)],
+    [serviceNames.job, new RawGrpcClient(devstack.endpoints.job)],
+    [serviceNames.notification, new RawGrpcClient(devstack.endpoints.notification)],
+  ]);
+  const accounts = createGrpcClient(accountV1.AccountServiceDefinition, {
+    address: devstack.endpoints.account,
+  });
+  try {
+    const ids: string[] = [];
+    for (const name of ['Bench A', 'Bench B']) {
+      const { account } = await accounts.client.openAccount({
+        ownerName: name,
+        email: 'bench@example.org',
+        currencyCode: 'EUR',
+      });
+      ids.push(account!.id);
+      await accounts.client.deposit({
+        accountId: account!.id,
+        amount: { currencyCode: 'EUR', units: 1_000_000n },
+        idempotencyKey: `bench-${name}`,
+      });
+    }
+    const dictionary = [...ids, 'EUR', 'bench@example.org', 'welcome', 'demo.echo.nope'];
+
+    const methods = unaryMethods(loadDescriptorSet(), [
+      serviceNames.account,
+      serviceNames.job,
+      serviceNames.notification,
+    ]);
+    const codes = new Map<string, Map<number, number>>();
+    const tasks: Array<() => Promise<void>> = [];
+    let slowest = 0;
+    methods.forEach((method, m) => {
+      const counts = new Map<number, number>();
+      codes.set(method.path, counts);
+      for (const request of hostileRequests(method.input, {
+        seed: SEED * 1000 + m,
+        count: PER_METHOD,
+        dictionary,
+        huge: true,
+      })) {
+        tasks.push(async () => {
+          const started = performance.now();
+          const { code } = await clients
+            .get(method.service)!
+            .call(method.path, request.bytes, DEADLINE_MS);
+          slowest = Math.max(slowest, performance.now() - started);
+          counts.set(code, (counts.get(code) ?? 0) + 1);
+        });
+      }
+    });
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < tasks.length) await tasks[next++]();
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+
+    const seen = [...new Set([...codes.values()].flatMap((c) => [...c.keys()]))].sort(
+      (a, b) => a - b,
+    );
+    console.log(
+      `\n${tasks.length} requests in ${seconds.toFixed(1)} s, slowest ${slowest.toFixed(0)} ms\n`,
+    );
+    console.log(`| method | requests | ${seen.map(statusName).join(' | ')} |`);
+    console.log(`| ------ | -------: | ${seen.map(() => '--:').join(' | ')} |`);
+    const totals = new Map<number, number>();
+    for (const [path, counts] of codes) {
+      let total = 0;
+      for (const [code, n] of counts) {
+        total += n;
+        totals.set(code, (totals.get(code) ?? 0) + n);
+      }
+      console.log(
+        `| ${path.split('/')[2]} | ${total} | ${seen.map((c) => counts.get(c) ?? 0).join(' | ')} |`,
+      );
+    }
+    console.log(
+      `| **all** | ${tasks.length} | ${seen.map((c) => totals.get(c) ?? 0).join(' | ')} |`,
+    );
+    for (const fault of ['INTERNAL', 'UNKNOWN', 'DEADLINE_EXCEEDED']) {
+      const code = seen.find((c) => statusName(c) === fault);
+      console.log(`${fault}: ${code === undefined ? 0 : totals.get(code)}`);
+    }
+    console.log(
+      `log: ${(logBytes / 1024 / 1024).toFixed(1)} MiB, longest line ${longestLine} characters`,
+    );
+
+    // Balances = ledgers after the storm.
+    let pageToken = '';
+    let checked = 0;
+    let mismatched = 0;
+    do {
+      const page = await accounts.client.listAccounts({ pageSize: 100, pageToken });
+      for (const account of page.accounts) {
+        let sum = 0n;
+        let entryToken = '';
+        do {
+          const entries = await accounts.client.listLedgerEntries({
+            accountId: account.id,
+            pageSize: 500,
+            pageToken: entryToken,
+          });
+          for (const e of entries.entries)
+            sum +=
+              e.direction === accountV1.EntryDirection.ENTRY_DIRECTION_CREDIT
+                ? e.amount!.units
+                : -e.amount!.units;
+          entryToken = entries.nextPageToken;
+        } while (entryToken !== '');
+        if (sum !== account.balance!.units) mismatched++;
+        checked++;
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    console.log(`balances = ledgers: ${checked - mismatched} of ${checked} accounts`);
+  } finally {
+    accounts.close();
+    clients.forEach((c) => c.close());
+    await devstack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
