@@ -3,23 +3,20 @@
  * set of malformed, truncated, oversized, deeply nested and extreme-value messages as raw bytes,
  * each with a 1 s deadline. Prints requests and status codes per method, the largest log line,
  * and the per-call cost of the kit's request bounds. Asserts nothing (e2e/test/hostile-input
- * is the small version that does).
+ * is the small version that does). The system runs in a child process (as under `npm start`), so
+ * building multi-MiB requests here does not stall the servers' event loop.
  *
  *   npx tsx bench/hostile-input/run.ts     (BENCH_PER_METHOD, default 400; BENCH_SEED, default 18;
  *                                           BENCH_CONCURRENCY, default 16)
  */
-import { mkdtempSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { cpus, loadavg } from 'node:os';
 import { accountV1, loadDescriptorSet, requestLimits, serviceNames } from '@trellis/contracts';
 import { CreateJobRequest } from '@trellis/contracts/trellis/job/v1/job_service';
 import { SendEmailRequest } from '@trellis/contracts/trellis/notification/v1/notification_service';
 import { TransferRequest } from '@trellis/contracts/trellis/account/v1/account_service';
-import { startDevstack } from '@trellis/devstack';
 import { createGrpcClient, requestGuards, statusName } from '@trellis/platform/grpc';
-import { createLogger } from '@trellis/platform/logging';
 import { hostileRequests, RawGrpcClient, unaryMethods } from '@trellis/platform/testing';
+import { spawnDevstack } from '../support/spawn-devstack';
 
 const PER_METHOD = Number(process.env.BENCH_PER_METHOD ?? 400);
 const SEED = Number(process.env.BENCH_SEED ?? 18);
@@ -99,28 +96,16 @@ async function main(): Promise<void> {
   );
   microBenchmark();
 
-  let logBytes = 0;
-  let longestLine = 0;
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logBytes += chunk.length;
-      for (const line of chunk.toString().split('\n'))
-        longestLine = Math.max(longestLine, line.length);
-      done();
-    },
-  });
-  const devstack = await startDevstack({
-    ports: 'ephemeral',
-    dataDir: mkdtempSync(join(tmpdir(), 'trellis-hostile-')),
-    loggerFor: (service) => createLogger({ service, destination, level: 'info' }),
-  });
+  const { info: endpoints, process: child } = await spawnDevstack('system');
+  let childOut = '';
+  child.stdout?.on('data', (b: Buffer) => (childOut += b.toString()));
   const clients = new Map<string, RawGrpcClient>([
-    [serviceNames.account, new RawGrpcClient(devstack.endpoints.account)],
-    [serviceNames.job, new RawGrpcClient(devstack.endpoints.job)],
-    [serviceNames.notification, new RawGrpcClient(devstack.endpoints.notification)],
+    [serviceNames.account, new RawGrpcClient(endpoints.account)],
+    [serviceNames.job, new RawGrpcClient(endpoints.job)],
+    [serviceNames.notification, new RawGrpcClient(endpoints.notification)],
   ]);
   const accounts = createGrpcClient(accountV1.AccountServiceDefinition, {
-    address: devstack.endpoints.account,
+    address: endpoints.account,
   });
   try {
     const ids: string[] = [];
@@ -147,6 +132,7 @@ async function main(): Promise<void> {
     const codes = new Map<string, Map<number, number>>();
     const tasks: Array<() => Promise<void>> = [];
     let slowest = 0;
+    const missed: string[] = [];
     methods.forEach((method, m) => {
       const counts = new Map<number, number>();
       codes.set(method.path, counts);
@@ -163,6 +149,8 @@ async function main(): Promise<void> {
             .call(method.path, request.bytes, DEADLINE_MS);
           slowest = Math.max(slowest, performance.now() - started);
           counts.set(code, (counts.get(code) ?? 0) + 1);
+          if (statusName(code) === 'DEADLINE_EXCEEDED')
+            missed.push(`${method.path} ${request.kind} ${request.bytes.length} bytes`);
         });
       }
     });
@@ -201,9 +189,7 @@ async function main(): Promise<void> {
       const code = seen.find((c) => statusName(c) === fault);
       console.log(`${fault}: ${code === undefined ? 0 : totals.get(code)}`);
     }
-    console.log(
-      `log: ${(logBytes / 1024 / 1024).toFixed(1)} MiB, longest line ${longestLine} characters`,
-    );
+    for (const line of missed) console.log(`  deadline exceeded: ${line}`);
 
     // Balances = ledgers after the storm.
     let pageToken = '';
@@ -236,7 +222,16 @@ async function main(): Promise<void> {
   } finally {
     accounts.close();
     clients.forEach((c) => c.close());
-    await devstack.stop();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const logs = /LOGS (\{.*\})/.exec(childOut);
+  if (logs) {
+    const { bytes, lines, longestLine } = JSON.parse(logs[1]) as Record<string, number>;
+    console.log(
+      `log: ${lines} lines, ${(bytes / 1024 / 1024).toFixed(1)} MiB, longest ${longestLine} characters`,
+    );
   }
 }
 

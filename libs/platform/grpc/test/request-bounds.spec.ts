@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect, type Settings } from 'node:http2';
 import { join } from 'node:path';
 import { ServerError, Status } from 'nice-grpc';
 import { loadDescriptorSet } from '@trellis/contracts';
@@ -132,6 +133,7 @@ describe('request bounds in the server', () => {
   const ECHO = '/trellis.testing.v1.EchoService/Echo';
   let server: GrpcServer;
   let raw: RawGrpcClient;
+  let address: string;
   let lines: Array<Record<string, unknown>>;
   let handled = 0;
 
@@ -148,7 +150,8 @@ describe('request bounds in the server', () => {
         throw new ServerError(Status.NOT_FOUND, `thing ${'z'.repeat(100_000)} not found`);
       },
     });
-    raw = new RawGrpcClient(`127.0.0.1:${await server.listen('127.0.0.1:0')}`);
+    address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
+    raw = new RawGrpcClient(address);
     server.setServing(true);
   });
   afterAll(async () => {
@@ -197,5 +200,17 @@ describe('request bounds in the server', () => {
     expect(result.details.endsWith('…')).toBe(true);
     const line = await waitFor(() => lines.find((l) => l['grpc.code'] === 'NOT_FOUND'));
     expect(String(line['grpc.message']).length).toBeLessThanOrEqual(257);
+  });
+
+  it('offers HTTP/2 receive windows as large as the largest message, so one does not stall a connection', async () => {
+    const session = connect(`http://${address}`);
+    try {
+      const settings = await new Promise<Settings>((resolve) =>
+        session.once('remoteSettings', resolve),
+      );
+      expect(settings.initialWindowSize).toBeGreaterThan(4 * 1024 * 1024);
+    } finally {
+      session.close();
+    }
   });
 });

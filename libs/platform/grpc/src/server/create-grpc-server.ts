@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import type { Http2Session } from 'node:http2';
 import {
   Server,
   ServerCredentials,
@@ -115,6 +117,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     ...settings.channelOptions,
     interceptors: [streamingPeerIdentity],
   });
+  const receiveWindow = widenReceiveWindow(server, settings.maxReceiveMessageBytes);
 
   // Every request of every method the descriptor set describes is bounded before it is decoded.
   const guards = requestGuards(settings.descriptorSet, settings.requestLimits);
@@ -203,7 +206,10 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
             if (err) {
               listening = false;
               reject(err);
-            } else resolve(port);
+            } else {
+              receiveWindow.bound();
+              resolve(port);
+            }
           },
         ),
       );
@@ -236,6 +242,41 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
         }
       })();
       return shuttingDown;
+    },
+  };
+}
+
+/** grpc-js Server fields the kit reaches into; checked at run time, grpc-js is pinned. */
+interface ServerInternals {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<EventEmitter, unknown>;
+}
+
+/**
+ * HTTP/2 receive windows as large as the largest message: with grpc-js's (Node's) 64 KiB default,
+ * a 1 MiB request takes 16 window updates, each waiting for a turn of a busy event loop, and
+ * stalls every other call on its connection meanwhile (a 1 s deadline missed under load).
+ * grpc-js has no server option for it, so the kit sets Node's `initialWindowSize` setting (streams)
+ * and each session's connection window.
+ */
+function widenReceiveWindow(server: Server, maxReceiveBytes = 4 * 1024 * 1024) {
+  const window = Math.min(2 ** 31 - 1, maxReceiveBytes + 1024);
+  const internals = server as unknown as ServerInternals;
+  if (internals.commonServerOptions) {
+    internals.commonServerOptions.settings = {
+      ...internals.commonServerOptions.settings,
+      initialWindowSize: window,
+    };
+  }
+  const widened = new WeakSet<EventEmitter>();
+  return {
+    /** After each bind: the sessions of every HTTP/2 server get the connection window too. */
+    bound() {
+      for (const http2Server of internals.http2Servers?.keys() ?? []) {
+        if (widened.has(http2Server)) continue;
+        widened.add(http2Server);
+        http2Server.on('session', (session: Http2Session) => session.setLocalWindowSize(window));
+      }
     },
   };
 }
