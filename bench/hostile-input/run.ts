@@ -15,7 +15,12 @@ import { CreateJobRequest } from '@trellis/contracts/trellis/job/v1/job_service'
 import { SendEmailRequest } from '@trellis/contracts/trellis/notification/v1/notification_service';
 import { TransferRequest } from '@trellis/contracts/trellis/account/v1/account_service';
 import { createGrpcClient, requestGuards, statusName } from '@trellis/platform/grpc';
-import { hostileRequests, RawGrpcClient, unaryMethods } from '@trellis/platform/testing';
+import {
+  checkBooks,
+  hostileRequests,
+  RawGrpcClient,
+  unaryMethods,
+} from '@trellis/platform/testing';
 import { spawnDevstack } from '../support/spawn-devstack';
 
 const PER_METHOD = Number(process.env.BENCH_PER_METHOD ?? 400);
@@ -192,32 +197,11 @@ async function main(): Promise<void> {
     for (const line of missed) console.log(`  deadline exceeded: ${line}`);
 
     // Balances = ledgers after the storm.
-    let pageToken = '';
-    let checked = 0;
-    let mismatched = 0;
-    do {
-      const page = await accounts.client.listAccounts({ pageSize: 100, pageToken });
-      for (const account of page.accounts) {
-        let sum = 0n;
-        let entryToken = '';
-        do {
-          const entries = await accounts.client.listLedgerEntries({
-            accountId: account.id,
-            pageSize: 500,
-            pageToken: entryToken,
-          });
-          for (const e of entries.entries)
-            sum +=
-              e.direction === accountV1.EntryDirection.ENTRY_DIRECTION_CREDIT
-                ? e.amount!.units
-                : -e.amount!.units;
-          entryToken = entries.nextPageToken;
-        } while (entryToken !== '');
-        if (sum !== account.balance!.units) mismatched++;
-        checked++;
-      }
-      pageToken = page.nextPageToken;
-    } while (pageToken !== '');
+    const { checked, unbalanced } = await checkBooks(
+      accounts.client,
+      accountV1.EntryDirection.ENTRY_DIRECTION_CREDIT,
+    );
+    const mismatched = unbalanced.length;
     console.log(`balances = ledgers: ${checked - mismatched} of ${checked} accounts`);
   } finally {
     accounts.close();

@@ -9,3 +9,4 @@ export {
   type HostileRequest,
   type DescribedMethod,
 } from './hostile-requests';
+export { checkBooks, type AccountReader } from './books';

@@ -1,5 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { createFileRegistry, fromBinary, ScalarType, type DescField } from '@bufbuild/protobuf';
+import {
+  createFileRegistry,
+  fromBinary,
+  ScalarType,
+  type DescField,
+  type DescMessage,
+} from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import type { FieldViolation } from '@trellis/platform/errors';
 
@@ -185,7 +191,19 @@ class Planner {
 
   constructor(private readonly limits: RequestLimits) {}
 
-  message(desc: { typeName: string; fields: readonly DescField[] }): MessagePlan {
+  /** How one element (of a singular, repeated or map value field) is read. */
+  private element(
+    kind: 'scalar' | 'enum' | 'message',
+    scalar: ScalarType | undefined,
+    message: DescMessage | undefined,
+  ): { kind: Kind; wire: number; message?: MessagePlan } {
+    if (kind === 'message' && message)
+      return { kind: Kind.Message, wire: WIRE_LEN, message: this.message(message) };
+    if (kind === 'scalar' && scalar !== undefined) return kindOf(scalar);
+    return { kind: Kind.Varint, wire: WIRE_VARINT };
+  }
+
+  message(desc: DescMessage): MessagePlan {
     const found = this.plans.get(desc.typeName);
     if (found) return found;
     const plan: MessagePlan = {
@@ -201,39 +219,17 @@ class Planner {
       const base = { name: field.name, maxLength: limit.maxLength, maxCount: limit.maxCount };
       switch (field.fieldKind) {
         case 'scalar':
-          plan.fields.set(field.number, {
-            ...base,
-            ...kindOf(field.scalar),
-            counter: -1,
-            packable: false,
-          });
-          break;
         case 'enum':
-          plan.fields.set(field.number, {
-            ...base,
-            kind: Kind.Varint,
-            wire: WIRE_VARINT,
-            counter: -1,
-            packable: false,
-          });
-          break;
-        case 'message':
-          plan.fields.set(field.number, {
-            ...base,
-            kind: Kind.Message,
-            wire: WIRE_LEN,
-            counter: -1,
-            packable: false,
-            message: this.message(field.message),
-          });
-          break;
-        case 'list': {
+        case 'message': {
           const element =
-            field.listKind === 'message'
-              ? { kind: Kind.Message, wire: WIRE_LEN, message: this.message(field.message) }
-              : field.listKind === 'enum'
-                ? { kind: Kind.Varint, wire: WIRE_VARINT }
-                : kindOf(field.scalar);
+            field.fieldKind === 'message'
+              ? this.element('message', undefined, field.message)
+              : this.element(field.fieldKind, field.scalar, undefined);
+          plan.fields.set(field.number, { ...base, ...element, counter: -1, packable: false });
+          break;
+        }
+        case 'list': {
+          const element = this.element(field.listKind, field.scalar, field.message);
           plan.fields.set(field.number, {
             ...base,
             ...element,
@@ -243,28 +239,18 @@ class Planner {
           break;
         }
         case 'map': {
-          const key = { ...kindOf(field.mapKey), maxLength: limit.maxKeyLength };
-          const value =
-            field.mapKind === 'message'
-              ? { kind: Kind.Message, wire: WIRE_LEN, message: this.message(field.message) }
-              : field.mapKind === 'enum'
-                ? { kind: Kind.Varint, wire: WIRE_VARINT }
-                : kindOf(field.scalar);
+          const single = { counter: -1, maxCount: 0, packable: false };
+          const key = { name: 'key', ...kindOf(field.mapKey), maxLength: limit.maxKeyLength };
+          const value = {
+            name: 'value',
+            ...this.element(field.mapKind, field.scalar, field.message),
+            maxLength: limit.maxLength,
+          };
           const entry: MessagePlan = {
             typeName: `${desc.typeName}.${field.name}.entry`,
             fields: new Map([
-              [1, { name: 'key', ...key, counter: -1, maxCount: 0, packable: false }],
-              [
-                2,
-                {
-                  name: 'value',
-                  ...value,
-                  maxLength: limit.maxLength,
-                  counter: -1,
-                  maxCount: 0,
-                  packable: false,
-                },
-              ],
+              [1, { ...key, ...single }],
+              [2, { ...value, ...single }],
             ]),
             table: [],
             counters: 0,
