@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Settings } from 'node:http2';
 import { join } from 'node:path';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import * as grpc from '@grpc/grpc-js';
 import { ServerError, Status } from 'nice-grpc';
 import { loadDescriptorSet } from '@trellis/contracts';
 import { CreateJobRequest } from '@trellis/contracts/trellis/job/v1/job_service';
@@ -202,6 +203,25 @@ describe('request bounds in the server', () => {
       expect(settings.initialWindowSize).toBeGreaterThan(4 * 1024 * 1024);
     } finally {
       session.close();
+    }
+  });
+
+  it('answers a streaming call whose request does not decode INVALID_ARGUMENT too (health Watch)', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    try {
+      const code = await new Promise<number>((resolve) => {
+        const call = client.makeServerStreamRequest(
+          '/grpc.health.v1.Health/Watch',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from([0x0a]),
+        );
+        call.on('data', () => undefined);
+        call.on('error', (err: grpc.ServiceError) => resolve(err.code));
+      });
+      expect(code).toBe(Status.INVALID_ARGUMENT);
+    } finally {
+      client.close();
     }
   });
 });
