@@ -8,7 +8,15 @@ import { loadDescriptorSet } from '@trellis/contracts';
 import { CreateJobRequest } from '@trellis/contracts/trellis/job/v1/job_service';
 import { CreateContactRequest } from '@trellis/contracts/trellis/notification/v1/notification_service';
 import { captureLogger, RawGrpcClient, waitFor } from '@trellis/platform/testing';
-import { createGrpcServer, type GrpcServer } from '../src';
+import type { BadRequest, ErrorInfo } from 'nice-grpc-error-details';
+import { NotFoundError, ValidationError } from '@trellis/platform/errors';
+import {
+  createGrpcServer,
+  INPUT_EXCERPT_CHARS,
+  MAX_STATUS_TEXT,
+  toServerError,
+  type GrpcServer,
+} from '../src';
 import {
   DEFAULT_FIELD_LIMITS,
   MAX_REQUEST_DEPTH,
@@ -117,6 +125,22 @@ describe('request bounds on the raw bytes (trellis descriptor set)', () => {
       undefined,
     );
     expect(guard(GET_JOB).check(Buffer.from([0x0a, 0x01, 0x41, 0xf8, 0x01, 0x05]))).toBe(undefined);
+  });
+});
+
+describe('client input in replies is cut centrally', () => {
+  it('status messages, violations and ErrorInfo metadata of domain errors', () => {
+    const huge = 'q'.repeat(50_000);
+    const notFound = toServerError(new NotFoundError('thing', huge));
+    expect(notFound.details).toHaveLength(MAX_STATUS_TEXT + 1);
+    expect(notFound.details.endsWith('…')).toBe(true);
+    const invalid = toServerError(
+      new ValidationError([{ field: huge, description: `bad ${huge}` }], 'X.Y', { value: huge }),
+    );
+    const [badRequest, errorInfo] = invalid.extra as [BadRequest, ErrorInfo];
+    expect(badRequest.fieldViolations[0].field).toHaveLength(MAX_STATUS_TEXT + 1);
+    expect(badRequest.fieldViolations[0].description).toHaveLength(MAX_STATUS_TEXT + 1);
+    expect(errorInfo.metadata.value).toHaveLength(INPUT_EXCERPT_CHARS + 1);
   });
 });
 
