@@ -10,6 +10,7 @@
  *                                           BENCH_CONCURRENCY, default 16)
  */
 import { cpus, loadavg } from 'node:os';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { accountV1, loadDescriptorSet, requestLimits, serviceNames } from '@trellis/contracts';
 import { CreateJobRequest } from '@trellis/contracts/trellis/job/v1/job_service';
 import { SendEmailRequest } from '@trellis/contracts/trellis/notification/v1/notification_service';
@@ -91,6 +92,46 @@ function microBenchmark(): void {
   }
 }
 
+/** The issue's reproducers, one at a time on an idle system: code, message length, time. */
+async function reproducers(clients: Map<string, RawGrpcClient>): Promise<void> {
+  const hugeId = Buffer.concat([
+    Buffer.from([0x0a, 0x80, 0x80, 0x40]),
+    Buffer.alloc(1 << 20, 0x41),
+  ]);
+  const field = (n: number, b: Uint8Array) =>
+    new BinaryWriter().tag(n, WireType.LengthDelimited).bytes(b).finish();
+  let value: Uint8Array = Uint8Array.of(0x11, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f);
+  let payload: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i < 100; i++) {
+    payload = field(1, Buffer.concat([field(1, Buffer.from('a')), field(2, value)]));
+    value = field(5, payload);
+  }
+  const deep = Buffer.concat([field(1, Buffer.from('demo.echo')), field(2, payload)]);
+  const cases: Array<[string, string, Uint8Array]> = [
+    ['1 MiB id', '/trellis.job.v1.JobService/GetJob', hugeId],
+    ['1 MiB id', '/trellis.notification.v1.NotificationService/GetTemplate', hugeId],
+    ['byte 0a', '/trellis.account.v1.AccountService/OpenAccount', Uint8Array.of(0x0a)],
+    ['100-deep Value', '/trellis.job.v1.JobService/CreateJob', deep],
+    ['100-deep Value', '/trellis.notification.v1.NotificationService/RenderTemplate', deep],
+  ];
+  console.log('\nReproducers (best of 5):\n');
+  console.log('| case | method | code | message characters | ms |');
+  console.log('| ---- | ------ | ---- | -----------------: | -: |');
+  for (const [name, path, bytes] of cases) {
+    const service = path.slice(1, path.indexOf('/', 1));
+    let best = Infinity;
+    let last = { code: 0, details: '' };
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      last = await clients.get(service)!.call(path, bytes, DEADLINE_MS);
+      best = Math.min(best, performance.now() - started);
+    }
+    console.log(
+      `| ${name} | ${path.split('/')[2]} | ${statusName(last.code)} | ${last.details.length} | ${best.toFixed(1)} |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   console.log(
     `hostile-input bench: ${PER_METHOD} requests per method, seed ${SEED}, ${CONCURRENCY} in flight, ` +
@@ -128,6 +169,8 @@ async function main(): Promise<void> {
       });
     }
     const dictionary = [...ids, 'EUR', 'bench@example.org', 'welcome', 'demo.echo.nope'];
+
+    await reproducers(clients);
 
     const methods = unaryMethods(loadDescriptorSet(), [
       serviceNames.account,

@@ -25,6 +25,8 @@ export class RawGrpcClient {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
       'grpc.max_send_message_length': -1,
       'grpc.max_receive_message_length': -1,
+      // Multi-MiB replies (a page of 1 MiB templates) would otherwise crawl through 64 KiB windows.
+      'grpc-node.flow_control_window': 16 * 1024 * 1024,
       ...options,
     });
   }
