@@ -1,13 +1,52 @@
 /**
  * The devstack servers for the benches (bench/account, bench/notification) in their own process (as under `npm start`):
- * `BENCH_CHILD=infra` starts MongoDB + Kafka, `BENCH_CHILD=sink` the SMTP sink (HTTP mailbox on).
+ * `BENCH_CHILD=infra` starts MongoDB + Kafka, `BENCH_CHILD=sink` the SMTP sink (HTTP mailbox on),
+ * `BENCH_CHILD=system` everything `npm start` runs (bench/hostile-input), logging to a counter
+ * whose figures it prints as `LOGS {…}` when stopped.
  * Prints one line `DEVSTACK {…}` once listening.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startDevstack } from '@trellis/devstack';
 import { startKafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer } from '@trellis/devstack/mongo';
 import { startSmtpSink } from '@trellis/devstack/smtp';
+import { createLogger } from '@trellis/platform/logging';
+
+async function system(): Promise<void> {
+  let bytes = 0;
+  let longestLine = 0;
+  let lines = 0;
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        lines++;
+        longestLine = Math.max(longestLine, line.length);
+      }
+      done();
+    },
+  });
+  const devstack = await startDevstack({
+    ports: 'ephemeral',
+    dataDir: mkdtempSync(join(tmpdir(), 'trellis-bench-')),
+    loggerFor: (service) => createLogger({ service, destination, level: 'info' }),
+  });
+  process.stdout.write(`DEVSTACK ${JSON.stringify(devstack.endpoints)}\n`);
+  const stop = () =>
+    void devstack.stop().then(() => {
+      process.stdout.write(`LOGS ${JSON.stringify({ bytes, lines, longestLine })}\n`);
+      process.exit(0);
+    });
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_CHILD === 'system') return system();
   if (process.env.BENCH_CHILD === 'sink') {
     const sink = await startSmtpSink({ port: 0, httpPort: 0 });
     process.stdout.write(

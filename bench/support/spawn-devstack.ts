@@ -8,6 +8,13 @@ export interface DevstackInfra {
   brokers: string[];
 }
 
+/** `system`: the devstack's endpoints (what `npm start` prints). */
+export interface DevstackSystem {
+  account: string;
+  job: string;
+  notification: string;
+}
+
 export interface DevstackSink {
   smtpUrl: string;
   httpUrl: string;
@@ -18,10 +25,13 @@ export interface DevstackSink {
  * `npm start` and like a real database, so the code under test does not share their event loop:
  * `infra` = MongoDB + Kafka, `sink` = the SMTP sink. Resolves with what the child printed.
  */
-export function spawnDevstack<Kind extends 'infra' | 'sink'>(
+export function spawnDevstack<Kind extends 'infra' | 'sink' | 'system'>(
   kind: Kind,
   nodeArgs: string[] = [],
-): Promise<{ info: Kind extends 'infra' ? DevstackInfra : DevstackSink; process: ChildProcess }> {
+): Promise<{
+  info: Kind extends 'infra' ? DevstackInfra : Kind extends 'sink' ? DevstackSink : DevstackSystem;
+  process: ChildProcess;
+}> {
   const proc = spawn(
     process.execPath,
     [...nodeArgs, '--import', 'tsx', 'bench/support/devstack-child.ts'],

@@ -15,6 +15,7 @@ export * as googleProtobuf from './packages/google-protobuf';
 
 export { descriptorSetPath, loadDescriptorSet, resolveDescriptorSetPath } from './descriptors';
 export { ERROR_DOMAIN, errorReasonString, parseErrorReason } from './errors';
+export { requestLimits } from './request-limits';
 export {
   type DecodedEvent,
   type EventMetadata,

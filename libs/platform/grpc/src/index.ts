@@ -11,6 +11,18 @@ export {
   ERROR_DOMAIN,
 } from './server/error-mapper.middleware';
 export { statusName } from './server/observability.middleware';
+export {
+  requestGuards,
+  defaultLimit,
+  DEFAULT_FIELD_LIMITS,
+  WELL_KNOWN_LIMITS,
+  MAX_REQUEST_DEPTH,
+  INPUT_EXCERPT_CHARS,
+  type FieldLimit,
+  type RequestLimits,
+  type RequestGuard,
+} from './server/request-bounds';
+export { MAX_STATUS_TEXT } from './server/error-mapper.middleware';
 export { servicesInDescriptorSet } from './server/reflection';
 export {
   createGrpcClient,

@@ -1,4 +1,4 @@
-import { isSecretKey, redact, REDACTED } from './redact';
+import { isSecretKey, MAX_LOG_STRING, redact, REDACTED } from './redact';
 
 describe('redact', () => {
   it('passes a clean log object through without copying it', () => {
@@ -63,5 +63,18 @@ describe('isSecretKey', () => {
       Authorization: REDACTED,
       ok: 1,
     });
+  });
+
+  it('cuts a string too long to log whole, in fields and in error messages, and says so', () => {
+    const huge = 'A'.repeat(1024 * 1024);
+    const out = redact({ id: huge, err: new Error(`job ${huge} not found`) }) as {
+      id: string;
+      err: Error;
+    };
+    expect(out.id).toBe(
+      `${'A'.repeat(MAX_LOG_STRING)}… (${huge.length - MAX_LOG_STRING} more characters)`,
+    );
+    expect(out.err.message.length).toBeLessThan(MAX_LOG_STRING + 50);
+    expect(out.err.stack!.length).toBeLessThan(MAX_LOG_STRING + 50);
   });
 });

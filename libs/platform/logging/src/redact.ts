@@ -57,15 +57,25 @@ export function isSecretKey(key: string): boolean {
   return secret;
 }
 
+/**
+ * The longest string a log line carries; longer ones are cut and marked. Values may quote client
+ * input (an id, an error's message): a 1 MB request field must not become a 1 MB log line.
+ */
+export const MAX_LOG_STRING = 2048;
+
 export function redactString(value: string): string {
   if (!mayHoldInlineSecret(value)) return value;
-  let out = value;
+  let out =
+    value.length > MAX_LOG_STRING
+      ? `${value.slice(0, MAX_LOG_STRING)}… (${value.length - MAX_LOG_STRING} more characters)`
+      : value;
   for (const [pattern, replacement] of INLINE_SECRETS) out = out.replace(pattern, replacement);
   return out;
 }
 
+// True also for a string too long to log whole: it is cut like a secret is masked.
 function mayHoldInlineSecret(value: string): boolean {
-  return value.includes('@') || value.includes('earer');
+  return value.length > MAX_LOG_STRING || value.includes('@') || value.includes('earer');
 }
 
 /**

@@ -2,7 +2,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { CompatServiceDefinition } from 'nice-grpc';
-import { loadDescriptorSet } from '@trellis/contracts';
+import { loadDescriptorSet, requestLimits } from '@trellis/contracts';
 import { ConfigError } from '@trellis/platform/config';
 import {
   channelTlsCredentials,
@@ -134,6 +134,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       logger,
       metrics,
       descriptorSet: options.descriptorSet ?? loadDescriptorSet(),
+      requestLimits,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
       maxReceiveMessageBytes: config.GRPC_MAX_RECEIVE_BYTES,
       maxConcurrentStreams: config.GRPC_MAX_CONCURRENT_STREAMS,

@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import type { Http2Session } from 'node:http2';
 import {
   Server,
   ServerCredentials,
@@ -24,6 +26,7 @@ import {
   ServerReflectionV1AlphaService,
   servicesInDescriptorSet,
 } from './reflection';
+import { requestGuards, type RequestLimits } from './request-bounds';
 import { streamingMethodHandler, toGrpcJsMethods } from './streaming-handlers';
 import { createTerminator } from './terminator.middleware';
 import { unaryHandler, type UnaryImplementation, type UnaryPipeline } from './unary-handler';
@@ -43,6 +46,11 @@ export interface GrpcServerSettings {
    * services this server registered (and health, reflection and the google.rpc error details).
    */
   descriptorSet: Uint8Array;
+  /**
+   * Per-field request limits over the kit's defaults, by full proto field name
+   * (request-bounds.ts); every method in `descriptorSet` is bounded either way.
+   */
+  requestLimits?: RequestLimits;
   /** Max inbound message size in bytes (default 4 MiB, grpc's own default). */
   maxReceiveMessageBytes?: number;
   /** How long shutdown waits for in-flight calls before cancelling them (default 10 s). */
@@ -119,7 +127,10 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     ...settings.channelOptions,
     interceptors: [streamingPeerIdentity],
   });
+  const receiveWindow = widenReceiveWindow(server, settings.maxReceiveMessageBytes);
 
+  // Every request of every method the descriptor set describes is bounded before it is decoded.
+  const guards = requestGuards(settings.descriptorSet, settings.requestLimits);
   const observability = createRpcObservability(logger, settings.metrics, {
     slowQueryMs: settings.slowQueryLogMs,
   });
@@ -143,7 +154,7 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     unary: UnaryPipeline,
     streaming: ServerMiddleware,
   ): void {
-    const methods = toGrpcJsMethods(definition);
+    const methods = toGrpcJsMethods(definition, guards);
     const handlers: UntypedServiceImplementation = {};
     for (const [name, method] of Object.entries(methods)) {
       const impl = (implementation[name] as (...args: unknown[]) => unknown).bind(implementation);
@@ -210,7 +221,10 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
             if (err) {
               listening = false;
               reject(err);
-            } else resolve(port);
+            } else {
+              receiveWindow.bound();
+              resolve(port);
+            }
           },
         ),
       );
@@ -244,6 +258,41 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
         }
       })();
       return shuttingDown;
+    },
+  };
+}
+
+/** grpc-js Server fields the kit reaches into; checked at run time, grpc-js is pinned. */
+interface ServerInternals {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<EventEmitter, unknown>;
+}
+
+/**
+ * HTTP/2 receive windows as large as the largest message: with grpc-js's (Node's) 64 KiB default,
+ * a 1 MiB request takes 16 window updates, each waiting for a turn of a busy event loop, and
+ * stalls every other call on its connection meanwhile (a 1 s deadline missed under load).
+ * grpc-js has no server option for it, so the kit sets Node's `initialWindowSize` setting (streams)
+ * and each session's connection window.
+ */
+function widenReceiveWindow(server: Server, maxReceiveBytes = 4 * 1024 * 1024) {
+  const window = Math.min(2 ** 31 - 1, maxReceiveBytes + 1024);
+  const internals = server as unknown as ServerInternals;
+  if (internals.commonServerOptions) {
+    internals.commonServerOptions.settings = {
+      ...internals.commonServerOptions.settings,
+      initialWindowSize: window,
+    };
+  }
+  const widened = new WeakSet<EventEmitter>();
+  return {
+    /** After each bind: the sessions of every HTTP/2 server get the connection window too. */
+    bound() {
+      for (const http2Server of internals.http2Servers?.keys() ?? []) {
+        if (widened.has(http2Server)) continue;
+        widened.add(http2Server);
+        http2Server.on('session', (session: Http2Session) => session.setLocalWindowSize(window));
+      }
     },
   };
 }

@@ -6,6 +6,14 @@ import { DomainError } from '@trellis/platform/errors';
 import type { Logger } from '@trellis/platform/logging';
 import { encodeErrorDetails } from './nice-grpc-internals';
 import { statusName } from './observability.middleware';
+import { excerpt, INPUT_EXCERPT_CHARS } from './request-bounds';
+
+/**
+ * The longest status message or field-violation text a caller receives (and the access log
+ * writes). Messages may quote client input; this cut, made here for every handler, keeps a huge
+ * id from becoming a huge trailer (over the client's metadata limit) and a huge log line.
+ */
+export const MAX_STATUS_TEXT = 256;
 
 /** google.rpc.ErrorInfo.domain for every Trellis error. */
 export const ERROR_DOMAIN = 'trellis.dev';
@@ -37,17 +45,22 @@ const DEPENDENCY_DOWN = new Set([
 /** Converts a domain error into the status and google.rpc details the caller receives. */
 export function toServerError(err: DomainError): RichServerError {
   const status = STATUS_BY_KIND[err.kind];
-  const errorInfo = ErrorInfo.fromPartial({
-    reason: err.reason,
-    domain: ERROR_DOMAIN,
-    metadata: { code: err.code, ...err.metadata },
-  });
+  const metadata: Record<string, string> = { code: err.code };
+  for (const [key, value] of Object.entries(err.metadata))
+    metadata[excerpt(key, INPUT_EXCERPT_CHARS)] = excerpt(value, INPUT_EXCERPT_CHARS);
+  const errorInfo = ErrorInfo.fromPartial({ reason: err.reason, domain: ERROR_DOMAIN, metadata });
+  const message = excerpt(err.message, MAX_STATUS_TEXT);
   if (err.kind === 'validation' && 'fieldViolations' in err) {
     const violations = (
       err as DomainError & { fieldViolations: Array<{ field: string; description: string }> }
     ).fieldViolations;
-    return new RichServerError(status, err.message, [
-      BadRequest.fromPartial({ fieldViolations: violations }),
+    return new RichServerError(status, message, [
+      BadRequest.fromPartial({
+        fieldViolations: violations.map((v) => ({
+          field: excerpt(v.field, MAX_STATUS_TEXT),
+          description: excerpt(v.description, MAX_STATUS_TEXT),
+        })),
+      }),
       errorInfo,
     ]);
   }
@@ -56,9 +69,9 @@ export function toServerError(err: DomainError): RichServerError {
     const retryInfo = RetryInfo.fromPartial({
       retryDelay: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 },
     });
-    return new RichServerError(status, err.message, [retryInfo, errorInfo]);
+    return new RichServerError(status, message, [retryInfo, errorInfo]);
   }
-  return new RichServerError(status, err.message, [errorInfo]);
+  return new RichServerError(status, message, [errorInfo]);
 }
 
 /**
@@ -73,7 +86,13 @@ export function mapError(
   methodPath: string,
   cancelled: boolean,
 ): ServerError {
-  if (err instanceof ServerError) return err;
+  if (err instanceof ServerError) {
+    if (err.details.length <= MAX_STATUS_TEXT) return err;
+    const details = excerpt(err.details, MAX_STATUS_TEXT);
+    return err instanceof RichServerError
+      ? new RichServerError(err.code, details, err.extra)
+      : new ServerError(err.code, details);
+  }
   if (err instanceof DomainError) return toServerError(err);
   if ((err as Error | undefined)?.name === 'AbortError' || cancelled) {
     return new ServerError(Status.CANCELLED, 'the call was cancelled or its deadline passed');

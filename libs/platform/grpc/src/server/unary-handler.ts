@@ -16,6 +16,8 @@ import {
 } from '../security/peer-identity.interceptor';
 import { mapError, statusDetailsOf } from './error-mapper.middleware';
 import type { MethodOptions, RpcObservability } from './observability.middleware';
+import { RejectedRequest } from './request-bounds';
+import { rejectionError } from './streaming-handlers';
 import { contextFromGrpcMetadata } from './trace-context';
 
 export type UnaryImplementation = (request: unknown, context: CallContext) => Promise<unknown>;
@@ -151,6 +153,8 @@ export function unaryHandler(
         certificateNames: () => context.certificateNames(),
       });
     }
+    // Out of bounds or undecodable (request-bounds.ts): refused before the handler sees it.
+    if (request instanceof RejectedRequest) throw rejectionError(request);
     const response = await implementation(request, context);
     if (response == null) throw new Error(`${path}: the handler returned no response`);
     return response;
@@ -175,7 +179,7 @@ export function unaryHandler(
         const error = errorLogger
           ? mapError(err, errorLogger, path, call.cancelled)
           : platformError(path, err);
-        if (errorLogger && error instanceof RichServerError)
+        if (error instanceof RichServerError)
           context.trailer.set('grpc-status-details-bin', statusDetailsOf(error));
         context.sendHeader();
         callback({ code: error.code, details: error.details, metadata: context.trailerToSend() });
