@@ -120,6 +120,24 @@ describe('request bounds on the raw bytes (trellis descriptor set)', () => {
     );
   });
 
+  it('refuses timestamps and durations outside the ranges their well-known types define', () => {
+    const time = (field: number, seconds: bigint, nanos = 0) => {
+      const inner = new BinaryWriter().uint32(8).int64(seconds).uint32(16).int32(nanos).finish();
+      return new BinaryWriter().tag(field, WireType.LengthDelimited).bytes(inner).finish();
+    };
+    const listJobs = guard('/trellis.job.v1.JobService/ListJobs');
+    expect(listJobs.check(time(5, 10n ** 15n))).toEqual({
+      field: 'created_after.seconds',
+      description: 'is outside 0001-01-01 to 9999-12-31',
+    });
+    expect(listJobs.check(time(6, -(10n ** 15n)))?.field).toBe('created_before.seconds');
+    expect(listJobs.check(time(5, 0n, -1))?.field).toBe('created_after.nanos');
+    expect(listJobs.check(time(5, -2208988800n, 999_999_999))).toBe(undefined); // 1900-01-01
+    const claim = guard('/trellis.job.v1.JobService/ClaimJobs');
+    expect(claim.check(time(4, 10n ** 12n))?.field).toBe('wait.seconds');
+    expect(claim.check(time(4, -5n, -500))).toBe(undefined);
+  });
+
   it('lets well-formed requests through, unknown fields included', () => {
     expect(guard(CREATE_JOB).check(createJob({ payload: { message: 'hi', n: [1, 2] } }))).toBe(
       undefined,

@@ -138,7 +138,22 @@ interface FieldPlan {
   message?: MessagePlan;
 }
 
-type Style = 'plain' | 'entry' | 'value' | 'struct' | 'list';
+type Style = 'plain' | 'entry' | 'value' | 'struct' | 'list' | 'timestamp' | 'duration';
+
+/**
+ * The ranges the well-known types define (timestamp.proto, duration.proto). Outside them ts-proto's
+ * conversion yields an Invalid Date or a nonsense interval that fails deep inside a handler.
+ */
+const TIME_RANGES: Record<'timestamp' | 'duration', Record<string, [bigint, bigint, string]>> = {
+  timestamp: {
+    seconds: [-62135596800n, 253402300799n, 'is outside 0001-01-01 to 9999-12-31'],
+    nanos: [0n, 999999999n, 'must be between 0 and 999999999'],
+  },
+  duration: {
+    seconds: [-315576000000n, 315576000000n, 'is outside ±10,000 years'],
+    nanos: [-999999999n, 999999999n, 'must be between -999999999 and 999999999'],
+  },
+};
 
 interface MessagePlan {
   typeName: string;
@@ -183,6 +198,8 @@ const STYLES: Record<string, Style> = {
   'google.protobuf.Value': 'value',
   'google.protobuf.Struct': 'struct',
   'google.protobuf.ListValue': 'list',
+  'google.protobuf.Timestamp': 'timestamp',
+  'google.protobuf.Duration': 'duration',
 };
 
 /** Compiles descriptors into scan plans, one per message type (shared, so recursion is fine). */
@@ -361,6 +378,18 @@ class Scanner {
     return this.fail('is not valid protobuf: a number is longer than 10 bytes');
   }
 
+  /** Reads a varint as a signed 64-bit integer and checks it against `[min, max]`. */
+  private inRange(range: [bigint, bigint, string] | undefined, end: number): void {
+    const start = this.pos;
+    this.varint(end);
+    if (!range) return;
+    let value = 0n;
+    for (let i = this.pos - 1; i >= start; i--)
+      value = (value << 7n) | BigInt(this.bytes[i] & 0x7f);
+    value = BigInt.asIntN(64, value);
+    if (value < range[0] || value > range[1]) this.fail(range[2]);
+  }
+
   private length(end: number): number {
     const length = this.varint(end);
     if (length > end - this.pos) this.fail('is not valid protobuf: a length runs past the end');
@@ -445,7 +474,9 @@ class Scanner {
       let count = 1;
       this.push(plan, field, field.counter < 0 ? 0 : this.counts[base + field.counter]);
       if (wire !== WIRE_LEN) {
-        this.skip(wire, number, end, depth);
+        if ((plan.style === 'timestamp' || plan.style === 'duration') && wire === WIRE_VARINT)
+          this.inRange(TIME_RANGES[plan.style][field.name], end);
+        else this.skip(wire, number, end, depth);
       } else if (field.kind === Kind.Message) {
         const length = this.length(end);
         const inner = field.message!;
