@@ -36,4 +36,5 @@ export {
 export { isAllowed, type AuthorizationPolicy } from './security/authorization-policy';
 export { authMiddleware, callerOf, type AuthSettings } from './security/auth.middleware';
 export { CALLER_HEADER } from './security/peer-identity.interceptor';
+export { callerIdentityOf, peerHost } from './security/caller-identity';
 export { contextFromMetadata, injectIntoMetadata } from './server/trace-context';
