@@ -1,5 +1,7 @@
 export {
   createGrpcServer,
+  LIVENESS_SERVICE,
+  READINESS_SERVICE,
   type GrpcServer,
   type GrpcServerSettings,
 } from './server/create-grpc-server';

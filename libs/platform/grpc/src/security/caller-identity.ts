@@ -11,7 +11,8 @@ import {
  * without its port, which a client picks freely by opening another connection.
  */
 export function peerHost(peer: string): string {
-  const host = peer.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/:\d+$/, '');
+  const bracketed = /^\[(.*)\](?::\d+)?$/.exec(peer);
+  const host = bracketed ? bracketed[1] : peer.replace(/:\d+$/, '');
   return host.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
 }
 
