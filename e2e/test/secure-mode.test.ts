@@ -304,17 +304,22 @@ describe('npm start -- --secure: mTLS and service tokens end to end', () => {
       'notification-service',
     );
     try {
+      // Connections and tokens first (ListTemplates is not rate-limited), so the burst is fast.
+      await Promise.all(handles.map((h) => h.client.listTemplates({})));
+      const started = performance.now();
       const codes = await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
           send(handles[i % 2 === 0 ? 0 : 1 + (i >> 1)].client, i, 'account'),
         ),
       );
+      const seconds = (performance.now() - started) / 1000;
       const ok = codes.filter((c) => c === Status.OK).length;
       const limited = codes.filter((c) => c === Status.RESOURCE_EXHAUSTED).length;
-      // CALLER_RATE_BURST 40 at 20/s: the burst and what refills while the calls run.
-      expect(ok).toBeGreaterThanOrEqual(39);
-      expect(ok).toBeLessThan(100);
       expect(ok + limited).toBe(100);
+      // One bucket (CALLER_RATE_BURST 40, 20/s) lets through at most the burst plus what refills
+      // while the calls run; a bucket per header or connection would let all 100 through.
+      expect(ok).toBeGreaterThanOrEqual(39);
+      expect(ok).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 1);
       // Another service has its own bucket.
       expect(await send(asJob.client, 0, 'job')).toBe(Status.OK);
     } finally {

@@ -52,6 +52,7 @@ describe('rate limits', () => {
       // The issue's reproducer: concurrent calls, each claiming another caller in `x-caller` and
       // half of them on a connection of their own. Every call comes from 127.0.0.1: one bucket.
       const channels: Channel[] = [];
+      const started = performance.now();
       const outcomes = await Promise.all(
         Array.from({ length: 40 }, (_, i) => {
           let client = limited.client;
@@ -75,12 +76,14 @@ describe('rate limits', () => {
             );
         }),
       );
+      const seconds = (performance.now() - started) / 1000;
       channels.forEach((channel) => channel.close());
       const ok = outcomes.filter((code) => code === Status.OK).length;
       const limitedCalls = outcomes.filter((code) => code === Status.RESOURCE_EXHAUSTED).length;
-      // Burst 5 plus at most a few refills while the calls run.
+      // One bucket: the burst (5) plus what refills (1/s) while the calls run. A bucket per
+      // header or per connection would let all 40 through.
       expect(ok).toBeGreaterThanOrEqual(5);
-      expect(ok).toBeLessThanOrEqual(10);
+      expect(ok).toBeLessThanOrEqual(5 + Math.ceil(seconds) + 1);
       expect(ok + limitedCalls).toBe(40);
       // The access log names the caller it counted: the address, never the header.
       const callers = limited.lines
