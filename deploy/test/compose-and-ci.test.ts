@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadDescriptorSet } from '@trellis/contracts';
+import { createGrpcServer } from '@trellis/platform/grpc';
+import { captureLogger } from '@trellis/platform/testing';
 import {
   asArray,
   asObject,
@@ -112,6 +116,38 @@ describe('docker-compose.yml', () => {
       expect(service.read_only).toBe(true);
     },
   );
+
+  it('each service is healthy when gRPC health "readiness" is SERVING: the healthcheck asks a real server', async () => {
+    const tests = trellis.map((name) =>
+      asArray(get(composeServices, name, 'healthcheck', 'test'), 'test'),
+    );
+    for (const test of tests) expect(test).toEqual(tests[0]);
+    const [cmd, node, flag, script] = tests[0] as string[];
+    expect([cmd, node, flag]).toEqual(['CMD', 'node', '-e']);
+    const server = createGrpcServer({
+      logger: captureLogger('compose-healthcheck').logger,
+      descriptorSet: loadDescriptorSet(),
+    });
+    const port = await server.listen('127.0.0.1:0');
+    const check = () =>
+      new Promise<number | null>((resolve) =>
+        spawn(process.execPath, ['-e', script], {
+          env: { GRPC_PORT: String(port) },
+          stdio: 'ignore',
+        }).once('exit', resolve),
+      );
+    try {
+      expect(await check()).toBe(1);
+      server.setServing(true);
+      expect(await check()).toBe(0);
+      // MongoDB or Kafka gone: not ready, while the process stays up.
+      server.setServing(false);
+      expect(await check()).toBe(1);
+    } finally {
+      await server.shutdown();
+    }
+    expect(await check()).toBe(1);
+  });
 
   it('notification-service sends to Mailpit and calls job-service where it listens', () => {
     const env = envOf('notification-service');

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { parseAllDocuments } from 'yaml';
+import { LIVENESS_SERVICE, READINESS_SERVICE } from '@trellis/platform/grpc';
 import {
   asObject,
   chartDir,
@@ -180,11 +181,22 @@ describe('chart templates', () => {
       .filter(isObject);
   }
 
-  it('Deployments: native gRPC probes, preStop, hardened pod, writable /tmp only, one bundle per service', () => {
+  it('Deployments: native gRPC probes, liveness apart from readiness, preStop, hardened pod, writable /tmp only, one bundle per service', () => {
     const deployment = readText(path.join(templatesDir, 'deployment.yaml'));
-    expect(deployment).toContain('$probe := dict "grpc" (dict "port" $svc.grpcPort)');
-    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
-      expect(deployment).toMatch(new RegExp(`${probe}:\\n\\s+\\{\\{- toYaml \\$probe`));
+    // The health service names the gRPC kit serves: liveness follows only the process, readiness
+    // the backends, so a MongoDB outage takes pods out of the Services without restarting them.
+    expect(deployment).toContain(
+      `$liveness := dict "grpc" (dict "port" $svc.grpcPort "service" "${LIVENESS_SERVICE}")`,
+    );
+    expect(deployment).toContain(
+      `$readiness := dict "grpc" (dict "port" $svc.grpcPort "service" "${READINESS_SERVICE}")`,
+    );
+    for (const [probe, check] of [
+      ['startupProbe', 'liveness'],
+      ['readinessProbe', 'readiness'],
+      ['livenessProbe', 'liveness'],
+    ]) {
+      expect(deployment).toMatch(new RegExp(`${probe}:\\n\\s+\\{\\{- toYaml \\$${check} `));
     }
     expect(deployment).toContain('args: ["dist/apps/{{ $name }}-service/main.js"]');
     const [doc] = rendered('deployment.yaml');

@@ -4,6 +4,7 @@ import { ServerReflectionRequest } from 'nice-grpc-server-reflection/lib/proto/g
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { healthV1, serviceNames } from '@trellis/contracts';
+import { LIVENESS_SERVICE, READINESS_SERVICE } from '@trellis/platform/grpc';
 import { bufCurl } from '@trellis/platform/testing';
 import { startSystem, type E2eSystem } from './support';
 
@@ -124,15 +125,14 @@ describe('what grpcurl needs: reflection on every server', () => {
     }
   });
 
-  it('every server reports SERVING once started', async () => {
+  it('every server reports SERVING once started: overall, per service, liveness and readiness', async () => {
     for (const { name, address } of targets()) {
       const health = system.client(healthV1.HealthDefinition, address);
-      await expect(health.check({ service: '' })).resolves.toMatchObject({
-        status: healthV1.HealthCheckResponse_ServingStatus.SERVING,
-      });
-      await expect(health.check({ service: name })).resolves.toMatchObject({
-        status: healthV1.HealthCheckResponse_ServingStatus.SERVING,
-      });
+      for (const service of ['', name, LIVENESS_SERVICE, READINESS_SERVICE]) {
+        await expect(health.check({ service })).resolves.toMatchObject({
+          status: healthV1.HealthCheckResponse_ServingStatus.SERVING,
+        });
+      }
     }
   });
 });

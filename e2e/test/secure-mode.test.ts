@@ -1,4 +1,4 @@
-import { type ClientError, Status } from 'nice-grpc';
+import { type ClientError, Metadata, Status } from 'nice-grpc';
 import { accountV1, jobV1, notificationV1 } from '@trellis/contracts';
 import {
   channelTlsCredentials,
@@ -13,24 +13,43 @@ beforeAll(async () => {
 });
 afterAll(() => system?.stop());
 
-function adminClient<D extends Parameters<typeof createGrpcClient>[0]>(
+/** A client holding `identity`'s certificate and service tokens (each its own connection). */
+function clientAs<D extends Parameters<typeof createGrpcClient>[0]>(
+  identity: string,
   definition: D,
   address: string,
   audience: string,
 ) {
   const pki = system.devstack.pki!;
-  const admin = pki.identities.admin;
+  const own = pki.identities[identity];
   return createGrpcClient(definition, {
     address,
     maxAttempts: 1,
     credentials: channelTlsCredentials({
       caFile: pki.caFile,
-      certFile: admin.certFile,
-      keyFile: admin.keyFile,
+      certFile: own.certFile,
+      keyFile: own.keyFile,
     }),
-    serviceToken: { signer: new ServiceTokenSigner('admin', admin.tokenPrivateKeyPem), audience },
+    serviceToken: {
+      signer: new ServiceTokenSigner(identity, own.tokenPrivateKeyPem),
+      audience,
+    },
   });
 }
+
+function adminClient<D extends Parameters<typeof createGrpcClient>[0]>(
+  definition: D,
+  address: string,
+  audience: string,
+) {
+  return clientAs('admin', definition, address, audience);
+}
+
+const codeOf = (call: Promise<unknown>) =>
+  call.then(
+    () => Status.OK,
+    (e: ClientError) => e.code,
+  );
 
 describe('npm start -- --secure: mTLS and service tokens end to end', () => {
   it('refuses a plaintext client', async () => {
@@ -180,6 +199,164 @@ describe('npm start -- --secure: mTLS and service tokens end to end', () => {
     } finally {
       jobs.close();
     }
+  });
+
+  it("each service's default policy refuses an identity with no business calling a method", async () => {
+    const { endpoints } = system.devstack;
+    const jobsAsAccount = clientAs(
+      'account-service',
+      jobV1.JobServiceDefinition,
+      endpoints.job,
+      'job-service',
+    );
+    const mailAsAccount = clientAs(
+      'account-service',
+      notificationV1.NotificationServiceDefinition,
+      endpoints.notification,
+      'notification-service',
+    );
+    const accountsAsJob = clientAs(
+      'job-service',
+      accountV1.AccountServiceDefinition,
+      endpoints.account,
+      'account-service',
+    );
+    const jobsAsNotification = clientAs(
+      'notification-service',
+      jobV1.JobServiceDefinition,
+      endpoints.job,
+      'job-service',
+    );
+    try {
+      const jobs = jobsAsAccount.client;
+      const mail = mailAsAccount.client;
+      const refused = await Promise.all([
+        codeOf(jobs.claimJobs({ workerId: 'w', types: ['demo.echo'], maxJobs: 1 })),
+        codeOf(jobs.cancelJob({ jobId: 'job_x', reason: 'x' })),
+        codeOf(jobs.createJob({ type: 'demo.echo', payload: { message: 'x' } })),
+        codeOf(jobs.listJobs({})),
+        codeOf(mail.removeSuppression({ email: 'nobody@example.com' })),
+        codeOf(mail.createTemplate({ templateId: 't', displayName: 't', subject: 's' })),
+        codeOf(mail.listContacts({})),
+        codeOf(mail.startCampaign({ templateId: 't', emailDomain: 'x.example' })),
+        codeOf(accountsAsJob.client.freezeAccount({ accountId: 'acc_x', reason: 'x' })),
+        codeOf(jobsAsNotification.client.retryJob({ jobId: 'job_x' })),
+      ]);
+      expect(refused).toEqual(refused.map(() => Status.PERMISSION_DENIED));
+      // What the same identities are there for still works: a service sends mail, the
+      // notification-service works its job types.
+      await expect(
+        mail.sendEmail({
+          to: ['policy@secure.example'],
+          inline: { subject: 'allowed', textBody: 'x', htmlBody: '' },
+          idempotencyKey: 'policy-send',
+        }),
+      ).resolves.toBeDefined();
+      await expect(
+        jobsAsNotification.client.claimJobs({
+          workerId: 'notification-worker',
+          types: ['demo.echo'],
+          maxJobs: 1,
+        }),
+      ).resolves.toBeDefined();
+    } finally {
+      for (const handle of [jobsAsAccount, mailAsAccount, accountsAsJob, jobsAsNotification])
+        handle.close();
+    }
+    const denied = system.logs.filter(
+      (l) => l.event === 'security' && l.outcome === 'permission_denied',
+    );
+    expect(denied).toContainEqual(
+      expect.objectContaining({
+        caller: 'account-service',
+        'rpc.method': '/trellis.job.v1.JobService/ClaimJobs',
+      }),
+    );
+  });
+
+  it('the per-caller send limit counts the authenticated service: forged headers and new connections stay limited', async () => {
+    const { endpoints } = system.devstack;
+    const send = (client: notificationV1.NotificationServiceClient, i: number, tag: string) =>
+      codeOf(
+        client.sendEmail(
+          {
+            to: ['limit@secure.example'],
+            inline: { subject: `limit ${tag}`, textBody: 'x', htmlBody: '' },
+            idempotencyKey: `limit-${tag}-${i}`,
+          },
+          { metadata: Metadata({ 'x-caller': `someone-${tag}-${i}` }) },
+        ),
+      );
+    // The issue's reproducer: 100 concurrent SendEmail, each naming another x-caller, half of
+    // them over connections of their own, all with the account-service's credentials.
+    const handles = Array.from({ length: 51 }, () =>
+      clientAs(
+        'account-service',
+        notificationV1.NotificationServiceDefinition,
+        endpoints.notification,
+        'notification-service',
+      ),
+    );
+    const asJob = clientAs(
+      'job-service',
+      notificationV1.NotificationServiceDefinition,
+      endpoints.notification,
+      'notification-service',
+    );
+    try {
+      // Connections and tokens first (ListTemplates is not rate-limited), so the burst is fast.
+      await Promise.all(handles.map((h) => h.client.listTemplates({})));
+      const started = performance.now();
+      const codes = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          send(handles[i % 2 === 0 ? 0 : 1 + (i >> 1)].client, i, 'account'),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const ok = codes.filter((c) => c === Status.OK).length;
+      const limited = codes.filter((c) => c === Status.RESOURCE_EXHAUSTED).length;
+      expect(ok + limited).toBe(100);
+      // One bucket (CALLER_RATE_BURST 40, 20/s) lets through at most the burst plus what refills
+      // while the calls run; a bucket per header or connection would let all 100 through.
+      expect(ok).toBeGreaterThanOrEqual(39);
+      expect(ok).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 1);
+      // Another service has its own bucket.
+      expect(await send(asJob.client, 0, 'job')).toBe(Status.OK);
+    } finally {
+      handles.forEach((h) => h.close());
+      asJob.close();
+    }
+    const access = system.logs.filter(
+      (l) =>
+        l['rpc.method'] === '/trellis.notification.v1.NotificationService/SendEmail' &&
+        typeof l.msg === 'string' &&
+        l.msg.startsWith('rpc'),
+    );
+    expect(new Set(access.map((l) => l.caller))).toEqual(
+      new Set(['account-service', 'job-service']),
+    );
+  });
+
+  it('no log line carries an email address, even errors about one', async () => {
+    const notifications = adminClient(
+      notificationV1.NotificationServiceDefinition,
+      system.devstack.endpoints.notification,
+      'notification-service',
+    );
+    try {
+      expect(
+        await codeOf(notifications.client.removeSuppression({ email: 'nobody@example.com' })),
+      ).toBe(Status.NOT_FOUND);
+    } finally {
+      notifications.close();
+    }
+    const all = system.rawLogs.join('\n');
+    expect(all).toContain('n***@example.com');
+    // Every address this suite used, and any address at all: masked ones keep `***` before `@`.
+    const addresses = all.match(
+      /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g,
+    );
+    expect(addresses ?? []).toEqual([]);
   });
 
   it('no log line carries a token or a private key', () => {

@@ -16,19 +16,24 @@ function envUnits(defaultValue: bigint) {
     });
 }
 
+/**
+ * With service tokens on: any authenticated service may read and move money (the account-service's
+ * callers are the business's own services); only an operator identity may freeze, unfreeze or
+ * close accounts.
+ */
+export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
+  'trellis.account.v1.AccountService/*': ['*'],
+  'trellis.account.v1.AccountService/FreezeAccount': ['admin'],
+  'trellis.account.v1.AccountService/UnfreezeAccount': ['admin'],
+  'trellis.account.v1.AccountService/CloseAccount': ['admin'],
+};
+
 export const configShape = {
   ...serviceConfigShape({
     grpcPort: 50051,
     metricsPort: 9464,
     database: 'trellis_account',
-    // With service tokens on: any authenticated service may read and move money; only an
-    // operator identity may freeze, unfreeze or close accounts.
-    authorizationPolicy: {
-      'trellis.account.v1.AccountService/*': ['*'],
-      'trellis.account.v1.AccountService/FreezeAccount': ['admin'],
-      'trellis.account.v1.AccountService/UnfreezeAccount': ['admin'],
-      'trellis.account.v1.AccountService/CloseAccount': ['admin'],
-    },
+    authorizationPolicy: DEFAULT_AUTHZ_POLICY,
   }),
   /** Largest amount (minor units) one Deposit/Withdraw/Transfer or an overdraft limit may carry. */
   ACCOUNT_MAX_AMOUNT_UNITS: envUnits(100_000_000_000n),

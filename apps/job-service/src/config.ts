@@ -89,8 +89,41 @@ const jobTypes = z
     return parsed.data.map(toDefinition);
   });
 
+const JOB = 'trellis.job.v1.JobService';
+/** The operator identity (the devstack mints its tokens: `npm run -s token -- job-service`). */
+const ADMIN = 'admin';
+/** The one Trellis service that enqueues and works jobs: campaigns are `email.campaign` jobs. */
+const NOTIFICATION = 'notification-service';
+
+/**
+ * Who may call what with service tokens on, from who calls whom in Trellis: the
+ * notification-service creates and cancels its campaign jobs and works them as a worker (which
+ * types a worker may claim is each job type's `workers`); the operator identity administers
+ * everything. Every method is named, so a method added later is denied until it is listed here.
+ */
+export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
+  [`${JOB}/CreateJob`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/CreateJobs`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/CancelJob`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/ClaimJobs`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/HeartbeatJob`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/CompleteJob`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/CompleteJobs`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/FailJob`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/GetJob`]: [ADMIN],
+  [`${JOB}/ListJobs`]: [ADMIN],
+  [`${JOB}/GetQueueStats`]: [ADMIN],
+  [`${JOB}/ListJobTypes`]: [ADMIN],
+  [`${JOB}/RetryJob`]: [ADMIN],
+};
+
 export const configShape = {
-  ...serviceConfigShape({ grpcPort: 50052, metricsPort: 9465, database: 'trellis_job' }),
+  ...serviceConfigShape({
+    grpcPort: 50052,
+    metricsPort: 9465,
+    database: 'trellis_job',
+    authorizationPolicy: DEFAULT_AUTHZ_POLICY,
+  }),
   /** The declared job types (JSON array); JOB_TYPES_FILE reads it from a file. */
   JOB_TYPES: jobTypes,
   /** How often the reaper looks for expired leases. */

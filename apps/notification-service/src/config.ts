@@ -2,12 +2,50 @@ import { z } from 'zod';
 import { envFlag, envInt, loadConfig } from '@trellis/platform/config';
 import { serviceConfigShape } from '@trellis/platform/bootstrap';
 
+const NOTIFICATION = 'trellis.notification.v1.NotificationService';
+/** The operator identity (the devstack mints its tokens: `npm run -s token -- notification-service`). */
+const ADMIN = 'admin';
+/** Trellis services that send mail through this one. */
+const SENDERS = ['account-service', 'job-service', ADMIN];
+
+/**
+ * Who may call what with service tokens on: services send mail (SendEmail, the templates they send
+ * with, their notifications, and unsubscribing a recipient); the operator identity administers
+ * everything else — templates, the contact directory, suppressions, campaigns. Every method is
+ * named, so a method added later is denied until it is listed here.
+ */
+export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
+  [`${NOTIFICATION}/SendEmail`]: SENDERS,
+  [`${NOTIFICATION}/GetNotification`]: SENDERS,
+  [`${NOTIFICATION}/GetTemplate`]: SENDERS,
+  [`${NOTIFICATION}/ListTemplates`]: SENDERS,
+  [`${NOTIFICATION}/RenderTemplate`]: SENDERS,
+  [`${NOTIFICATION}/Unsubscribe`]: SENDERS,
+  [`${NOTIFICATION}/ListNotifications`]: [ADMIN],
+  [`${NOTIFICATION}/CreateTemplate`]: [ADMIN],
+  [`${NOTIFICATION}/UpdateTemplate`]: [ADMIN],
+  [`${NOTIFICATION}/CreateContact`]: [ADMIN],
+  [`${NOTIFICATION}/GetContact`]: [ADMIN],
+  [`${NOTIFICATION}/ListContacts`]: [ADMIN],
+  [`${NOTIFICATION}/DeleteContact`]: [ADMIN],
+  [`${NOTIFICATION}/ListSuppressions`]: [ADMIN],
+  [`${NOTIFICATION}/RemoveSuppression`]: [ADMIN],
+  [`${NOTIFICATION}/StartCampaign`]: [ADMIN],
+  [`${NOTIFICATION}/GetCampaign`]: [ADMIN],
+  [`${NOTIFICATION}/CancelCampaign`]: [ADMIN],
+};
+
 /**
  * The notification-service's environment. Rates are per second; 0 turns a limit off; a burst of 0
  * means "equal to the rate".
  */
 export const configShape = {
-  ...serviceConfigShape({ grpcPort: 50053, metricsPort: 9466, database: 'trellis_notification' }),
+  ...serviceConfigShape({
+    grpcPort: 50053,
+    metricsPort: 9466,
+    database: 'trellis_notification',
+    authorizationPolicy: DEFAULT_AUTHZ_POLICY,
+  }),
   /** smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (implicit TLS). */
   SMTP_URL: z
     .string()

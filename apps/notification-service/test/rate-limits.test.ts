@@ -1,4 +1,12 @@
-import { type ClientError, Metadata, Status } from 'nice-grpc';
+import {
+  type Channel,
+  type ClientError,
+  createChannel,
+  createClient,
+  Metadata,
+  Status,
+} from 'nice-grpc';
+import { notificationV1 } from '@trellis/contracts';
 import { errorInfo, retryInfo, startInfra, startTestService, type Infra } from './support';
 
 // Own broker: a second service instance on the same topics would share the consumer groups.
@@ -17,24 +25,72 @@ describe('rate limits', () => {
       CALLER_RATE_BURST: '2',
     });
     try {
-      const send = (key: string, caller: string) =>
-        limited.client.sendEmail(
-          {
-            to: ['r@limit.test'],
-            inline: { subject: 's', textBody: 't', htmlBody: '' },
-            idempotencyKey: key,
-          },
-          { metadata: Metadata({ 'x-caller': caller }) },
-        );
-      await send('l1', 'alice');
-      await send('l2', 'alice');
-      const err = (await send('l3', 'alice').catch((e: unknown) => e)) as ClientError;
+      const send = (key: string) =>
+        limited.client.sendEmail({
+          to: ['r@limit.test'],
+          inline: { subject: 's', textBody: 't', htmlBody: '' },
+          idempotencyKey: key,
+        });
+      await send('l1');
+      await send('l2');
+      const err = (await send('l3').catch((e: unknown) => e)) as ClientError;
       expect(err.code).toBe(Status.RESOURCE_EXHAUSTED);
       expect(retryInfo(err)?.retryDelay).toBeDefined();
       expect(errorInfo(err)?.reason).toBe('RATE_LIMITED');
       expect(errorInfo(err)?.metadata.limit).toBe('send_email_per_caller');
-      // Another caller has its own bucket.
-      await expect(send('l4', 'bob')).resolves.toBeDefined();
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('per caller without authentication: neither a forged header nor a new connection escapes the limit', async () => {
+    const limited = await startTestService(infra, {
+      CALLER_RATE_PER_SECOND: '1',
+      CALLER_RATE_BURST: '5',
+    });
+    try {
+      // The issue's reproducer: concurrent calls, each claiming another caller in `x-caller` and
+      // half of them on a connection of their own. Every call comes from 127.0.0.1: one bucket.
+      const channels: Channel[] = [];
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => {
+          let client = limited.client;
+          if (i % 2 === 1) {
+            const channel = createChannel(limited.service.grpcAddress);
+            channels.push(channel);
+            client = createClient(notificationV1.NotificationServiceDefinition, channel);
+          }
+          return client
+            .sendEmail(
+              {
+                to: ['r@limit.test'],
+                inline: { subject: 'forged', textBody: 't', htmlBody: '' },
+                idempotencyKey: `forged-${i}`,
+              },
+              { metadata: Metadata({ 'x-caller': `caller-${i}` }) },
+            )
+            .then(
+              () => Status.OK,
+              (e: ClientError) => e.code,
+            );
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      channels.forEach((channel) => channel.close());
+      const ok = outcomes.filter((code) => code === Status.OK).length;
+      const limitedCalls = outcomes.filter((code) => code === Status.RESOURCE_EXHAUSTED).length;
+      // One bucket: the burst (5) plus what refills (1/s) while the calls run. A bucket per
+      // header or per connection would let all 40 through.
+      expect(ok).toBeGreaterThanOrEqual(5);
+      expect(ok).toBeLessThanOrEqual(5 + Math.ceil(seconds) + 1);
+      expect(ok + limitedCalls).toBe(40);
+      // The access log names the caller it counted: the address, never the header.
+      const callers = limited.lines
+        .filter((l) => l['rpc.method'] === '/trellis.notification.v1.NotificationService/SendEmail')
+        .map((l) => l.caller);
+      expect(callers).toHaveLength(40);
+      expect(new Set(callers)).toEqual(new Set(['127.0.0.1']));
     } finally {
       await limited.stop();
     }

@@ -24,7 +24,11 @@ export function serviceConfigShape(defaults: {
   grpcPort: number;
   metricsPort: number;
   database: string;
-  /** Who may call what when service tokens are on (AuthorizationPolicy); default: any authenticated service. */
+  /**
+   * Who may call what when service tokens are on (AuthorizationPolicy): each service ships its own
+   * least-privilege allow-list in its config.ts. Absent: `{}`, which denies every method (health
+   * and reflection stay public) — "anyone may call anything" is never a default.
+   */
   authorizationPolicy?: Record<string, string[]>;
 }) {
   return {
@@ -63,7 +67,7 @@ export function serviceConfigShape(defaults: {
       .includes('PRIVATE KEY', { message: 'expected a PKCS#8 PEM private key' })
       .optional(),
     AUTHZ_POLICY: jsonValue<Record<string, string[]>>('a JSON object of method → subjects').default(
-      defaults.authorizationPolicy ?? { '*': ['*'] },
+      defaults.authorizationPolicy ?? {},
     ),
     GRPC_MAX_RECEIVE_BYTES: envInt(4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     GRPC_MAX_CONCURRENT_STREAMS: envInt(100, 1, 10_000),

@@ -73,7 +73,8 @@ describe('serviceConfigShape', () => {
       MONGODB_DATABASE: 'trellis_x',
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       NODE_ENV: 'development',
-      AUTHZ_POLICY: { '*': ['*'] },
+      // A service that ships no policy denies every method once tokens are on.
+      AUTHZ_POLICY: {},
     });
   });
 

@@ -1,5 +1,7 @@
 export {
   createGrpcServer,
+  LIVENESS_SERVICE,
+  READINESS_SERVICE,
   type GrpcServer,
   type GrpcServerSettings,
 } from './server/create-grpc-server';
@@ -48,4 +50,5 @@ export {
 export { isAllowed, type AuthorizationPolicy } from './security/authorization-policy';
 export { authMiddleware, callerOf, type AuthSettings } from './security/auth.middleware';
 export { CALLER_HEADER } from './security/peer-identity.interceptor';
+export { callerIdentityOf, peerHost } from './security/caller-identity';
 export { contextFromMetadata, injectIntoMetadata } from './server/trace-context';

@@ -7,6 +7,7 @@ import { HealthDefinition } from 'nice-grpc-server-health/lib/proto/grpc/health/
 import { createDevPki, type DevPki } from '@trellis/devstack/pki';
 import { captureLogger } from '@trellis/platform/testing';
 import {
+  callerIdentityOf,
   callerOf,
   channelTlsCredentials,
   createGrpcClient,
@@ -31,6 +32,7 @@ const captured = captureLogger('security-test');
 
 const echoService: EchoServiceImplementation = {
   async echo(request, context) {
+    if (request.message === 'who') return { message: callerIdentityOf(context) };
     return { message: `${request.message} (caller ${callerOf(context)})` };
   },
   async fail() {
@@ -182,6 +184,30 @@ describe('mTLS, service tokens and per-method authorization over real TLS socket
       message: 'hi (caller caller)',
     });
     close();
+  });
+
+  it('the caller identity is the verified token subject, whatever headers or connections it uses', async () => {
+    const forged = Metadata({ 'x-trellis-identity': 'admin', 'x-caller': 'admin' });
+    for (let connection = 0; connection < 2; connection++) {
+      const { client, close } = clientFor('caller', { as: 'caller' });
+      await expect(client.echo({ message: 'who' }, { metadata: forged })).resolves.toEqual({
+        message: 'caller',
+      });
+      close();
+    }
+    const access = captured.lines.filter(
+      (l) => l.msg === 'rpc' && l['rpc.method'] === '/trellis.testing.v1.EchoService/Echo',
+    );
+    expect(access.length).toBeGreaterThan(0);
+    expect(new Set(access.map((l) => l.caller))).toEqual(new Set(['caller']));
+    // A rejection names who it was by its certificate, or by its token once verified.
+    const security = captured.lines.filter((l) => l.event === 'security');
+    expect(security).toContainEqual(
+      expect.objectContaining({ outcome: 'unauthenticated', caller: 'caller' }),
+    );
+    expect(security).toContainEqual(
+      expect.objectContaining({ outcome: 'permission_denied', caller: 'intruder' }),
+    );
   });
 
   it('health stays callable without a token (for probes), still over mTLS', async () => {

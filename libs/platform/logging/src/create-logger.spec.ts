@@ -81,7 +81,7 @@ describe('createLogger', () => {
     expect(raw.join('')).not.toMatch(/hunter2|s3cret|abc\.def/);
     expect(lines.map((l) => l.msg)).toEqual([
       'connecting to mongodb://app:[REDACTED]@db:27017/x',
-      'connecting to amqp://svc:[REDACTED]@mq/ as svc@example.com',
+      'connecting to amqp://svc:[REDACTED]@mq/ as s***@example.com',
       'Authorization: Bearer [REDACTED] and 3 retries',
     ]);
   });
@@ -89,8 +89,40 @@ describe('createLogger', () => {
   it('formats messages without credentials as given', () => {
     const { logger, lines } = capture();
     logger.info('%s took %d ms', 'GetAccount', 12);
-    logger.info({ id: 'a' }, 'user %s@%s', 'ann', 'example.com');
-    expect(lines.map((l) => l.msg)).toEqual(['GetAccount took 12 ms', 'user ann@example.com']);
+    logger.info({ id: 'a' }, 'user %s', 'ann');
+    expect(lines.map((l) => l.msg)).toEqual(['GetAccount took 12 ms', 'user ann']);
+  });
+
+  it('masks every email address: fields, messages, interpolated arguments, errors, bindings', () => {
+    const { logger, raw, lines } = capture();
+    logger.warn(
+      {
+        'grpc.message': 'suppression nobody@example.com not found',
+        to: ['Bob.Smith+x@mail.example.org'],
+      },
+      'rpc rejected',
+    );
+    logger.info('user %s@%s', 'ann', 'example.com');
+    logger.error({ err: new Error('no contact carol@example.org') }, 'failed');
+    logger.child({ recipient: 'dave@example.net' }).info('sent');
+    logger.info('notification <n1@trellis> from Trellis <noreply@trellis.dev>');
+    const all = raw.join('\n');
+    for (const address of [
+      'nobody@example.com',
+      'Bob.Smith+x@mail.example.org',
+      'ann@example.com',
+      'carol@example.org',
+      'dave@example.net',
+      'noreply@trellis.dev',
+    ])
+      expect(all).not.toContain(address);
+    expect(lines[0]['grpc.message']).toBe('suppression n***@example.com not found');
+    expect(lines[0].to).toEqual(['B***@mail.example.org']);
+    expect(lines[1].msg).toBe('user a***@example.com');
+    expect((lines[2].err as { message: string }).message).toBe('no contact c***@example.org');
+    expect(lines[3].recipient).toBe('d***@example.net');
+    // A Message-ID's domain has no dot: ids stay readable.
+    expect(lines[4].msg).toBe('notification <n1@trellis> from Trellis <n***@trellis.dev>');
   });
 
   it('writes the time as an ISO string, to the millisecond', () => {

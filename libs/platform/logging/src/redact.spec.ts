@@ -1,4 +1,15 @@
-import { isSecretKey, MAX_LOG_STRING, redact, REDACTED } from './redact';
+import { isSecretKey, maskEmails, MAX_LOG_STRING, redact, REDACTED } from './redact';
+
+describe('maskEmails', () => {
+  it('keeps the first character and the domain of each address, and is idempotent', () => {
+    const text = '"to":["ann@example.com","o\'brien.x+tag@sub.example.co.uk"] ok';
+    const masked = maskEmails(text);
+    expect(masked).toBe('"to":["a***@example.com","o***@sub.example.co.uk"] ok');
+    expect(maskEmails(masked)).toBe(masked);
+    const clean = 'no address here: rpc /a.B/C 12 ms';
+    expect(maskEmails(clean)).toBe(clean);
+  });
+});
 
 describe('redact', () => {
   it('passes a clean log object through without copying it', () => {

@@ -33,6 +33,19 @@ const INLINE_SECRETS: Array<[RegExp, string]> = [
   [/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [REDACTED]'],
 ];
 
+/** An email address: any local part RFC 5322 allows unquoted, a domain with a dot. */
+const EMAIL =
+  /([A-Za-z0-9!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]*@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})/g;
+
+/**
+ * Masks every email address in `text`, keeping its first character and its domain
+ * (`nobody@example.com` → `n***@example.com`): enough to tell domains and typos apart in an
+ * incident, not enough to name anyone. Idempotent.
+ */
+export function maskEmails(text: string): string {
+  return text.includes('@') ? text.replace(EMAIL, '$1***@$2') : text;
+}
+
 export const REDACTED = '[REDACTED]';
 const MAX_DEPTH = 8;
 

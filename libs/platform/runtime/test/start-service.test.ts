@@ -1,8 +1,16 @@
+import {
+  createConnection,
+  createServer,
+  type AddressInfo,
+  type Server,
+  type Socket,
+} from 'node:net';
 import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { loadConfig } from '@trellis/platform/config';
+import { LIVENESS_SERVICE, READINESS_SERVICE } from '@trellis/platform/grpc';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import { serviceConfigShape, startService } from '../src';
 
@@ -100,4 +108,97 @@ describe('startService', () => {
       'Invalid configuration: MONGODB_URI is invalid: expected a mongodb:// or mongodb+srv:// URI',
     );
   });
+
+  it('a MongoDB outage turns readiness NOT_SERVING while liveness stays SERVING; both SERVING when it returns, without a restart', async () => {
+    const target = new URL(process.env.MONGODB_URI ?? mongo!.uri);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 27017));
+    // Through the proxy only: a replica-set URI would let the driver find the server directly.
+    const uri = `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`;
+    const config = loadConfig(
+      serviceConfigShape({ grpcPort: 0, metricsPort: 0, database: 'runtime_outage' }),
+      {
+        GRPC_HOST: '127.0.0.1',
+        MONGODB_URI: uri,
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker!.brokers.join(','),
+        TRACING_ENABLED: 'false',
+      },
+    );
+    const service = await startService({
+      name: 'outage-test',
+      config,
+      logger: captureLogger('outage-test').logger,
+      readinessIntervalMs: 200,
+      register: async () => undefined,
+    });
+    const channel = createChannel(service.grpcAddress);
+    const health = createClient(healthV1.HealthDefinition, channel);
+    const { SERVING, NOT_SERVING } = healthV1.HealthCheckResponse_ServingStatus;
+    const status = async (name: string) => (await health.check({ service: name })).status;
+    const livenessSeen: number[] = [];
+    const readinessIs = (expected: number) => async () => {
+      livenessSeen.push(await status(LIVENESS_SERVICE));
+      return (await status(READINESS_SERVICE)) === expected && (await status('')) === expected;
+    };
+    try {
+      await waitFor(readinessIs(SERVING), { timeoutMs: 10_000, what: 'ready' });
+      const port = service.grpcPort;
+
+      proxy.cut();
+      await waitFor(readinessIs(NOT_SERVING), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: 'readiness NOT_SERVING while MongoDB is unreachable',
+      });
+      expect(await status(LIVENESS_SERVICE)).toBe(SERVING);
+
+      proxy.restore();
+      await waitFor(readinessIs(SERVING), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: 'readiness SERVING once MongoDB is back',
+      });
+      // The same process and server answered throughout: liveness never failed, so a kubelet
+      // would not have restarted it.
+      expect(service.grpcPort).toBe(port);
+      expect(new Set(livenessSeen)).toEqual(new Set([SERVING]));
+    } finally {
+      channel.close();
+      await service.stop();
+      await proxy.close();
+    }
+  }, 90_000);
 });
+
+/** A TCP proxy to `host:port` whose link can be cut (every connection reset, new ones refused). */
+async function startTcpProxy(host: string, port: number) {
+  const open = new Set<Socket>();
+  let up = true;
+  const server: Server = createServer((client) => {
+    if (!up) return client.destroy();
+    const upstream = createConnection(port, host);
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      up = false;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      up = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

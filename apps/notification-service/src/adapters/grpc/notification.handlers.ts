@@ -1,5 +1,4 @@
 import { trace } from '@opentelemetry/api';
-import type { CallContext } from 'nice-grpc';
 import { notificationV1 } from '@trellis/contracts';
 import { validTraceId } from '../../domain/notification';
 import type { NotificationDeps } from '../../app/deps';
@@ -22,6 +21,9 @@ import { startCampaign } from '../../app/start-campaign.command';
 import { unsubscribe } from '../../app/unsubscribe.command';
 import { updateTemplate } from '../../app/update-template.command';
 import { ValidationError } from '@trellis/platform/errors';
+// Per-caller limits key on who the credentials say called (service token, client certificate),
+// else the peer's address without port: never a header or a port the caller picks.
+import { callerIdentityOf } from '@trellis/platform/grpc';
 import {
   fromNotificationState,
   fromPostalAddress,
@@ -34,11 +36,6 @@ import {
 } from './mappers';
 
 const N = notificationV1;
-
-/** The caller for per-caller limits: the `x-caller` metadata value, else the peer address. */
-function callerOf(context: CallContext): string {
-  return context.metadata.get('x-caller') ?? context.peer;
-}
 
 function activeTraceId(): string {
   return validTraceId(trace.getActiveSpan()?.spanContext().traceId);
@@ -142,7 +139,7 @@ export function notificationHandlers(
           : undefined,
         inline: req.inline,
         idempotencyKey: req.idempotencyKey,
-        caller: callerOf(context),
+        caller: callerIdentityOf(context),
         traceId: activeTraceId(),
       });
       return { notifications: notifications.map(toNotification) };
@@ -179,7 +176,7 @@ export function notificationHandlers(
         cc: req.cc,
         variables: req.variables ?? {},
         idempotencyKey: req.idempotencyKey,
-        caller: callerOf(context),
+        caller: callerIdentityOf(context),
         traceId: activeTraceId(),
       });
       return { campaign: toCampaign(campaign) };

@@ -1,6 +1,7 @@
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
 import type { Logger } from '@trellis/platform/logging';
 import { isAllowed, type AuthorizationPolicy } from './authorization-policy';
+import { resolveCallerIdentity } from './caller-identity';
 import { CALLER_HEADER, parseSubjectAltNames, PEER_SAN_HEADER } from './peer-identity.interceptor';
 import { InvalidTokenError, type ServiceTokenVerifier } from './service-token';
 
@@ -45,13 +46,24 @@ export function createAuthenticator(settings: AuthSettings) {
     async authenticate(call: CallCredentials): Promise<string | undefined> {
       const { method } = call;
       if (isPublic(method)) return undefined;
-      const event = { event: 'security', 'rpc.method': method, peer: call.peer };
+      // Built only for a rejection. `caller`: who it was by the transport (certificate name,
+      // else address) when no token says so.
+      const eventFor = (subject?: string) => ({
+        event: 'security',
+        'rpc.method': method,
+        peer: call.peer,
+        caller: resolveCallerIdentity({
+          subject,
+          certificateNames: () => call.certificateNames(),
+          peer: call.peer,
+        }),
+      });
 
       const header = call.header('authorization') ?? '';
       const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
       if (!token) {
         security.warn(
-          { ...event, outcome: 'unauthenticated', reason: 'missing bearer token' },
+          { ...eventFor(), outcome: 'unauthenticated', reason: 'missing bearer token' },
           'call rejected',
         );
         throw new ServerError(Status.UNAUTHENTICATED, 'a service token is required');
@@ -61,13 +73,13 @@ export function createAuthenticator(settings: AuthSettings) {
         subject = await settings.verifier.verify(token);
       } catch (err) {
         const reason = err instanceof InvalidTokenError ? err.message : 'verification failed';
-        security.warn({ ...event, outcome: 'unauthenticated', reason }, 'call rejected');
+        security.warn({ ...eventFor(), outcome: 'unauthenticated', reason }, 'call rejected');
         throw new ServerError(Status.UNAUTHENTICATED, 'invalid service token');
       }
       if (settings.requireCertificateMatch && !call.certificateNames().includes(subject)) {
         security.warn(
           {
-            ...event,
+            ...eventFor(),
             outcome: 'unauthenticated',
             subject,
             reason: 'certificate SAN does not match token subject',
@@ -80,7 +92,10 @@ export function createAuthenticator(settings: AuthSettings) {
         );
       }
       if (!isAllowed(settings.policy, method, subject)) {
-        security.warn({ ...event, outcome: 'permission_denied', subject }, 'call rejected');
+        security.warn(
+          { ...eventFor(subject), outcome: 'permission_denied', subject },
+          'call rejected',
+        );
         throw new ServerError(Status.PERMISSION_DENIED, `${subject} may not call ${method}`);
       }
       return subject;

@@ -7,6 +7,8 @@ import {
 /** Metadata the server sets itself; any value a client sends under these names is dropped. */
 export const PEER_SAN_HEADER = 'x-trellis-peer-san';
 export const CALLER_HEADER = 'x-trellis-caller';
+/** Who made the call (caller-identity.ts): token subject, certificate name or peer address. */
+export const IDENTITY_HEADER = 'x-trellis-identity';
 
 /**
  * A grpc-js interceptor (the only layer that sees the TLS session): removes spoofed internal
@@ -22,6 +24,7 @@ export const peerIdentityInterceptor: ServerInterceptor = (
         onReceiveMetadata(metadata, nextMetadata) {
           metadata.remove(PEER_SAN_HEADER);
           metadata.remove(CALLER_HEADER);
+          metadata.remove(IDENTITY_HEADER);
           const san = call.getAuthContext().sslPeerCertificate?.subjectaltname;
           if (san) metadata.set(PEER_SAN_HEADER, san);
           nextMetadata(metadata);

@@ -68,7 +68,20 @@ export interface GrpcServerSettings {
   credentials?: ServerCredentials;
   /** Service-token authentication and per-method authorization; off when absent. */
   auth?: Omit<AuthSettings, 'logger'>;
+  /**
+   * Health service `liveness` turns NOT_SERVING for this long after the event loop was seen
+   * stalled longer than this (default 10 s); a loop stalled right now cannot answer at all.
+   */
+  livenessMaxStallMs?: number;
 }
+
+/**
+ * grpc.health.v1 service names. `liveness`: the process itself works (its event loop turns and the
+ * server accepts the probe's call); never follows MongoDB or Kafka, so a dependency outage does
+ * not restart pods. `readiness`, "" and each application service: dependencies reachable.
+ */
+export const LIVENESS_SERVICE = 'liveness';
+export const READINESS_SERVICE = 'readiness';
 
 type AnyDefinition = CompatServiceDefinition;
 
@@ -81,7 +94,10 @@ export interface GrpcServer {
   ): void;
   /** Binds `host:port` (port 0 = any free port) and returns the bound port. */
   listen(address: string, credentials?: ServerCredentials): Promise<number>;
-  /** Readiness: SERVING once dependencies are reachable, NOT_SERVING otherwise. */
+  /**
+   * Readiness ("", `readiness` and every added service): SERVING once dependencies are reachable,
+   * NOT_SERVING otherwise. `liveness` is independent of it.
+   */
   setServing(serving: boolean): void;
   /**
    * Graceful stop: health NOT_SERVING, stop accepting calls, let in-flight calls finish up to the
@@ -168,7 +184,11 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
 
   const health = HealthState();
   health.setStatus('unhealthy');
+  health.setStatus('unhealthy', READINESS_SERVICE);
   const serviceNames: string[] = [];
+  const liveness = watchEventLoop(settings.livenessMaxStallMs ?? 10_000, (alive) =>
+    health.setStatus(alive ? 'healthy' : 'unhealthy', LIVENESS_SERVICE),
+  );
   // Only Watch streams forever; the terminator ends them at shutdown.
   register(
     HealthDefinition,
@@ -233,13 +253,14 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
       if (shuttingDown && serving) return;
       const status = serving ? 'healthy' : 'unhealthy';
       health.setStatus(status);
+      health.setStatus(status, READINESS_SERVICE);
       for (const name of serviceNames) health.setStatus(status, name);
     },
     shutdown() {
       shuttingDown ??= (async () => {
         this.setServing(false);
-        health.setStatus('unhealthy');
-        for (const name of serviceNames) health.setStatus('unhealthy', name);
+        // Liveness stays SERVING while calls drain: the process is stopping, not wedged.
+        liveness.stop();
         terminator.terminate();
         drain.abort();
         const graceMs = settings.shutdownGraceMs ?? 10_000;
@@ -295,4 +316,25 @@ function widenReceiveWindow(server: Server, maxReceiveBytes = 4 * 1024 * 1024) {
       }
     },
   };
+}
+
+/**
+ * Reports whether the event loop keeps turning: a timer that fires late by more than `maxStallMs`
+ * means the loop was blocked that long, and `report(false)` holds for `maxStallMs` after it, so a
+ * loop that keeps stalling (answering a probe only now and then) stays not alive. The timer is
+ * unref'd: it never keeps the process up.
+ */
+function watchEventLoop(maxStallMs: number, report: (alive: boolean) => void): { stop(): void } {
+  const intervalMs = Math.max(10, Math.min(1_000, Math.floor(maxStallMs / 4)));
+  let last = performance.now();
+  let stalledUntil = 0;
+  report(true);
+  const timer = setInterval(() => {
+    const now = performance.now();
+    if (now - last - intervalMs > maxStallMs) stalledUntil = now + maxStallMs;
+    last = now;
+    report(now >= stalledUntil);
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -9,6 +9,7 @@ import {
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@trellis/platform/logging';
+import { callerIdentityOf } from '../security/caller-identity';
 import { contextFromMetadata, rpcAttributes, tracingObservable } from './trace-context';
 
 const tracer = trace.getTracer('@trellis/platform/grpc');
@@ -49,7 +50,8 @@ export interface MethodObservation {
  *   runs so logs, MongoDB spans and outbox events carry its trace (done here rather than by
  *   auto-instrumentation, so it also works in bundles and tests); skipped when nothing could
  *   observe it (no tracer provider and no context manager, i.e. tracing disabled);
- * - one structured line per call: method, status, duration, peer — never metadata or bodies — at
+ * - one structured line per call: method, status, duration, peer, caller (the identity from its
+ *   credentials, else its address) — never metadata or bodies — at
  *   info, warn or error; at debug for health, reflection and fast successful query calls;
  * - `rpc_server_duration_seconds` and `rpc_server_requests_total` by service, method and code
  *   (the OpenTelemetry `rpc.server.duration` convention in Prometheus form).
@@ -134,8 +136,8 @@ export function createRpcObservability(
       startedMs: number,
       code: Status,
       message: string | undefined,
-      /** Read only when the line is written. */
-      call: { readonly peer: string },
+      /** Read only when the line is written; `identity` is who called (caller-identity.ts). */
+      call: { readonly peer: string; readonly identity?: string },
       span?: Span,
     ): void {
       const ms = performance.now() - startedMs;
@@ -171,6 +173,7 @@ export function createRpcObservability(
         'grpc.code': statusName(code),
         duration_ms: ms,
         peer: call.peer,
+        caller: call.identity,
         ...(message === undefined ? {} : { 'grpc.message': message }),
       };
       logger[level](
@@ -197,14 +200,22 @@ export function observabilityMiddlewareFor(observability: RpcObservability) {
   ) {
     const started = performance.now();
     const observed = observability.method(call.method.path, call.method.options);
+    const caller = {
+      get peer() {
+        return context.peer;
+      },
+      get identity() {
+        return callerIdentityOf(context);
+      },
+    };
     if (call.responseStream || call.requestStream) {
       try {
         const result = yield* call.next(call.request, context);
-        observability.finish(observed, started, Status.OK, undefined, context);
+        observability.finish(observed, started, Status.OK, undefined, caller);
         return result;
       } catch (err) {
         const { code, message } = failure(err);
-        observability.finish(observed, started, code, message, context);
+        observability.finish(observed, started, code, message, caller);
         throw err;
       }
     }
@@ -217,11 +228,11 @@ export function observabilityMiddlewareFor(observability: RpcObservability) {
     };
     try {
       const result = traced ? await otelContext.with(traced.context, runInner) : await runInner();
-      observability.finish(observed, started, Status.OK, undefined, context, traced?.span);
+      observability.finish(observed, started, Status.OK, undefined, caller, traced?.span);
       return result;
     } catch (err) {
       const { code, message } = failure(err);
-      observability.finish(observed, started, code, message, context, traced?.span);
+      observability.finish(observed, started, code, message, caller, traced?.span);
       throw err;
     }
   };

@@ -9,8 +9,10 @@ import { Metadata, ServerError, Status, type CallContext } from 'nice-grpc';
 import { RichServerError } from 'nice-grpc-error-details';
 import type { Logger } from '@trellis/platform/logging';
 import type { createAuthenticator } from '../security/auth.middleware';
+import { resolveCallerIdentity } from '../security/caller-identity';
 import {
   CALLER_HEADER,
+  IDENTITY_HEADER,
   parseSubjectAltNames,
   PEER_SAN_HEADER,
 } from '../security/peer-identity.interceptor';
@@ -49,22 +51,44 @@ export class UnaryCallContext implements CallContext {
   private convertedMetadata: Metadata | undefined;
   private controller: AbortController | undefined;
   private peerAddress: string | undefined;
+  private callerIdentity: string | undefined;
   private responseHeader: Metadata | undefined;
   private responseTrailer: Metadata | undefined;
   private headerSent = false;
 
   constructor(private readonly call: ServerUnaryCall<unknown, unknown>) {}
 
-  /** Request metadata without the headers only the server may set, plus the verified caller. */
+  /** Headers only the server may set; whatever a client sends under these names is dropped. */
+  private static isInternal(key: string): boolean {
+    return key === CALLER_HEADER || key === PEER_SAN_HEADER || key === IDENTITY_HEADER;
+  }
+
+  /**
+   * Who made the call (caller-identity.ts): the authenticated subject, else the verified client
+   * certificate's name, else the peer's address without port. Read once the caller is known.
+   */
+  get identity(): string {
+    return (this.callerIdentity ??= resolveCallerIdentity({
+      subject: this.caller,
+      certificateNames: () => this.certificateNames(),
+      peer: this.peer,
+    }));
+  }
+
+  /**
+   * Request metadata without the headers only the server may set, plus the verified caller and
+   * the caller's identity.
+   */
   get metadata(): Metadata {
     if (!this.convertedMetadata) {
       const metadata = Metadata();
       const map = this.call.metadata.getMap();
       for (const key in map) {
-        if (key === CALLER_HEADER || key === PEER_SAN_HEADER) continue;
+        if (UnaryCallContext.isInternal(key)) continue;
         metadata.set(key, this.call.metadata.get(key) as string[]);
       }
       if (this.caller !== undefined) metadata.set(CALLER_HEADER, this.caller);
+      metadata.set(IDENTITY_HEADER, this.identity);
       this.convertedMetadata = metadata;
     }
     return this.convertedMetadata;
@@ -118,7 +142,7 @@ export class UnaryCallContext implements CallContext {
 
   /** A request header's first value, as sent (internal headers excluded). */
   requestHeader(name: string): string | undefined {
-    if (name === CALLER_HEADER || name === PEER_SAN_HEADER) return undefined;
+    if (UnaryCallContext.isInternal(name)) return undefined;
     const [value] = this.call.metadata.get(name);
     return typeof value === 'string' ? value : undefined;
   }
