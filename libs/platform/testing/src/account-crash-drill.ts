@@ -138,6 +138,15 @@ export class AccountCrashDrill {
     return this.killedAt;
   }
 
+  /**
+   * Deletes the service's session records (platform-mongo SessionOwners), so that a restarted
+   * instance cannot kill its predecessor's sessions: what is left is MongoDB's own
+   * transactionLifetimeLimitSeconds (the bench compares the two).
+   */
+  async forgetSessionOwners(): Promise<void> {
+    await this.mongo.db(this.options.database).collection('session_owners').deleteMany({});
+  }
+
   /** True when another transaction holds the hot account (a write to it is a WriteConflict). */
   private async hotAccountsLocked(): Promise<boolean> {
     const session = this.mongo.startSession();
