@@ -113,6 +113,7 @@ export class SessionOwners {
         continue;
       }
       if (now - seen.since < this.deadAfterMs) continue;
+      // Never an empty list: `killSessions: []` kills every session of this user, live ones too.
       if (doc.lsids.length > 0)
         await this.client.db('admin').command({ killSessions: doc.lsids.map((id) => ({ id })) });
       // Only if it is still dead: a live instance taken for dead has bumped its count meanwhile.

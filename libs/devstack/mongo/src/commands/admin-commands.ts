@@ -61,10 +61,13 @@ function patternMatcher(pattern: unknown): (lsid: Document) => boolean {
   return (lsid) => !noUser && (key === null || sessionKey(lsid) === key);
 }
 
-/** Aborts the named sessions' transactions and releases their locks (reply `{ok: 1}` as mongod). */
+/**
+ * Aborts the named sessions' transactions and releases their locks; `[]` kills every session (the
+ * user's own, and without authentication that is all). Reply `{ok: 1}` as mongod.
+ */
 const killSessions: CommandHandler = (ctx) => {
   const keys = new Set(listOf(ctx, 'killSessions').map((lsid) => sessionKey(lsid)));
-  ctx.server.sessions.kill((lsid) => keys.has(sessionKey(lsid)));
+  ctx.server.sessions.kill((lsid) => keys.size === 0 || keys.has(sessionKey(lsid)));
   return {};
 };
 
