@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { MongoClient } from 'mongodb';
-import { AccountCrashDrill } from '@trellis/platform/testing';
+import { AccountCrashDrill } from '@trellis/platform/testing/crash';
 import { percentile } from '../support/percentile';
 import { spawnDevstack } from '../support/spawn-devstack';
 

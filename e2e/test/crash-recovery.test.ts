@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { AccountCrashDrill, waitFor } from '@trellis/platform/testing';
+import { waitFor } from '@trellis/platform/testing';
+import { AccountCrashDrill } from '@trellis/platform/testing/crash';
 
 // MongoDB keeps its default transactionLifetimeLimitSeconds (60): what frees the hot accounts in
 // seconds is the restarted service killing the sessions its dead predecessor left open.
