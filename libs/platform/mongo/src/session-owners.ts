@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Binary, ClientSession, Collection, Db, MongoClient } from 'mongodb';
+import type { Binary, ClientSession, Collection, Db, MongoClient, UpdateFilter } from 'mongodb';
 import type { Logger } from '@trellis/platform/logging';
 
 interface OwnerDocument {
@@ -21,6 +21,8 @@ export interface SessionOwnersOptions {
   heartbeatMs?: number;
   /** How long another instance's heartbeat must stand still before it counts as dead; default 4000 ms. */
   deadAfterMs?: number;
+  /** An lsid without a transaction for this long is forgotten; default 30 min (mongod's session timeout). */
+  idleSessionMs?: number;
   collection?: string;
 }
 
@@ -45,8 +47,11 @@ export class SessionOwners {
   private readonly collection: Collection<OwnerDocument>;
   private readonly heartbeatMs: number;
   private readonly deadAfterMs: number;
-  /** Registered lsids by hex id. */
-  private readonly known = new Map<string, Binary>();
+  private readonly idleSessionMs: number;
+  /** Registered lsids by hex id, with when a transaction last started on each. */
+  private readonly known = new Map<string, { id: Binary; usedAt: number }>();
+  private lastPrune = Date.now();
+  private pruning: Promise<void> | undefined;
   private readonly registering = new Map<string, Promise<void>>();
   /** Other instances: the last beat seen and since when (this process's clock). */
   private readonly watched = new Map<string, { beat: number; since: number }>();
@@ -62,6 +67,8 @@ export class SessionOwners {
     this.collection = db.collection<OwnerDocument>(options.collection ?? 'session_owners');
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.deadAfterMs = options.deadAfterMs ?? 4000;
+    // mongod's localLogicalSessionTimeoutMinutes default: an idle session is gone after this.
+    this.idleSessionMs = options.idleSessionMs ?? 30 * 60_000;
   }
 
   /** The registry `withTransaction` uses for `client`, if one was started. */
@@ -85,13 +92,22 @@ export class SessionOwners {
     const id = session.id?.id;
     if (!id) return;
     const key = id.toString('hex');
-    if (this.known.has(key)) return;
+    const entry = this.known.get(key);
+    if (entry) {
+      entry.usedAt = Date.now();
+      return;
+    }
     let pending = this.registering.get(key);
     if (!pending) {
-      pending = this.collection
-        .updateOne({ _id: this.instanceId }, { $addToSet: { lsids: id } }, { upsert: true })
-        .then(() => void this.known.set(key, id))
-        .finally(() => this.registering.delete(key));
+      pending = (async () => {
+        await this.pruning; // a prune's $pull must not land after this $addToSet
+        const { matchedCount } = await this.collection.updateOne(
+          { _id: this.instanceId },
+          { $addToSet: { lsids: id } },
+        );
+        if (matchedCount === 0) await this.recordAll([id]);
+        this.known.set(key, { id, usedAt: Date.now() });
+      })().finally(() => this.registering.delete(key));
       this.registering.set(key, pending);
     }
     await pending;
@@ -142,21 +158,54 @@ export class SessionOwners {
     try {
       await this.heartbeat();
       await this.sweep();
+      await this.prune();
     } catch (err) {
       this.options.logger.warn({ err }, 'session owner heartbeat failed');
     }
   }
 
-  /** Re-adds the known lsids too, so an instance wrongly released records itself again. */
+  /**
+   * Bumps the count; if the record is gone (this instance was wrongly taken for dead), writes it
+   * again with every known lsid.
+   */
   private async heartbeat(): Promise<void> {
+    const { matchedCount } = await this.collection.updateOne(
+      { _id: this.instanceId },
+      { $set: { beat: ++this.beat } },
+    );
+    if (matchedCount === 0) await this.recordAll();
+  }
+
+  /** Writes this instance's record with every known lsid (and `extra`), creating it if need be. */
+  private async recordAll(extra: Binary[] = []): Promise<void> {
+    const lsids = [...[...this.known.values()].map((e) => e.id), ...extra];
     await this.collection.updateOne(
       { _id: this.instanceId },
       {
-        $set: { beat: ++this.beat, service: this.options.service },
-        $addToSet: { lsids: { $each: [...this.known.values()] } },
+        $set: { beat: this.beat, service: this.options.service },
+        $addToSet: { lsids: { $each: lsids } },
         $setOnInsert: { started_at: new Date() },
       },
       { upsert: true },
     );
+  }
+
+  /**
+   * Forgets lsids idle for longer than MongoDB keeps an idle session (`idleSessionMs`): no transaction
+   * can be open on them, and the record stays small however many sessions a burst once pooled.
+   */
+  private async prune(now = Date.now()): Promise<void> {
+    if (now - this.lastPrune < Math.min(60_000, this.idleSessionMs)) return;
+    this.lastPrune = now;
+    const idle = [...this.known].filter(([, e]) => now - e.usedAt > this.idleSessionMs);
+    if (idle.length === 0) return;
+    for (const [key] of idle) this.known.delete(key);
+    this.pruning = this.collection
+      .updateOne({ _id: this.instanceId }, {
+        // The driver's types do not take $in over Binary elements.
+        $pull: { lsids: { $in: idle.map(([, e]) => e.id) } },
+      } as UpdateFilter<OwnerDocument>)
+      .then(() => undefined);
+    await this.pruning;
   }
 }

@@ -122,6 +122,38 @@ describe('SessionOwners', () => {
     }
     expect((await accounts.findOne({ _id: 'hot' }))?.balance).toBe(110);
   });
+
+  it('an instance wrongly taken for dead records itself again; idle sessions are forgotten', async () => {
+    const owners = db.collection<{ _id: string; lsids: unknown[] }>('session_owners');
+    const own = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+    await own.connect();
+    const instance = new SessionOwners(own, db, {
+      service: 'test',
+      logger: captureLogger().logger,
+      heartbeatMs: 50,
+      idleSessionMs: 2_000,
+    });
+    try {
+      await instance.start();
+      await withTransaction(own, (session) =>
+        own.db(db.databaseName).collection('revived').insertOne({ n: 1 }, { session }),
+      );
+      expect((await owners.findOne({ _id: instance.instanceId }))?.lsids).toHaveLength(1);
+      // What a sweeper does to an instance it took for dead.
+      await owners.deleteOne({ _id: instance.instanceId });
+      await waitFor(
+        async () => (await owners.findOne({ _id: instance.instanceId }))?.lsids.length === 1,
+        { what: 'the record to be written again with its session' },
+      );
+      await waitFor(
+        async () => (await owners.findOne({ _id: instance.instanceId }))?.lsids.length === 0,
+        { what: 'the idle session to be forgotten' },
+      );
+    } finally {
+      await instance.stop();
+      await own.close();
+    }
+  });
 });
 
 describe('Outbox', () => {
