@@ -56,7 +56,7 @@ describe('docker-compose.yml', () => {
     }
     expect(get(composeServices, 'mongo', 'image')).toMatch(/^mongo:7(\.|$)/);
     expect(get(composeServices, 'mongo', 'command')).toEqual(
-      expect.arrayContaining(['mongod', '--replSet', 'rs0']),
+      expect.arrayContaining(['mongod', '--replSet', 'rs0', 'transactionLifetimeLimitSeconds=10']),
     );
     const mongoCheck = asArray(get(composeServices, 'mongo', 'healthcheck', 'test'), 'test').join(
       ' ',

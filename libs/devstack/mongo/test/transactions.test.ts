@@ -2,7 +2,14 @@
  * Sessions, multi-document transactions and retryable writes through the official driver
  * (devstack, or a real replica set with MONGODB_URI).
  */
-import { type Db, Long, type MongoClient, MongoServerError, type ObjectId } from 'mongodb';
+import {
+  type Db,
+  type Document,
+  Long,
+  type MongoClient,
+  MongoServerError,
+  type ObjectId,
+} from 'mongodb';
 import { connect, startTarget, type Target, uniqueDbName, waitFor } from './support/target';
 
 let target: Target;
@@ -339,6 +346,77 @@ describe('transactions', () => {
     }
     expect(await col.findOne({ _id: id(1) })).toEqual({ _id: 1, v: 0, w: 1 });
   }, 60_000);
+});
+
+describe('killing the sessions of a dead client', () => {
+  // What a restarted service does for the transactions its killed predecessor left open.
+  it.each([
+    ['killSessions', (lsid: Document) => ({ killSessions: [lsid] })],
+    ['killAllSessionsByPattern', (lsid: Document) => ({ killAllSessionsByPattern: [{ lsid }] })],
+  ])(
+    '%s aborts the open transaction of that session and releases its documents',
+    async (_name, command) => {
+      const db = await freshDb('txn-kill');
+      const col = db.collection('c');
+      await col.insertMany([
+        { _id: id(1), v: 0 },
+        { _id: id(2), v: 0 },
+      ]);
+      const abandoned = client.startSession();
+      const bystander = client.startSession();
+      const writer = other.startSession();
+      try {
+        abandoned.startTransaction();
+        await col.updateOne({ _id: id(1) }, { $set: { v: 'zombie' } }, { session: abandoned });
+        bystander.startTransaction();
+        await col.updateOne({ _id: id(2) }, { $set: { v: 'alive' } }, { session: bystander });
+        const otherCol = other.db(db.databaseName).collection('c');
+        // Another transaction on the held document fails fast with WriteConflict; it does not wait.
+        writer.startTransaction();
+        const conflict = await otherCol
+          .updateOne({ _id: id(1) }, { $set: { v: 'mine' } }, { session: writer })
+          .catch((err: unknown) => err);
+        expect(conflict).toBeInstanceOf(MongoServerError);
+        expect(conflict).toMatchObject({ code: 112 });
+        expect((conflict as MongoServerError).hasErrorLabel('TransientTransactionError')).toBe(
+          true,
+        );
+        await writer.abortTransaction().catch(() => undefined);
+
+        const reply = await other.db('admin').command(command(abandoned.id as Document));
+        expect(reply).toEqual(expect.objectContaining({ ok: 1 }));
+
+        await waitFor(
+          'the killed session to release its document',
+          async () =>
+            await writer
+              .withTransaction(async () => {
+                await otherCol.updateOne(
+                  { _id: id(1) },
+                  { $set: { v: 'mine' } },
+                  { session: writer },
+                );
+              })
+              .then(
+                () => true,
+                () => false,
+              ),
+          5_000,
+        );
+        const late = await abandoned.commitTransaction().catch((err: unknown) => err);
+        expect(late).toBeInstanceOf(MongoServerError);
+        expect((late as MongoServerError).hasErrorLabel('TransientTransactionError')).toBe(true);
+        // The other session's transaction was not touched.
+        await bystander.commitTransaction();
+      } finally {
+        await Promise.all([abandoned, bystander, writer].map((s) => s.endSession()));
+      }
+      expect(await col.find({}, { sort: { _id: 1 } }).toArray()).toEqual([
+        { _id: 1, v: 'mine' },
+        { _id: 2, v: 'alive' },
+      ]);
+    },
+  );
 });
 
 describe('retryable writes', () => {

@@ -3,3 +3,4 @@ export { withTransaction, isDuplicateKeyError } from './with-transaction';
 export { Outbox, OUTBOX_COLLECTION, type OutboxDocument, type OutboxMessage } from './outbox';
 export { Inbox, type InboxOutcome } from './inbox';
 export { Lease } from './lease';
+export { SessionOwners, type SessionOwnersOptions } from './session-owners';

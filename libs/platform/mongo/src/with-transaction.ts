@@ -1,10 +1,13 @@
 import type { ClientSession, MongoClient } from 'mongodb';
+import { SessionOwners } from './session-owners';
 
 /**
  * Runs `work` in one multi-document transaction (snapshot reads, majority commit). The driver's
  * `withTransaction` reruns `work` on TransientTransactionError (e.g. a WriteConflict with a
  * concurrent transaction) and retries the commit on UnknownTransactionCommitResult, so `work`
- * must be safe to rerun: it does all its reads and writes through `session`.
+ * must be safe to rerun: it does all its reads and writes through `session`. With a
+ * `SessionOwners` started for `client`, the session is recorded first, so that a restarted
+ * instance can kill it if this process dies with the transaction open.
  */
 export async function withTransaction<T>(
   client: MongoClient,
@@ -12,6 +15,7 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const session = client.startSession();
   try {
+    await SessionOwners.of(client)?.register(session);
     return await session.withTransaction(work, {
       readConcern: { level: 'snapshot' },
       writeConcern: { w: 'majority' },

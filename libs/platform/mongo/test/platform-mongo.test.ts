@@ -3,7 +3,8 @@ import { trace } from '@opentelemetry/api';
 import { MongoClient, type Db } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
-import { Inbox, Lease, Outbox, withTransaction, type OutboxMessage } from '../src';
+import { captureLogger, waitFor } from '@trellis/platform/testing';
+import { Inbox, Lease, Outbox, SessionOwners, withTransaction, type OutboxMessage } from '../src';
 
 // MONGODB_URI set: run against that (real) replica set; unset: the embedded devstack server.
 let server: MongoDevServer | undefined;
@@ -50,6 +51,108 @@ describe('withTransaction', () => {
       ),
     );
     expect((await counters.findOne({ _id: 'c' }))!.n).toBe(10);
+  });
+});
+
+describe('SessionOwners', () => {
+  it("a dead instance's open transaction is killed within seconds, not after the server's 60 s lifetime", async () => {
+    const accounts = db.collection<{ _id: string; balance: number }>('owned_accounts');
+    await accounts.insertOne({ _id: 'hot', balance: 0 });
+    // The "dead" instance: recorded once, then its heartbeat never moves again.
+    const deadClient = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+    await deadClient.connect();
+    const zombie = deadClient.startSession();
+    let live: SessionOwners | undefined;
+    try {
+      const dead = new SessionOwners(deadClient, db, {
+        service: 'test',
+        logger: captureLogger().logger,
+        heartbeatMs: 3_600_000,
+      });
+      await dead.start();
+      await dead.register(zombie);
+      zombie.startTransaction();
+      await deadClient
+        .db(db.databaseName)
+        .collection<{ _id: string; balance: number }>('owned_accounts')
+        .updateOne({ _id: 'hot' }, { $inc: { balance: 1 } }, { session: zombie });
+
+      const transferOnce = async () => {
+        const session = client.startSession();
+        try {
+          session.startTransaction();
+          await accounts.updateOne({ _id: 'hot' }, { $inc: { balance: 10 } }, { session });
+          await session.commitTransaction();
+          return true;
+        } catch {
+          await session.abortTransaction().catch(() => undefined);
+          return false;
+        } finally {
+          await session.endSession();
+        }
+      };
+      expect(await transferOnce()).toBe(false); // WriteConflict with the zombie
+
+      const { logger, lines } = captureLogger();
+      live = new SessionOwners(client, db, {
+        service: 'test',
+        logger,
+        heartbeatMs: 100,
+        deadAfterMs: 500,
+      });
+      await live.start();
+      await waitFor(transferOnce, { timeoutMs: 10_000, what: 'the zombie to be killed' });
+      expect(lines).toContainEqual(
+        expect.objectContaining({ instance: dead.instanceId, sessions: 1 }),
+      );
+      // withTransaction on a client with owners records its session before the transaction.
+      await withTransaction(client, (session) =>
+        accounts.updateOne({ _id: 'hot' }, { $inc: { balance: 100 } }, { session }),
+      );
+      const mine = await db
+        .collection<{ _id: string; lsids: unknown[] }>('session_owners')
+        .findOne({ _id: live.instanceId });
+      expect(mine?.lsids.length).toBeGreaterThan(0);
+      const owners = db.collection<{ _id: string }>('session_owners');
+      expect(await owners.countDocuments({ _id: dead.instanceId })).toBe(0);
+    } finally {
+      await live?.stop();
+      await zombie.endSession().catch(() => undefined);
+      await deadClient.close();
+    }
+    expect((await accounts.findOne({ _id: 'hot' }))?.balance).toBe(110);
+  });
+
+  it('an instance wrongly taken for dead records itself again; idle sessions are forgotten', async () => {
+    const owners = db.collection<{ _id: string; lsids: unknown[] }>('session_owners');
+    const own = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+    await own.connect();
+    const instance = new SessionOwners(own, db, {
+      service: 'test',
+      logger: captureLogger().logger,
+      heartbeatMs: 50,
+      idleSessionMs: 2_000,
+    });
+    try {
+      await instance.start();
+      await withTransaction(own, (session) =>
+        own.db(db.databaseName).collection('revived').insertOne({ n: 1 }, { session }),
+      );
+      expect((await owners.findOne({ _id: instance.instanceId }))?.lsids).toHaveLength(1);
+      // What a sweeper does to an instance it took for dead.
+      await owners.deleteOne({ _id: instance.instanceId });
+      await waitFor(
+        async () => (await owners.findOne({ _id: instance.instanceId }))?.lsids.length === 1,
+        { what: 'the record to be written again with its session' },
+      );
+      await waitFor(
+        async () => (await owners.findOne({ _id: instance.instanceId }))?.lsids.length === 0,
+        { what: 'the idle session to be forgotten' },
+      );
+    } finally {
+      await instance.stop();
+      await own.close();
+    }
   });
 });
 

@@ -17,7 +17,13 @@ import {
 } from '@trellis/platform/grpc';
 import { createLogger, type Logger } from '@trellis/platform/logging';
 import { createKafka, OutboxRelay, relayOwnerId } from '@trellis/platform/messaging';
-import { connectMongo, Lease, Outbox, type MongoConnection } from '@trellis/platform/mongo';
+import {
+  connectMongo,
+  Lease,
+  Outbox,
+  SessionOwners,
+  type MongoConnection,
+} from '@trellis/platform/mongo';
 import {
   createMetricsRegistry,
   startMetricsServer,
@@ -107,6 +113,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       logger,
     });
     cleanups.push(() => mongo.close());
+    // A killed predecessor's open transactions hold their documents until killed (session-owners.ts).
+    const sessionOwners = new SessionOwners(mongo.client, mongo.db, {
+      service: name,
+      logger: logger.child({ component: 'session-owners' }),
+    });
+    await sessionOwners.start();
+    cleanups.push(() => sessionOwners.stop());
 
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
     const producer = kafka.producer({

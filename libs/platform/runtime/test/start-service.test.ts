@@ -5,23 +5,28 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
+import { MongoClient } from 'mongodb';
 import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { loadConfig } from '@trellis/platform/config';
 import { LIVENESS_SERVICE, READINESS_SERVICE } from '@trellis/platform/grpc';
+import { withTransaction } from '@trellis/platform/mongo';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import { serviceConfigShape, startService } from '../src';
 
 let mongo: MongoDevServer | undefined;
 let broker: KafkaDevBroker | undefined;
+let observer: MongoClient;
 
 beforeAll(async () => {
   mongo = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
   broker = process.env.KAFKA_BROKERS ? undefined : await startKafkaDevBroker({ port: 0 });
+  observer = new MongoClient(process.env.MONGODB_URI ?? mongo!.uri);
 });
 afterAll(async () => {
+  await observer?.close();
   await broker?.stop();
   await mongo?.stop();
 });
@@ -38,6 +43,7 @@ describe('startService', () => {
     );
     const { logger, lines } = captureLogger('runtime-test');
     const stopped: string[] = [];
+    const owners = () => observer.db('runtime_test').collection('session_owners');
     const service = await startService({
       name: 'runtime-test',
       config,
@@ -54,11 +60,20 @@ describe('startService', () => {
       const metrics = await (await fetch(service.metricsUrl)).text();
       expect(metrics).toContain('outbox_lag_seconds');
       expect(metrics).toContain('service="runtime-test"');
+      // Its transactions' sessions are recorded, for a successor to kill should it die (SessionOwners).
+      await withTransaction(service.context.mongo.client, (session) =>
+        service.context.mongo.db.collection('things').insertOne({ n: 1 }, { session }),
+      );
+      expect(await owners().countDocuments({ service: 'runtime-test', lsids: { $size: 1 } })).toBe(
+        1,
+      );
     } finally {
       channel.close();
       await service.stop();
     }
     expect(stopped).toEqual(['parts']);
+    // A clean stop removes the record: its sessions ended with the client.
+    expect(await owners().countDocuments({ service: 'runtime-test' })).toBe(0);
     await waitFor(() => lines.some((l) => l.msg === 'stopped'));
     await expect(fetch(service.metricsUrl)).rejects.toThrow();
   });

@@ -55,7 +55,15 @@ const TRANSACTION_COMMANDS = new Set([
 const RETRYABLE_WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
 
 /** Commands that never touch a session even when the driver attaches lsid. */
-const SESSIONLESS = new Set(['hello', 'isMaster', 'ismaster', 'endSessions']);
+const SESSIONLESS = new Set([
+  'hello',
+  'isMaster',
+  'ismaster',
+  'endSessions',
+  'killSessions',
+  'killAllSessions',
+  'killAllSessionsByPattern',
+]);
 
 export async function runCommand(
   server: ServerState,

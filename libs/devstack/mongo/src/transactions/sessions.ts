@@ -10,6 +10,8 @@ import type { Transaction } from './transaction';
 
 export interface ServerSession {
   key: string;
+  /** The lsid as the client first sent it (killAllSessionsByPattern matches on it). */
+  lsid: Document;
   /** Highest txnNumber seen (transactions and retryable writes share the counter). */
   txnNumber: number;
   /** The transaction for `txnNumber`, if that number started one. */
@@ -35,6 +37,7 @@ export class SessionRegistry {
     if (!session) {
       session = {
         key,
+        lsid: lsid as Document,
         txnNumber: -1,
         txn: null,
         retryReply: null,
@@ -53,6 +56,22 @@ export class SessionRegistry {
     if (!session) return;
     if (session.txn) this.engine.abort(session.txn, 'session ended');
     this.sessions.delete(key);
+  }
+
+  /**
+   * killSessions and friends: aborts the open transaction of every session `matches` selects,
+   * releasing its locks, and forgets the session (a later command with its lsid starts afresh and
+   * finds no transaction: NoSuchTransaction). Returns how many sessions were killed.
+   */
+  kill(matches: (lsid: Document) => boolean): number {
+    let killed = 0;
+    for (const [key, session] of this.sessions) {
+      if (!matches(session.lsid)) continue;
+      if (session.txn) this.engine.abort(session.txn, 'session killed');
+      this.sessions.delete(key);
+      killed++;
+    }
+    return killed;
   }
 
   /**
