@@ -48,4 +48,6 @@ export const serviceNames = {
   job: 'trellis.job.v1.JobService',
   notification: 'trellis.notification.v1.NotificationService',
   health: 'grpc.health.v1.Health',
+  reflection: 'grpc.reflection.v1.ServerReflection',
+  reflectionV1alpha: 'grpc.reflection.v1alpha.ServerReflection',
 } as const;
