@@ -12,7 +12,7 @@ export {
   errorMapperMiddleware,
   ERROR_DOMAIN,
 } from './server/error-mapper.middleware';
-export { statusName } from './server/observability.middleware';
+export { logAsIdle, statusName } from './server/observability.middleware';
 export {
   requestGuards,
   defaultLimit,

@@ -22,6 +22,7 @@ import { bufCurl, captureLogger, waitFor } from '@trellis/platform/testing';
 import {
   createGrpcClient,
   createGrpcServer,
+  logAsIdle,
   rpcStatusError,
   rpcStatusOf,
   type GrpcServer,
@@ -342,6 +343,35 @@ describe('gRPC kit: access log levels of query methods', () => {
         ['OK', 'info'],
         ['NOT_FOUND', 'warn'],
       ]);
+    } finally {
+      close();
+      await server.shutdown();
+    }
+  });
+});
+
+describe('gRPC kit: access log level of idle calls', () => {
+  it('a successful call its handler marked idle (an empty long-poll) logs at debug, others at info', async () => {
+    const { logger, lines } = captureLogger('kit-test');
+    const server = createGrpcServer({ logger, descriptorSet });
+    server.add(EchoServiceDefinition, {
+      ...echoService,
+      async echo(request, context) {
+        if (request.message === '') logAsIdle(context);
+        return { message: request.message };
+      },
+    });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
+    server.setServing(true);
+    const { client, close } = createGrpcClient(EchoServiceDefinition, { address });
+    try {
+      await client.echo({ message: '' });
+      await client.echo({ message: 'work' });
+      const levels = await waitFor(() => {
+        const access = lines.filter((l) => l.msg === 'rpc');
+        return access.length === 2 ? access.map((l) => l.level) : undefined;
+      });
+      expect(levels).toEqual(['debug', 'info']);
     } finally {
       close();
       await server.shutdown();

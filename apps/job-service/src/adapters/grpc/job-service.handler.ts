@@ -1,5 +1,5 @@
 import { jobV1 } from '@trellis/contracts';
-import { callerOf, rpcStatusOf, type CallContext } from '@trellis/platform/grpc';
+import { callerOf, logAsIdle, rpcStatusOf, type CallContext } from '@trellis/platform/grpc';
 import type { Logger } from '@trellis/platform/logging';
 import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
@@ -215,6 +215,7 @@ export function jobServiceHandler(
         signal: context.signal,
         caller: callerOf(context),
       });
+      if (claimed.length === 0) logAsIdle(context);
       return { jobs: claimed.map(toClaimedJob) };
     },
 

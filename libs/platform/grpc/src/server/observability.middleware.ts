@@ -25,6 +25,18 @@ export function statusName(code: Status): string {
   return Status[code] ?? String(code);
 }
 
+/** Calls whose handler said they found nothing to do (see `logAsIdle`). */
+const idleCalls = new WeakSet<object>();
+
+/**
+ * Marks a call that ended without doing anything, such as a long-poll that waited out its deadline
+ * with no work: its successful access line goes to debug like a fast query's, so an idle worker's
+ * polls do not fill the log with lines nobody caused. Metrics and traces count it as usual.
+ */
+export function logAsIdle(context: object): void {
+  idleCalls.add(context);
+}
+
 type MetricLabels = Record<'rpc_service' | 'rpc_method' | 'rpc_grpc_status_code', string>;
 
 /** What one method's calls share, computed once per method rather than per call. */
@@ -162,7 +174,7 @@ export function createRpcObservability(
           ? 'debug'
           : code !== Status.OK
             ? 'warn'
-            : observed.query && ms < slowQueryMs
+            : (observed.query && ms < slowQueryMs) || idleCalls.has(call)
               ? 'debug'
               : 'info';
       // The line's object is built only when the level is on (health checks log at debug).
