@@ -5,7 +5,7 @@
  * Prints, per kill and in summary: kill → the new process listening, kill → first acknowledged
  * transfer on the hot accounts; then lost / doubled events and balances = ledgers.
  *
- * Levers compared (ARCHITECTURE.md, "Crashes"):
+ * Levers compared (docs/architecture.md, "Security and resilience"):
  *   sessions     the restarted service kills its dead predecessor's sessions (the default)
  *   lifetime=N   no session records (deleted after each kill); MongoDB's
  *                transactionLifetimeLimitSeconds set to N reaps the open transaction
