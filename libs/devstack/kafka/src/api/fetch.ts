@@ -15,15 +15,17 @@ interface PartitionResult {
   readonly index: number;
   readonly errorCode: number;
   readonly highWatermark: number;
+  readonly logStartOffset: number;
   readonly batches: readonly StoredBatch[];
 }
 
 /**
- * Fetch v4 with long polling: answer once at least `minBytes` are available or `maxWaitMs` has
+ * Fetch v4-v11 with long polling: answer once at least `minBytes` are available or `maxWaitMs` has
  * passed. Each partition returns whole stored batches starting with the one that contains
  * fetchOffset (kafkajs drops records below fetchOffset itself); the first batch of the response
  * is always included even above maxBytes (KIP-74). high_watermark = last_stable_offset = log end
- * offset; there are no aborted transactions.
+ * offset; there are no aborted transactions. Fetch sessions (KIP-227, v7+) are not kept: every
+ * request is a full fetch answered with session id 0, as a broker without session cache slots does.
  */
 export const fetch: Handler = async (ctx, r) => {
   r.int32(); // replica_id
@@ -31,14 +33,23 @@ export const fetch: Handler = async (ctx, r) => {
   const minBytes = r.int32();
   const maxBytes = r.int32();
   r.int8(); // isolation_level: everything is committed here
+  const v = ctx.apiVersion;
+  if (v >= 7) {
+    r.int32(); // session_id
+    r.int32(); // session_epoch
+  }
   const topics = r.array((r) => ({
     name: r.string(),
-    partitions: r.array((r): FetchPartition => ({
-      index: r.int32(),
-      fetchOffset: r.int64(),
-      maxBytes: r.int32(),
-    })),
+    partitions: r.array((r): FetchPartition => {
+      const index = r.int32();
+      if (v >= 9) r.int32(); // current_leader_epoch
+      const fetchOffset = r.int64();
+      if (v >= 5) r.int64(); // log_start_offset (follower only)
+      return { index, fetchOffset, maxBytes: r.int32() };
+    }),
   }));
+  if (v >= 7) r.array((r) => [r.string(), r.array((r) => r.int32())]); // forgotten_topics_data
+  if (v >= 11) r.string(); // rack_id
   const b = ctx.broker;
   const deadline = Date.now() + maxWaitMs;
   const keys = new Set(
@@ -55,11 +66,14 @@ export const fetch: Handler = async (ctx, r) => {
 
   const w = new Writer(1024 + result.bytes);
   w.int32(0); // throttle_time_ms
+  if (v >= 7) w.int16(ErrorCode.NONE).int32(0); // error_code, session_id
   w.array(result.topics, (w, t) => {
     w.string(t.name).array(t.partitions, (w, p) => {
       w.int32(p.index).int16(p.errorCode).int64(p.highWatermark);
       w.int64(p.highWatermark); // last_stable_offset
+      if (v >= 5) w.int64(p.logStartOffset);
       w.int32(0); // aborted_transactions: empty
+      if (v >= 11) w.int32(-1); // preferred_read_replica: none
       w.int32(p.batches.reduce((n, x) => n + x.bytes.length, 0));
       for (const x of p.batches) w.raw(x.bytes);
     });
@@ -88,6 +102,7 @@ function collect(
           index: p.index,
           errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
           highWatermark: -1,
+          logStartOffset: -1,
           batches: [],
         };
       }
@@ -98,13 +113,20 @@ function collect(
           index: p.index,
           errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
           highWatermark: hw,
+          logStartOffset: log.logStartOffset,
           batches: [],
         };
       }
       const budget = Math.min(p.maxBytes, maxBytes - bytes);
       const batches = log.read(p.fetchOffset, Math.max(0, budget), bytes === 0);
       for (const x of batches) bytes += x.bytes.length;
-      return { index: p.index, errorCode: ErrorCode.NONE, highWatermark: hw, batches };
+      return {
+        index: p.index,
+        errorCode: ErrorCode.NONE,
+        highWatermark: hw,
+        logStartOffset: log.logStartOffset,
+        batches,
+      };
     }),
   }));
   return { topics: out, bytes, hasError };

@@ -1,6 +1,11 @@
+import { alterConfigs } from './alter-configs';
 import { apiVersions } from './api-versions';
+import { createPartitions } from './create-partitions';
 import { createTopics } from './create-topics';
+import { deleteGroups } from './delete-groups';
+import { deleteRecords } from './delete-records';
 import { deleteTopics } from './delete-topics';
+import { describeConfigs } from './describe-configs';
 import { describeGroups } from './describe-groups';
 import { fetch } from './fetch';
 import { findCoordinator } from './find-coordinator';
@@ -38,5 +43,10 @@ export const HANDLERS: Readonly<Record<ApiKeyValue, Handler>> = {
   [ApiKey.ApiVersions]: apiVersions,
   [ApiKey.CreateTopics]: createTopics,
   [ApiKey.DeleteTopics]: deleteTopics,
+  [ApiKey.DeleteRecords]: deleteRecords,
   [ApiKey.InitProducerId]: initProducerId,
+  [ApiKey.DescribeConfigs]: describeConfigs,
+  [ApiKey.AlterConfigs]: alterConfigs,
+  [ApiKey.CreatePartitions]: createPartitions,
+  [ApiKey.DeleteGroups]: deleteGroups,
 };

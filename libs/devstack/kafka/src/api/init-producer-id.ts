@@ -3,7 +3,7 @@ import { ErrorCode } from '../protocol/error-codes';
 import { Writer } from '../protocol/writer';
 
 /**
- * InitProducerId v0 for idempotent producers: a fresh producer id, epoch 0. Transactions are not
+ * InitProducerId v0-v1 (identical layouts) for idempotent producers: a fresh producer id, epoch 0. Transactions are not
  * implemented (no AddPartitionsToTxn/EndTxn), so a transactional id gets INVALID_REQUEST.
  */
 export const initProducerId: Handler = (ctx, r) => {

@@ -6,7 +6,7 @@ const LATEST = -1;
 const EARLIEST = -2;
 
 /**
- * ListOffsets v2: timestamp -1 = log end offset, -2 = log start offset, otherwise the first offset
+ * ListOffsets v2-v3 (identical layouts): timestamp -1 = log end offset, -2 = log start offset, otherwise the first offset
  * whose record timestamp is >= the given one (offset -1 when there is none).
  */
 export const listOffsets: Handler = (ctx, r) => {

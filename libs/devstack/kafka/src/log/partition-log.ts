@@ -193,6 +193,22 @@ export class PartitionLog {
     return deleted;
   }
 
+  /**
+   * DeleteRecords: make `offset` the log start offset, dropping the segments wholly below it.
+   * The start offset is not checkpointed: after a restart it falls back to the first kept
+   * segment's base offset.
+   */
+  deleteRecordsBefore(offset: number): void {
+    if (offset <= this.startOffset) return;
+    while (this.segments.length > 1) {
+      const next = this.segments[1] as Segment;
+      if (next.baseOffset > offset) break;
+      const oldest = this.segments.shift() as Segment;
+      this.store?.deleteSegment(oldest.baseOffset);
+    }
+    this.startOffset = offset;
+  }
+
   /** Release the open segment file, if any. */
   close(): void {
     this.store?.close();
