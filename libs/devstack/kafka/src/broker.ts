@@ -73,7 +73,8 @@ export async function startKafkaDevBroker(
     maxSessionTimeoutMs: 30 * 60 * 1000,
     log: (msg, fields) => logger.debug(fields ?? {}, msg),
   });
-  let producerIds = Date.now() % 1_000_000_000; // distinct across restarts of a data dir
+  // Distinct across restarts of a data dir: above every id already in the logs.
+  let producerIds = Math.max(Date.now() % 1_000_000_000, topics.maxProducerId());
   const ctx: BrokerContext = {
     nodeId: 0,
     clusterId: 'trellis-devstack',

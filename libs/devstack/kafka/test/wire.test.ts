@@ -83,7 +83,7 @@ class RawClient {
 }
 
 /** A one-record v2 batch (CRC left 0: neither the broker nor kafkajs checks it). */
-function oneRecordBatch(value: string, producerId = -1, baseSequence = -1): Buffer {
+function oneRecordBatch(value: string, producerId = -1, baseSequence = -1, epoch = 0): Buffer {
   const v = Buffer.from(value);
   const record = new Writer()
     .int8(0)
@@ -104,7 +104,7 @@ function oneRecordBatch(value: string, producerId = -1, baseSequence = -1): Buff
     .int32(-1)
     .int8(2)
     .int32(0);
-  w.int16(0).int32(0).int64(now).int64(now).int64(producerId).int16(0).int32(baseSequence);
+  w.int16(0).int32(0).int64(now).int64(now).int64(producerId).int16(epoch).int32(baseSequence);
   return w.int32(1).raw(records).toBuffer();
 }
 
@@ -260,6 +260,42 @@ describe('devstack wire handling', () => {
     c.close();
   });
 
+  it('fences an older producer epoch and requires sequence 0 in a new one, like Kafka', async () => {
+    const topic = unique('epochs');
+    const c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, 1, oneRecordBatch('e1-s0', 88, 0, 1)));
+    c.send(0, 3, 2, produceBody(topic, 1, oneRecordBatch('e0-s1', 88, 1, 0))); // older epoch
+    c.send(0, 3, 3, produceBody(topic, 1, oneRecordBatch('e2-s4', 88, 4, 2))); // new epoch, seq 4
+    c.send(0, 3, 4, produceBody(topic, 1, oneRecordBatch('e2-s0', 88, 0, 2)));
+    // A producer id the partition has never seen may start anywhere (KIP-360).
+    c.send(0, 3, 5, produceBody(topic, 1, oneRecordBatch('new-s9', 99, 9)));
+    await waitFor(() => c.responses.length === 5, 'five responses');
+    expect(c.responses.map(produceResult)).toEqual([
+      [0, 0],
+      [47, -1],
+      [45, -1],
+      [0, 1],
+      [0, 2],
+    ]);
+    c.close();
+  });
+
+  it('answers Produce v7 with log_start_offset', async () => {
+    const topic = unique('produce-v7');
+    const c = await RawClient.open(broker.port);
+    c.send(0, 7, 1, produceBody(topic, 1, oneRecordBatch('v7')));
+    await waitFor(() => c.responses.length === 1, 'one response');
+    const r = new Reader(c.responses[0] as Buffer);
+    expect(r.int32()).toBe(1);
+    const [t] = r.array((r) => ({
+      name: r.string(),
+      partitions: r.array((r) => [r.int32(), r.int16(), r.int64(), r.int64(), r.int64()]),
+    }));
+    expect(t).toEqual({ name: topic, partitions: [[0, 0, 0, -1, 0]] });
+    expect(r.int32()).toBe(0); // throttle_time_ms
+    c.close();
+  });
+
   it('stores kafkajs sends with acks=0 and acks=-1', async () => {
     const topic = unique('acks0');
     const kafka = kafkaClient(broker.brokers);
@@ -276,12 +312,19 @@ describe('devstack wire handling', () => {
   it('serves idempotent producers (InitProducerId, sequence numbers)', async () => {
     const topic = unique('idempotent');
     const kafka = kafkaClient(broker.brokers);
+    // The outbox relay's settings (libs/platform/runtime/src/start-service.ts).
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const requests: string[] = [];
+    producer.on(producer.events.REQUEST, (e) => {
+      requests.push(`${e.payload.apiName} v${e.payload.apiVersion}`);
+    });
     await producer.connect();
     for (let i = 0; i < 3; i++) {
       await producer.send({ topic, messages: [{ value: `m${i}`, partition: 0 }] });
     }
     await producer.disconnect();
+    expect(requests).toContain('InitProducerId v1');
+    expect(requests).toContain('Produce v7');
     const consumer = kafka.consumer({ groupId: unique('idem'), ...fastConsumer });
     const got = await collect(consumer, topic);
     await waitFor(() => got.length >= 3, 'three messages');
@@ -383,6 +426,45 @@ describe('devstack retention and recovery', () => {
       await Promise.all([producer.disconnect(), admin.disconnect()]);
       await broker.stop();
     }
+  });
+
+  it('keeps idempotent-producer state across a restart: a retried batch is not appended twice', async () => {
+    const topic = unique('idem-restart');
+    let broker = await startKafkaDevBroker({
+      dataDir: dir,
+      defaultPartitions: 1,
+      logger: quietLogger(),
+    });
+    let c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, -1, oneRecordBatch('s0', 4242, 0)));
+    c.send(0, 3, 2, produceBody(topic, -1, oneRecordBatch('s1', 4242, 1)));
+    await waitFor(() => c.responses.length === 2, 'two responses');
+    expect(c.responses.map(produceResult)).toEqual([
+      [0, 0],
+      [0, 1],
+    ]);
+    c.close();
+    await broker.stop();
+
+    // The response to s1 was "lost": the producer retries it against the restarted broker.
+    broker = await startKafkaDevBroker({ dataDir: dir, logger: quietLogger() });
+    c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, -1, oneRecordBatch('s1', 4242, 1)));
+    c.send(0, 3, 2, produceBody(topic, -1, oneRecordBatch('s3', 4242, 3)));
+    c.send(0, 3, 3, produceBody(topic, -1, oneRecordBatch('s2', 4242, 2)));
+    await waitFor(() => c.responses.length === 3, 'three responses');
+    expect(c.responses.map(produceResult)).toEqual([
+      [0, 1],
+      [45, -1],
+      [0, 2],
+    ]);
+    c.close();
+    const admin = kafkaClient(broker.brokers).admin();
+    await admin.connect();
+    const [p0] = await admin.fetchTopicOffsets(topic);
+    expect(p0?.high).toBe('3');
+    await admin.disconnect();
+    await broker.stop();
   });
 
   it('truncates a torn trailing batch of a segment file on start', async () => {

@@ -1,5 +1,10 @@
 import { type LogConfig } from './log-config';
-import { type BatchInfo, firstOffsetAtOrAfter, withBaseOffset } from '../protocol/record-batch';
+import {
+  type BatchInfo,
+  firstOffsetAtOrAfter,
+  readBatchInfo,
+  withBaseOffset,
+} from '../protocol/record-batch';
 import { type PartitionStore } from '../persistence/partition-store';
 
 /** One stored batch: the verbatim bytes with the broker-assigned base offset stamped in. */
@@ -18,11 +23,18 @@ interface Segment {
   maxTimestamp: number;
 }
 
-/** Recent batches per idempotent producer, for duplicate detection (Kafka keeps 5). */
+/**
+ * Per idempotent producer, the epoch and its last batches, for duplicate detection (Kafka keeps
+ * 5, the most a producer may have in flight). Rebuilt from the stored batches on start, so dedup
+ * survives a restart as Kafka's producer-state snapshots + log replay make it.
+ */
 interface ProducerState {
   epoch: number;
   recent: { firstSeq: number; lastSeq: number; baseOffset: number }[];
 }
+
+const MAX_RECENT_BATCHES = 5;
+const INT32_MAX = 2147483647;
 
 export type AppendResult =
   | { readonly ok: true; readonly baseOffset: number }
@@ -49,7 +61,11 @@ export class PartitionLog {
           size: 0,
           maxTimestamp: -1,
         };
-        for (const b of seg.batches) this.addToSegment(segment, b);
+        for (const b of seg.batches) {
+          this.addToSegment(segment, b);
+          const info = readBatchInfo(b.bytes);
+          if (info.producerId >= 0) this.rememberProducer(info, b.baseOffset);
+        }
         this.segments.push(segment);
       }
       const first = this.segments[0];
@@ -78,21 +94,13 @@ export class PartitionLog {
 
   /** Append validated batches; all-or-nothing per partition. Returns the first base offset. */
   append(batches: readonly BatchInfo[]): AppendResult {
-    // Idempotence checks first, so a rejected request appends nothing.
+    // Idempotence checks first, so a rejected request appends nothing. A request carries one
+    // batch per partition from kafkajs and librdkafka; a duplicate is answered with the
+    // original batch's offset and appends nothing, as Kafka does.
     const first = batches[0];
     if (first && first.producerId >= 0) {
-      const state = this.producers.get(first.producerId);
-      if (state && first.producerEpoch < state.epoch) {
-        return { ok: false, error: 'INVALID_PRODUCER_EPOCH' };
-      }
-      if (state && first.producerEpoch === state.epoch) {
-        const dup = state.recent.find((r) => r.firstSeq === first.baseSequence);
-        if (dup) return { ok: true, baseOffset: dup.baseOffset };
-        const last = state.recent.at(-1);
-        if (last && first.baseSequence !== last.lastSeq + 1) {
-          return { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
-        }
-      }
+      const check = this.checkSequence(first);
+      if (check !== null) return check;
     }
     const baseOffset = this.leo;
     for (const b of batches) {
@@ -122,6 +130,36 @@ export class PartitionLog {
     segment.maxTimestamp = Math.max(segment.maxTimestamp, b.maxTimestamp);
   }
 
+  /**
+   * Kafka's ProducerStateManager rules: an older epoch is fenced (47); a new epoch must start at
+   * sequence 0; within an epoch a batch already among the last five is a duplicate, and any
+   * other batch must continue the last sequence (wrapping after Int32 max), else 45. A producer
+   * with no state at all (new, or whose batches retention removed) may start at any sequence,
+   * as since KIP-360 Kafka no longer answers UNKNOWN_PRODUCER_ID there.
+   */
+  private checkSequence(b: BatchInfo): AppendResult | null {
+    const state = this.producers.get(b.producerId);
+    if (!state) return null;
+    if (b.producerEpoch < state.epoch) return { ok: false, error: 'INVALID_PRODUCER_EPOCH' };
+    if (b.producerEpoch > state.epoch) {
+      return b.baseSequence === 0 ? null : { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
+    }
+    const lastSeq = lastSequence(b);
+    const dup = state.recent.find((r) => r.firstSeq === b.baseSequence && r.lastSeq === lastSeq);
+    if (dup) return { ok: true, baseOffset: dup.baseOffset };
+    const last = state.recent.at(-1);
+    if (!last) return null;
+    const expected = last.lastSeq === INT32_MAX ? 0 : last.lastSeq + 1;
+    return b.baseSequence === expected ? null : { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
+  }
+
+  /** Highest producer id in this log (-1 when none), so new ids never collide after a restart. */
+  get maxProducerId(): number {
+    let max = -1;
+    for (const id of this.producers.keys()) max = Math.max(max, id);
+    return max;
+  }
+
   private rememberProducer(b: BatchInfo, baseOffset: number): void {
     let state = this.producers.get(b.producerId);
     if (!state || state.epoch !== b.producerEpoch) {
@@ -130,10 +168,10 @@ export class PartitionLog {
     }
     state.recent.push({
       firstSeq: b.baseSequence,
-      lastSeq: b.baseSequence + b.lastOffsetDelta,
+      lastSeq: lastSequence(b),
       baseOffset,
     });
-    if (state.recent.length > 5) state.recent.shift();
+    if (state.recent.length > MAX_RECENT_BATCHES) state.recent.shift();
   }
 
   /**
@@ -219,6 +257,11 @@ export class PartitionLog {
     this.segments.length = 0;
     this.store?.destroy();
   }
+}
+
+/** Sequence numbers wrap to 0 after Int32 max, as in Kafka's DefaultRecordBatch. */
+function lastSequence(b: BatchInfo): number {
+  return (b.baseSequence + b.lastOffsetDelta) % (INT32_MAX + 1);
 }
 
 function firstIndexWithLastOffsetAtLeast(batches: readonly StoredBatch[], offset: number): number {

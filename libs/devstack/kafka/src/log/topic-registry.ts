@@ -97,6 +97,15 @@ export class TopicRegistry {
     return true;
   }
 
+  /** Highest producer id found in any stored batch (-1 when none). */
+  maxProducerId(): number {
+    let max = -1;
+    for (const topic of this.topics.values()) {
+      for (const p of topic.partitions) max = Math.max(max, p.maxProducerId);
+    }
+    return max;
+  }
+
   enforceRetention(now: number): void {
     for (const topic of this.topics.values()) {
       for (const p of topic.partitions) p.enforceRetention(now);
