@@ -21,6 +21,7 @@ import { offsetCommit } from './offset-commit';
 import { offsetFetch } from './offset-fetch';
 import { produce } from './produce';
 import { syncGroup } from './sync-group';
+import { addOffsetsToTxn, addPartitionsToTxn, endTxn, txnOffsetCommit } from './transactions';
 import { ApiKey, type ApiKeyValue } from '../protocol/api-keys';
 
 export type { Handler } from './handler';
@@ -45,6 +46,10 @@ export const HANDLERS: Readonly<Record<ApiKeyValue, Handler>> = {
   [ApiKey.DeleteTopics]: deleteTopics,
   [ApiKey.DeleteRecords]: deleteRecords,
   [ApiKey.InitProducerId]: initProducerId,
+  [ApiKey.AddPartitionsToTxn]: addPartitionsToTxn,
+  [ApiKey.AddOffsetsToTxn]: addOffsetsToTxn,
+  [ApiKey.EndTxn]: endTxn,
+  [ApiKey.TxnOffsetCommit]: txnOffsetCommit,
   [ApiKey.DescribeConfigs]: describeConfigs,
   [ApiKey.AlterConfigs]: alterConfigs,
   [ApiKey.CreatePartitions]: createPartitions,

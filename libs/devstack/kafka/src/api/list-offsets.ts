@@ -11,7 +11,7 @@ const EARLIEST = -2;
  */
 export const listOffsets: Handler = (ctx, r) => {
   r.int32(); // replica_id
-  r.int8(); // isolation_level
+  const readCommitted = r.int8() === 1; // isolation_level
   const topics = r.array((r) => ({
     name: r.string(),
     partitions: r.array((r) => ({ index: r.int32(), timestamp: r.int64() })),
@@ -27,7 +27,9 @@ export const listOffsets: Handler = (ctx, r) => {
       }
       const offset =
         p.timestamp === LATEST
-          ? log.logEndOffset
+          ? readCommitted
+            ? log.lastStableOffset
+            : log.logEndOffset
           : p.timestamp === EARLIEST
             ? log.logStartOffset
             : log.offsetForTimestamp(p.timestamp);

@@ -9,7 +9,7 @@ import { Writer } from '../protocol/writer';
  * the same here (one replica); acks 0 sends no response at all.
  */
 export const produce: Handler = (ctx, r) => {
-  const transactionalId = r.nullableString();
+  r.nullableString(); // transactional_id: the batches carry the producer id and epoch
   const acks = r.int16();
   r.int32(); // timeout_ms
   const topics = r.array((r) => ({
@@ -31,7 +31,6 @@ export const produce: Handler = (ctx, r) => {
         if (typeof topic === 'number') return fail(topic);
         const log = topic.partitions[p.index];
         if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        if (transactionalId !== null) return fail(ErrorCode.INVALID_REQUEST);
         let batches;
         try {
           batches = splitBatches(p.records ?? Buffer.alloc(0));

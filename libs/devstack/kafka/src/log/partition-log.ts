@@ -1,7 +1,12 @@
 import { type LogConfig } from './log-config';
 import {
   type BatchInfo,
+  ControlType,
+  controlBatch,
+  controlType,
   firstOffsetAtOrAfter,
+  isControl,
+  isTransactional,
   readBatchInfo,
   withBaseOffset,
 } from '../protocol/record-batch';
@@ -36,6 +41,14 @@ interface ProducerState {
 const MAX_RECENT_BATCHES = 5;
 const INT32_MAX = 2147483647;
 
+/** A transaction aborted in this partition: readers in read_committed skip its batches. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** Offset of the abort marker. */
+  readonly lastOffset: number;
+}
+
 export type AppendResult =
   | { readonly ok: true; readonly baseOffset: number }
   | { readonly ok: false; readonly error: 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH' };
@@ -45,6 +58,9 @@ export class PartitionLog {
   private leo = 0;
   private startOffset = 0;
   private readonly producers = new Map<number, ProducerState>();
+  /** Open transactions: producer id → first offset and epoch. */
+  private readonly ongoing = new Map<number, { firstOffset: number; epoch: number }>();
+  private readonly aborted: AbortedTransaction[] = [];
 
   constructor(
     readonly topic: string,
@@ -63,8 +79,7 @@ export class PartitionLog {
         };
         for (const b of seg.batches) {
           this.addToSegment(segment, b);
-          const info = readBatchInfo(b.bytes);
-          if (info.producerId >= 0) this.rememberProducer(info, b.baseOffset);
+          this.track(readBatchInfo(b.bytes), b);
         }
         this.segments.push(segment);
       }
@@ -72,7 +87,32 @@ export class PartitionLog {
       const last = this.segments.at(-1);
       this.startOffset = first ? first.baseOffset : 0;
       this.leo = last ? (last.batches.at(-1)?.lastOffset ?? last.baseOffset - 1) + 1 : 0;
+      // Transaction state is not persisted: a transaction left open by the previous run is
+      // aborted, as Kafka's coordinator aborts it once transaction.timeout.ms passes.
+      for (const [producerId, { epoch }] of [...this.ongoing]) {
+        this.writeMarker(producerId, epoch, false);
+      }
     }
+  }
+
+  /** First offset of the oldest open transaction, else the log end (read_committed bound). */
+  get lastStableOffset(): number {
+    let lso = this.leo;
+    for (const t of this.ongoing.values()) lso = Math.min(lso, t.firstOffset);
+    return lso;
+  }
+
+  /** Aborted transactions with data in [from, to] (Fetch's aborted_transactions). */
+  abortedBetween(from: number, to: number): AbortedTransaction[] {
+    return this.aborted.filter((t) => t.lastOffset >= from && t.firstOffset <= to);
+  }
+
+  /** EndTxn: write a COMMIT or ABORT marker for the producer's transaction in this partition. */
+  writeMarker(producerId: number, epoch: number, commit: boolean): void {
+    const type = commit ? ControlType.COMMIT : ControlType.ABORT;
+    const bytes = controlBatch(producerId, epoch, type, Date.now());
+    this.appendBatch(readBatchInfo(bytes));
+    this.onAppend();
   }
 
   get logStartOffset(): number {
@@ -103,25 +143,48 @@ export class PartitionLog {
       if (check !== null) return check;
     }
     const baseOffset = this.leo;
-    for (const b of batches) {
-      const stored: StoredBatch = {
-        baseOffset: this.leo,
-        lastOffset: this.leo + b.lastOffsetDelta,
-        maxTimestamp: b.maxTimestamp,
-        bytes: withBaseOffset(b.bytes, this.leo),
-      };
-      let active = this.segments.at(-1);
-      if (!active || active.size >= this.config.segmentBytes) {
-        active = { baseOffset: this.leo, batches: [], size: 0, maxTimestamp: -1 };
-        this.segments.push(active);
-      }
-      this.addToSegment(active, stored);
-      this.store?.append(active.baseOffset, stored.bytes);
-      this.leo = stored.lastOffset + 1;
-      if (b.producerId >= 0) this.rememberProducer(b, stored.baseOffset);
-    }
+    for (const b of batches) this.appendBatch(b);
     this.onAppend();
     return { ok: true, baseOffset };
+  }
+
+  private appendBatch(b: BatchInfo): void {
+    const stored: StoredBatch = {
+      baseOffset: this.leo,
+      lastOffset: this.leo + b.lastOffsetDelta,
+      maxTimestamp: b.maxTimestamp,
+      bytes: withBaseOffset(b.bytes, this.leo),
+    };
+    let active = this.segments.at(-1);
+    if (!active || active.size >= this.config.segmentBytes) {
+      active = { baseOffset: this.leo, batches: [], size: 0, maxTimestamp: -1 };
+      this.segments.push(active);
+    }
+    this.addToSegment(active, stored);
+    this.store?.append(active.baseOffset, stored.bytes);
+    this.leo = stored.lastOffset + 1;
+    this.track(b, stored);
+  }
+
+  /** Producer sequences and transaction state for one stored batch. */
+  private track(b: BatchInfo, stored: StoredBatch): void {
+    if (b.producerId < 0) return;
+    if (isControl(b.attributes)) {
+      const open = this.ongoing.get(b.producerId);
+      this.ongoing.delete(b.producerId);
+      if (open && controlType(stored.bytes) === ControlType.ABORT) {
+        this.aborted.push({
+          producerId: b.producerId,
+          firstOffset: open.firstOffset,
+          lastOffset: stored.baseOffset,
+        });
+      }
+      return;
+    }
+    this.rememberProducer(b, stored.baseOffset);
+    if (isTransactional(b.attributes) && !this.ongoing.has(b.producerId)) {
+      this.ongoing.set(b.producerId, { firstOffset: stored.baseOffset, epoch: b.producerEpoch });
+    }
   }
 
   private addToSegment(segment: Segment, b: StoredBatch): void {
@@ -179,7 +242,12 @@ export class PartitionLog {
    * records below fetchOffset itself). Stops before exceeding maxBytes, except that the first
    * batch is always returned when `atLeastOne` (KIP-74), so a big batch can never stall a consumer.
    */
-  read(fetchOffset: number, maxBytes: number, atLeastOne: boolean): StoredBatch[] {
+  read(
+    fetchOffset: number,
+    maxBytes: number,
+    atLeastOne: boolean,
+    upTo = Number.MAX_SAFE_INTEGER,
+  ): StoredBatch[] {
     const out: StoredBatch[] = [];
     let size = 0;
     for (const seg of this.segments) {
@@ -188,6 +256,7 @@ export class PartitionLog {
       let i = firstIndexWithLastOffsetAtLeast(seg.batches, fetchOffset);
       for (; i < seg.batches.length; i++) {
         const b = seg.batches[i] as StoredBatch;
+        if (b.baseOffset >= upTo) return out;
         if (size + b.bytes.length > maxBytes && !(atLeastOne && out.length === 0)) return out;
         out.push(b);
         size += b.bytes.length;
