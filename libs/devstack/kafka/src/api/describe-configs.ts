@@ -14,7 +14,16 @@ interface ConfigEntry {
   readonly value: string;
   readonly readOnly: boolean;
   readonly source: number;
+  /** Where the value could also come from, most specific first (DescribeConfigs v1+). */
+  readonly synonyms: readonly { name: string; value: string; source: number }[];
 }
+
+/** Topic configs whose broker-wide default has the same name, so Kafka lists it as a synonym. */
+const SAME_NAME_BROKER_DEFAULT = new Set([
+  'compression.type',
+  'min.insync.replicas',
+  'unclean.leader.election.enable',
+]);
 
 type Described = { errorCode: number; message: string | null; entries: ConfigEntry[] };
 
@@ -29,11 +38,26 @@ export function describeResource(b: BrokerContext, type: number, name: string): 
         entries: [],
       };
     }
-    const entries = Object.entries(topicConfigDefaults(topic.config)).map(([k, value]) => {
+    const defaults = topicConfigDefaults(b.topics.defaultConfig);
+    const entries = Object.entries(defaults).map(([k, value]): ConfigEntry => {
       const override = topic.overrides[k];
+      const synonyms = [
+        ...(override === undefined
+          ? []
+          : [{ name: k, value: override, source: Source.DYNAMIC_TOPIC_CONFIG }]),
+        ...(SAME_NAME_BROKER_DEFAULT.has(k)
+          ? [{ name: k, value, source: Source.DEFAULT_CONFIG }]
+          : []),
+      ];
       return override === undefined
-        ? { name: k, value, readOnly: false, source: Source.DEFAULT_CONFIG }
-        : { name: k, value: override, readOnly: false, source: Source.DYNAMIC_TOPIC_CONFIG };
+        ? { name: k, value, readOnly: false, source: Source.DEFAULT_CONFIG, synonyms }
+        : {
+            name: k,
+            value: override,
+            readOnly: false,
+            source: Source.DYNAMIC_TOPIC_CONFIG,
+            synonyms,
+          };
     });
     return { errorCode: ErrorCode.NONE, message: null, entries };
   }
@@ -55,6 +79,7 @@ export function describeResource(b: BrokerContext, type: number, name: string): 
       value,
       readOnly: true,
       source: Source.STATIC_BROKER_CONFIG,
+      synonyms: [{ name: k, value, source: Source.STATIC_BROKER_CONFIG }],
     }));
     return { errorCode: ErrorCode.NONE, message: null, entries };
   }
@@ -66,8 +91,8 @@ export function describeResource(b: BrokerContext, type: number, name: string): 
 }
 
 /**
- * DescribeConfigs v0-v2 (v1+ config_source and synonyms, which are always empty here; v2 is the
- * same as v1). Null configuration_keys means all configs.
+ * DescribeConfigs v0-v2 (v1+ config_source and, when asked for, synonyms: an override and the
+ * broker default of the same name; v2 is the same as v1). Null configuration_keys means all.
  */
 export const describeConfigs: Handler = (ctx, r) => {
   const v = ctx.apiVersion;
@@ -76,7 +101,7 @@ export const describeConfigs: Handler = (ctx, r) => {
     name: r.string(),
     keys: r.nullableArray((r) => r.string()),
   }));
-  if (v >= 1) r.boolean(); // include_synonyms
+  const includeSynonyms = v >= 1 && r.boolean();
   const w = new Writer().int32(0); // throttle_time_ms
   return w.array(resources, (w, res) => {
     const d = describeResource(ctx.broker, res.type, res.name);
@@ -88,7 +113,11 @@ export const describeConfigs: Handler = (ctx, r) => {
       if (v >= 1) w.int8(e.source);
       else w.boolean(e.source === Source.DEFAULT_CONFIG); // is_default
       w.boolean(false); // is_sensitive
-      if (v >= 1) w.int32(0); // synonyms
+      if (v >= 1) {
+        w.array(includeSynonyms ? e.synonyms : [], (w, s) => {
+          w.string(s.name).nullableString(s.value).int8(s.source);
+        });
+      }
     });
   });
 };

@@ -37,10 +37,10 @@ export const addOffsetsToTxn: Handler = (ctx, r) => {
 
 /** TxnOffsetCommit: offsets that become committed when the transaction commits. */
 export const txnOffsetCommit: Handler = (ctx, r) => {
-  const transactionalId = r.string();
+  r.string(); // transactional_id: the group coordinator does not check it, as in Kafka
   const groupId = r.string();
   const producerId = r.int64();
-  const epoch = r.int16();
+  r.int16(); // producer_epoch
   const topics = r.array((r) => ({
     name: r.string(),
     partitions: r.array((r) => ({
@@ -50,13 +50,7 @@ export const txnOffsetCommit: Handler = (ctx, r) => {
     })),
   }));
   const offsets = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, ...p })));
-  const error = ctx.broker.transactions.commitOffsets(
-    transactionalId,
-    groupId,
-    producerId,
-    epoch,
-    offsets,
-  );
+  const error = ctx.broker.transactions.commitOffsets(groupId, producerId, offsets);
   const w = new Writer().int32(0); // throttle_time_ms
   return w.array(topics, (w, t) => {
     w.string(t.name).array(t.partitions, (w, p) => w.int32(p.partition).int16(error));

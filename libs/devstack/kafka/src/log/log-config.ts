@@ -40,7 +40,8 @@ export function parseTopicConfig(
 }
 
 /**
- * The topic configs DescribeConfigs reports, with Kafka's defaults. Only the three of LogConfig
+ * The topic configs DescribeConfigs reports, with Kafka 2.4's defaults (the broker's API versions
+ * are those of Kafka 2.4). Only the three of LogConfig
  * change behaviour here; the others are stored and reported (a single replica has no use for
  * min.insync.replicas, compaction is not implemented, ...).
  */
@@ -52,11 +53,13 @@ export function topicConfigDefaults(config: LogConfig): Record<string, string> {
     'file.delete.delay.ms': '60000',
     'flush.messages': '9223372036854775807',
     'flush.ms': '9223372036854775807',
+    'follower.replication.throttled.replicas': '',
     'index.interval.bytes': '4096',
+    'leader.replication.throttled.replicas': '',
     'max.compaction.lag.ms': '9223372036854775807',
-    'max.message.bytes': '1048588',
+    'max.message.bytes': '1000012',
     'message.downconversion.enable': 'true',
-    'message.format.version': '3.0-IV1',
+    'message.format.version': '2.4-IV1',
     'message.timestamp.difference.max.ms': '9223372036854775807',
     'message.timestamp.type': 'CreateTime',
     'min.cleanable.dirty.ratio': '0.5',

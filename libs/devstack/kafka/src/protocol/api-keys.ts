@@ -60,7 +60,7 @@ export interface VersionRange {
 export const IMPLEMENTED_VERSIONS: Readonly<Record<ApiKeyValue, VersionRange>> = {
   [ApiKey.Produce]: { min: 3, max: 7 },
   [ApiKey.Fetch]: { min: 4, max: 11 },
-  [ApiKey.ListOffsets]: { min: 2, max: 3 },
+  [ApiKey.ListOffsets]: { min: 0, max: 3 },
   [ApiKey.Metadata]: { min: 4, max: 6 },
   [ApiKey.OffsetCommit]: { min: 2, max: 5 },
   [ApiKey.OffsetFetch]: { min: 1, max: 4 },

@@ -13,7 +13,6 @@ interface Transaction {
   producerId: number;
   epoch: number;
   readonly partitions: Map<string, { topic: string; partition: number }>;
-  readonly offsets: Map<string, PendingOffset[]>;
   readonly groups: Set<string>;
 }
 
@@ -35,6 +34,12 @@ const MAX_EPOCH = 32767;
  */
 export class TransactionCoordinator {
   private readonly txns = new Map<string, Transaction>();
+  /**
+   * TxnOffsetCommit offsets by producer id and group. As in Kafka they are kept by the group
+   * coordinator without checking the transactional id mapping, and become committed only when a
+   * COMMIT marker for that producer reaches a group that AddOffsetsToTxn added.
+   */
+  private readonly pendingOffsets = new Map<number, Map<string, PendingOffset[]>>();
 
   constructor(
     private readonly topics: TopicRegistry,
@@ -49,7 +54,6 @@ export class TransactionCoordinator {
         producerId: this.nextProducerId(),
         epoch: 0,
         partitions: new Map(),
-        offsets: new Map(),
         groups: new Set(),
       };
       this.txns.set(transactionalId, created);
@@ -93,17 +97,13 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  commitOffsets(
-    transactionalId: string,
-    groupId: string,
-    producerId: number,
-    epoch: number,
-    offsets: readonly PendingOffset[],
-  ): number {
-    const txn = this.check(transactionalId, producerId, epoch);
-    if (typeof txn === 'number') return txn;
-    if (!txn.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
-    txn.offsets.set(groupId, [...(txn.offsets.get(groupId) ?? []), ...offsets]);
+  commitOffsets(groupId: string, producerId: number, offsets: readonly PendingOffset[]): number {
+    let byGroup = this.pendingOffsets.get(producerId);
+    if (!byGroup) {
+      byGroup = new Map();
+      this.pendingOffsets.set(producerId, byGroup);
+    }
+    byGroup.set(groupId, [...(byGroup.get(groupId) ?? []), ...offsets]);
     return ErrorCode.NONE;
   }
 
@@ -130,15 +130,17 @@ export class TransactionCoordinator {
     for (const { topic, partition } of txn.partitions.values()) {
       this.topics.partition(topic, partition)?.writeMarker(txn.producerId, txn.epoch, commit);
     }
-    if (commit) {
-      for (const [group, offsets] of txn.offsets) {
-        for (const o of offsets) {
-          this.groups.commitOffset(group, o.topic, o.partition, o.offset, o.metadata);
-        }
+    const pending = this.pendingOffsets.get(txn.producerId);
+    for (const group of txn.groups) {
+      const offsets = pending?.get(group) ?? [];
+      pending?.delete(group);
+      if (!commit) continue;
+      for (const o of offsets) {
+        this.groups.commitOffset(group, o.topic, o.partition, o.offset, o.metadata);
       }
     }
+    if (pending?.size === 0) this.pendingOffsets.delete(txn.producerId);
     txn.partitions.clear();
-    txn.offsets.clear();
     txn.groups.clear();
   }
 }
