@@ -83,7 +83,13 @@ class RawClient {
 }
 
 /** A one-record v2 batch (CRC left 0: neither the broker nor kafkajs checks it). */
-function oneRecordBatch(value: string, producerId = -1, baseSequence = -1, epoch = 0): Buffer {
+function oneRecordBatch(
+  value: string,
+  producerId = -1,
+  baseSequence = -1,
+  epoch = 0,
+  attributes = 0,
+): Buffer {
   const v = Buffer.from(value);
   const record = new Writer()
     .int8(0)
@@ -104,7 +110,8 @@ function oneRecordBatch(value: string, producerId = -1, baseSequence = -1, epoch
     .int32(-1)
     .int8(2)
     .int32(0);
-  w.int16(0).int32(0).int64(now).int64(now).int64(producerId).int16(epoch).int32(baseSequence);
+  w.int16(attributes).int32(0).int64(now).int64(now).int64(producerId).int16(epoch);
+  w.int32(baseSequence);
   return w.int32(1).raw(records).toBuffer();
 }
 
@@ -277,6 +284,26 @@ describe('devstack wire handling', () => {
       [0, 1],
       [0, 2],
     ]);
+    c.close();
+  });
+
+  it('answers ListOffsets v0 with an offset list', async () => {
+    const topic = unique('lo-v0');
+    const c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, 1, oneRecordBatch('one')));
+    const body = new Writer().int32(-1);
+    body.array([topic], (w, t) => {
+      w.string(t).array([0], (w, p) => w.int32(p).int64(-1).int32(1));
+    });
+    c.send(2, 0, 2, body.toBuffer());
+    await waitFor(() => c.responses.length === 2, 'two responses');
+    const r = new Reader(c.responses[1] as Buffer);
+    expect(r.int32()).toBe(2);
+    const [t] = r.array((r) => ({
+      name: r.string(),
+      partitions: r.array((r) => [r.int32(), r.int16(), r.array((r) => r.int64())]),
+    }));
+    expect(t).toEqual({ name: topic, partitions: [[0, 0, [1]]] });
     c.close();
   });
 
@@ -464,6 +491,35 @@ describe('devstack retention and recovery', () => {
     const [p0] = await admin.fetchTopicOffsets(topic);
     expect(p0?.high).toBe('3');
     await admin.disconnect();
+    await broker.stop();
+  });
+
+  it('aborts a transaction left open by the previous run, so read_committed readers move on', async () => {
+    const topic = unique('dangling-txn');
+    let broker = await startKafkaDevBroker({
+      dataDir: dir,
+      defaultPartitions: 1,
+      logger: quietLogger(),
+    });
+    const c = await RawClient.open(broker.port);
+    const transactional = 0x10;
+    c.send(0, 3, 1, produceBody(topic, -1, oneRecordBatch('open', 5150, 0, 0, transactional)));
+    await waitFor(() => c.responses.length === 1, 'produce response');
+    expect(produceResult(c.responses[0] as Buffer)).toEqual([0, 0]);
+    c.close();
+    await broker.stop();
+
+    broker = await startKafkaDevBroker({ dataDir: dir, logger: quietLogger() });
+    const kafka = kafkaClient(broker.brokers);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'after' }] });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: unique('dangling'), ...fastConsumer });
+    const got = await collect(consumer, topic); // kafkajs reads read_committed by default
+    await waitFor(() => got.length >= 1, 'the message after the aborted transaction');
+    expect(got.map((m) => m.value)).toEqual(['after']);
+    await consumer.disconnect();
     await broker.stop();
   });
 
