@@ -3,6 +3,7 @@ import { type AppendSignal } from './log/append-signal';
 import { type Topic, type TopicRegistry, isValidTopicName } from './log/topic-registry';
 import { type GroupCoordinator } from './group/group-coordinator';
 import { ErrorCode } from './protocol/error-codes';
+import { type TransactionCoordinator } from './txn/transaction-coordinator';
 
 /** Everything the API handlers share: this broker's identity, its topics and its coordinator. */
 export interface BrokerContext {
@@ -13,6 +14,7 @@ export interface BrokerContext {
   port: number;
   readonly topics: TopicRegistry;
   readonly coordinator: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   readonly appendSignal: AppendSignal;
   readonly autoCreateTopics: boolean;
   readonly defaultPartitions: number;

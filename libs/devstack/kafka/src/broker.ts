@@ -1,3 +1,4 @@
+import { TransactionCoordinator } from './txn/transaction-coordinator';
 import { createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { type BrokerContext } from './broker-context';
@@ -73,7 +74,10 @@ export async function startKafkaDevBroker(
     maxSessionTimeoutMs: 30 * 60 * 1000,
     log: (msg, fields) => logger.debug(fields ?? {}, msg),
   });
-  let producerIds = Date.now() % 1_000_000_000; // distinct across restarts of a data dir
+  // Distinct across restarts of a data dir: above every id already in the logs.
+  let producerIds = Math.max(Date.now() % 1_000_000_000, topics.maxProducerId());
+  const nextProducerId = (): number => ++producerIds;
+  const transactions = new TransactionCoordinator(topics, coordinator, nextProducerId);
   const ctx: BrokerContext = {
     nodeId: 0,
     clusterId: 'trellis-devstack',
@@ -81,12 +85,13 @@ export async function startKafkaDevBroker(
     port: 0,
     topics,
     coordinator,
+    transactions,
     appendSignal,
     autoCreateTopics: options.autoCreateTopics ?? true,
     defaultPartitions: options.defaultPartitions ?? 3,
     logger,
     stopping: false,
-    nextProducerId: () => ++producerIds,
+    nextProducerId,
   };
 
   const connections = new Set<Connection>();

@@ -5,7 +5,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompressionTypes, type Admin, type Consumer, type Producer, Partitioners } from 'kafkajs';
+import {
+  CompressionTypes,
+  ConfigResourceTypes,
+  type Admin,
+  type Consumer,
+  type Producer,
+  Partitioners,
+} from 'kafkajs';
 import { startKafkaDevBroker } from '../src';
 import {
   type KafkaTarget,
@@ -312,6 +319,129 @@ describe('kafkajs admin', () => {
     const topic = unique('auto');
     await producer.send({ topic, messages: [{ value: 'hello' }] });
     expect(await admin.listTopics()).toContain(topic);
+  });
+
+  it('adds partitions and refuses to shrink a topic', async () => {
+    const topic = unique('grow');
+    await createTopic(topic, 2);
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 5 }] });
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(meta.topics[0]?.partitions).toHaveLength(5);
+    await expect(
+      admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] }),
+    ).rejects.toThrow(/partitions/i);
+    await producer.send({ topic, messages: [{ value: 'p4', partition: 4 }] });
+    const offsets = await admin.fetchTopicOffsets(topic);
+    expect(offsets.find((o) => o.partition === 4)?.high).toBe('1');
+  });
+
+  it('describes topic configs and alters them', async () => {
+    const topic = unique('configs');
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '60000' }] },
+      ],
+    });
+    const describe = async (): Promise<Record<string, string>> => {
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      });
+      const entries = res.resources[0]?.configEntries ?? [];
+      return Object.fromEntries(entries.map((e) => [e.configName, e.configValue]));
+    };
+    expect(await describe()).toMatchObject({ 'cleanup.policy': 'delete', 'retention.ms': '60000' });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+    });
+    const after = await describe();
+    expect(after['cleanup.policy']).toBe('compact');
+    expect(after['retention.ms']).not.toBe('60000'); // AlterConfigs replaces the whole set
+  });
+
+  it('fetches every committed offset of a group when no topic is named', async () => {
+    const [t1, t2] = [unique('fo-a'), unique('fo-b')];
+    const groupId = unique('fo-group');
+    await createTopic(t1, 1);
+    await createTopic(t2, 2);
+    await admin.setOffsets({ groupId, topic: t1, partitions: [{ partition: 0, offset: '3' }] });
+    await admin.setOffsets({ groupId, topic: t2, partitions: [{ partition: 1, offset: '7' }] });
+    const all = await admin.fetchOffsets({ groupId });
+    expect(all.map((t) => t.topic).sort()).toEqual([t1, t2].sort());
+    const b = all.find((t) => t.topic === t2);
+    expect(b?.partitions).toContainEqual(expect.objectContaining({ partition: 1, offset: '7' }));
+  });
+
+  it('deletes an empty group with its offsets and refuses a group with members', async () => {
+    const topic = unique('delgroup');
+    const [empty, busy] = [unique('del-empty'), unique('del-busy')];
+    await createTopic(topic, 1);
+    await admin.setOffsets({ groupId: empty, topic, partitions: [{ partition: 0, offset: '1' }] });
+    const c = newConsumer(busy);
+    const assignment = trackAssignment(c);
+    await collect(c, topic);
+    await waitFor(() => assignment.partitions.length === 1, 'assignment');
+    await admin.deleteGroups([empty]);
+    expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain(empty);
+    await expect(admin.deleteGroups([busy])).rejects.toThrow();
+  });
+
+  it('deletes records below an offset (the log start moves up)', async () => {
+    const topic = unique('delrec');
+    await createTopic(topic, 1);
+    await produceValues(topic, ['a', 'b', 'c', 'd'], 0);
+    // kafkajs looks the leader up in the admin's metadata cache only, so load the topic first.
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '2' }] });
+    const [p0] = await admin.fetchTopicOffsets(topic);
+    expect(p0).toMatchObject({ low: '2', high: '4' });
+  });
+});
+
+describe('kafkajs transactions', () => {
+  it('shows committed transactions to read_committed consumers and hides aborted ones', async () => {
+    const topic = unique('txn');
+    const source = unique('txn-src');
+    const groupId = unique('txn-group');
+    await createTopic(topic, 1);
+    await createTopic(source, 1);
+    const txProducer = kafkaClient(target.brokers).producer({
+      transactionalId: unique('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await txProducer.connect();
+    try {
+      const aborted = await txProducer.transaction();
+      await aborted.send({ topic, messages: [{ value: 'aborted', partition: 0 }] });
+      await aborted.abort();
+      const committed = await txProducer.transaction();
+      await committed.send({ topic, messages: [{ value: 'committed', partition: 0 }] });
+      await committed.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: source, partitions: [{ partition: 0, offset: '5' }] }],
+      });
+      await committed.commit();
+    } finally {
+      await txProducer.disconnect();
+    }
+    const c = newConsumer(unique('txn-reader'));
+    const got = await collect(c, topic);
+    await waitFor(() => got.length >= 1, 'the committed message');
+    await produceValues(topic, ['after'], 0);
+    await waitFor(() => got.length >= 2, 'the message after the transactions');
+    expect(got.map((m) => m.value)).toEqual(['committed', 'after']);
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [source] });
+    expect(offsets?.partitions).toContainEqual(
+      expect.objectContaining({ partition: 0, offset: '5' }),
+    );
   });
 });
 

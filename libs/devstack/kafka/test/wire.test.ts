@@ -83,7 +83,13 @@ class RawClient {
 }
 
 /** A one-record v2 batch (CRC left 0: neither the broker nor kafkajs checks it). */
-function oneRecordBatch(value: string, producerId = -1, baseSequence = -1): Buffer {
+function oneRecordBatch(
+  value: string,
+  producerId = -1,
+  baseSequence = -1,
+  epoch = 0,
+  attributes = 0,
+): Buffer {
   const v = Buffer.from(value);
   const record = new Writer()
     .int8(0)
@@ -104,7 +110,8 @@ function oneRecordBatch(value: string, producerId = -1, baseSequence = -1): Buff
     .int32(-1)
     .int8(2)
     .int32(0);
-  w.int16(0).int32(0).int64(now).int64(now).int64(producerId).int16(0).int32(baseSequence);
+  w.int16(attributes).int32(0).int64(now).int64(now).int64(producerId).int16(epoch);
+  w.int32(baseSequence);
   return w.int32(1).raw(records).toBuffer();
 }
 
@@ -175,7 +182,7 @@ describe('devstack wire handling', () => {
 
   it('closes on an unknown API key or an unimplemented version, like Kafka', async () => {
     const unknownKey = await RawClient.open(broker.port);
-    unknownKey.send(42, 0, 1, Buffer.alloc(0)); // DeleteGroups is not implemented
+    unknownKey.send(43, 0, 1, Buffer.alloc(0)); // ElectLeaders is not implemented
     const oldVersion = await RawClient.open(broker.port);
     oldVersion.send(3, 9, 1, Buffer.alloc(0)); // Metadata v9
     await waitFor(() => unknownKey.closed && oldVersion.closed, 'both closed');
@@ -183,8 +190,8 @@ describe('devstack wire handling', () => {
     expect(oldVersion.responses).toHaveLength(0);
     expect(closeReasons()).toEqual(
       expect.arrayContaining([
-        expect.stringContaining('unsupported API key 42'),
-        expect.stringContaining('Metadata v9 is not implemented (only v4)'),
+        expect.stringContaining('unsupported API key 43'),
+        expect.stringContaining('Metadata v9 is not implemented (only v4-v6)'),
       ]),
     );
   });
@@ -208,7 +215,31 @@ describe('devstack wire handling', () => {
       keys[key] = v3.int16();
       v3.skipTaggedFields();
     }
-    expect(keys).toMatchObject({ 0: 3, 1: 4, 2: 2, 3: 4, 8: 2, 9: 1, 10: 0, 11: 1, 18: 3 });
+    // kafkajs 2.2.4's highest versions (it picks min(its max, ours)).
+    expect(keys).toMatchObject({
+      0: 7,
+      1: 11,
+      2: 3,
+      3: 6,
+      8: 5,
+      9: 4,
+      10: 2,
+      11: 5,
+      12: 3,
+      13: 3,
+      14: 3,
+      15: 2,
+      16: 2,
+      18: 3,
+      19: 3,
+      20: 1,
+      21: 1,
+      22: 1,
+      32: 2,
+      33: 1,
+      37: 1,
+      42: 1,
+    });
 
     const v9 = new Reader(c.responses[1] as Buffer);
     expect(v9.int32()).toBe(2);
@@ -236,6 +267,62 @@ describe('devstack wire handling', () => {
     c.close();
   });
 
+  it('fences an older producer epoch and requires sequence 0 in a new one, like Kafka', async () => {
+    const topic = unique('epochs');
+    const c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, 1, oneRecordBatch('e1-s0', 88, 0, 1)));
+    c.send(0, 3, 2, produceBody(topic, 1, oneRecordBatch('e0-s1', 88, 1, 0))); // older epoch
+    c.send(0, 3, 3, produceBody(topic, 1, oneRecordBatch('e2-s4', 88, 4, 2))); // new epoch, seq 4
+    c.send(0, 3, 4, produceBody(topic, 1, oneRecordBatch('e2-s0', 88, 0, 2)));
+    // A producer id the partition has never seen may start anywhere (KIP-360).
+    c.send(0, 3, 5, produceBody(topic, 1, oneRecordBatch('new-s9', 99, 9)));
+    await waitFor(() => c.responses.length === 5, 'five responses');
+    expect(c.responses.map(produceResult)).toEqual([
+      [0, 0],
+      [47, -1],
+      [45, -1],
+      [0, 1],
+      [0, 2],
+    ]);
+    c.close();
+  });
+
+  it('answers ListOffsets v0 with an offset list', async () => {
+    const topic = unique('lo-v0');
+    const c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, 1, oneRecordBatch('one')));
+    const body = new Writer().int32(-1);
+    body.array([topic], (w, t) => {
+      w.string(t).array([0], (w, p) => w.int32(p).int64(-1).int32(1));
+    });
+    c.send(2, 0, 2, body.toBuffer());
+    await waitFor(() => c.responses.length === 2, 'two responses');
+    const r = new Reader(c.responses[1] as Buffer);
+    expect(r.int32()).toBe(2);
+    const [t] = r.array((r) => ({
+      name: r.string(),
+      partitions: r.array((r) => [r.int32(), r.int16(), r.array((r) => r.int64())]),
+    }));
+    expect(t).toEqual({ name: topic, partitions: [[0, 0, [1]]] });
+    c.close();
+  });
+
+  it('answers Produce v7 with log_start_offset', async () => {
+    const topic = unique('produce-v7');
+    const c = await RawClient.open(broker.port);
+    c.send(0, 7, 1, produceBody(topic, 1, oneRecordBatch('v7')));
+    await waitFor(() => c.responses.length === 1, 'one response');
+    const r = new Reader(c.responses[0] as Buffer);
+    expect(r.int32()).toBe(1);
+    const [t] = r.array((r) => ({
+      name: r.string(),
+      partitions: r.array((r) => [r.int32(), r.int16(), r.int64(), r.int64(), r.int64()]),
+    }));
+    expect(t).toEqual({ name: topic, partitions: [[0, 0, 0, -1, 0]] });
+    expect(r.int32()).toBe(0); // throttle_time_ms
+    c.close();
+  });
+
   it('stores kafkajs sends with acks=0 and acks=-1', async () => {
     const topic = unique('acks0');
     const kafka = kafkaClient(broker.brokers);
@@ -252,12 +339,19 @@ describe('devstack wire handling', () => {
   it('serves idempotent producers (InitProducerId, sequence numbers)', async () => {
     const topic = unique('idempotent');
     const kafka = kafkaClient(broker.brokers);
+    // The outbox relay's settings (libs/platform/runtime/src/start-service.ts).
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const requests: string[] = [];
+    producer.on(producer.events.REQUEST, (e) => {
+      requests.push(`${e.payload.apiName} v${e.payload.apiVersion}`);
+    });
     await producer.connect();
     for (let i = 0; i < 3; i++) {
       await producer.send({ topic, messages: [{ value: `m${i}`, partition: 0 }] });
     }
     await producer.disconnect();
+    expect(requests).toContain('InitProducerId v1');
+    expect(requests).toContain('Produce v7');
     const consumer = kafka.consumer({ groupId: unique('idem'), ...fastConsumer });
     const got = await collect(consumer, topic);
     await waitFor(() => got.length >= 3, 'three messages');
@@ -359,6 +453,74 @@ describe('devstack retention and recovery', () => {
       await Promise.all([producer.disconnect(), admin.disconnect()]);
       await broker.stop();
     }
+  });
+
+  it('keeps idempotent-producer state across a restart: a retried batch is not appended twice', async () => {
+    const topic = unique('idem-restart');
+    let broker = await startKafkaDevBroker({
+      dataDir: dir,
+      defaultPartitions: 1,
+      logger: quietLogger(),
+    });
+    let c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, -1, oneRecordBatch('s0', 4242, 0)));
+    c.send(0, 3, 2, produceBody(topic, -1, oneRecordBatch('s1', 4242, 1)));
+    await waitFor(() => c.responses.length === 2, 'two responses');
+    expect(c.responses.map(produceResult)).toEqual([
+      [0, 0],
+      [0, 1],
+    ]);
+    c.close();
+    await broker.stop();
+
+    // The response to s1 was "lost": the producer retries it against the restarted broker.
+    broker = await startKafkaDevBroker({ dataDir: dir, logger: quietLogger() });
+    c = await RawClient.open(broker.port);
+    c.send(0, 3, 1, produceBody(topic, -1, oneRecordBatch('s1', 4242, 1)));
+    c.send(0, 3, 2, produceBody(topic, -1, oneRecordBatch('s3', 4242, 3)));
+    c.send(0, 3, 3, produceBody(topic, -1, oneRecordBatch('s2', 4242, 2)));
+    await waitFor(() => c.responses.length === 3, 'three responses');
+    expect(c.responses.map(produceResult)).toEqual([
+      [0, 1],
+      [45, -1],
+      [0, 2],
+    ]);
+    c.close();
+    const admin = kafkaClient(broker.brokers).admin();
+    await admin.connect();
+    const [p0] = await admin.fetchTopicOffsets(topic);
+    expect(p0?.high).toBe('3');
+    await admin.disconnect();
+    await broker.stop();
+  });
+
+  it('aborts a transaction left open by the previous run, so read_committed readers move on', async () => {
+    const topic = unique('dangling-txn');
+    let broker = await startKafkaDevBroker({
+      dataDir: dir,
+      defaultPartitions: 1,
+      logger: quietLogger(),
+    });
+    const c = await RawClient.open(broker.port);
+    const transactional = 0x10;
+    c.send(0, 3, 1, produceBody(topic, -1, oneRecordBatch('open', 5150, 0, 0, transactional)));
+    await waitFor(() => c.responses.length === 1, 'produce response');
+    expect(produceResult(c.responses[0] as Buffer)).toEqual([0, 0]);
+    c.close();
+    await broker.stop();
+
+    broker = await startKafkaDevBroker({ dataDir: dir, logger: quietLogger() });
+    const kafka = kafkaClient(broker.brokers);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'after' }] });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: unique('dangling'), ...fastConsumer });
+    const got = await collect(consumer, topic); // kafkajs reads read_committed by default
+    await waitFor(() => got.length >= 1, 'the message after the aborted transaction');
+    expect(got.map((m) => m.value)).toEqual(['after']);
+    await consumer.disconnect();
+    await broker.stop();
   });
 
   it('truncates a torn trailing batch of a segment file on start', async () => {

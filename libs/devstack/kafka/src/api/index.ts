@@ -1,6 +1,11 @@
+import { alterConfigs } from './alter-configs';
 import { apiVersions } from './api-versions';
+import { createPartitions } from './create-partitions';
 import { createTopics } from './create-topics';
+import { deleteGroups } from './delete-groups';
+import { deleteRecords } from './delete-records';
 import { deleteTopics } from './delete-topics';
+import { describeConfigs } from './describe-configs';
 import { describeGroups } from './describe-groups';
 import { fetch } from './fetch';
 import { findCoordinator } from './find-coordinator';
@@ -16,6 +21,7 @@ import { offsetCommit } from './offset-commit';
 import { offsetFetch } from './offset-fetch';
 import { produce } from './produce';
 import { syncGroup } from './sync-group';
+import { addOffsetsToTxn, addPartitionsToTxn, endTxn, txnOffsetCommit } from './transactions';
 import { ApiKey, type ApiKeyValue } from '../protocol/api-keys';
 
 export type { Handler } from './handler';
@@ -38,5 +44,14 @@ export const HANDLERS: Readonly<Record<ApiKeyValue, Handler>> = {
   [ApiKey.ApiVersions]: apiVersions,
   [ApiKey.CreateTopics]: createTopics,
   [ApiKey.DeleteTopics]: deleteTopics,
+  [ApiKey.DeleteRecords]: deleteRecords,
   [ApiKey.InitProducerId]: initProducerId,
+  [ApiKey.AddPartitionsToTxn]: addPartitionsToTxn,
+  [ApiKey.AddOffsetsToTxn]: addOffsetsToTxn,
+  [ApiKey.EndTxn]: endTxn,
+  [ApiKey.TxnOffsetCommit]: txnOffsetCommit,
+  [ApiKey.DescribeConfigs]: describeConfigs,
+  [ApiKey.AlterConfigs]: alterConfigs,
+  [ApiKey.CreatePartitions]: createPartitions,
+  [ApiKey.DeleteGroups]: deleteGroups,
 };

@@ -4,7 +4,7 @@ import { ErrorCode } from '../protocol/error-codes';
 import { Writer } from '../protocol/writer';
 
 /**
- * Metadata v4: topics (null = all), allow_auto_topic_creation. Every partition is led by this
+ * Metadata v4-v6 (v5+ adds offline_replicas): topics (null = all), allow_auto_topic_creation. Every partition is led by this
  * broker, with replicas = isr = [self]. Auto-created topics are reported ready at once (a real
  * broker answers LEADER_NOT_AVAILABLE first; clients retry either way).
  */
@@ -31,6 +31,7 @@ export const metadata: Handler = (ctx, r) => {
       w.int16(ErrorCode.NONE).int32(p.partition).int32(b.nodeId);
       w.array([b.nodeId], (w, id) => w.int32(id)); // replicas
       w.array([b.nodeId], (w, id) => w.int32(id)); // isr
+      if (ctx.apiVersion >= 5) w.int32(0); // offline_replicas: none
     });
   });
   return w;

@@ -5,11 +5,11 @@ import { InvalidBatchError, splitBatches } from '../protocol/record-batch';
 import { Writer } from '../protocol/writer';
 
 /**
- * Produce v3: append each partition's record batches verbatim at the log end. acks 1 and -1 are
+ * Produce v3-v7 (same request; v5+ answers log_start_offset): append each partition's record batches verbatim at the log end. acks 1 and -1 are
  * the same here (one replica); acks 0 sends no response at all.
  */
 export const produce: Handler = (ctx, r) => {
-  const transactionalId = r.nullableString();
+  r.nullableString(); // transactional_id: the batches carry the producer id and epoch
   const acks = r.int16();
   r.int32(); // timeout_ms
   const topics = r.array((r) => ({
@@ -22,11 +22,15 @@ export const produce: Handler = (ctx, r) => {
     return {
       name: t.name,
       partitions: t.partitions.map((p) => {
-        const fail = (errorCode: number) => ({ index: p.index, errorCode, baseOffset: -1 });
+        const fail = (errorCode: number) => ({
+          index: p.index,
+          errorCode,
+          baseOffset: -1,
+          logStartOffset: -1,
+        });
         if (typeof topic === 'number') return fail(topic);
         const log = topic.partitions[p.index];
         if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        if (transactionalId !== null) return fail(ErrorCode.INVALID_REQUEST);
         let batches;
         try {
           batches = splitBatches(p.records ?? Buffer.alloc(0));
@@ -44,7 +48,12 @@ export const produce: Handler = (ctx, r) => {
               : ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
           );
         }
-        return { index: p.index, errorCode: ErrorCode.NONE, baseOffset: result.baseOffset };
+        return {
+          index: p.index,
+          errorCode: ErrorCode.NONE,
+          baseOffset: result.baseOffset,
+          logStartOffset: log.logStartOffset,
+        };
       }),
     };
   });
@@ -53,6 +62,7 @@ export const produce: Handler = (ctx, r) => {
   w.array(results, (w, t) => {
     w.string(t.name).array(t.partitions, (w, p) => {
       w.int32(p.index).int16(p.errorCode).int64(p.baseOffset).int64(-1); // log_append_time
+      if (ctx.apiVersion >= 5) w.int64(p.logStartOffset);
     });
   });
   return w.int32(0); // throttle_time_ms

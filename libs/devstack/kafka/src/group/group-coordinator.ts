@@ -27,6 +27,8 @@ export interface JoinRequest {
   readonly protocols: readonly GroupProtocol[];
   readonly clientId: string;
   readonly clientHost: string;
+  /** JoinGroup v4+ (KIP-394): a join without member id first gets MEMBER_ID_REQUIRED and an id. */
+  readonly requireKnownMemberId?: boolean;
 }
 
 export interface CommitRequest {
@@ -87,9 +89,14 @@ export class GroupCoordinator {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
 
-    if (req.memberId === '') {
+    if (req.memberId === '' && req.requireKnownMemberId === true) {
+      const id = `${req.clientId}-${randomUUID()}`;
+      group.pendingMembers.add(id);
+      return fail(ErrorCode.MEMBER_ID_REQUIRED).then((res) => ({ ...res, memberId: id }));
+    }
+    if (req.memberId === '' || group.pendingMembers.delete(req.memberId)) {
       const member: Member = {
-        id: `${req.clientId}-${randomUUID()}`,
+        id: req.memberId === '' ? `${req.clientId}-${randomUUID()}` : req.memberId,
         clientId: req.clientId,
         clientHost: req.clientHost,
         sessionTimeoutMs: req.sessionTimeoutMs,
@@ -389,6 +396,34 @@ export class GroupCoordinator {
   ): { offset: number; metadata: string } {
     const c = this.offsets.get(groupId, topic, partition);
     return c ? { offset: c.offset, metadata: c.metadata ?? '' } : { offset: -1, metadata: '' };
+  }
+
+  /** OffsetFetch with null topics (v2+): everything the group has committed. */
+  committedOffsets(
+    groupId: string,
+  ): { topic: string; partition: number; offset: number; metadata: string }[] {
+    return this.offsets.committed(groupId).map((c) => ({
+      topic: c.topic,
+      partition: c.partition,
+      offset: c.value.offset,
+      metadata: c.value.metadata ?? '',
+    }));
+  }
+
+  /**
+   * DeleteGroups, as Kafka: a group with members is NON_EMPTY_GROUP (68), an unknown one
+   * GROUP_ID_NOT_FOUND (69); otherwise the group and its committed offsets are removed.
+   */
+  deleteGroup(groupId: string): number {
+    const group = this.groups.get(groupId);
+    if (!group && !this.offsets.hasGroup(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group && group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    if (group) {
+      group.clearTimers();
+      this.groups.delete(groupId);
+    }
+    this.offsets.deleteGroup(groupId);
+    return ErrorCode.NONE;
   }
 
   deleteTopicOffsets(topic: string): void {

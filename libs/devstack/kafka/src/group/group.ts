@@ -44,6 +44,8 @@ export class Group {
   leaderId: string | null = null;
   /** Insertion order = join order; the first member becomes leader when there is none. */
   readonly members = new Map<string, Member>();
+  /** Ids handed out with MEMBER_ID_REQUIRED (JoinGroup v4+) and not yet used to join. */
+  readonly pendingMembers = new Set<string>();
   rebalanceTimer: NodeJS.Timeout | null = null;
   /** Initial rebalance delay (group.initial.rebalance.delay.ms): no completion before this time. */
   joinNotBefore = 0;

@@ -36,6 +36,32 @@ export class OffsetStore {
     return [...this.byGroup.keys()].filter((g) => this.hasGroup(g));
   }
 
+  /** Every committed (topic, partition) of a group, sorted by topic then partition. */
+  committed(group: string): { topic: string; partition: number; value: CommittedOffset }[] {
+    const out = [...(this.byGroup.get(group) ?? new Map<string, CommittedOffset>())].map(
+      ([k, value]) => {
+        const [topic, p] = k.split('\u0000') as [string, string];
+        return { topic, partition: Number(p), value };
+      },
+    );
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /** Forget all of a group's offsets (DeleteGroups), with tombstones in the journal. */
+  deleteGroup(group: string): void {
+    for (const { topic, partition } of this.committed(group)) {
+      this.dataDir?.appendOffset({
+        group,
+        topic,
+        partition,
+        offset: -1,
+        metadata: null,
+        deleted: true,
+      });
+    }
+    this.byGroup.delete(group);
+  }
+
   /** Forget a deleted topic's offsets in every group (with a tombstone in the journal). */
   deleteTopic(topic: string): void {
     for (const [group, offsets] of this.byGroup) {

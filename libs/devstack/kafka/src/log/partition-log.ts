@@ -1,5 +1,15 @@
 import { type LogConfig } from './log-config';
-import { type BatchInfo, firstOffsetAtOrAfter, withBaseOffset } from '../protocol/record-batch';
+import {
+  type BatchInfo,
+  ControlType,
+  controlBatch,
+  controlType,
+  firstOffsetAtOrAfter,
+  isControl,
+  isTransactional,
+  readBatchInfo,
+  withBaseOffset,
+} from '../protocol/record-batch';
 import { type PartitionStore } from '../persistence/partition-store';
 
 /** One stored batch: the verbatim bytes with the broker-assigned base offset stamped in. */
@@ -18,10 +28,25 @@ interface Segment {
   maxTimestamp: number;
 }
 
-/** Recent batches per idempotent producer, for duplicate detection (Kafka keeps 5). */
+/**
+ * Per idempotent producer, the epoch and its last batches, for duplicate detection (Kafka keeps
+ * 5, the most a producer may have in flight). Rebuilt from the stored batches on start, so dedup
+ * survives a restart as Kafka's producer-state snapshots + log replay make it.
+ */
 interface ProducerState {
   epoch: number;
   recent: { firstSeq: number; lastSeq: number; baseOffset: number }[];
+}
+
+const MAX_RECENT_BATCHES = 5;
+const INT32_MAX = 2147483647;
+
+/** A transaction aborted in this partition: readers in read_committed skip its batches. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** Offset of the abort marker. */
+  readonly lastOffset: number;
 }
 
 export type AppendResult =
@@ -33,6 +58,9 @@ export class PartitionLog {
   private leo = 0;
   private startOffset = 0;
   private readonly producers = new Map<number, ProducerState>();
+  /** Open transactions: producer id → first offset and epoch. */
+  private readonly ongoing = new Map<number, { firstOffset: number; epoch: number }>();
+  private readonly aborted: AbortedTransaction[] = [];
 
   constructor(
     readonly topic: string,
@@ -49,14 +77,42 @@ export class PartitionLog {
           size: 0,
           maxTimestamp: -1,
         };
-        for (const b of seg.batches) this.addToSegment(segment, b);
+        for (const b of seg.batches) {
+          this.addToSegment(segment, b);
+          this.track(readBatchInfo(b.bytes), b);
+        }
         this.segments.push(segment);
       }
       const first = this.segments[0];
       const last = this.segments.at(-1);
       this.startOffset = first ? first.baseOffset : 0;
       this.leo = last ? (last.batches.at(-1)?.lastOffset ?? last.baseOffset - 1) + 1 : 0;
+      // Transaction state is not persisted: a transaction left open by the previous run is
+      // aborted, as Kafka's coordinator aborts it once transaction.timeout.ms passes.
+      for (const [producerId, { epoch }] of [...this.ongoing]) {
+        this.writeMarker(producerId, epoch, false);
+      }
     }
+  }
+
+  /** First offset of the oldest open transaction, else the log end (read_committed bound). */
+  get lastStableOffset(): number {
+    let lso = this.leo;
+    for (const t of this.ongoing.values()) lso = Math.min(lso, t.firstOffset);
+    return lso;
+  }
+
+  /** Aborted transactions with data in [from, to] (Fetch's aborted_transactions). */
+  abortedBetween(from: number, to: number): AbortedTransaction[] {
+    return this.aborted.filter((t) => t.lastOffset >= from && t.firstOffset <= to);
+  }
+
+  /** EndTxn: write a COMMIT or ABORT marker for the producer's transaction in this partition. */
+  writeMarker(producerId: number, epoch: number, commit: boolean): void {
+    const type = commit ? ControlType.COMMIT : ControlType.ABORT;
+    const bytes = controlBatch(producerId, epoch, type, Date.now());
+    this.appendBatch(readBatchInfo(bytes));
+    this.onAppend();
   }
 
   get logStartOffset(): number {
@@ -78,48 +134,93 @@ export class PartitionLog {
 
   /** Append validated batches; all-or-nothing per partition. Returns the first base offset. */
   append(batches: readonly BatchInfo[]): AppendResult {
-    // Idempotence checks first, so a rejected request appends nothing.
+    // Idempotence checks first, so a rejected request appends nothing. A request carries one
+    // batch per partition from kafkajs and librdkafka; a duplicate is answered with the
+    // original batch's offset and appends nothing, as Kafka does.
     const first = batches[0];
     if (first && first.producerId >= 0) {
-      const state = this.producers.get(first.producerId);
-      if (state && first.producerEpoch < state.epoch) {
-        return { ok: false, error: 'INVALID_PRODUCER_EPOCH' };
-      }
-      if (state && first.producerEpoch === state.epoch) {
-        const dup = state.recent.find((r) => r.firstSeq === first.baseSequence);
-        if (dup) return { ok: true, baseOffset: dup.baseOffset };
-        const last = state.recent.at(-1);
-        if (last && first.baseSequence !== last.lastSeq + 1) {
-          return { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
-        }
-      }
+      const check = this.checkSequence(first);
+      if (check !== null) return check;
     }
     const baseOffset = this.leo;
-    for (const b of batches) {
-      const stored: StoredBatch = {
-        baseOffset: this.leo,
-        lastOffset: this.leo + b.lastOffsetDelta,
-        maxTimestamp: b.maxTimestamp,
-        bytes: withBaseOffset(b.bytes, this.leo),
-      };
-      let active = this.segments.at(-1);
-      if (!active || active.size >= this.config.segmentBytes) {
-        active = { baseOffset: this.leo, batches: [], size: 0, maxTimestamp: -1 };
-        this.segments.push(active);
-      }
-      this.addToSegment(active, stored);
-      this.store?.append(active.baseOffset, stored.bytes);
-      this.leo = stored.lastOffset + 1;
-      if (b.producerId >= 0) this.rememberProducer(b, stored.baseOffset);
-    }
+    for (const b of batches) this.appendBatch(b);
     this.onAppend();
     return { ok: true, baseOffset };
+  }
+
+  private appendBatch(b: BatchInfo): void {
+    const stored: StoredBatch = {
+      baseOffset: this.leo,
+      lastOffset: this.leo + b.lastOffsetDelta,
+      maxTimestamp: b.maxTimestamp,
+      bytes: withBaseOffset(b.bytes, this.leo),
+    };
+    let active = this.segments.at(-1);
+    if (!active || active.size >= this.config.segmentBytes) {
+      active = { baseOffset: this.leo, batches: [], size: 0, maxTimestamp: -1 };
+      this.segments.push(active);
+    }
+    this.addToSegment(active, stored);
+    this.store?.append(active.baseOffset, stored.bytes);
+    this.leo = stored.lastOffset + 1;
+    this.track(b, stored);
+  }
+
+  /** Producer sequences and transaction state for one stored batch. */
+  private track(b: BatchInfo, stored: StoredBatch): void {
+    if (b.producerId < 0) return;
+    if (isControl(b.attributes)) {
+      const open = this.ongoing.get(b.producerId);
+      this.ongoing.delete(b.producerId);
+      if (open && controlType(stored.bytes) === ControlType.ABORT) {
+        this.aborted.push({
+          producerId: b.producerId,
+          firstOffset: open.firstOffset,
+          lastOffset: stored.baseOffset,
+        });
+      }
+      return;
+    }
+    this.rememberProducer(b, stored.baseOffset);
+    if (isTransactional(b.attributes) && !this.ongoing.has(b.producerId)) {
+      this.ongoing.set(b.producerId, { firstOffset: stored.baseOffset, epoch: b.producerEpoch });
+    }
   }
 
   private addToSegment(segment: Segment, b: StoredBatch): void {
     segment.batches.push(b);
     segment.size += b.bytes.length;
     segment.maxTimestamp = Math.max(segment.maxTimestamp, b.maxTimestamp);
+  }
+
+  /**
+   * Kafka's ProducerStateManager rules: an older epoch is fenced (47); a new epoch must start at
+   * sequence 0; within an epoch a batch already among the last five is a duplicate, and any
+   * other batch must continue the last sequence (wrapping after Int32 max), else 45. A producer
+   * with no state at all (new, or whose batches retention removed) may start at any sequence,
+   * as since KIP-360 Kafka no longer answers UNKNOWN_PRODUCER_ID there.
+   */
+  private checkSequence(b: BatchInfo): AppendResult | null {
+    const state = this.producers.get(b.producerId);
+    if (!state) return null;
+    if (b.producerEpoch < state.epoch) return { ok: false, error: 'INVALID_PRODUCER_EPOCH' };
+    if (b.producerEpoch > state.epoch) {
+      return b.baseSequence === 0 ? null : { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
+    }
+    const lastSeq = lastSequence(b);
+    const dup = state.recent.find((r) => r.firstSeq === b.baseSequence && r.lastSeq === lastSeq);
+    if (dup) return { ok: true, baseOffset: dup.baseOffset };
+    const last = state.recent.at(-1);
+    if (!last) return null;
+    const expected = last.lastSeq === INT32_MAX ? 0 : last.lastSeq + 1;
+    return b.baseSequence === expected ? null : { ok: false, error: 'OUT_OF_ORDER_SEQUENCE' };
+  }
+
+  /** Highest producer id in this log (-1 when none), so new ids never collide after a restart. */
+  get maxProducerId(): number {
+    let max = -1;
+    for (const id of this.producers.keys()) max = Math.max(max, id);
+    return max;
   }
 
   private rememberProducer(b: BatchInfo, baseOffset: number): void {
@@ -130,10 +231,10 @@ export class PartitionLog {
     }
     state.recent.push({
       firstSeq: b.baseSequence,
-      lastSeq: b.baseSequence + b.lastOffsetDelta,
+      lastSeq: lastSequence(b),
       baseOffset,
     });
-    if (state.recent.length > 5) state.recent.shift();
+    if (state.recent.length > MAX_RECENT_BATCHES) state.recent.shift();
   }
 
   /**
@@ -141,7 +242,12 @@ export class PartitionLog {
    * records below fetchOffset itself). Stops before exceeding maxBytes, except that the first
    * batch is always returned when `atLeastOne` (KIP-74), so a big batch can never stall a consumer.
    */
-  read(fetchOffset: number, maxBytes: number, atLeastOne: boolean): StoredBatch[] {
+  read(
+    fetchOffset: number,
+    maxBytes: number,
+    atLeastOne: boolean,
+    upTo = Number.MAX_SAFE_INTEGER,
+  ): StoredBatch[] {
     const out: StoredBatch[] = [];
     let size = 0;
     for (const seg of this.segments) {
@@ -150,6 +256,7 @@ export class PartitionLog {
       let i = firstIndexWithLastOffsetAtLeast(seg.batches, fetchOffset);
       for (; i < seg.batches.length; i++) {
         const b = seg.batches[i] as StoredBatch;
+        if (b.baseOffset >= upTo) return out;
         if (size + b.bytes.length > maxBytes && !(atLeastOne && out.length === 0)) return out;
         out.push(b);
         size += b.bytes.length;
@@ -193,6 +300,22 @@ export class PartitionLog {
     return deleted;
   }
 
+  /**
+   * DeleteRecords: make `offset` the log start offset, dropping the segments wholly below it.
+   * The start offset is not checkpointed: after a restart it falls back to the first kept
+   * segment's base offset.
+   */
+  deleteRecordsBefore(offset: number): void {
+    if (offset <= this.startOffset) return;
+    while (this.segments.length > 1) {
+      const next = this.segments[1] as Segment;
+      if (next.baseOffset > offset) break;
+      const oldest = this.segments.shift() as Segment;
+      this.store?.deleteSegment(oldest.baseOffset);
+    }
+    this.startOffset = offset;
+  }
+
   /** Release the open segment file, if any. */
   close(): void {
     this.store?.close();
@@ -203,6 +326,11 @@ export class PartitionLog {
     this.segments.length = 0;
     this.store?.destroy();
   }
+}
+
+/** Sequence numbers wrap to 0 after Int32 max, as in Kafka's DefaultRecordBatch. */
+function lastSequence(b: BatchInfo): number {
+  return (b.baseSequence + b.lastOffsetDelta) % (INT32_MAX + 1);
 }
 
 function firstIndexWithLastOffsetAtLeast(batches: readonly StoredBatch[], offset: number): number {

@@ -4,8 +4,10 @@ import { type DataDir } from '../persistence/data-dir';
 
 export interface Topic {
   readonly name: string;
-  readonly config: LogConfig;
-  readonly partitions: readonly PartitionLog[];
+  config: LogConfig;
+  /** Configs set explicitly (CreateTopics entries, AlterConfigs), as DescribeConfigs reports them. */
+  overrides: Readonly<Record<string, string>>;
+  readonly partitions: PartitionLog[];
 }
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -25,7 +27,9 @@ export class TopicRegistry {
   ) {
     if (dataDir) {
       for (const meta of dataDir.listTopics()) {
-        this.topics.set(meta.name, this.build(meta.name, meta.partitions, meta.config));
+        const topic = this.build(meta.name, meta.partitions, meta.config);
+        topic.overrides = meta.overrides ?? {};
+        this.topics.set(meta.name, topic);
       }
     }
   }
@@ -46,11 +50,42 @@ export class TopicRegistry {
     return [...this.topics.values()];
   }
 
-  create(name: string, partitions: number, config: LogConfig = this.defaultConfig): Topic {
+  create(
+    name: string,
+    partitions: number,
+    config: LogConfig = this.defaultConfig,
+    overrides: Readonly<Record<string, string>> = {},
+  ): Topic {
     const topic = this.build(name, partitions, config);
-    this.dataDir?.saveTopic({ name, partitions, config });
+    topic.overrides = overrides;
     this.topics.set(name, topic);
+    this.save(topic);
     return topic;
+  }
+
+  /** CreatePartitions: grow a topic to `count` partitions (the caller checks count > current). */
+  addPartitions(topic: Topic, count: number): void {
+    for (let i = topic.partitions.length; i < count; i++) {
+      topic.partitions.push(this.partitionLog(topic.name, i, topic.config));
+    }
+    this.save(topic);
+  }
+
+  /** AlterConfigs: replace a topic's explicit configs and apply the resulting log config. */
+  setConfig(topic: Topic, config: LogConfig, overrides: Readonly<Record<string, string>>): void {
+    topic.config = config;
+    topic.overrides = overrides;
+    for (const p of topic.partitions) p.setConfig(config);
+    this.save(topic);
+  }
+
+  private save(topic: Topic): void {
+    this.dataDir?.saveTopic({
+      name: topic.name,
+      partitions: topic.partitions.length,
+      config: topic.config,
+      overrides: topic.overrides,
+    });
   }
 
   delete(name: string): boolean {
@@ -62,6 +97,15 @@ export class TopicRegistry {
     return true;
   }
 
+  /** Highest producer id found in any stored batch (-1 when none). */
+  maxProducerId(): number {
+    let max = -1;
+    for (const topic of this.topics.values()) {
+      for (const p of topic.partitions) max = Math.max(max, p.maxProducerId);
+    }
+    return max;
+  }
+
   enforceRetention(now: number): void {
     for (const topic of this.topics.values()) {
       for (const p of topic.partitions) p.enforceRetention(now);
@@ -70,11 +114,13 @@ export class TopicRegistry {
 
   private build(name: string, count: number, config: LogConfig): Topic {
     const partitions: PartitionLog[] = [];
-    for (let i = 0; i < count; i++) {
-      const store = this.dataDir ? this.dataDir.partitionStore(name, i) : null;
-      partitions.push(new PartitionLog(name, i, config, store, () => this.onAppend(name, i)));
-    }
-    return { name, config, partitions };
+    for (let i = 0; i < count; i++) partitions.push(this.partitionLog(name, i, config));
+    return { name, config, overrides: {}, partitions };
+  }
+
+  private partitionLog(name: string, i: number, config: LogConfig): PartitionLog {
+    const store = this.dataDir ? this.dataDir.partitionStore(name, i) : null;
+    return new PartitionLog(name, i, config, store, () => this.onAppend(name, i));
   }
 
   close(): void {

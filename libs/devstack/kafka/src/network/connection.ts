@@ -4,7 +4,7 @@ import { type BrokerContext } from '../broker-context';
 import {
   API_NAMES,
   ApiKey,
-  IMPLEMENTED_VERSION,
+  IMPLEMENTED_VERSIONS,
   isApiKey,
   usesFlexibleHeader,
 } from '../protocol/api-keys';
@@ -107,9 +107,10 @@ export class Connection {
       if (!isApiKey(apiKey)) {
         throw new UnsupportedRequestError(`unsupported API key ${apiKey}`);
       }
-      if (apiKey !== ApiKey.ApiVersions && apiVersion !== IMPLEMENTED_VERSION[apiKey]) {
+      const range = IMPLEMENTED_VERSIONS[apiKey];
+      if (apiKey !== ApiKey.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
         throw new UnsupportedRequestError(
-          `${API_NAMES[apiKey]} v${apiVersion} is not implemented (only v${IMPLEMENTED_VERSION[apiKey]})`,
+          `${API_NAMES[apiKey]} v${apiVersion} is not implemented (only v${range.min}-v${range.max})`,
         );
       }
       const body = await HANDLERS[apiKey](

@@ -7,6 +7,8 @@ export interface TopicMeta {
   readonly name: string;
   readonly partitions: number;
   readonly config: LogConfig;
+  /** Topic configs set by CreateTopics or AlterConfigs, verbatim (absent in older data dirs). */
+  readonly overrides?: Readonly<Record<string, string>>;
 }
 
 export interface CommittedOffsetRecord {

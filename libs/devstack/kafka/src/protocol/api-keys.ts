@@ -1,17 +1,17 @@
 /**
- * API keys and the versions this broker advertises in ApiVersions.
+ * API keys and the version ranges this broker implements and advertises in ApiVersions.
  *
- * Each API is implemented at exactly one version (`version`), chosen so that both kafkajs 2.x
- * (which uses min(its max, our max) and ignores our min) and librdkafka 2.0.x (which uses the
- * highest version in the intersection of both ranges) pick it. See
- * shared/reference/wire-protocols.md §1.2.
+ * The highest implemented version of each API is the one kafkajs 2.2.4 picks (it uses
+ * min(its max, our max)); librdkafka 2.0.x (Debian's kcat) picks the highest version both sides
+ * know, which is never above kafkajs's max for the APIs it uses (shared/reference/wire-protocols.md
+ * §1.2), so every version either client sends lies in [min, max] below. No version here is
+ * flexible except ApiVersions v3, which librdkafka sends first.
  *
- * `minVersion` is advertised as 0 for every key, although only `version` is implemented:
+ * `minVersion` is advertised as 0 for every key, although only `min..max` is implemented:
  * librdkafka enables features (balanced consumer groups, message format v2, ...) only when our
  * advertised range overlaps fixed version ranges such as JoinGroup 0..0, and neither client ever
  * picks a version below our max. A request at any other version is answered as the real broker
- * does for a version it cannot parse: the connection is closed with a logged reason. ApiVersions is
- * the exception and implements v0 to v3.
+ * does for a version it cannot parse: the connection is closed with a logged reason.
  */
 export const ApiKey = {
   Produce: 0,
@@ -30,7 +30,16 @@ export const ApiKey = {
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
+  DeleteRecords: 21,
   InitProducerId: 22,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
+  DescribeConfigs: 32,
+  AlterConfigs: 33,
+  CreatePartitions: 37,
+  DeleteGroups: 42,
 } as const;
 
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey];
@@ -42,25 +51,39 @@ export interface AdvertisedApi {
   readonly maxVersion: number;
 }
 
-/** Implemented version per API (ApiVersions: 0..3). */
-export const IMPLEMENTED_VERSION: Readonly<Record<ApiKeyValue, number>> = {
-  [ApiKey.Produce]: 3,
-  [ApiKey.Fetch]: 4,
-  [ApiKey.ListOffsets]: 2,
-  [ApiKey.Metadata]: 4,
-  [ApiKey.OffsetCommit]: 2,
-  [ApiKey.OffsetFetch]: 1,
-  [ApiKey.FindCoordinator]: 0,
-  [ApiKey.JoinGroup]: 1,
-  [ApiKey.Heartbeat]: 0,
-  [ApiKey.LeaveGroup]: 1,
-  [ApiKey.SyncGroup]: 0,
-  [ApiKey.DescribeGroups]: 0,
-  [ApiKey.ListGroups]: 0,
-  [ApiKey.ApiVersions]: 3,
-  [ApiKey.CreateTopics]: 0,
-  [ApiKey.DeleteTopics]: 0,
-  [ApiKey.InitProducerId]: 0,
+export interface VersionRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Implemented versions per API (both ends included). */
+export const IMPLEMENTED_VERSIONS: Readonly<Record<ApiKeyValue, VersionRange>> = {
+  [ApiKey.Produce]: { min: 3, max: 7 },
+  [ApiKey.Fetch]: { min: 4, max: 11 },
+  [ApiKey.ListOffsets]: { min: 0, max: 3 },
+  [ApiKey.Metadata]: { min: 4, max: 6 },
+  [ApiKey.OffsetCommit]: { min: 2, max: 5 },
+  [ApiKey.OffsetFetch]: { min: 1, max: 4 },
+  [ApiKey.FindCoordinator]: { min: 0, max: 2 },
+  [ApiKey.JoinGroup]: { min: 1, max: 5 },
+  [ApiKey.Heartbeat]: { min: 0, max: 3 },
+  [ApiKey.LeaveGroup]: { min: 1, max: 3 },
+  [ApiKey.SyncGroup]: { min: 0, max: 3 },
+  [ApiKey.DescribeGroups]: { min: 0, max: 2 },
+  [ApiKey.ListGroups]: { min: 0, max: 2 },
+  [ApiKey.ApiVersions]: { min: 0, max: 3 },
+  [ApiKey.CreateTopics]: { min: 0, max: 3 },
+  [ApiKey.DeleteTopics]: { min: 0, max: 1 },
+  [ApiKey.DeleteRecords]: { min: 0, max: 1 },
+  [ApiKey.InitProducerId]: { min: 0, max: 1 },
+  [ApiKey.AddPartitionsToTxn]: { min: 0, max: 1 },
+  [ApiKey.AddOffsetsToTxn]: { min: 0, max: 1 },
+  [ApiKey.EndTxn]: { min: 0, max: 1 },
+  [ApiKey.TxnOffsetCommit]: { min: 0, max: 1 },
+  [ApiKey.DescribeConfigs]: { min: 0, max: 2 },
+  [ApiKey.AlterConfigs]: { min: 0, max: 1 },
+  [ApiKey.CreatePartitions]: { min: 0, max: 1 },
+  [ApiKey.DeleteGroups]: { min: 0, max: 1 },
 };
 
 export const API_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -68,18 +91,18 @@ export const API_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
 );
 
 export const ADVERTISED_APIS: readonly AdvertisedApi[] = (
-  Object.entries(IMPLEMENTED_VERSION) as unknown as [string, number][]
+  Object.entries(IMPLEMENTED_VERSIONS) as unknown as [string, VersionRange][]
 )
-  .map(([key, maxVersion]) => ({
+  .map(([key, range]) => ({
     key: Number(key) as ApiKeyValue,
     name: API_NAMES[Number(key)] ?? String(key),
     minVersion: 0,
-    maxVersion,
+    maxVersion: range.max,
   }))
   .sort((a, b) => a.key - b.key);
 
 export function isApiKey(key: number): key is ApiKeyValue {
-  return key in IMPLEMENTED_VERSION;
+  return key in IMPLEMENTED_VERSIONS;
 }
 
 /** Request header v2 (with tagged fields) is used by flexible versions; here only ApiVersions v3+. */

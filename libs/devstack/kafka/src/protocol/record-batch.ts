@@ -133,3 +133,89 @@ export function firstOffsetAtOrAfter(bytes: Buffer, ts: number): number {
   }
   return base + info.lastOffsetDelta;
 }
+
+const TRANSACTIONAL_FLAG = 0x10;
+const CONTROL_FLAG = 0x20;
+
+export function isTransactional(attributes: number): boolean {
+  return (attributes & TRANSACTIONAL_FLAG) !== 0;
+}
+
+export function isControl(attributes: number): boolean {
+  return (attributes & CONTROL_FLAG) !== 0;
+}
+
+/** Control record types (Kafka's ControlRecordType). */
+export const ControlType = { ABORT: 0, COMMIT: 1 } as const;
+
+/**
+ * A transaction marker: a transactional control batch holding one record whose key is
+ * `int16 version 0 | int16 type` and value `int16 version 0 | int32 coordinator epoch`, with a
+ * real CRC-32C so clients that check CRCs accept it.
+ */
+export function controlBatch(
+  producerId: number,
+  producerEpoch: number,
+  type: number,
+  now: number,
+): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(type, 2);
+  const value = Buffer.alloc(6);
+  // attributes, timestampDelta 0, offsetDelta 0, key length 4 (zigzag 8), value length 6 (12), no headers
+  const record = Buffer.concat([
+    Buffer.from([0, 0, 0, 8]),
+    key,
+    Buffer.from([12]),
+    value,
+    Buffer.from([0]),
+  ]);
+  const body = Buffer.concat([Buffer.from([record.length * 2]), record]);
+  const out = Buffer.alloc(BATCH_HEADER_SIZE + body.length);
+  out.writeBigInt64BE(0n, 0);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, 8);
+  out.writeInt32BE(0, 12); // partition leader epoch
+  out.writeInt8(2, MAGIC_OFFSET);
+  out.writeInt16BE(TRANSACTIONAL_FLAG | CONTROL_FLAG, ATTRIBUTES_OFFSET);
+  out.writeInt32BE(0, LAST_OFFSET_DELTA_OFFSET);
+  out.writeBigInt64BE(BigInt(now), BASE_TIMESTAMP_OFFSET);
+  out.writeBigInt64BE(BigInt(now), MAX_TIMESTAMP_OFFSET);
+  out.writeBigInt64BE(BigInt(producerId), PRODUCER_ID_OFFSET);
+  out.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET);
+  out.writeInt32BE(-1, BASE_SEQUENCE_OFFSET);
+  out.writeInt32BE(1, RECORD_COUNT_OFFSET);
+  body.copy(out, BATCH_HEADER_SIZE);
+  out.writeUInt32BE(crc32c(out.subarray(ATTRIBUTES_OFFSET)), ATTRIBUTES_OFFSET - 4);
+  return out;
+}
+
+/** The type of a control batch's (first) record: ABORT or COMMIT. */
+export function controlType(bytes: Buffer): number {
+  let pos = BATCH_HEADER_SIZE;
+  const skipVarint = (): void => {
+    while ((bytes[pos++] ?? 0) & 0x80);
+  };
+  skipVarint(); // record length
+  pos += 1; // attributes
+  skipVarint(); // timestampDelta
+  skipVarint(); // offsetDelta
+  skipVarint(); // key length (always 4)
+  return bytes.readInt16BE(pos + 2);
+}
+
+let CRC32C_TABLE: Uint32Array | null = null;
+
+/** CRC-32C (Castagnoli), the checksum of record batches. */
+export function crc32c(buf: Buffer): number {
+  if (!CRC32C_TABLE) {
+    CRC32C_TABLE = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+      CRC32C_TABLE[i] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (const byte of buf) crc = (CRC32C_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
