@@ -233,7 +233,8 @@ export default tseslint.config(
     rules: restrictImports(noAdapterPackages, [noAdapterPaths]),
   },
   {
-    // One folder per adapter (adapters/grpc, adapters/mongo, …); none imports another.
+    // One flat folder per adapter (adapters/grpc, adapters/mongo, …); none imports another. The
+    // patterns assume files one level below adapters/<a>/, as today: a nested folder needs its own.
     files: ['apps/*/src/adapters/*/**/*.ts'],
     rules: restrictImports([], [...noOtherAdapter, noConstantFromUseCase]),
   },
