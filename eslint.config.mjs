@@ -44,6 +44,12 @@ const depConstraints = [
     onlyDependOnLibsWithTags: ['scope:notification', 'scope:job', 'scope:shared'],
   },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  // The devstack, e2e and benches: the devstack servers, shared libraries and the job worker SDK;
+  // the services themselves only through the entry points allowed below.
+  {
+    sourceTag: 'scope:devstack',
+    onlyDependOnLibsWithTags: ['scope:devstack', 'scope:shared', 'scope:job'],
+  },
 ];
 
 // Tests may also use the devstack servers (docs/architecture.md: libs/devstack is imported only
@@ -82,7 +88,75 @@ const serviceEntryPoints = [
   '@trellis/devstack',
 ];
 
-const adapterPackages = ['mongodb', 'kafkajs', '@grpc/grpc-js', 'nice-grpc', 'nodemailer', 'pino'];
+// Layers inside a service (apps/<svc>/src): domain ← app ← adapters, wired by the composition
+// root (app.ts, main.ts), which the rules leave alone. File-level, so no-restricted-imports; in flat
+// config a later block replaces an earlier block's options for the same rule, so each layer's block
+// carries its whole list.
+const adapterPackages = [
+  'mongodb',
+  'kafkajs',
+  '@grpc/grpc-js',
+  'nice-grpc',
+  'nice-grpc-common',
+  'nodemailer',
+  'pino',
+  'prom-client',
+  // the platform libraries that wrap a driver are adapters too
+  '@trellis/platform/grpc',
+  '@trellis/platform/mongo',
+  '@trellis/platform/messaging',
+];
+const noAdapterPackages = adapterPackages.map((name) => ({
+  name,
+  message: 'Domain/app code must not import an adapter package: depend on a port (app/*.port.ts).',
+}));
+const noAdapterPaths = {
+  group: ['**/adapters', '**/adapters/**'],
+  message: 'Domain/app code must not import adapters: depend on a port (app/*.port.ts).',
+};
+// Protobuf types and topics are wire formats; mapping them is an adapter's job.
+const noContracts = (layer) => ({
+  group: ['@trellis/contracts', '@trellis/contracts/**'],
+  message: `${layer} code must not import @trellis/contracts: map protos and events in an adapter.`,
+});
+const noAppLayer = {
+  // ../app/x, ../../app, ./app — the app layer or the composition root
+  regex: '^\\.{1,2}/(?:.*/)?app(?:/|$)',
+  message: 'Domain code must not import the app layer: the arrow points app → domain.',
+};
+const noOtherAdapter = [
+  {
+    // from adapters/<a>/x.ts: ../<b>/y is another adapter; ../../domain, ../../app and the shared
+    // helpers directly under adapters/ (../proto-time) are not.
+    regex: '^\\.\\./(?!\\.\\.?/)[^/]+/',
+    message:
+      'An adapter must not import another adapter: share through a port, the domain, or a module directly under adapters/.',
+  },
+  {
+    regex: '^(?:\\.\\./){2,}adapters(?:/|$)',
+    message: 'An adapter must not import another adapter.',
+  },
+];
+const noConstantFromUseCase = {
+  // A use case file exports the use case; a constant an adapter needs belongs to the domain or a port.
+  regex: '/app/[^/]+\\.(?:command|query)$',
+  importNamePattern: '^[A-Z][A-Z0-9_]*$',
+  message: 'Import constants from domain/ or a port, not from a use case file.',
+};
+const restrictImports = (paths, patterns) => ({
+  'no-restricted-imports': ['error', { paths, patterns }],
+});
+
+// The notification use cases that still build outbox events from proto types and read decoded
+// account/job events (#20). Until their mapping moves to adapters/kafka, they alone in app/ may
+// import @trellis/contracts; no other app file may start to.
+const appFilesUsingContracts = [
+  'apps/notification-service/src/app/deliver-email.command.ts',
+  'apps/notification-service/src/app/handle-domain-event.command.ts',
+  'apps/notification-service/src/app/outgoing-events.ts',
+  'apps/notification-service/src/app/sync-campaign-from-job.command.ts',
+  'apps/notification-service/src/app/unit-of-work.port.ts',
+];
 
 export default tseslint.config(
   {
@@ -147,22 +221,36 @@ export default tseslint.config(
     },
   },
   {
-    // Domain and application layers depend on ports only, never on an adapter or a driver.
-    files: ['apps/*/src/domain/**/*.ts', 'apps/*/src/app/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
+    files: ['apps/*/src/domain/**/*.ts'],
+    rules: restrictImports(noAdapterPackages, [noAdapterPaths, noAppLayer, noContracts('Domain')]),
+  },
+  {
+    files: ['apps/*/src/app/**/*.ts'],
+    rules: restrictImports(noAdapterPackages, [noAdapterPaths, noContracts('App')]),
+  },
+  {
+    files: appFilesUsingContracts,
+    rules: restrictImports(noAdapterPackages, [noAdapterPaths]),
+  },
+  {
+    // One flat folder per adapter (adapters/grpc, adapters/mongo, …); none imports another. The
+    // patterns assume files one level below adapters/<a>/, as today: a nested folder needs its own.
+    files: ['apps/*/src/adapters/*/**/*.ts'],
+    rules: restrictImports([], [...noOtherAdapter, noConstantFromUseCase]),
+  },
+  {
+    // Helpers directly under adapters/ serve every adapter, so they import none.
+    files: ['apps/*/src/adapters/*.ts'],
+    rules: restrictImports(
+      [],
+      [
         {
-          paths: adapterPackages.map((name) => ({
-            name,
-            message: 'Domain/app code must not import adapters.',
-          })),
-          patterns: [
-            { group: ['**/adapters/**'], message: 'Domain/app code must not import adapters.' },
-          ],
+          regex: '^\\./[^/]+/',
+          message: 'A shared adapter helper must not import a particular adapter.',
         },
+        noConstantFromUseCase,
       ],
-    },
+    ),
   },
   prettier,
 );

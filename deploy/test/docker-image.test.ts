@@ -209,6 +209,15 @@ describe('the production layout of the image, built in a temp folder', () => {
         expect([dev, existsSync(path.join(modules, dev))]).toEqual([dev, false]);
       }
     }
+    // What only the devstack servers use is no production dependency and not in the image.
+    for (const devstackOnly of ['mingo', 'smtp-server']) {
+      const installed = existsSync(path.join(modules, devstackOnly));
+      expect([devstackOnly, devstackOnly in pkg.dependencies, installed]).toEqual([
+        devstackOnly,
+        false,
+        false,
+      ]);
+    }
     // Every package any built bundle requires is a production dependency, installed here.
     for (const built of readdirSync(path.join(repoRoot, 'dist/apps'))) {
       const main = path.join(repoRoot, 'dist/apps', built, 'main.js');

@@ -69,6 +69,7 @@ export function helmMerge(base: JsonObject, overlay: JsonObject): JsonObject {
 export interface NxProject {
   name: string;
   root: string;
+  tags: string[];
   targets: Record<string, Json>;
 }
 
@@ -80,10 +81,15 @@ export function nxProjects(): Map<string, NxProject> {
     if (depth > 4) return;
     const file = path.join(dir, 'project.json');
     if (dir !== repoRoot && existsSync(file)) {
-      const json = JSON.parse(readText(file)) as { name: string; targets?: Record<string, Json> };
+      const json = JSON.parse(readText(file)) as {
+        name: string;
+        tags?: string[];
+        targets?: Record<string, Json>;
+      };
       projects.set(json.name, {
         name: json.name,
         root: path.relative(repoRoot, dir),
+        tags: json.tags ?? [],
         targets: json.targets ?? {},
       });
     }

@@ -1,8 +1,6 @@
 import type { DecodedEvent } from '@trellis/contracts';
-import { FINAL_CAMPAIGN_STATES } from '../domain/campaign';
+import { CAMPAIGN_JOB_TYPE, FINAL_CAMPAIGN_STATES } from '../domain/campaign';
 import type { NotificationDeps } from './deps';
-
-export const CAMPAIGN_JOB_TYPE = 'email.campaign';
 
 /**
  * Mirrors the end of a campaign's job that the worker could not record itself: JobDeadLettered →

@@ -1,5 +1,8 @@
 export type CampaignState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
+/** The job-service job type that runs a campaign (its worker and the JobDeadLettered/JobCancelled mirror). */
+export const CAMPAIGN_JOB_TYPE = 'email.campaign';
+
 export const FINAL_CAMPAIGN_STATES: readonly CampaignState[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 export type CampaignRecipients =

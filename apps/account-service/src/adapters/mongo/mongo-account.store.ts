@@ -14,7 +14,7 @@ import type { Account, ExternalAccount } from '../../domain/account';
 import type { AccountEvent } from '../../domain/account-events';
 import { externalAccountId } from '../../domain/ids';
 import type { LedgerEntry, Transaction } from '../../domain/ledger';
-import { toAccountEventMessage } from '../kafka/account-event.mapper';
+import { toAccountEventMessage } from './account-events.outbox';
 import {
   type AccountDocument,
   type ExternalAccountDocument,

@@ -2,7 +2,7 @@ import { ClientError, Status } from 'nice-grpc';
 import { jobV1 } from '@trellis/contracts';
 import { UnavailableError } from '@trellis/platform/errors';
 import type { CampaignJobs } from '../../app/job-queue.port';
-import { CAMPAIGN_JOB_TYPE } from '../../app/sync-campaign-from-job.command';
+import { CAMPAIGN_JOB_TYPE } from '../../domain/campaign';
 
 type JobClient = Pick<jobV1.JobServiceClient, 'createJob' | 'cancelJob'>;
 

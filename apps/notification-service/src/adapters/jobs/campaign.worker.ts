@@ -2,7 +2,7 @@ import { createWorker, JobFailure, type JobServiceClient, type Worker } from '@t
 import type { Logger } from '@trellis/platform/logging';
 import type { NotificationDeps } from '../../app/deps';
 import { runCampaign, type CampaignRunSettings } from '../../app/run-campaign.command';
-import { CAMPAIGN_JOB_TYPE } from '../../app/sync-campaign-from-job.command';
+import { CAMPAIGN_JOB_TYPE } from '../../domain/campaign';
 
 /**
  * Runs `email.campaign` jobs through the worker SDK. A cancelled campaign ends its job through the
