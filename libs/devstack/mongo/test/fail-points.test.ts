@@ -247,6 +247,32 @@ describe('configureFailPoint failCommand', () => {
   });
 });
 
+describe('configureFailPoint onPrimaryTransactionalWrite', () => {
+  const arm = (mode: unknown, data: Document = {}) =>
+    client.db('admin').command({ configureFailPoint: 'onPrimaryTransactionalWrite', mode, data });
+
+  afterEach(async () => {
+    await arm('off');
+  });
+
+  it('a write committed before its connection dropped is applied once after the retry', async () => {
+    const coll = freshDb().collection('c');
+    await arm({ times: 1 });
+    await coll.insertOne({ _id: 1 } as Document);
+    expect(await coll.find().toArray()).toEqual([{ _id: 1 }]);
+  });
+
+  it('a write failed before commit is applied by the retry, or fails when the retry fails too', async () => {
+    const coll = freshDb().collection('c');
+    await arm({ times: 1 }, { failBeforeCommitExceptionCode: 1 });
+    await coll.insertOne({ _id: 1 } as Document);
+    expect(await coll.countDocuments()).toBe(1);
+    await arm({ times: 2 }, { failBeforeCommitExceptionCode: 1 });
+    await expect(coll.insertOne({ _id: 2 } as Document)).rejects.toBeDefined();
+    expect(await coll.countDocuments()).toBe(1);
+  });
+});
+
 describe('without enableTestCommands', () => {
   it('configureFailPoint does not exist, as on a mongod started without test commands', async () => {
     const server = await startMongoDevServer();

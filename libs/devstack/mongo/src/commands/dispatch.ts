@@ -281,8 +281,17 @@ async function runRetryable(
   const sessions = ctx.server.sessions;
   const previous = sessions.beginRetryableWrite(session, txnNumber);
   if (previous) return { ...previous };
+  const injected = ctx.server.failPoints?.onTransactionalWrite();
+  if (injected?.failBeforeCommitExceptionCode !== undefined) {
+    if (injected.closeConnection) ctx.conn.close();
+    throw new CommandError(
+      injected.failBeforeCommitExceptionCode,
+      'Failing write for test due to failBeforeCommitExceptionCode',
+    );
+  }
   const reply = await handler(ctx);
   sessions.rememberRetryableWrite(session, txnNumber, { ...reply });
+  if (injected?.closeConnection) ctx.conn.close();
   return reply;
 }
 

@@ -15,6 +15,12 @@
  *   "Failing command via 'failCommand' failpoint" — the command itself never executes.
  * - After a successful run: `writeConcernError` is attached to the reply (the write is applied).
  * - `errorLabels` replaces the labels the server would compute (an empty array means none).
+ *
+ * `onPrimaryTransactionalWrite` (used by the driver's retryable-writes tests) acts on retryable
+ * writes: with `failBeforeCommitExceptionCode` the write is not applied and fails with that code;
+ * unless `closeConnection: false` the connection is then dropped (after a successful write: the
+ * write stays applied, the client never sees the reply and retries). Deviation: mongod evaluates it
+ * per statement, here per command.
  */
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
@@ -61,54 +67,21 @@ interface CommandTarget {
 
 const NEVER_FAILED = new Set(['configureFailPoint']);
 
-export class FailPoints {
+/** One named fail point: its mode and data, and how often it has fired (mongod's `timesEntered`). */
+class FailPoint<D> {
   private mode: Mode = { kind: 'off' };
-  private data: FailCommandData | null = null;
-  /** How often the fail point has fired (mongod's `timesEntered`, returned as `count`). */
-  private timesEntered = 0;
+  data: D | null = null;
+  timesEntered = 0;
 
-  configure(name: unknown, rawMode: unknown, rawData: unknown): number {
-    if (name !== 'failCommand') {
-      throw CommandError.of(
-        'BadValue',
-        `failpoint not found: ${String(name)} (the devstack MongoDB server implements only failCommand)`,
-      );
-    }
-    const mode = parseMode(rawMode);
-    const data = rawData === undefined ? null : parseData(rawData);
+  configure(mode: Mode, data: D): number {
     const before = this.timesEntered;
     this.mode = mode;
-    if (mode.kind !== 'off') this.data = data ?? parseData({});
+    this.data = data;
     return before;
   }
 
-  before(target: CommandTarget): FailBefore | null {
-    const data = this.data;
-    if (!data || !matches(data, target)) return null;
-    if (data.errorCode === undefined && !data.closeConnection && data.blockTimeMS === 0)
-      return null;
-    if (!this.fire()) return null;
-    const error =
-      data.errorCode === undefined
-        ? null
-        : new CommandError(data.errorCode, "Failing command via 'failCommand' failpoint");
-    return {
-      blockTimeMS: data.blockTimeMS,
-      closeConnection: data.closeConnection,
-      error,
-      errorLabels: data.errorLabels,
-    };
-  }
-
-  after(target: CommandTarget): FailAfter | null {
-    const data = this.data;
-    if (!data?.writeConcernError || !matches(data, target)) return null;
-    if (!this.fire()) return null;
-    return { writeConcernError: { ...data.writeConcernError }, errorLabels: data.errorLabels };
-  }
-
-  /** One evaluation of the mode for a matching command: true if the fail point fires. */
-  private fire(): boolean {
+  /** One evaluation of the mode (callers check their predicate first): true if it fires. */
+  fire(): boolean {
     const mode = this.mode;
     switch (mode.kind) {
       case 'off':
@@ -131,6 +104,62 @@ export class FailPoints {
     }
     this.timesEntered += 1;
     return true;
+  }
+}
+
+/** What `onPrimaryTransactionalWrite` does to one retryable write. */
+export interface FailTransactionalWrite {
+  /** Default true: the connection is dropped after the write (the client never sees the reply). */
+  closeConnection: boolean;
+  /** Set: the write is not applied and fails with this code. */
+  failBeforeCommitExceptionCode?: number;
+}
+
+export class FailPoints {
+  private readonly failCommand = new FailPoint<FailCommandData>();
+  private readonly transactionalWrite = new FailPoint<FailTransactionalWrite>();
+
+  configure(name: unknown, rawMode: unknown, rawData: unknown): number {
+    if (name === 'failCommand')
+      return this.failCommand.configure(parseMode(rawMode), parseData(rawData ?? {}));
+    if (name === 'onPrimaryTransactionalWrite')
+      return this.transactionalWrite.configure(parseMode(rawMode), parseWriteData(rawData ?? {}));
+    throw CommandError.of(
+      'BadValue',
+      `failpoint not found: ${String(name)} (the devstack MongoDB server implements failCommand and onPrimaryTransactionalWrite)`,
+    );
+  }
+
+  before(target: CommandTarget): FailBefore | null {
+    const data = this.failCommand.data;
+    if (!data || !matches(data, target)) return null;
+    if (data.errorCode === undefined && !data.closeConnection && data.blockTimeMS === 0)
+      return null;
+    if (!this.failCommand.fire()) return null;
+    const error =
+      data.errorCode === undefined
+        ? null
+        : new CommandError(data.errorCode, "Failing command via 'failCommand' failpoint");
+    return {
+      blockTimeMS: data.blockTimeMS,
+      closeConnection: data.closeConnection,
+      error,
+      errorLabels: data.errorLabels,
+    };
+  }
+
+  after(target: CommandTarget): FailAfter | null {
+    const data = this.failCommand.data;
+    if (!data?.writeConcernError || !matches(data, target)) return null;
+    if (!this.failCommand.fire()) return null;
+    return { writeConcernError: { ...data.writeConcernError }, errorLabels: data.errorLabels };
+  }
+
+  /** mongod's `onPrimaryTransactionalWrite`, evaluated for each retryable write that executes. */
+  onTransactionalWrite(): FailTransactionalWrite | null {
+    const data = this.transactionalWrite.data;
+    if (!data || !this.transactionalWrite.fire()) return null;
+    return data;
   }
 }
 
@@ -199,6 +228,14 @@ function parseData(raw: unknown): FailCommandData {
   }
   if (typeof raw.appName === 'string') data.appName = raw.appName;
   if (typeof raw.namespace === 'string') data.namespace = raw.namespace;
+  return data;
+}
+
+function parseWriteData(raw: unknown): FailTransactionalWrite {
+  if (!isPlainObject(raw)) throw CommandError.of('TypeMismatch', "'data' must be an object");
+  const data: FailTransactionalWrite = { closeConnection: raw.closeConnection !== false };
+  if (raw.failBeforeCommitExceptionCode !== undefined)
+    data.failBeforeCommitExceptionCode = Number(raw.failBeforeCommitExceptionCode);
   return data;
 }
 
