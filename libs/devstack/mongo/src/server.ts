@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import type { ServerState } from './commands/context';
 import { FailPoints } from './commands/fail-points';
 import { CursorRegistry } from './cursors';
+import { ClusterClock } from './protocol/cluster-time';
 import { Engine } from './storage/engine';
 import { type FsyncPolicy, Journal } from './storage/journal';
 import { TtlMonitor } from './storage/ttl-monitor';
@@ -77,6 +78,7 @@ export async function startMongoDevServer(
     setName,
     electionId: new ObjectId('7fffffff0000000000000001'),
     failPoints: options.enableTestCommands === true ? new FailPoints() : null,
+    clusterClock: new ClusterClock(),
   };
 
   const tcp: Server = createServer((socket: Socket) => {

@@ -7,6 +7,7 @@ import type { Document, ObjectId } from 'bson';
 import type { Logger } from 'pino';
 import type { CursorRegistry } from '../cursors';
 import { CommandError } from '../errors';
+import type { ClusterClock } from '../protocol/cluster-time';
 import type { FailPoints } from './fail-points';
 import { isPlainObject } from '../query/documents';
 import { compileFilter } from '../query/mingo-adapter';
@@ -29,6 +30,8 @@ export interface ServerState {
   electionId: ObjectId;
   /** The `failCommand` fail point; null unless started with test commands enabled. */
   failPoints: FailPoints | null;
+  /** `operationTime` / `$clusterTime` of every reply. */
+  clusterClock: ClusterClock;
 }
 
 export interface ConnectionInfo {

@@ -65,9 +65,21 @@ const SESSIONLESS = new Set(['hello', 'isMaster', 'ismaster', 'endSessions']);
 
 /**
  * Runs one command and returns its reply: the `failCommand` fail point (test commands only)
- * around the command itself, then the error labels mongod would attach.
+ * around the command itself, then the error labels mongod would attach, then the cluster time.
  */
 export async function runCommand(
+  server: ServerState,
+  conn: ConnectionInfo,
+  cmd: Document,
+  db: string,
+): Promise<Document> {
+  if (cmd.$clusterTime !== undefined) server.clusterClock.gossip(cmd.$clusterTime);
+  const reply = await runInjected(server, conn, cmd, db);
+  server.clusterClock.stamp(reply, server.engine.clock);
+  return reply;
+}
+
+async function runInjected(
   server: ServerState,
   conn: ConnectionInfo,
   cmd: Document,
