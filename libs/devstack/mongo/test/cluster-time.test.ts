@@ -45,7 +45,7 @@ describe('cluster time', () => {
   });
 
   it('a causally consistent read sends afterClusterTime and sees the session’s write', async () => {
-    const coll = client.db(uniqueDbName('causal')).collection<Document>('c');
+    const coll = client.db(uniqueDbName('causal')).collection<{ _id: string }>('c');
     const session = client.startSession({ causalConsistency: true });
     try {
       await coll.insertOne({ _id: 'mine' }, { session });

@@ -27,6 +27,7 @@ import { adminCommands } from './admin-commands';
 import { catalogCommands } from './catalog-commands';
 import { serverErrorLabels } from './error-labels';
 import { configureFailPoint } from './fail-points';
+import { writeConcernError } from './write-concern';
 import type { CommandContext, CommandHandler, ConnectionInfo, ServerState } from './context';
 import { readCommands } from './read-commands';
 import { writeCommands } from './write-commands';
@@ -100,6 +101,10 @@ async function runInjected(
     if (injected.error) return labelled(injected.error.toReply(), name, cmd, injected.errorLabels);
   }
   const reply = await executeCommand(server, conn, cmd, db, name);
+  if (reply.ok === 1 && reply.writeConcernError === undefined) {
+    const unsatisfied = writeConcernError(cmd);
+    if (unsatisfied) reply.writeConcernError = unsatisfied;
+  }
   const wce = reply.ok === 1 ? failPoints?.after(target) : null;
   if (wce) {
     reply.writeConcernError = wce.writeConcernError;
