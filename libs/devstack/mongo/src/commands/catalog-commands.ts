@@ -120,9 +120,16 @@ const createIndexes: CommandHandler = (ctx) => {
     const sameName = coll.indexes.get(spec.name)?.spec;
     if (sameName) {
       if (sameIndexOptions(sameName, spec)) continue;
+      // As mongod: a different key under the name is 86, the same key with other options 85.
+      if (JSON.stringify(sameName.key) !== JSON.stringify(spec.key)) {
+        throw CommandError.of(
+          'IndexKeySpecsConflict',
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
+        );
+      }
       throw CommandError.of(
         'IndexOptionsConflict',
-        `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
+        `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
       );
     }
     const sameKey = [...coll.indexes.values()].find(
