@@ -49,7 +49,7 @@ const create: CommandHandler = (ctx) => {
   }
   const options: Document = {};
   for (const [k, v] of Object.entries(ctx.cmd)) if (!GENERIC_FIELDS.has(k)) options[k] = v;
-  ctx.server.engine.ensureCollection(ctx.db, name, options);
+  ctx.server.engine.ensureCollection(ctx.db, name, options, ctx.tx);
   return {};
 };
 
@@ -113,7 +113,14 @@ const createIndexes: CommandHandler = (ctx) => {
   const specs = raw.map(parseIndexSpec);
   const engine = ctx.server.engine;
   const existed = engine.collection(ctx.db, name) !== undefined;
-  const coll = engine.ensureCollection(ctx.db, name);
+  const coll = engine.ensureCollection(ctx.db, name, {}, ctx.tx);
+  if (ctx.tx && !ctx.tx.createdCollections.some((c) => c.db === ctx.db && c.name === name)) {
+    // mongod builds indexes in a transaction only on a collection that transaction created.
+    throw CommandError.of(
+      'OperationNotSupportedInTransaction',
+      `Cannot create new indexes on existing collection ${ctx.db}.${name} in a multi-document transaction.`,
+    );
+  }
   const numIndexesBefore = coll.indexes.size;
   const toCreate: IndexSpec[] = [];
   for (const spec of specs) {

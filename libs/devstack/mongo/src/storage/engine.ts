@@ -70,6 +70,9 @@ export class Engine {
 
   private end(tx: Transaction, state: 'committed' | 'aborted', reason = ''): void {
     tx.finish(state, reason);
+    if (state === 'aborted') {
+      for (const { db, name } of tx.createdCollections) this.dropCollection(db, name);
+    }
     if (!tx.autocommit) this.openTransactions.delete(tx);
     this.pruneHistory();
   }
@@ -98,8 +101,16 @@ export class Engine {
     return this.databases.get(db)?.get(name);
   }
 
-  /** Creates the collection if needed (implicit creation by a write). */
-  ensureCollection(db: string, name: string, options: Document = {}): Collection {
+  /**
+   * Creates the collection if needed (implicit creation by a write). Created inside the
+   * multi-document transaction `tx`, it is dropped again if that transaction aborts.
+   */
+  ensureCollection(
+    db: string,
+    name: string,
+    options: Document = {},
+    tx: Transaction | null = null,
+  ): Collection {
     let colls = this.databases.get(db);
     if (!colls) this.databases.set(db, (colls = new Map()));
     let coll = colls.get(name);
@@ -108,6 +119,7 @@ export class Engine {
       coll = new Collection(db, name, options);
       colls.set(name, coll);
       this.journal?.append({ t: 'cc', ns: coll.ns, options });
+      if (tx && !tx.autocommit) tx.createdCollections.push({ db, name });
     }
     return coll;
   }
