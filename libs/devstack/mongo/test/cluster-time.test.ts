@@ -4,6 +4,7 @@
  * Runs against the devstack, or a real replica set with MONGODB_URI.
  */
 import { type CommandStartedEvent, type Document, type MongoClient, Timestamp } from 'mongodb';
+import { hostPort, RawConnection } from './support/raw-wire';
 import { connect, startTarget, type Target, uniqueDbName } from './support/target';
 
 let target: Target;
@@ -54,6 +55,41 @@ describe('cluster time', () => {
       expect(await coll.findOne({ _id: 'mine' }, { session })).toEqual({ _id: 'mine' });
       const find = started.find((e) => e.commandName === 'find');
       expect(find?.command.readConcern?.afterClusterTime).toEqual(writeTime);
+    } finally {
+      await session.endSession();
+    }
+  });
+
+  it('a malformed gossiped $clusterTime is refused', async () => {
+    // Raw wire: the driver replaces a command's $clusterTime with its own.
+    const { host, port } = hostPort(target.uri);
+    const raw = await RawConnection.open(host, port);
+    try {
+      const reply = await raw.command({
+        ping: 1,
+        $clusterTime: { clusterTime: 'yesterday' },
+        $db: 'admin',
+      });
+      expect(reply.doc).toMatchObject({ ok: 0, code: 14, codeName: 'TypeMismatch' });
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a snapshot session refuses writes and catalog reads (snapshot is for find/aggregate/distinct)', async () => {
+    const db = client.db(uniqueDbName('snapshot'));
+    await db.collection<Document>('c').insertOne({ a: 1 });
+    const session = client.startSession({ snapshot: true });
+    try {
+      await expect(db.collection<Document>('c').findOne({}, { session })).resolves.toMatchObject({
+        a: 1,
+      });
+      await expect(
+        db.collection<Document>('c').insertOne({ a: 2 }, { session }),
+      ).rejects.toMatchObject({ code: 72 });
+      await expect(db.listCollections({}, { session }).toArray()).rejects.toMatchObject({
+        code: 72,
+      });
     } finally {
       await session.endSession();
     }

@@ -27,6 +27,7 @@ import { adminCommands } from './admin-commands';
 import { catalogCommands } from './catalog-commands';
 import { serverErrorLabels } from './error-labels';
 import { configureFailPoint } from './fail-points';
+import { checkReadConcern } from './read-concern';
 import { writeConcernError } from './write-concern';
 import type { CommandContext, CommandHandler, ConnectionInfo, ServerState } from './context';
 import { readCommands } from './read-commands';
@@ -88,6 +89,12 @@ async function runInjected(
 ): Promise<Document> {
   const name = Object.keys(cmd)[0] ?? '';
   if (HELLO_COMMANDS.has(name)) rememberAppName(conn, cmd);
+  try {
+    checkReadConcern(name, cmd);
+  } catch (err) {
+    if (err instanceof CommandError) return labelled(err.toReply(), name, cmd, undefined);
+    throw err;
+  }
   const failPoints = server.failPoints;
   const target = { name, appName: conn.appName, namespace: namespaceOf(cmd, name, db) };
   const injected = failPoints?.before(target);
