@@ -14,7 +14,7 @@ import {
 } from 'mongodb';
 import { startMongoDevServer } from '../src';
 import { hostPort, RawConnection } from './support/raw-wire';
-import { connect, startTarget, type Target, uniqueDbName } from './support/target';
+import { connect, errorOf, startTarget, type Target, uniqueDbName } from './support/target';
 
 let target: Target;
 let client: MongoClient;
@@ -47,15 +47,6 @@ async function observed(options: {
   const started: string[] = [];
   c.on('commandStarted', (e: CommandStartedEvent) => started.push(e.commandName));
   return { client: c, started };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the operation to fail');
 }
 
 function freshDb(c: MongoClient = client): Db {

@@ -4,7 +4,7 @@
  * writeConcernError after the write is applied. Devstack, or a one-member replica set (MONGODB_URI).
  */
 import { type Document, type MongoClient, MongoWriteConcernError } from 'mongodb';
-import { connect, startTarget, type Target, uniqueDbName } from './support/target';
+import { connect, errorOf, startTarget, type Target, uniqueDbName } from './support/target';
 
 let target: Target;
 let client: MongoClient;
@@ -18,15 +18,6 @@ afterAll(async () => {
   await client?.close();
   await target?.stop();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 describe('write concern', () => {
   it('w 1 and majority with a wtimeout succeed', async () => {
