@@ -33,6 +33,8 @@ describe('DDL inside transactions', () => {
       await db.createCollection('explicit', { session });
       await db.collection<Document>('implicit').insertOne({ a: 1 }, { session });
       await db.collection('explicit').createIndex({ k: 1 }, { session });
+      // Not visible outside the transaction before it commits.
+      expect(await collectionNames(db)).toEqual(['existing']);
       await session.abortTransaction();
     } finally {
       await session.endSession();
@@ -48,6 +50,9 @@ describe('DDL inside transactions', () => {
         await db.createCollection('made', { session });
         await db.collection('made').createIndex({ k: 1 }, { session, name: 'k_1' });
         await db.collection<Document>('made').insertOne({ k: 1 }, { session });
+        await expect(db.collection('made').listIndexes().toArray()).rejects.toMatchObject({
+          code: 26,
+        });
       });
     } finally {
       await session.endSession();

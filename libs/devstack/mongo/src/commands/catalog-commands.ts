@@ -38,7 +38,8 @@ const GENERIC_FIELDS = new Set([
 
 function requireCollection(ctx: CommandContext, name: string): Collection {
   const coll = ctx.server.engine.collection(ctx.db, name);
-  if (!coll) throw CommandError.of('NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
+  if (!coll || !ctx.server.engine.catalogVisible(coll, ctx.tx))
+    throw CommandError.of('NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
   return coll;
 }
 
@@ -74,6 +75,7 @@ const listCollections: CommandHandler = (ctx) => {
   const colls = ctx.server.engine.databases.get(ctx.db);
   const docs: Document[] = [];
   for (const coll of colls?.values() ?? []) {
+    if (!ctx.server.engine.catalogVisible(coll, ctx.tx)) continue;
     const full: Document = {
       name: coll.name,
       type: 'collection',

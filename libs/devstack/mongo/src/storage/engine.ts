@@ -70,8 +70,11 @@ export class Engine {
 
   private end(tx: Transaction, state: 'committed' | 'aborted', reason = ''): void {
     tx.finish(state, reason);
-    if (state === 'aborted') {
-      for (const { db, name } of tx.createdCollections) this.dropCollection(db, name);
+    for (const { db, name } of tx.createdCollections) {
+      const coll = this.collection(db, name);
+      if (coll && this.uncommittedCollections.get(coll) === tx)
+        this.uncommittedCollections.delete(coll);
+      if (state === 'aborted') this.dropCollection(db, name);
     }
     if (!tx.autocommit) this.openTransactions.delete(tx);
     this.pruneHistory();
@@ -97,6 +100,15 @@ export class Engine {
 
   // ---- catalog -------------------------------------------------------------------------------
 
+  /** Collections created by a transaction that has not committed yet: hidden from the others. */
+  private readonly uncommittedCollections = new Map<Collection, Transaction>();
+
+  /** Whether the catalog shows `coll` to a command running in `tx` (null: outside transactions). */
+  catalogVisible(coll: Collection, tx: Transaction | null): boolean {
+    const creator = this.uncommittedCollections.get(coll);
+    return creator === undefined || creator === tx;
+  }
+
   collection(db: string, name: string): Collection | undefined {
     return this.databases.get(db)?.get(name);
   }
@@ -119,7 +131,10 @@ export class Engine {
       coll = new Collection(db, name, options);
       colls.set(name, coll);
       this.journal?.append({ t: 'cc', ns: coll.ns, options });
-      if (tx && !tx.autocommit) tx.createdCollections.push({ db, name });
+      if (tx && !tx.autocommit) {
+        tx.createdCollections.push({ db, name });
+        this.uncommittedCollections.set(coll, tx);
+      }
     }
     return coll;
   }
