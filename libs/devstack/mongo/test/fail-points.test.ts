@@ -116,7 +116,7 @@ describe('configureFailPoint failCommand', () => {
       const coll = freshDb(c).collection('c');
       await failCommand({ times: 1 }, { failCommands: ['insert'], errorCode: 91, errorLabels: [] });
       const err = await errorOf(coll.insertOne({ _id: 'a' } as Document));
-      expect(err).toMatchObject({ code: 91 });
+      expect(err).toMatchObject({ code: 91, codeName: 'ShutdownInProgress' });
       expect((err as MongoServerError).errorLabels).not.toContain('RetryableWriteError');
       expect(started.filter((n) => n === 'insert')).toHaveLength(1);
       expect(await coll.countDocuments()).toBe(0);
