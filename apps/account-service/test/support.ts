@@ -28,7 +28,10 @@ export class Devstack {
   brokers: string[] = [];
 
   async start(): Promise<void> {
-    this.mongo = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+    // Test commands on, so tests can inject failures with the failCommand fail point.
+    this.mongo = process.env.MONGODB_URI
+      ? undefined
+      : await startMongoDevServer({ port: 0, enableTestCommands: true });
     this.broker = process.env.KAFKA_BROKERS ? undefined : await startKafkaDevBroker({ port: 0 });
     this.mongoUri = process.env.MONGODB_URI ?? this.mongo!.uri;
     this.brokers = process.env.KAFKA_BROKERS?.split(',') ?? this.broker!.brokers;

@@ -74,7 +74,8 @@ export async function startHarness(
 ): Promise<Harness> {
   const mongo: MongoDevServer | undefined = process.env.MONGODB_URI
     ? undefined
-    : await startMongoDevServer({ port: 0 });
+    : // Test commands on, as in every test devstack: tests may arm the failCommand fail point.
+      await startMongoDevServer({ port: 0, enableTestCommands: true });
   const broker: KafkaDevBroker | undefined = process.env.KAFKA_BROKERS
     ? undefined
     : await startKafkaDevBroker({ port: 0 });

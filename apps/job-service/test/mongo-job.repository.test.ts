@@ -24,7 +24,10 @@ const repositoryDb = `job_repository_${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   telemetry = startTelemetry({ serviceName: 'job-repository-test' });
-  server = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  // Test commands on: a test injects a WriteConflict with mongod's failCommand fail point.
+  server = process.env.MONGODB_URI
+    ? undefined
+    : await startMongoDevServer({ port: 0, enableTestCommands: true });
   client = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
   const db = client.db(repositoryDb);
   outbox = new Outbox(db);
@@ -178,6 +181,38 @@ describe('MongoJobRepository group commit', () => {
     expect(
       await repository.claim([type], 5, now, (job) => startAttempt(job, 'w4', 't', now)),
     ).toEqual([]);
+  });
+
+  it('a claim whose write hits a WriteConflict is rerun and starts each job once', async () => {
+    const type = `conflict.${randomUUID().slice(0, 8)}`;
+    const jobs = [2, 1].map((priority) => pendingJob({ type, priority }));
+    await Promise.all(jobs.map((job) => repository.create(job, created(job))));
+    const admin = client.db('admin');
+    // The claim's bulk write fails once with 112 WriteConflict, as when another replica changed a
+    // job after this transaction's snapshot; the server labels it TransientTransactionError.
+    const { count: before } = await admin.command({
+      configureFailPoint: 'failCommand',
+      mode: { times: 1 },
+      data: { failCommands: ['update'], errorCode: 112 },
+    });
+    try {
+      const now = new Date();
+      const claimed = await repository.claim([type], 5, now, (job) =>
+        startAttempt(job, 'w1', 't1', now),
+      );
+      expect(claimed.map((j) => j.priority)).toEqual([2, 1]);
+      expect(claimed.every((j) => j.state === 'RUNNING' && j.attempts === 1)).toBe(true);
+    } finally {
+      const { count } = await admin.command({ configureFailPoint: 'failCommand', mode: 'off' });
+      expect(count).toBe((before as number) + 1);
+    }
+    for (const job of jobs) {
+      expect((await repository.findById(job.id))?.state).toBe('RUNNING');
+      expect(await eventTypes(job.id)).toEqual([
+        'trellis.job.v1.JobCreated',
+        'trellis.job.v1.JobStarted',
+      ]);
+    }
   });
 
   it('claims of one turn past the end of a candidate scan take every job once', async () => {

@@ -4,6 +4,7 @@
  * `src/mongo/base/error_codes.yml`.
  */
 import type { Document } from 'bson';
+import { INJECTABLE_CODE_NAMES } from './error-code-names';
 
 export const ErrorCodes = {
   BadValue: 2,
@@ -58,7 +59,7 @@ export class CommandError extends Error {
   ) {
     super(message);
     this.name = 'CommandError';
-    this.codeName = CODE_NAMES[code] ?? `Location${code}`;
+    this.codeName = CODE_NAMES[code] ?? INJECTABLE_CODE_NAMES[code] ?? `Location${code}`;
   }
 
   static of(

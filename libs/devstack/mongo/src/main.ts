@@ -5,6 +5,8 @@
  *   DEVSTACK_MONGO_HOST      default 127.0.0.1
  *   DEVSTACK_MONGO_DATA_DIR  journal directory; unset = memory only
  *   DEVSTACK_MONGO_FSYNC     interval (default) | always   (see README.md)
+ *   DEVSTACK_MONGO_ENABLE_TEST_COMMANDS  true | false (default): configureFailPoint, for running
+ *                            the drivers' own test suites (see CONFORMANCE.md); never in development
  *   LOG_LEVEL                default info
  *
  * The server logs its URI (pino, "devstack mongo listening"); this also prints
@@ -20,6 +22,7 @@ const Env = z.object({
   DEVSTACK_MONGO_HOST: z.string().min(1).default('127.0.0.1'),
   DEVSTACK_MONGO_DATA_DIR: z.string().min(1).optional(),
   DEVSTACK_MONGO_FSYNC: z.enum(['interval', 'always']).default('interval'),
+  DEVSTACK_MONGO_ENABLE_TEST_COMMANDS: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
 
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
     host: config.DEVSTACK_MONGO_HOST,
     dataDir: config.DEVSTACK_MONGO_DATA_DIR,
     fsync: config.DEVSTACK_MONGO_FSYNC,
+    enableTestCommands: config.DEVSTACK_MONGO_ENABLE_TEST_COMMANDS === 'true',
     logger,
   });
   process.stdout.write(`MONGODB_URI=${server.uri}\n`);

@@ -7,7 +7,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { ObjectId } from 'bson';
 import pino, { type Logger } from 'pino';
 import type { ServerState } from './commands/context';
+import { FailPoints } from './commands/fail-points';
 import { CursorRegistry } from './cursors';
+import { ClusterClock } from './protocol/cluster-time';
 import { Engine } from './storage/engine';
 import { type FsyncPolicy, Journal } from './storage/journal';
 import { TtlMonitor } from './storage/ttl-monitor';
@@ -31,6 +33,11 @@ export interface MongoDevServerOptions {
   transactionLifetimeLimitSeconds?: number;
   /** How often the TTL monitor runs; default 60000 (mongod's ttlMonitorSleepSecs). */
   ttlMonitorIntervalMs?: number;
+  /**
+   * Enables the test-only commands, as mongod's `enableTestCommands`: `configureFailPoint`
+   * (`failCommand`). Default false; never enable it outside tests.
+   */
+  enableTestCommands?: boolean;
   logger?: Logger;
 }
 
@@ -70,12 +77,15 @@ export async function startMongoDevServer(
     hostPort: '',
     setName,
     electionId: new ObjectId('7fffffff0000000000000001'),
+    failPoints: options.enableTestCommands === true ? new FailPoints() : null,
+    clusterClock: new ClusterClock(),
   };
 
   const tcp: Server = createServer((socket: Socket) => {
     const conn = new Connection(socket, state, {
       id: nextConnectionId++,
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+      close: () => conn.destroy(),
     });
     sockets.add(conn);
     socket.on('close', () => sockets.delete(conn));

@@ -146,6 +146,24 @@ describe('indexes', () => {
     expect((await col.listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_']);
   });
 
+  it('index conflicts: 86 for another key under a name, 85 for other options or another name', async () => {
+    const coll = freshDb('idxconflict').collection('c');
+    await coll.createIndex({ a: 1 }, { name: 'by_a' });
+    await expect(coll.createIndex({ b: 1 }, { name: 'by_a' })).rejects.toMatchObject({
+      code: 86,
+      codeName: 'IndexKeySpecsConflict',
+    });
+    await expect(coll.createIndex({ a: 1 }, { name: 'by_a', unique: true })).rejects.toMatchObject({
+      code: 85,
+      codeName: 'IndexOptionsConflict',
+    });
+    await expect(coll.createIndex({ a: 1 }, { name: 'other' })).rejects.toMatchObject({
+      code: 85,
+      codeName: 'IndexOptionsConflict',
+    });
+    await expect(coll.createIndex({ a: 1 }, { name: 'by_a' })).resolves.toBe('by_a');
+  });
+
   it('unique indexes: compound, multikey, updates, and a build over duplicates fails', async () => {
     const col = freshDb('cat-uniq').collection('c');
     await col.createIndex({ tenant: 1, code: 1 }, { unique: true });

@@ -33,7 +33,10 @@ beforeAll(async () => {
     serviceName: 'messaging-test',
     spanProcessors: [new SimpleSpanProcessor(spans)],
   });
-  mongoServer = process.env.MONGODB_URI ? undefined : await startMongoDevServer({ port: 0 });
+  // Test commands on: the fault-injection test arms mongod's failCommand fail point.
+  mongoServer = process.env.MONGODB_URI
+    ? undefined
+    : await startMongoDevServer({ port: 0, enableTestCommands: true });
   broker = process.env.KAFKA_BROKERS
     ? undefined
     : await startKafkaDevBroker({ port: 0, defaultPartitions: 3 });
@@ -197,6 +200,86 @@ describe('OutboxRelay', () => {
       await next.stop();
     }
   });
+
+  it('the relay and a consumer survive injected errors on every command they send', async () => {
+    const topic = `relay.faults.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    const seen = db.collection<{ _id: string }>(`seen_${randomUUID().slice(0, 8)}`);
+    const ids: string[] = [];
+    for (let n = 0; n < 20; n++) {
+      const message = toOutboxMessage(
+        topic,
+        'trellis.account.v1.AccountOpened',
+        opened(`f-${n}`, n),
+        {
+          id: `f-${n}`,
+          type: 'account',
+        },
+      );
+      ids.push(message.eventId);
+      await withTransaction(client, (session) => outbox.append(session, [message]));
+    }
+    // From here on, about a third of the lease, outbox and handler commands fail: non-retryable errors
+    // (surfacing to the relay's backoff and the consumer's retries) and dropped connections.
+    const admin = client.db('admin');
+    const arm = (data: Record<string, unknown>) =>
+      admin.command({
+        configureFailPoint: 'failCommand',
+        mode: { activationProbability: 0.3 },
+        data: { failCommands: ['find', 'update', 'findAndModify', 'insert', 'delete'], ...data },
+      });
+    await arm({ errorCode: 2 });
+    const relay = new OutboxRelay({
+      outbox,
+      producer,
+      lease: new Lease(db, topic, 'relay-faults', 10_000),
+      logger,
+      idlePollMs: 10,
+      maxBackoffMs: 50,
+    });
+    relay.start();
+    const consumer = await startEventConsumer({
+      kafka,
+      groupId: `g-${topic}`,
+      topics: [topic],
+      logger,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      maxWaitTimeInMs: 100,
+      async handle({ envelope }) {
+        // Idempotent, as handlers must be: a redelivery upserts the same document.
+        await seen.updateOne(
+          { _id: envelope.eventId },
+          { $set: { at: new Date() } },
+          { upsert: true },
+        );
+      },
+    });
+    try {
+      await waitFor(async () => (await seen.countDocuments()) >= 10, {
+        timeoutMs: 60_000,
+        what: 'half of the events handled despite the injected errors',
+      });
+      await arm({ closeConnection: true });
+      await waitFor(async () => (await seen.countDocuments()) === ids.length, {
+        timeoutMs: 60_000,
+        what: 'every event handled despite dropped connections',
+      });
+      await admin.command({ configureFailPoint: 'failCommand', mode: 'off' });
+      const handled = await seen.find().toArray();
+      expect(handled.map((d) => d._id).sort()).toEqual([...ids].sort());
+      await waitFor(
+        async () => (await outbox.collection.countDocuments({ published_at: null })) === 0,
+        {
+          what: 'every outbox entry marked published',
+        },
+      );
+    } finally {
+      await admin.command({ configureFailPoint: 'failCommand', mode: 'off' });
+      await consumer.stop();
+      await relay.stop();
+    }
+  }, 150_000);
 
   it('only the lease holder publishes when two relays run', async () => {
     const topic = `relay.lease.${randomUUID().slice(0, 8)}`;

@@ -55,6 +55,11 @@ export class ClaimCandidates {
     return list.entries;
   }
 
+  /** Forgets every list: claims consumed entries that were not taken after all. */
+  clear(): void {
+    this.lists.clear();
+  }
+
   /** `job` became PENDING in this process. */
   add(type: string, job: Candidate, nowMs: number): void {
     if (job.runAt > nowMs) return;

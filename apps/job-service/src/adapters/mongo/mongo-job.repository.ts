@@ -389,7 +389,11 @@ export class MongoJobRepository implements JobRepository {
       if (request.kind === 'update') updates.push(request);
       else claims.push(request);
     }
+    let attempts = 0;
     const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
+      // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
+      // TransientTransactionError such as a WriteConflict) took jobs that are still PENDING.
+      if (attempts++ > 0) this.candidates.clear();
       const updated = await this.applyUpdates(session, updates);
       const claimed = await this.applyClaims(session, claims, updated.touched);
       // Every write must match: the updates' jobs were read in this snapshot, and a claim's job
@@ -404,6 +408,9 @@ export class MongoJobRepository implements JobRepository {
       const messages = [...updated.messages, ...claimed.messages];
       await this.appendEvents(session, messages);
       return { updated, claimed, messages };
+    }).catch((err: unknown) => {
+      if (claims.length > 0) this.candidates.clear();
+      throw err;
     });
     for (const job of updated.madePending) this.becamePending(job);
     if (messages.length > 0) this.onCommitted();

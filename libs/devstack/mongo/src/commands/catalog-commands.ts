@@ -38,7 +38,8 @@ const GENERIC_FIELDS = new Set([
 
 function requireCollection(ctx: CommandContext, name: string): Collection {
   const coll = ctx.server.engine.collection(ctx.db, name);
-  if (!coll) throw CommandError.of('NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
+  if (!coll || !ctx.server.engine.catalogVisible(coll, ctx.tx))
+    throw CommandError.of('NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
   return coll;
 }
 
@@ -49,7 +50,7 @@ const create: CommandHandler = (ctx) => {
   }
   const options: Document = {};
   for (const [k, v] of Object.entries(ctx.cmd)) if (!GENERIC_FIELDS.has(k)) options[k] = v;
-  ctx.server.engine.ensureCollection(ctx.db, name, options);
+  ctx.server.engine.ensureCollection(ctx.db, name, options, ctx.tx);
   return {};
 };
 
@@ -74,6 +75,7 @@ const listCollections: CommandHandler = (ctx) => {
   const colls = ctx.server.engine.databases.get(ctx.db);
   const docs: Document[] = [];
   for (const coll of colls?.values() ?? []) {
+    if (!ctx.server.engine.catalogVisible(coll, ctx.tx)) continue;
     const full: Document = {
       name: coll.name,
       type: 'collection',
@@ -113,16 +115,30 @@ const createIndexes: CommandHandler = (ctx) => {
   const specs = raw.map(parseIndexSpec);
   const engine = ctx.server.engine;
   const existed = engine.collection(ctx.db, name) !== undefined;
-  const coll = engine.ensureCollection(ctx.db, name);
+  const coll = engine.ensureCollection(ctx.db, name, {}, ctx.tx);
+  if (ctx.tx && !ctx.tx.createdCollections.some((c) => c.db === ctx.db && c.name === name)) {
+    // mongod builds indexes in a transaction only on a collection that transaction created.
+    throw CommandError.of(
+      'OperationNotSupportedInTransaction',
+      `Cannot create new indexes on existing collection ${ctx.db}.${name} in a multi-document transaction.`,
+    );
+  }
   const numIndexesBefore = coll.indexes.size;
   const toCreate: IndexSpec[] = [];
   for (const spec of specs) {
     const sameName = coll.indexes.get(spec.name)?.spec;
     if (sameName) {
       if (sameIndexOptions(sameName, spec)) continue;
+      // As mongod: a different key under the name is 86, the same key with other options 85.
+      if (JSON.stringify(sameName.key) !== JSON.stringify(spec.key)) {
+        throw CommandError.of(
+          'IndexKeySpecsConflict',
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
+        );
+      }
       throw CommandError.of(
         'IndexOptionsConflict',
-        `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
+        `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
       );
     }
     const sameKey = [...coll.indexes.values()].find(

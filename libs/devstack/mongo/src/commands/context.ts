@@ -7,6 +7,8 @@ import type { Document, ObjectId } from 'bson';
 import type { Logger } from 'pino';
 import type { CursorRegistry } from '../cursors';
 import { CommandError } from '../errors';
+import type { ClusterClock } from '../protocol/cluster-time';
+import type { FailPoints } from './fail-points';
 import { isPlainObject } from '../query/documents';
 import { compileFilter } from '../query/mingo-adapter';
 import type { Collection } from '../storage/collection';
@@ -26,11 +28,19 @@ export interface ServerState {
   hostPort: string;
   setName: string;
   electionId: ObjectId;
+  /** The `failCommand` fail point; null unless started with test commands enabled. */
+  failPoints: FailPoints | null;
+  /** `operationTime` / `$clusterTime` of every reply. */
+  clusterClock: ClusterClock;
 }
 
 export interface ConnectionInfo {
   id: number;
   remote: string;
+  /** `client.application.name` from this connection's handshake (fail points match on it). */
+  appName?: string;
+  /** Drops the connection without a reply (a fail point's `closeConnection`). */
+  close(): void;
 }
 
 export interface CommandContext {

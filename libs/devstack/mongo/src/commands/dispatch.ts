@@ -16,12 +16,19 @@ import {
   noSuchTransaction,
   TRANSIENT_TRANSACTION_ERROR,
 } from '../errors';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HELLO_COMMANDS } from '../protocol/handshake';
+import { isPlainObject } from '../query/documents';
 import { int64PathsOfCommand, normalizeDecoded } from '../query/int64';
 import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
 import { adminCommands } from './admin-commands';
 import { catalogCommands } from './catalog-commands';
+import { serverErrorLabels } from './error-labels';
+import { configureFailPoint } from './fail-points';
+import { checkReadConcern } from './read-concern';
+import { writeConcernError } from './write-concern';
 import type { CommandContext, CommandHandler, ConnectionInfo, ServerState } from './context';
 import { readCommands } from './read-commands';
 import { writeCommands } from './write-commands';
@@ -31,6 +38,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   ...readCommands,
   ...writeCommands,
   ...catalogCommands,
+  configureFailPoint,
 };
 
 /** Commands mongod allows inside a multi-document transaction. */
@@ -65,13 +73,111 @@ const SESSIONLESS = new Set([
   'killAllSessionsByPattern',
 ]);
 
+/**
+ * Runs one command and returns its reply: the `failCommand` fail point (test commands only)
+ * around the command itself, then the error labels mongod would attach, then the cluster time.
+ */
 export async function runCommand(
   server: ServerState,
   conn: ConnectionInfo,
   cmd: Document,
   db: string,
 ): Promise<Document> {
+  if (cmd.$clusterTime !== undefined) server.clusterClock.gossip(cmd.$clusterTime);
+  const reply = await runInjected(server, conn, cmd, db);
+  server.clusterClock.stamp(reply, server.engine.clock);
+  return reply;
+}
+
+async function runInjected(
+  server: ServerState,
+  conn: ConnectionInfo,
+  cmd: Document,
+  db: string,
+): Promise<Document> {
   const name = Object.keys(cmd)[0] ?? '';
+  if (HELLO_COMMANDS.has(name)) rememberAppName(conn, cmd);
+  try {
+    checkReadConcern(name, cmd);
+  } catch (err) {
+    if (err instanceof CommandError) return labelled(err.toReply(), name, cmd, undefined);
+    throw err;
+  }
+  const failPoints = server.failPoints;
+  const target = { name, appName: conn.appName, namespace: namespaceOf(cmd, name, db) };
+  const injected = failPoints?.before(target);
+  if (injected) {
+    if (injected.blockTimeMS > 0) await sleep(injected.blockTimeMS);
+    if (injected.closeConnection) {
+      conn.close();
+      // Never sent: the connection is gone, as with mongod's `session()->end()`.
+      return { ok: 0, errmsg: "Failing command due to 'failCommand' failpoint", code: 50985 };
+    }
+    if (injected.error) return labelled(injected.error.toReply(), name, cmd, injected.errorLabels);
+  }
+  const reply = await executeCommand(server, conn, cmd, db, name);
+  if (reply.ok === 1 && reply.writeConcernError === undefined) {
+    const unsatisfied = writeConcernError(cmd);
+    if (unsatisfied) reply.writeConcernError = unsatisfied;
+  }
+  const wce = reply.ok === 1 ? failPoints?.after(target) : null;
+  if (wce) {
+    reply.writeConcernError = wce.writeConcernError;
+    return labelled(reply, name, cmd, wce.errorLabels);
+  }
+  return labelled(reply, name, cmd, undefined);
+}
+
+/** Adds mongod's error labels to a failed reply or one with a writeConcernError. */
+function labelled(
+  reply: Document,
+  name: string,
+  cmd: Document,
+  override: string[] | undefined,
+): Document {
+  const wcError: unknown = reply.writeConcernError;
+  const wcCode =
+    wcError && typeof (wcError as Document).code === 'number'
+      ? ((wcError as Document).code as number)
+      : undefined;
+  if (reply.ok === 1 && wcError === undefined) return reply;
+  let labels: string[];
+  if (override) {
+    labels = override;
+  } else {
+    const code = reply.ok === 1 ? undefined : Number(reply.code);
+    const existing: unknown = reply.errorLabels;
+    labels = [
+      ...new Set([
+        ...(Array.isArray(existing) ? (existing as string[]) : []),
+        ...serverErrorLabels(name, cmd, code, wcCode),
+      ]),
+    ];
+  }
+  delete reply.errorLabels;
+  if (labels.length > 0) reply.errorLabels = labels;
+  return reply;
+}
+
+function rememberAppName(conn: ConnectionInfo, cmd: Document): void {
+  const client: unknown = cmd.client;
+  const application: unknown = isPlainObject(client) ? client.application : undefined;
+  const appName: unknown = isPlainObject(application) ? application.name : undefined;
+  if (typeof appName === 'string') conn.appName = appName;
+}
+
+function namespaceOf(cmd: Document, name: string, db: string): string {
+  const target: unknown = cmd[name];
+  return typeof target === 'string' ? `${db}.${target}` : db;
+}
+
+async function executeCommand(
+  server: ServerState,
+  conn: ConnectionInfo,
+  cmd: Document,
+  db: string,
+  name: string,
+): Promise<Document> {
   try {
     const target: unknown = cmd[name];
     if (typeof target === 'string') {
@@ -207,8 +313,17 @@ async function runRetryable(
   const sessions = ctx.server.sessions;
   const previous = sessions.beginRetryableWrite(session, txnNumber);
   if (previous) return { ...previous };
+  const injected = ctx.server.failPoints?.onTransactionalWrite();
+  if (injected?.failBeforeCommitExceptionCode !== undefined) {
+    if (injected.closeConnection) ctx.conn.close();
+    throw new CommandError(
+      injected.failBeforeCommitExceptionCode,
+      'Failing write for test due to failBeforeCommitExceptionCode',
+    );
+  }
   const reply = await handler(ctx);
   sessions.rememberRetryableWrite(session, txnNumber, { ...reply });
+  if (injected?.closeConnection) ctx.conn.close();
   return reply;
 }
 

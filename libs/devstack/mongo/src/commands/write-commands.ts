@@ -68,7 +68,7 @@ export function prepareInsert(doc: unknown): Document {
 }
 
 function ensureColl(ctx: CommandContext, name: string): Collection {
-  return ctx.server.engine.ensureCollection(ctx.db, name);
+  return ctx.server.engine.ensureCollection(ctx.db, name, {}, ctx.tx);
 }
 
 const insert: CommandHandler = async (ctx) => {

@@ -70,6 +70,12 @@ export class Engine {
 
   private end(tx: Transaction, state: 'committed' | 'aborted', reason = ''): void {
     tx.finish(state, reason);
+    for (const { db, name } of tx.createdCollections) {
+      const coll = this.collection(db, name);
+      if (coll && this.uncommittedCollections.get(coll) === tx)
+        this.uncommittedCollections.delete(coll);
+      if (state === 'aborted') this.dropCollection(db, name);
+    }
     if (!tx.autocommit) this.openTransactions.delete(tx);
     this.pruneHistory();
   }
@@ -94,12 +100,29 @@ export class Engine {
 
   // ---- catalog -------------------------------------------------------------------------------
 
+  /** Collections created by a transaction that has not committed yet: hidden from the others. */
+  private readonly uncommittedCollections = new Map<Collection, Transaction>();
+
+  /** Whether the catalog shows `coll` to a command running in `tx` (null: outside transactions). */
+  catalogVisible(coll: Collection, tx: Transaction | null): boolean {
+    const creator = this.uncommittedCollections.get(coll);
+    return creator === undefined || creator === tx;
+  }
+
   collection(db: string, name: string): Collection | undefined {
     return this.databases.get(db)?.get(name);
   }
 
-  /** Creates the collection if needed (implicit creation by a write). */
-  ensureCollection(db: string, name: string, options: Document = {}): Collection {
+  /**
+   * Creates the collection if needed (implicit creation by a write). Created inside the
+   * multi-document transaction `tx`, it is dropped again if that transaction aborts.
+   */
+  ensureCollection(
+    db: string,
+    name: string,
+    options: Document = {},
+    tx: Transaction | null = null,
+  ): Collection {
     let colls = this.databases.get(db);
     if (!colls) this.databases.set(db, (colls = new Map()));
     let coll = colls.get(name);
@@ -108,6 +131,10 @@ export class Engine {
       coll = new Collection(db, name, options);
       colls.set(name, coll);
       this.journal?.append({ t: 'cc', ns: coll.ns, options });
+      if (tx && !tx.autocommit) {
+        tx.createdCollections.push({ db, name });
+        this.uncommittedCollections.set(coll, tx);
+      }
     }
     return coll;
   }

@@ -39,6 +39,8 @@ export class Transaction implements LockOwner {
   /** Unique-index entries added by this unit: `ns\0index\0entry` → idKey. */
   private readonly indexAdds = new Map<string, string>();
   state: TransactionState = 'active';
+  /** Collections this multi-document transaction created: dropped again if it aborts (mongod). */
+  readonly createdCollections: Array<{ db: string; name: string }> = [];
   readonly startedAt = Date.now();
   /** Why an aborted transaction ended, for logs. */
   abortReason = '';

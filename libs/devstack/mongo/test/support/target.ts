@@ -1,6 +1,7 @@
 /**
  * Where the compatibility suite runs. `MONGODB_URI` unset: a devstack server started in-process
- * (one per test file). Set: that real MongoDB replica set, with the very same assertions.
+ * (one per test file, test commands enabled like a test mongod). Set: that real MongoDB replica set
+ * (started with enableTestCommands for the fail-point tests), with the very same assertions.
  * Every test uses its own database name, so files and tests never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
@@ -20,7 +21,10 @@ export const usingDevstack = externalUri === undefined || externalUri === '';
 export async function startTarget(): Promise<Target> {
   if (!usingDevstack)
     return { uri: externalUri as string, devstack: null, stop: async () => undefined };
-  const devstack = await startMongoDevServer({ ttlMonitorIntervalMs: 100 });
+  const devstack = await startMongoDevServer({
+    ttlMonitorIntervalMs: 100,
+    enableTestCommands: true,
+  });
   return { uri: devstack.uri, devstack, stop: () => devstack.stop() };
 }
 
@@ -49,4 +53,14 @@ export async function waitFor(
       throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** The error `promise` rejects with (for asserting on its class and fields); fails if it resolves. */
+export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the operation to fail');
 }

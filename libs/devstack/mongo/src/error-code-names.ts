@@ -1,0 +1,38 @@
+/**
+ * codeNames of mongod error codes the devstack never raises itself but a fail point may inject
+ * (src/mongo/base/error_codes.yml), so `{code, codeName}` replies match mongod's.
+ */
+export const INJECTABLE_CODE_NAMES: Readonly<Record<number, string>> = {
+  1: 'InternalError',
+  6: 'HostUnreachable',
+  7: 'HostNotFound',
+  8: 'UnknownError',
+  24: 'LockTimeout',
+  64: 'WriteConcernFailed',
+  79: 'UnknownReplWriteConcern',
+  89: 'NetworkTimeout',
+  91: 'ShutdownInProgress',
+  96: 'OperationFailed',
+  100: 'UnsatisfiableWriteConcern',
+  133: 'FailedToSatisfyReadPreference',
+  134: 'ReadConcernMajorityNotAvailableYet',
+  175: 'QueryPlanKilled',
+  189: 'PrimarySteppedDown',
+  202: 'NetworkInterfaceExceededTimeLimit',
+  234: 'RetryChangeStream',
+  237: 'CursorKilled',
+  239: 'SnapshotTooOld',
+  246: 'SnapshotUnavailable',
+  249: 'StaleDbVersion',
+  262: 'ExceededTimeLimit',
+  267: 'PreparedTransactionInProgress',
+  280: 'ChangeStreamFatalError',
+  9001: 'SocketException',
+  10107: 'NotWritablePrimary',
+  11600: 'InterruptedAtShutdown',
+  11601: 'Interrupted',
+  11602: 'InterruptedDueToReplStateChange',
+  13388: 'StaleConfig',
+  13435: 'NotPrimaryNoSecondaryOk',
+  13436: 'NotPrimaryOrSecondary',
+};
