@@ -5,6 +5,7 @@ import {
   idempotencyKeyReused,
   idempotencyKeyViolation,
   replayable,
+  validIdempotencyKey,
   requestHash,
   sameRequest,
 } from './idempotency';
@@ -50,6 +51,14 @@ describe('idempotency keys', () => {
         field: 'jobs[1].idempotency_key',
         description: 'must be 1-128 printable ASCII characters',
       });
+  });
+
+  it('are returned when valid, refused with INVALID_ARGUMENT naming the field otherwise', () => {
+    expect(validIdempotencyKey('idempotency_key', 'k', true)).toBe('k');
+    expect(validIdempotencyKey('idempotency_key', '', false)).toBe('');
+    expect(() => validIdempotencyKey('idempotency_key', '', true)).toThrow(
+      'idempotency_key: is required',
+    );
   });
 
   it('replays the record of the same request and refuses another request', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AbortedError, type FieldViolation } from './domain-error';
+import { AbortedError, type FieldViolation, ValidationError } from './domain-error';
 
 /**
  * JSON with object members sorted by key and `undefined` members dropped (as JSON.stringify
@@ -52,6 +52,13 @@ export function idempotencyKeyViolation(
   if (!IDEMPOTENCY_KEY.test(key))
     return { field, description: 'must be 1-128 printable ASCII characters' };
   return undefined;
+}
+
+/** `key` when it is a valid idempotency key (see `idempotencyKeyViolation`), else INVALID_ARGUMENT. */
+export function validIdempotencyKey(field: string, key: string, required: boolean): string {
+  const violation = idempotencyKeyViolation(field, key, required);
+  if (violation) throw new ValidationError([violation]);
+  return key;
 }
 
 /**

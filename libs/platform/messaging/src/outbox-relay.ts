@@ -151,7 +151,10 @@ function groupByTopic(batch: OutboxDocument[], headers: Array<Record<string, str
     messages.push({
       key: doc.key,
       value: Buffer.from(value),
-      headers: { ...headers[i], ...eventHeaders({ eventType: doc.event_type, eventId: doc.event_id }) },
+      headers: {
+        ...headers[i],
+        ...eventHeaders({ eventType: doc.event_type, eventId: doc.event_id }),
+      },
     });
     byTopic.set(doc.topic, messages);
   });
