@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { timeRangeViolation, ValidationError } from '@trellis/platform/errors';
+import {
+  decodePageToken as decodeToken,
+  encodePageToken as encodeToken,
+  timeRangeViolation,
+  ValidationError,
+} from '@trellis/platform/errors';
 import { MAX_RESPONSE_JSON_BYTES, type Job } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository.port';
@@ -21,32 +26,35 @@ function filterFingerprint(filter: ListJobsFilter): string {
     .slice(0, 12);
 }
 
-function invalidToken(): ValidationError {
-  return new ValidationError(
-    [{ field: 'page_token', description: 'is not a token this service issued for these filters' }],
-    'JOB.INVALID_PAGE_TOKEN',
+/** The sort key a page token carries: the last job's creation time (ms) and id. */
+type CursorKey = [createdAtMs: number, id: string];
+
+function isCursorKey(key: unknown): key is CursorKey {
+  return (
+    Array.isArray(key) &&
+    key.length === 2 &&
+    typeof key[0] === 'number' &&
+    typeof key[1] === 'string'
   );
 }
 
-/** AIP-158 page token: base64url of the last job's sort key and the filters it belongs to. */
-export function encodePageToken(cursor: ListCursor, filter: ListJobsFilter): string {
-  return Buffer.from(
-    JSON.stringify({ c: cursor.createdAt.getTime(), i: cursor.id, f: filterFingerprint(filter) }),
-  ).toString('base64url');
+/** Tokens issued before the shared codec (`{c, i, f}`); clients may still hold one. */
+function legacyCursorKey(token: Record<string, unknown>, scope: string): CursorKey | undefined {
+  const { c, i, f } = token;
+  return typeof c === 'number' && typeof i === 'string' && f === scope ? [c, i] : undefined;
 }
 
-export function decodePageToken(token: string, filter: ListJobsFilter): ListCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidToken();
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw invalidToken();
-  const { c, i, f } = parsed as Record<string, unknown>;
-  if (typeof c !== 'number' || typeof i !== 'string' || f !== filterFingerprint(filter))
-    throw invalidToken();
-  return { createdAt: new Date(c), id: i };
+/** AIP-158 page token: the last job's sort key and the filters it belongs to. */
+export function encodePageToken(cursor: ListCursor, filter: ListJobsFilter): string {
+  return encodeToken([cursor.createdAt.getTime(), cursor.id], filterFingerprint(filter));
+}
+
+export function decodePageToken(token: string, filter: ListJobsFilter): ListCursor | null {
+  const key = decodeToken(token, filterFingerprint(filter), {
+    isKey: isCursorKey,
+    legacy: legacyCursorKey,
+  });
+  return key ? { createdAt: new Date(key[0]), id: key[1] } : null;
 }
 
 export class ListJobs {
@@ -69,7 +77,7 @@ export class ListJobs {
     );
     if (range) throw new ValidationError([range]);
     const pageSize = Math.min(input.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const after = input.pageToken ? decodePageToken(input.pageToken, input.filter) : null;
+    const after = decodePageToken(input.pageToken, input.filter);
     const rows = await this.repository.list(input.filter, after, pageSize + 1);
     // A page ends early at MAX_RESPONSE_JSON_BYTES of payloads and results (AIP-158 allows fewer).
     let bytes = 0;
