@@ -24,14 +24,19 @@ describe('page tokens', () => {
   it('refuse a token of another scope, key shape or no token at all, with one code', () => {
     const token = encodePageToken('acc-9', 'accounts:EUR');
     const isNumber = (key: unknown): key is number => typeof key === 'number';
-    for (const [bad, options] of [
-      [token, { isKey: isNumber }],
-      [encodePageToken('acc-9', 'accounts:USD'), { isKey: isString }],
-      ['garbage!', { isKey: isString }],
-      [Buffer.from('[1]').toString('base64url'), { isKey: isString }],
-      [Buffer.from('{"k":"acc-9"}').toString('base64url'), { isKey: isString }],
-    ] as const) {
-      const error = failure(() => decodePageToken(bad, 'accounts:EUR', options));
+    const scope = 'accounts:EUR';
+    const decodings = [
+      () => decodePageToken(token, scope, { isKey: isNumber }),
+      () => decodePageToken(encodePageToken('acc-9', 'accounts:USD'), scope, { isKey: isString }),
+      () => decodePageToken('garbage!', scope, { isKey: isString }),
+      () => decodePageToken(Buffer.from('[1]').toString('base64url'), scope, { isKey: isString }),
+      () =>
+        decodePageToken(Buffer.from('{"k":"acc-9"}').toString('base64url'), scope, {
+          isKey: isString,
+        }),
+    ];
+    for (const decode of decodings) {
+      const error = failure(decode);
       expect(error.code).toBe(INVALID_PAGE_TOKEN);
       expect(error.fieldViolations.map((v) => v.field)).toEqual(['page_token']);
     }
