@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import {
   decodePageToken as decodeToken,
   encodePageToken as encodeToken,
+  requestHash,
   timeRangeViolation,
   ValidationError,
 } from '@trellis/platform/errors';
@@ -12,18 +12,14 @@ import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 
+/** The filters a page token belongs to, short: what older tokens carry as `f`, too. */
 function filterFingerprint(filter: ListJobsFilter): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        filter.type ?? '',
-        filter.state ?? '',
-        filter.createdAfter?.getTime() ?? null,
-        filter.createdBefore?.getTime() ?? null,
-      ]),
-    )
-    .digest('base64url')
-    .slice(0, 12);
+  return requestHash([
+    filter.type ?? '',
+    filter.state ?? '',
+    filter.createdAfter?.getTime() ?? null,
+    filter.createdBefore?.getTime() ?? null,
+  ]).slice(0, 12);
 }
 
 /** The sort key a page token carries: the last job's creation time (ms) and id. */
