@@ -2,6 +2,8 @@ import {
   type FieldViolation,
   idempotencyKeyViolation,
   idViolation,
+  pageSizeOf,
+  pageSizeViolation,
   ValidationError,
 } from '@trellis/platform/errors';
 import { ACCOUNT_ID } from './ids';
@@ -68,12 +70,10 @@ export class Violations {
   }
 
   /** AIP-158: 0 means the default, above the maximum is coerced, negative is invalid. */
-  pageSize(field: string, value: number, defaultSize = 50, maxSize = 1000): number {
-    if (value < 0) {
-      this.add(field, 'must not be negative');
-      return defaultSize;
-    }
-    return value === 0 ? defaultSize : Math.min(value, maxSize);
+  pageSize(field: string, value: number): number {
+    const violation = pageSizeViolation(field, value);
+    if (violation) this.list.push(violation);
+    return pageSizeOf(value);
   }
 }
 

@@ -3,14 +3,12 @@ import {
   encodePageToken as encodeToken,
   requestHash,
   timeRangeViolation,
+  validPageSize,
   ValidationError,
 } from '@trellis/platform/errors';
 import { MAX_RESPONSE_JSON_BYTES, type Job } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository.port';
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
 
 /** The filters a page token belongs to, short: what older tokens carry as `f`, too. */
 function filterFingerprint(filter: ListJobsFilter): string {
@@ -64,7 +62,7 @@ export class ListJobs {
     pageToken: string;
     filter: ListJobsFilter;
   }): Promise<{ jobs: Job[]; nextPageToken: string }> {
-    if (input.pageSize < 0) throw ValidationError.field('page_size', 'must not be negative');
+    const pageSize = validPageSize('page_size', input.pageSize);
     // Filters no job can match are refused, naming the field, rather than answered with nothing.
     if (input.filter.type !== undefined) this.types.get(input.filter.type, 'type');
     const range = timeRangeViolation(
@@ -72,7 +70,6 @@ export class ListJobs {
       { field: 'created_before', value: input.filter.createdBefore },
     );
     if (range) throw new ValidationError([range]);
-    const pageSize = Math.min(input.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const after = decodePageToken(input.pageToken, input.filter);
     const rows = await this.repository.list(input.filter, after, pageSize + 1);
     // A page ends early at MAX_RESPONSE_JSON_BYTES of payloads and results (AIP-158 allows fewer).

@@ -1,17 +1,12 @@
 import {
   decodePageToken as decodeToken,
   encodePageToken as encodeToken,
-  ValidationError,
+  validPageSize,
 } from '@trellis/platform/errors';
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
 
 /** AIP-158: 0 → default, above the max → the max, negative → INVALID_ARGUMENT. */
 export function pageSize(requested: number): number {
-  if (requested < 0) throw ValidationError.field('page_size', 'must not be negative');
-  if (requested === 0) return DEFAULT_PAGE_SIZE;
-  return Math.min(requested, MAX_PAGE_SIZE);
+  return validPageSize('page_size', requested);
 }
 
 /** An opaque token of the last sort key and the filter it belongs to (the platform codec). */

@@ -1,5 +1,12 @@
 import { ValidationError } from './domain-error';
-import { decodePageToken, encodePageToken, INVALID_PAGE_TOKEN } from './page-token';
+import {
+  decodePageToken,
+  encodePageToken,
+  INVALID_PAGE_TOKEN,
+  pageSizeOf,
+  pageSizeViolation,
+  validPageSize,
+} from './page-token';
 
 const isString = (key: unknown): key is string => typeof key === 'string';
 
@@ -12,6 +19,21 @@ function failure(work: () => unknown): ValidationError {
   }
   throw new Error('did not fail');
 }
+
+describe('page sizes', () => {
+  it('default at 0, are clamped above the maximum, and refused when negative', () => {
+    expect(pageSizeOf(0)).toBe(50);
+    expect(pageSizeOf(7)).toBe(7);
+    expect(pageSizeOf(5000)).toBe(1000);
+    expect(pageSizeViolation('page_size', 0)).toBeUndefined();
+    expect(pageSizeViolation('page_size', -1)).toEqual({
+      field: 'page_size',
+      description: 'must not be negative',
+    });
+    expect(validPageSize('page_size', 5000)).toBe(1000);
+    expect(() => validPageSize('page_size', -1)).toThrow('page_size: must not be negative');
+  });
+});
 
 describe('page tokens', () => {
   it('carry the sort key back for the same scope; no token is the first page', () => {

@@ -1,4 +1,25 @@
-import { ValidationError } from './domain-error';
+import { type FieldViolation, ValidationError } from './domain-error';
+
+/** AIP-158 page sizes: 0 asks for the default, more than the maximum gets the maximum. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** The violation of a page size field, if any: only a negative size is invalid. */
+export function pageSizeViolation(field: string, requested: number): FieldViolation | undefined {
+  return requested < 0 ? { field, description: 'must not be negative' } : undefined;
+}
+
+/** The rows a page holds for a requested size (see `pageSizeViolation` for the invalid ones). */
+export function pageSizeOf(requested: number): number {
+  return requested <= 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
+}
+
+/** `pageSizeOf(requested)` for a valid size, else INVALID_ARGUMENT naming `field`. */
+export function validPageSize(field: string, requested: number): number {
+  const violation = pageSizeViolation(field, requested);
+  if (violation) throw new ValidationError([violation]);
+  return pageSizeOf(requested);
+}
 
 /** The one error code of a page token that fails to decode, in every service. */
 export const INVALID_PAGE_TOKEN = 'REQUEST.INVALID_PAGE_TOKEN';
