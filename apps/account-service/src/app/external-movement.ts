@@ -1,7 +1,8 @@
+import { requestHash } from '@trellis/platform/errors';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
 import type { Postings } from './postings';
-import { type MovementResult, requestHash } from './money-movement';
+import { type MovementResult } from './money-movement';
 
 /** A Deposit or Withdraw request: one account against the external account of its currency. */
 export interface ExternalMovementCommand {
@@ -36,6 +37,12 @@ export function submitExternalMovement(
     amount,
     idempotencyKey: cmd.idempotencyKey,
     reference: cmd.reference,
-    requestHash: requestHash(rpc, [cmd.accountId, amount.currency, amount.units, cmd.reference]),
+    requestHash: requestHash([
+      rpc,
+      cmd.accountId,
+      amount.currency,
+      String(amount.units),
+      cmd.reference,
+    ]),
   });
 }

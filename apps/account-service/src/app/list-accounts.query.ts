@@ -1,7 +1,7 @@
+import { decodePageToken, encodePageToken } from '@trellis/platform/errors';
 import type { Account, AccountStatus } from '../domain/account';
 import { Violations } from '../domain/validation';
 import type { AccountStore } from './account-store.port';
-import { decodePageToken, encodePageToken } from './page-token';
 
 const STATUSES: readonly AccountStatus[] = ['ACTIVE', 'FROZEN', 'CLOSED'];
 
@@ -29,7 +29,9 @@ export class ListAccounts {
     const status = query.status === '' ? undefined : (query.status as AccountStatus);
     const email = query.email === '' ? undefined : query.email.toLowerCase();
     const scope = `accounts:${query.status}:${email ?? ''}`;
-    const after = decodePageToken(query.pageToken, scope, 'string');
+    const after = decodePageToken(query.pageToken, scope, {
+      isKey: (key): key is string => typeof key === 'string',
+    });
     const page = await this.deps.store.listAccounts({ status, email }, after, pageSize + 1);
     const accounts = page.slice(0, pageSize);
     const nextPageToken =

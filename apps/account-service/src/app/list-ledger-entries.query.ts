@@ -1,8 +1,8 @@
+import { decodePageToken, encodePageToken } from '@trellis/platform/errors';
 import { accountNotFound } from '../domain/errors';
 import type { LedgerEntry } from '../domain/ledger';
 import { Violations } from '../domain/validation';
 import type { AccountStore } from './account-store.port';
-import { decodePageToken, encodePageToken } from './page-token';
 
 export interface ListLedgerEntriesQuery {
   accountId: string;
@@ -22,7 +22,9 @@ export class ListLedgerEntries {
     const pageSize = v.pageSize('page_size', query.pageSize);
     v.throwIfAny();
     const scope = `ledger:${query.accountId}`;
-    const before = decodePageToken(query.pageToken, scope, 'number');
+    const before = decodePageToken(query.pageToken, scope, {
+      isKey: (key): key is number => typeof key === 'number',
+    });
     if (!(await this.deps.store.getAccount(query.accountId))) {
       throw accountNotFound(query.accountId);
     }

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
+import { replayable } from '@trellis/platform/errors';
 import type { Logger } from '@trellis/platform/logging';
-import { idempotencyKeyReused } from '../domain/errors';
 import type { Transaction } from '../domain/ledger';
 import type { AccountStore } from './account-store.port';
 
@@ -16,13 +15,6 @@ export interface MovementResult {
   transaction: Transaction;
   /** True when the idempotency key had already been used with this request. */
   replayed: boolean;
-}
-
-/** sha256 over the canonical form of a money request (operation and every field). */
-export function requestHash(operation: string, fields: Array<string | bigint>): string {
-  return createHash('sha256')
-    .update(JSON.stringify([operation, ...fields.map(String)]))
-    .digest('base64url');
 }
 
 /** The audit trail of an applied movement: ids and amounts only, never names or addresses. */
@@ -52,8 +44,10 @@ export async function replay(
 ): Promise<MovementResult> {
   const record = await store.getIdempotencyRecord(key);
   if (!record) throw cause;
-  if (record.requestHash !== hash) throw idempotencyKeyReused(key);
-  const transaction = await store.getTransaction(record.transactionId, key);
+  const transaction = await store.getTransaction(
+    replayable(record, hash, 'ACCOUNT', key).transactionId,
+    key,
+  );
   if (!transaction) throw cause;
   return { transaction, replayed: true };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '@trellis/platform/logging';
 import { traceHeaders } from '@trellis/platform/telemetry';
-import { DomainError } from '@trellis/platform/errors';
+import { DomainError, replayable } from '@trellis/platform/errors';
 import { type BatchOutcome, GroupCommit, outcomeOf } from '@trellis/platform/batching';
 import {
   type Account,
@@ -185,13 +185,14 @@ export class Postings {
     }
     if ('sameAs' in outcome) return { transaction: outcome.sameAs, replayed: true };
     if ('error' in outcome) throw outcome.error;
-    if (outcome.replayOf.requestHash !== p.requestHash)
-      throw idempotencyKeyReused(p.idempotencyKey);
-    const transaction = await this.deps.store.getTransaction(
-      outcome.replayOf.transactionId,
+    const { transactionId } = replayable(
+      outcome.replayOf,
+      p.requestHash,
+      'ACCOUNT',
       p.idempotencyKey,
     );
-    if (!transaction) throw new Error(`transaction ${outcome.replayOf.transactionId} not found`);
+    const transaction = await this.deps.store.getTransaction(transactionId, p.idempotencyKey);
+    if (!transaction) throw new Error(`transaction ${transactionId} not found`);
     return { transaction, replayed: true };
   }
 }

@@ -1,6 +1,7 @@
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
-import { type MoneyMovementDeps, type MovementResult, requestHash } from './money-movement';
+import { requestHash } from '@trellis/platform/errors';
+import { type MoneyMovementDeps, type MovementResult } from './money-movement';
 import { Postings } from './postings';
 
 export interface TransferFundsCommand {
@@ -41,11 +42,12 @@ export class TransferFunds {
       amount,
       idempotencyKey: cmd.idempotencyKey,
       reference: cmd.reference,
-      requestHash: requestHash('Transfer', [
+      requestHash: requestHash([
+        'Transfer',
         cmd.fromAccountId,
         cmd.toAccountId,
         amount.currency,
-        amount.units,
+        String(amount.units),
         cmd.reference,
       ]),
     });

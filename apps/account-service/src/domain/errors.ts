@@ -1,8 +1,7 @@
 import {
-  AbortedError,
+  idempotencyKeyReused as platformIdempotencyKeyReused,
   NotFoundError,
   PreconditionFailedError,
-  ValidationError,
 } from '@trellis/platform/errors';
 
 // The business-rule failures of the account API; reasons are trellis.common.v1.ErrorReason names.
@@ -55,15 +54,5 @@ export const illegalTransition = (accountId: string, currentState: string, actio
     { account_id: accountId, current_state: currentState },
   );
 
-export const idempotencyKeyReused = (key: string) =>
-  new AbortedError(
-    'ACCOUNT.IDEMPOTENCY_KEY_REUSED',
-    'the idempotency key was already used with a different request; choose a new key',
-    { idempotency_key: key },
-  );
-
-export const invalidPageToken = () =>
-  new ValidationError(
-    [{ field: 'page_token', description: 'not a page token this service issued for this request' }],
-    'REQUEST.INVALID_PAGE_TOKEN',
-  );
+/** ABORTED ACCOUNT.IDEMPOTENCY_KEY_REUSED: the key was used with a different request. */
+export const idempotencyKeyReused = (key: string) => platformIdempotencyKeyReused('ACCOUNT', key);

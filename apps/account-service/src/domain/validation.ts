@@ -1,4 +1,11 @@
-import { type FieldViolation, idViolation, ValidationError } from '@trellis/platform/errors';
+import {
+  type FieldViolation,
+  idempotencyKeyViolation,
+  idViolation,
+  pageSizeOf,
+  pageSizeViolation,
+  ValidationError,
+} from '@trellis/platform/errors';
 import { ACCOUNT_ID } from './ids';
 import { currencyProblem, type Money } from './money';
 
@@ -51,11 +58,10 @@ export class Violations {
     else if (value.units > maxUnits) this.add(`${field}.units`, `must be at most ${maxUnits}`);
   }
 
-  /** 1-128 printable ASCII characters. */
+  /** Required, 1-128 printable ASCII characters. */
   idempotencyKey(field: string, value: string): void {
-    if (value === '') this.add(field, 'is required');
-    else if (value.length > 128) this.add(field, 'must be at most 128 characters');
-    else if (!/^[\x20-\x7e]+$/.test(value)) this.add(field, 'must be printable ASCII');
+    const violation = idempotencyKeyViolation(field, value, true);
+    if (violation) this.list.push(violation);
   }
 
   /** Optional free text up to `max` characters. */
@@ -64,12 +70,10 @@ export class Violations {
   }
 
   /** AIP-158: 0 means the default, above the maximum is coerced, negative is invalid. */
-  pageSize(field: string, value: number, defaultSize = 50, maxSize = 1000): number {
-    if (value < 0) {
-      this.add(field, 'must not be negative');
-      return defaultSize;
-    }
-    return value === 0 ? defaultSize : Math.min(value, maxSize);
+  pageSize(field: string, value: number): number {
+    const violation = pageSizeViolation(field, value);
+    if (violation) this.list.push(violation);
+    return pageSizeOf(value);
   }
 }
 

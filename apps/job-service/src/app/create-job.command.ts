@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { outcomeOf, type BatchOutcome } from '@trellis/platform/batching';
-import { AbortedError, ValidationError, type FieldViolation } from '@trellis/platform/errors';
+import {
+  idempotencyKeyViolation,
+  replayable,
+  requestHash,
+  ValidationError,
+  type FieldViolation,
+} from '@trellis/platform/errors';
 import { backoffProblems, type BackoffPolicy } from '../domain/backoff';
 import { newJob, type Job, type JsonObject } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
-import { requestHash } from '../domain/request-hash';
 import type { ClaimNotifier } from './claim-notifier';
 import { requireBatchSize } from './job-input';
 import type { JobRepository } from './job.repository.port';
@@ -30,7 +35,6 @@ export interface CreateJobInput {
 }
 
 const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 export class CreateJob {
   constructor(
@@ -82,8 +86,8 @@ export class CreateJob {
       (input.leaseDurationMs < 1000 || input.leaseDurationMs > 3_600_000)
     )
       bad('lease_duration', 'must be between 1 s and 1 h');
-    if (input.idempotencyKey.length > 128 || !PRINTABLE_ASCII.test(input.idempotencyKey))
-      bad('idempotency_key', 'must be at most 128 printable ASCII characters');
+    const key = idempotencyKeyViolation('idempotency_key', input.idempotencyKey, false);
+    if (key) violations.push(key);
     let backoff: BackoffPolicy = type.defaultBackoff;
     if (input.backoff) {
       backoff = {
@@ -103,7 +107,7 @@ export class CreateJob {
     this.types.validatePayload(type.name, payload);
 
     // A key already used is found by the repository's create, in the same transaction.
-    const hash = requestHash(type.name, payload);
+    const hash = requestHash([type.name, payload]);
     const now = this.runtime.now();
     let runAt = now;
     if (input.runAt && input.runAt > now) runAt = input.runAt;
@@ -128,19 +132,14 @@ export class CreateJob {
 
   private async save(job: Job): Promise<{ job: Job; created: boolean }> {
     const saved = await this.repository.create(job, [{ type: 'JobCreated', job }]);
-    if (!saved.created) return { job: this.replay(saved.job, job.requestHash), created: false };
+    if (!saved.created) {
+      const { job: existing } = saved;
+      return {
+        job: replayable(existing, job.requestHash, 'JOB', existing.idempotencyKey),
+        created: false,
+      };
+    }
     this.notifier.notify(job.type, job.runAt);
     return saved;
-  }
-
-  private replay(existing: Job, hash: string): Job {
-    if (existing.requestHash !== hash) {
-      throw new AbortedError(
-        'JOB.IDEMPOTENCY_KEY_REUSED',
-        'the idempotency key was used before with a different type or payload',
-        { idempotency_key: existing.idempotencyKey },
-      );
-    }
-    return existing;
   }
 }

@@ -1,52 +1,54 @@
-import { createHash } from 'node:crypto';
-import { timeRangeViolation, ValidationError } from '@trellis/platform/errors';
+import {
+  decodePageToken as decodeToken,
+  encodePageToken as encodeToken,
+  requestHash,
+  timeRangeViolation,
+  validPageSize,
+  ValidationError,
+} from '@trellis/platform/errors';
 import { MAX_RESPONSE_JSON_BYTES, type Job } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import type { ListCursor, ListJobsFilter, JobRepository } from './job.repository.port';
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
-
+/** The filters a page token belongs to, short: what older tokens carry as `f`, too. */
 function filterFingerprint(filter: ListJobsFilter): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        filter.type ?? '',
-        filter.state ?? '',
-        filter.createdAfter?.getTime() ?? null,
-        filter.createdBefore?.getTime() ?? null,
-      ]),
-    )
-    .digest('base64url')
-    .slice(0, 12);
+  return requestHash([
+    filter.type ?? '',
+    filter.state ?? '',
+    filter.createdAfter?.getTime() ?? null,
+    filter.createdBefore?.getTime() ?? null,
+  ]).slice(0, 12);
 }
 
-function invalidToken(): ValidationError {
-  return new ValidationError(
-    [{ field: 'page_token', description: 'is not a token this service issued for these filters' }],
-    'JOB.INVALID_PAGE_TOKEN',
+/** The sort key a page token carries: the last job's creation time (ms) and id. */
+type CursorKey = [createdAtMs: number, id: string];
+
+function isCursorKey(key: unknown): key is CursorKey {
+  return (
+    Array.isArray(key) &&
+    key.length === 2 &&
+    typeof key[0] === 'number' &&
+    typeof key[1] === 'string'
   );
 }
 
-/** AIP-158 page token: base64url of the last job's sort key and the filters it belongs to. */
-export function encodePageToken(cursor: ListCursor, filter: ListJobsFilter): string {
-  return Buffer.from(
-    JSON.stringify({ c: cursor.createdAt.getTime(), i: cursor.id, f: filterFingerprint(filter) }),
-  ).toString('base64url');
+/** Tokens issued before the shared codec (`{c, i, f}`); clients may still hold one. */
+function legacyCursorKey(token: Record<string, unknown>, scope: string): CursorKey | undefined {
+  const { c, i, f } = token;
+  return typeof c === 'number' && typeof i === 'string' && f === scope ? [c, i] : undefined;
 }
 
-export function decodePageToken(token: string, filter: ListJobsFilter): ListCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidToken();
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw invalidToken();
-  const { c, i, f } = parsed as Record<string, unknown>;
-  if (typeof c !== 'number' || typeof i !== 'string' || f !== filterFingerprint(filter))
-    throw invalidToken();
-  return { createdAt: new Date(c), id: i };
+/** AIP-158 page token: the last job's sort key and the filters it belongs to. */
+export function encodePageToken(cursor: ListCursor, filter: ListJobsFilter): string {
+  return encodeToken([cursor.createdAt.getTime(), cursor.id], filterFingerprint(filter));
+}
+
+export function decodePageToken(token: string, filter: ListJobsFilter): ListCursor | null {
+  const key = decodeToken(token, filterFingerprint(filter), {
+    isKey: isCursorKey,
+    legacy: legacyCursorKey,
+  });
+  return key ? { createdAt: new Date(key[0]), id: key[1] } : null;
 }
 
 export class ListJobs {
@@ -60,7 +62,7 @@ export class ListJobs {
     pageToken: string;
     filter: ListJobsFilter;
   }): Promise<{ jobs: Job[]; nextPageToken: string }> {
-    if (input.pageSize < 0) throw ValidationError.field('page_size', 'must not be negative');
+    const pageSize = validPageSize('page_size', input.pageSize);
     // Filters no job can match are refused, naming the field, rather than answered with nothing.
     if (input.filter.type !== undefined) this.types.get(input.filter.type, 'type');
     const range = timeRangeViolation(
@@ -68,8 +70,7 @@ export class ListJobs {
       { field: 'created_before', value: input.filter.createdBefore },
     );
     if (range) throw new ValidationError([range]);
-    const pageSize = Math.min(input.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const after = input.pageToken ? decodePageToken(input.pageToken, input.filter) : null;
+    const after = decodePageToken(input.pageToken, input.filter);
     const rows = await this.repository.list(input.filter, after, pageSize + 1);
     // A page ends early at MAX_RESPONSE_JSON_BYTES of payloads and results (AIP-158 allows fewer).
     let bytes = 0;

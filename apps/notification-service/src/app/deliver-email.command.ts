@@ -2,7 +2,7 @@ import { type notificationV1, topics } from '@trellis/contracts';
 import { DomainError } from '@trellis/platform/errors';
 import { type RetryPolicy, retryDelayMs, type SendOutcome } from '../domain/delivery-policy';
 import { emailDomain } from '../domain/email-address';
-import { type Notification, smtpMessageIdOf, validTraceId } from '../domain/notification';
+import { type Notification, smtpMessageIdOf } from '../domain/notification';
 import type { RenderedContent } from '../domain/template-engine';
 import type { NotificationDeps } from './deps';
 import type { MailSender } from './mail-sender.port';
@@ -70,7 +70,7 @@ export async function deliverEmail(
     return 'failed';
   }
 
-  const traceId = claimed.traceId || validTraceId(activeTraceId);
+  const traceId = claimed.traceId || activeTraceId;
   await deps.throttle.acquire(emailDomain(claimed.recipient));
   const outcome: SendOutcome = await deps.mailSender.send({
     to: claimed.recipient,

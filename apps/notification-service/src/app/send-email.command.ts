@@ -1,5 +1,10 @@
-import { createHash } from 'node:crypto';
-import { AbortedError, type FieldViolation, ValidationError } from '@trellis/platform/errors';
+import {
+  type FieldViolation,
+  replayable,
+  requestHash as hashOf,
+  validIdempotencyKey,
+  ValidationError,
+} from '@trellis/platform/errors';
 import { isValidEmail } from '../domain/email-address';
 import type { EmailContent, InlineContent, Notification } from '../domain/notification';
 import type { Template } from '../domain/template';
@@ -19,7 +24,6 @@ export interface SendEmailInput {
   traceId: string;
 }
 
-export const IDEMPOTENCY_KEY_REUSED = 'NOTIFICATION.IDEMPOTENCY_KEY_REUSED';
 const MAX_CC = 50;
 
 /**
@@ -33,9 +37,9 @@ export async function sendEmail(
 ): Promise<Notification[]> {
   enforceCallerLimit(deps, input.caller, 'send_email_per_caller');
   const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
-  const key = validateIdempotencyKey(input.idempotencyKey, true);
+  const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, true);
   const { content, template } = await resolveContent(deps, input);
-  const requestHash = hashRequest({ to, cc, content });
+  const requestHash = hashOf({ to, cc, content });
 
   const contacts = new Map((await deps.contacts.byEmails(to)).map((c) => [c.email, c]));
   if (template) {
@@ -79,32 +83,15 @@ async function replayOf(
   key: string,
   requestHash: string,
 ): Promise<Notification[] | undefined> {
-  const record = await deps.notifications.findSendRequest(key);
-  if (!record) return undefined;
-  if (record.requestHash !== requestHash) {
-    throw new AbortedError(
-      IDEMPOTENCY_KEY_REUSED,
-      'idempotency_key was used with a different request; choose a new key',
-      { idempotency_key: key },
-    );
-  }
+  const found = await deps.notifications.findSendRequest(key);
+  if (!found) return undefined;
+  const record = replayable(found, requestHash, 'NOTIFICATION', key);
   const byId = new Map(
     (await deps.notifications.getMany(record.notificationIds)).map((n) => [n.id, n]),
   );
   return record.notificationIds
     .map((id) => byId.get(id))
     .filter((n): n is Notification => n !== undefined);
-}
-
-export function validateIdempotencyKey(key: string, required: boolean): string {
-  if (!key) {
-    if (required) throw ValidationError.field('idempotency_key', 'is required');
-    return '';
-  }
-  if (key.length > 128 || !/^[\x20-\x7e]+$/.test(key)) {
-    throw ValidationError.field('idempotency_key', 'must be 1-128 printable ASCII characters');
-  }
-  return key;
 }
 
 function validateAddresses(
@@ -183,20 +170,4 @@ async function resolveContent(
     };
   }
   return { content: { kind: 'inline', inline: input.inline! } };
-}
-
-/** A stable fingerprint of a request (keys sorted), for idempotency comparisons. */
-export function hashRequest(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -1,7 +1,9 @@
 import {
-  AbortedError,
   type FieldViolation,
   idViolation,
+  replayable,
+  requestHash as hashOf,
+  validIdempotencyKey,
   ValidationError,
 } from '@trellis/platform/errors';
 import type { Campaign, CampaignRecipients } from '../domain/campaign';
@@ -10,7 +12,6 @@ import { CONTACT_ID } from '../domain/ids';
 import { enforceCallerLimit } from './caller-limit';
 import type { NotificationDeps } from './deps';
 import { getTemplate } from './get-template.query';
-import { hashRequest, IDEMPOTENCY_KEY_REUSED, validateIdempotencyKey } from './send-email.command';
 
 export interface StartCampaignInput {
   templateId: string;
@@ -33,7 +34,7 @@ export async function startCampaign(
   input: StartCampaignInput,
 ): Promise<Campaign> {
   enforceCallerLimit(deps, input.caller, 'start_campaign_per_caller');
-  const key = validateIdempotencyKey(input.idempotencyKey, false);
+  const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, false);
   const recipients = validateRecipients(input);
   const template = await getTemplate(deps, input.templateId, 0);
   if (recipients.kind === 'contacts') {
@@ -44,7 +45,7 @@ export async function startCampaign(
     }
   }
   const cc = input.cc.map((c) => c.trim().toLowerCase());
-  const requestHash = hashRequest({
+  const requestHash = hashOf({
     templateId: template.id,
     recipients,
     cc,
@@ -86,15 +87,7 @@ async function resume(
   requestHash: string,
   key: string,
 ) {
-  if (existing.requestHash !== requestHash) {
-    throw new AbortedError(
-      IDEMPOTENCY_KEY_REUSED,
-      'idempotency_key was used with a different request',
-      {
-        idempotency_key: key,
-      },
-    );
-  }
+  replayable(existing, requestHash, 'NOTIFICATION', key);
   // A start that failed after storing the campaign is completed by its retry.
   return existing.jobId ? existing : attachJob(deps, existing);
 }

@@ -71,8 +71,3 @@ export function smtpMessageIdOf(response: string): string {
   const match = /queued as ([^\s;,]+)/i.exec(response);
   return match ? match[1] : response;
 }
-
-/** A 32-hex W3C trace id, or '' for none / the invalid all-zero id. */
-export function validTraceId(traceId: string | undefined): string {
-  return traceId && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : '';
-}

@@ -1,37 +1,29 @@
-import { ValidationError } from '@trellis/platform/errors';
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
-export const INVALID_PAGE_TOKEN = 'NOTIFICATION.INVALID_PAGE_TOKEN';
+import {
+  decodePageToken as decodeToken,
+  encodePageToken as encodeToken,
+  validPageSize,
+} from '@trellis/platform/errors';
 
 /** AIP-158: 0 → default, above the max → the max, negative → INVALID_ARGUMENT. */
 export function pageSize(requested: number): number {
-  if (requested < 0) throw ValidationError.field('page_size', 'must not be negative');
-  if (requested === 0) return DEFAULT_PAGE_SIZE;
-  return Math.min(requested, MAX_PAGE_SIZE);
+  return validPageSize('page_size', requested);
 }
 
-/** An opaque token: base64url of the last sort key and a fingerprint of the filter. */
+/** An opaque token of the last sort key and the filter it belongs to (the platform codec). */
 export function encodePageToken(key: unknown[], filter: string): string {
-  return Buffer.from(JSON.stringify({ k: key, f: filter })).toString('base64url');
+  return encodeToken(key, filter);
 }
 
-/** The sort key a token carries; INVALID_PAGE_TOKEN for a foreign or mismatched token. */
+const isSortKey = (key: unknown): key is unknown[] => Array.isArray(key);
+
+/** Tokens issued before the shared codec (`{k, f}`); clients may still hold one. */
+function legacySortKey(token: Record<string, unknown>, filter: string): unknown[] | undefined {
+  return isSortKey(token.k) && token.f === filter ? token.k : undefined;
+}
+
+/** The sort key a token carries; REQUEST.INVALID_PAGE_TOKEN for a foreign or mismatched token. */
 export function decodePageToken(token: string, filter: string): unknown[] | undefined {
-  if (!token) return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
-      k?: unknown;
-      f?: unknown;
-    };
-    if (Array.isArray(parsed.k) && parsed.f === filter) return parsed.k;
-  } catch {
-    // fall through
-  }
-  throw new ValidationError(
-    [{ field: 'page_token', description: 'is not a token this service issued for this filter' }],
-    INVALID_PAGE_TOKEN,
-  );
+  return decodeToken(token, filter, { isKey: isSortKey, legacy: legacySortKey });
 }
 
 export interface Page<T> {

@@ -1,2 +1,4 @@
 export * from './domain-error';
 export * from './request-checks';
+export * from './idempotency';
+export * from './page-token';

@@ -1,5 +1,6 @@
 export { createKafka, type KafkaSettings } from './create-kafka';
 export { toOutboxMessage } from './to-outbox-message';
+export { eventHeaders } from './event-headers';
 export { OutboxRelay, relayOwnerId, type OutboxRelaySettings } from './outbox-relay';
 export {
   startEventConsumer,

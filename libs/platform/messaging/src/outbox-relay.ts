@@ -3,6 +3,7 @@ import type { Producer } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type Lease, type Outbox, type OutboxDocument } from '@trellis/platform/mongo';
 import type { Logger } from '@trellis/platform/logging';
+import { eventHeaders } from './event-headers';
 import { startPublishSpan } from './messaging-spans';
 
 export interface OutboxRelaySettings {
@@ -152,9 +153,7 @@ function groupByTopic(batch: OutboxDocument[], headers: Array<Record<string, str
       value: Buffer.from(value),
       headers: {
         ...headers[i],
-        'content-type': 'application/x-protobuf',
-        'event-type': doc.event_type,
-        'event-id': doc.event_id,
+        ...eventHeaders({ eventType: doc.event_type, eventId: doc.event_id }),
       },
     });
     byTopic.set(doc.topic, messages);

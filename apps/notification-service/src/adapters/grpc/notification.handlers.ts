@@ -1,6 +1,4 @@
-import { trace } from '@opentelemetry/api';
 import { notificationV1 } from '@trellis/contracts';
-import { validTraceId } from '../../domain/notification';
 import type { NotificationDeps } from '../../app/deps';
 import { cancelCampaign } from '../../app/cancel-campaign.command';
 import { createContact } from '../../app/create-contact.command';
@@ -24,6 +22,7 @@ import { ValidationError } from '@trellis/platform/errors';
 // Per-caller limits key on who the credentials say called (service token, client certificate),
 // else the peer's address without port: never a header or a port the caller picks.
 import { callerIdentityOf } from '@trellis/platform/grpc';
+import { activeTraceId } from '@trellis/platform/telemetry';
 import {
   fromNotificationState,
   fromPostalAddress,
@@ -36,10 +35,6 @@ import {
 } from './mappers';
 
 const N = notificationV1;
-
-function activeTraceId(): string {
-  return validTraceId(trace.getActiveSpan()?.spanContext().traceId);
-}
 
 /** gRPC ⇄ use cases: translation only. */
 export function notificationHandlers(

@@ -1,9 +1,9 @@
-import { trace } from '@opentelemetry/api';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { encodeEventEnvelope, topics, type commonV1 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
-import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
+import { eventHeaders, startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
+import { activeTraceId } from '@trellis/platform/telemetry';
 import {
   deliverEmail,
   type DeliveryDeps,
@@ -20,10 +20,6 @@ export interface DeliveryConsumerSettings {
   /** The retry consumer holds a not-yet-due message at most this long, then re-queues it. */
   retryMaxHoldMs: number;
   onResult?(result: DeliveryResult): void;
-}
-
-function activeTraceId(): string {
-  return trace.getActiveSpan()?.spanContext().traceId ?? '';
 }
 
 /**
@@ -85,11 +81,7 @@ async function requeue(producer: Producer, envelope: commonV1.EventEnvelope): Pr
       {
         key: envelope.aggregateId,
         value: encodeEventEnvelope(envelope),
-        headers: {
-          'content-type': 'application/x-protobuf',
-          'event-type': envelope.eventType,
-          'event-id': envelope.eventId,
-        },
+        headers: eventHeaders(envelope),
       },
     ],
   });

@@ -1,10 +1,9 @@
-import { trace } from '@opentelemetry/api';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { topics } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
-import { validTraceId } from '../../domain/notification';
+import { activeTraceId } from '@trellis/platform/telemetry';
 import { handleDomainEvent, type EventMailDeps } from '../../app/handle-domain-event.command';
 import { syncCampaignFromJob } from '../../app/sync-campaign-from-job.command';
 
@@ -30,8 +29,7 @@ export function startDomainEventsConsumer(
     topics: [topics.accountEvents, topics.jobEvents],
     deadLetterTopic: DOMAIN_EVENTS_DLQ,
     async handle({ event, envelope }) {
-      const traceId = validTraceId(trace.getActiveSpan()?.spanContext().traceId);
-      const outcome = await handleDomainEvent(deps, envelope.eventId, event, traceId);
+      const outcome = await handleDomainEvent(deps, envelope.eventId, event, activeTraceId());
       if (outcome !== 'ignored') {
         logger.debug(
           { event_id: envelope.eventId, event_type: event.eventType, outcome },
