@@ -46,9 +46,9 @@ function isLeaseLost(err: unknown): boolean {
 
 /**
  * The lease keeper of one job: heartbeats every interval (one at a time), carrying the latest
- * progress; a `cancel_requested` answer aborts the signal with JobCancelledError (heartbeats go on,
- * the lease still matters until the handler returns), a LEASE_LOST answer with LeaseLostError.
- * A heartbeat that fails otherwise keeps its progress for the next one.
+ * progress, while the signal is not aborted; a `cancel_requested` answer aborts the signal with
+ * JobCancelledError, a LEASE_LOST answer with LeaseLostError. A heartbeat that fails otherwise
+ * keeps its progress for the next one.
  */
 export function createLeaseKeeper(settings: LeaseKeeperSettings): LeaseKeeper {
   const { client, job, leaseToken, log } = settings;
