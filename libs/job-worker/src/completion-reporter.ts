@@ -68,11 +68,12 @@ export function createCompletionReporter(settings: CompletionReporterSettings): 
       ),
   });
 
-  async function send({ jobId, leaseToken, log }: ReportedJob, outcome: JobOutcome): Promise<void> {
-    if (outcome.kind === 'completed') {
-      await complete({ jobId, leaseToken, result: outcome.result });
-      log.debug('job completed');
-    } else if (outcome.kind === 'cancelled') {
+  /** A failure or cancellation, through FailJob. */
+  async function fail(
+    { jobId, leaseToken, log }: ReportedJob,
+    outcome: Exclude<JobOutcome, { kind: 'completed' }>,
+  ): Promise<void> {
+    if (outcome.kind === 'cancelled') {
       await client.failJob({
         jobId,
         leaseToken,
@@ -81,24 +82,28 @@ export function createCompletionReporter(settings: CompletionReporterSettings): 
         retryable: false,
       });
       log.info('job cancelled');
-    } else {
-      const failure = outcome.error;
-      const message = failure instanceof Error ? failure.message || failure.name : String(failure);
-      const response = await client.failJob({
-        jobId,
-        leaseToken,
-        errorMessage: message || 'failed',
-        errorCode: failure instanceof JobFailure ? failure.code : '',
-        retryable: failure instanceof JobFailure ? failure.retryable : true,
-      });
-      log.warn({ err: failure, will_retry: response.willRetry }, 'job failed');
+      return;
     }
+    const failure = outcome.error;
+    const message = failure instanceof Error ? failure.message || failure.name : String(failure);
+    const response = await client.failJob({
+      jobId,
+      leaseToken,
+      errorMessage: message || 'failed',
+      errorCode: failure instanceof JobFailure ? failure.code : '',
+      retryable: failure instanceof JobFailure ? failure.retryable : true,
+    });
+    log.warn({ err: failure, will_retry: response.willRetry }, 'job failed');
   }
 
   return {
     async report(job, outcome) {
       try {
-        await send(job, outcome);
+        // The hot path (a completion) stays in this one async frame.
+        if (outcome.kind === 'completed') {
+          await complete({ jobId: job.jobId, leaseToken: job.leaseToken, result: outcome.result });
+          job.log.debug('job completed');
+        } else await fail(job, outcome);
       } catch (err) {
         job.log.error({ err }, 'could not report the job outcome; its lease will expire');
       }

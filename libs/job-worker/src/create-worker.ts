@@ -4,7 +4,7 @@ import type { jobV1 } from '@trellis/contracts';
 import { createLogger } from '@trellis/platform/logging';
 import { createClaimLoop } from './claim-loop';
 import { createCompletionReporter, type JobOutcome, type ReportedJob } from './completion-reporter';
-import { createLeaseKeeper, type LeaseKeeper } from './lease-keeper';
+import { LeaseKeeper } from './lease-keeper';
 import {
   JobCancelledError,
   WorkerStoppingError,
@@ -61,7 +61,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const log = logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts });
     const entry: RunningJob = {
       reported: { jobId: job.id, leaseToken, log },
-      keeper: createLeaseKeeper({
+      keeper: new LeaseKeeper({
         client,
         job,
         leaseToken,

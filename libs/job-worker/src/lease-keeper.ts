@@ -18,20 +18,6 @@ export interface LeaseKeeperSettings {
   log: Logger;
 }
 
-/** Keeps one claimed job's lease while its handler runs. */
-export interface LeaseKeeper {
-  /** The handler's signal: aborts on cancellation, a lost lease or `abort(reason)`. */
-  readonly signal: AbortSignal;
-  /** True once a heartbeat was answered with LEASE_LOST: nothing more may be reported. */
-  readonly leaseLost: boolean;
-  /** Records progress for the next heartbeat; beats at once if the last one is ≥ 1 s old. */
-  progress(update: ProgressUpdate): void;
-  /** Aborts the signal (stop() handing the job back) and ends the heartbeats. */
-  abort(reason: Error): void;
-  /** Ends the heartbeats and waits for one still in flight (its answer may lose the lease). */
-  finish(): Promise<void>;
-}
-
 function leaseMsOf(job: jobV1.Job): number {
   const d = job.leaseDuration;
   return d ? Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6) : 30_000;
@@ -45,77 +31,96 @@ function isLeaseLost(err: unknown): boolean {
 }
 
 /**
- * The lease keeper of one job: heartbeats every interval (one at a time), carrying the latest
- * progress, while the signal is not aborted; a `cancel_requested` answer aborts the signal with
- * JobCancelledError, a LEASE_LOST answer with LeaseLostError. A heartbeat that fails otherwise
- * keeps its progress for the next one.
+ * The lease keeper of one job, from its claim until its handler returns: heartbeats every interval
+ * (one at a time) carrying the latest progress, while the signal is not aborted; a
+ * `cancel_requested` answer aborts the signal with JobCancelledError, a LEASE_LOST answer with
+ * LeaseLostError. A heartbeat that fails otherwise keeps its progress for the next one.
+ * (A class: one is made per job, and its methods are shared rather than closures per job.)
  */
-export function createLeaseKeeper(settings: LeaseKeeperSettings): LeaseKeeper {
-  const { client, job, leaseToken, log } = settings;
-  const controller = new AbortController();
-  const signal = controller.signal;
-  let pendingProgress: jobV1.JobProgress | undefined;
-  let beating: Promise<void> | undefined;
-  let lastBeat = Date.now();
-  let leaseLost = false;
+export class LeaseKeeper {
+  private lost = false;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private pendingProgress: jobV1.JobProgress | undefined;
+  private beating: Promise<void> | undefined;
+  private lastBeat = Date.now();
 
-  const beat = () => {
-    if (beating || signal.aborted) return;
-    const progress = pendingProgress;
-    pendingProgress = undefined;
-    lastBeat = Date.now();
-    beating = client
+  constructor(private readonly settings: LeaseKeeperSettings) {
+    const { heartbeatIntervalMs, job } = settings;
+    const interval = Math.max(100, heartbeatIntervalMs ?? Math.floor(leaseMsOf(job) / 3));
+    this.timer = setInterval(() => this.beat(), interval);
+    // Nothing left to keep alive once the lease is lost or stop() handed the job back.
+    this.signal.addEventListener('abort', () => {
+      if (!(this.signal.reason instanceof JobCancelledError)) clearInterval(this.timer);
+    });
+  }
+
+  /** True once a heartbeat was answered with LEASE_LOST: nothing more may be reported. */
+  get leaseLost(): boolean {
+    return this.lost;
+  }
+
+  /** The handler's signal: aborts on cancellation, a lost lease or `abort(reason)`. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /**
+   * Records progress for the next heartbeat; beats at once if the last one is ≥ 1 s old. An arrow:
+   * handlers destructure `progress` from their context.
+   */
+  readonly progress = (update: ProgressUpdate): void => {
+    const counters: Record<string, bigint> = {};
+    for (const [key, value] of Object.entries(update.counters ?? {}))
+      counters[key] = typeof value === 'bigint' ? value : BigInt(Math.trunc(value));
+    this.pendingProgress = {
+      percent: update.percent ?? this.pendingProgress?.percent ?? 0,
+      message: update.message ?? this.pendingProgress?.message ?? '',
+      counters,
+    };
+    if (Date.now() - this.lastBeat >= 1_000) this.beat();
+  };
+
+  /** Aborts the signal (stop() handing the job back), which ends the heartbeats. */
+  abort(reason: Error): void {
+    this.controller.abort(reason);
+  }
+
+  /**
+   * Ends the heartbeats; returns the one still in flight, if any, to await (its answer may lose
+   * the lease). Not async: no promise per job when no heartbeat is in flight.
+   */
+  finish(): Promise<void> | undefined {
+    clearInterval(this.timer);
+    return this.beating;
+  }
+
+  private beat(): void {
+    if (this.beating || this.signal.aborted) return;
+    const { client, job, leaseToken, log } = this.settings;
+    const progress = this.pendingProgress;
+    this.pendingProgress = undefined;
+    this.lastBeat = Date.now();
+    this.beating = client
       .heartbeatJob({ jobId: job.id, leaseToken, progress })
       .then(
         (response) => {
-          if (response.cancelRequested && !signal.aborted) {
+          if (response.cancelRequested && !this.signal.aborted) {
             log.info('cancellation requested');
-            controller.abort(new JobCancelledError(job.id));
+            this.controller.abort(new JobCancelledError(job.id));
           }
         },
         (err: unknown) => {
           if (isLeaseLost(err)) {
-            leaseLost = true;
+            this.lost = true;
             log.warn({ err }, 'lease lost');
-            if (!signal.aborted) controller.abort(new LeaseLostError(job.id));
+            if (!this.signal.aborted) this.controller.abort(new LeaseLostError(job.id));
           } else {
-            if (progress && !pendingProgress) pendingProgress = progress;
+            if (progress && !this.pendingProgress) this.pendingProgress = progress;
             log.warn({ err }, 'heartbeat failed');
           }
         },
       )
-      .finally(() => (beating = undefined));
-  };
-  const interval = Math.max(100, settings.heartbeatIntervalMs ?? Math.floor(leaseMsOf(job) / 3));
-  const timer = setInterval(beat, interval);
-  // Nothing left to keep alive once the lease is lost or stop() handed the job back.
-  signal.addEventListener('abort', () => {
-    if (!(signal.reason instanceof JobCancelledError)) clearInterval(timer);
-  });
-
-  return {
-    signal,
-    get leaseLost() {
-      return leaseLost;
-    },
-    // An arrow: handlers destructure `progress` from their context.
-    progress: (update) => {
-      const counters: Record<string, bigint> = {};
-      for (const [key, value] of Object.entries(update.counters ?? {}))
-        counters[key] = typeof value === 'bigint' ? value : BigInt(Math.trunc(value));
-      pendingProgress = {
-        percent: update.percent ?? pendingProgress?.percent ?? 0,
-        message: update.message ?? pendingProgress?.message ?? '',
-        counters,
-      };
-      if (Date.now() - lastBeat >= 1_000) beat();
-    },
-    abort(reason) {
-      controller.abort(reason);
-    },
-    async finish() {
-      clearInterval(timer);
-      await beating;
-    },
-  };
+      .finally(() => (this.beating = undefined));
+  }
 }

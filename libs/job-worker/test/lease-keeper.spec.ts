@@ -1,7 +1,7 @@
 import { ClientError, Status } from 'nice-grpc-common';
 import { jobV1 } from '@trellis/contracts';
 import { captureLogger } from '@trellis/platform/testing';
-import { createLeaseKeeper } from '../src/lease-keeper';
+import { LeaseKeeper } from '../src/lease-keeper';
 import { JobCancelledError, LeaseLostError, WorkerStoppingError } from '../src';
 
 /** A HeartbeatJob fake: records each call; `answer` decides what the next calls get. */
@@ -22,7 +22,7 @@ function fakeHeartbeats() {
 function setup(settings: { leaseSeconds?: number; heartbeatIntervalMs?: number } = {}) {
   const { client, calls, state } = fakeHeartbeats();
   const capture = captureLogger('job-worker-test');
-  const keeper = createLeaseKeeper({
+  const keeper = new LeaseKeeper({
     client,
     job: jobV1.Job.fromPartial({
       id: 'j1',
@@ -142,7 +142,7 @@ describe('lease keeper', () => {
       );
     await jest.advanceTimersByTimeAsync(100);
     let finished = false;
-    const finishing = keeper.finish().then(() => (finished = true));
+    const finishing = Promise.resolve(keeper.finish()).then(() => (finished = true));
     await jest.advanceTimersByTimeAsync(0);
     expect(finished).toBe(false);
     answer();
