@@ -2,7 +2,7 @@ import { Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
 import { createLogger, type Logger } from '@trellis/platform/logging';
 import { batchedCalls, jsonSize } from './batched-calls';
-import type { WorkerCallOptions } from './create-worker';
+import type { WorkerCallOptions } from './worker-api';
 
 /** The JobService client a producer calls (createGrpcClient's client fits). */
 export type JobProducerClient = Pick<

@@ -1,6 +1,6 @@
 // @trellis/job-worker: run job-service jobs in any process (see README.md).
+export { createWorker } from './create-worker';
 export {
-  createWorker,
   JobCancelledError,
   JobFailure,
   LeaseLostError,
@@ -12,7 +12,7 @@ export {
   type Worker,
   type WorkerCallOptions,
   type WorkerOptions,
-} from './create-worker';
+} from './worker-api';
 export {
   createJobProducer,
   type CreateJobRequest,
