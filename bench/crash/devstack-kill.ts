@@ -65,6 +65,20 @@ async function main(): Promise<void> {
     console.log(
       `  ${drill.ok} acknowledged transfers, ${verdict.committed} committed money transactions; duplicate event ids in Kafka: ${verdict.redelivered}; transactions with more than one event id: ${verdict.doubled}; lost events: ${verdict.lost}; accounts whose balance ≠ ledger: ${verdict.unbalanced}`,
     );
+    // Where the relay stood at each kill: what failed (send or delete) and what it found in Kafka.
+    const relayLines = new Map<string, number>();
+    for (const line of drill.output().split('\n')) {
+      if (!line.includes('"component":"outbox-relay"')) continue;
+      const { msg, err, already_published } = JSON.parse(line) as {
+        msg: string;
+        err?: { type?: string; message?: string };
+        already_published?: number;
+      };
+      const detail = err ? `: ${err.type} ${err.message?.slice(0, 80)}` : '';
+      const key = `${msg}${detail}${already_published ? ` (${already_published})` : ''}`;
+      relayLines.set(key, (relayLines.get(key) ?? 0) + 1);
+    }
+    for (const [line, count] of relayLines) console.log(`  relay log ×${count}: ${line}`);
   } finally {
     await drill.stop();
     devstack.kill('SIGTERM');
