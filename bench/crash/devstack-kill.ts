@@ -69,13 +69,15 @@ async function main(): Promise<void> {
     const relayLines = new Map<string, number>();
     for (const line of drill.output().split('\n')) {
       if (!line.includes('"component":"outbox-relay"')) continue;
-      const { msg, err, already_published } = JSON.parse(line) as {
+      const { msg, err, already_published, acknowledged } = JSON.parse(line) as {
         msg: string;
         err?: { type?: string; message?: string };
         already_published?: number;
+        acknowledged?: number;
       };
       const detail = err ? `: ${err.type} ${err.message?.slice(0, 80)}` : '';
-      const key = `${msg}${detail}${already_published ? ` (${already_published})` : ''}`;
+      const entries = already_published ?? acknowledged;
+      const key = `${msg}${detail}${entries ? ` (${entries} entries)` : ''}`;
       relayLines.set(key, (relayLines.get(key) ?? 0) + 1);
     }
     for (const [line, count] of relayLines) console.log(`  relay log ×${count}: ${line}`);

@@ -108,6 +108,10 @@ export class OutboxRelay {
     }
     if (this.acknowledged.length > 0) {
       await outbox.markPublished(this.acknowledged);
+      this.settings.logger.info(
+        { acknowledged: this.acknowledged.length },
+        'outbox relay: entries Kafka acknowledged before a failed delete deleted, not re-sent',
+      );
       this.acknowledged = [];
     }
     const pending = await outbox.collection
