@@ -3,6 +3,7 @@
  * `BENCH_CHILD=infra` starts MongoDB + Kafka, `BENCH_CHILD=sink` the SMTP sink (HTTP mailbox on),
  * `BENCH_CHILD=system` everything `npm start` runs (bench/hostile-input), logging to a counter
  * whose figures it prints as `LOGS {…}` when stopped.
+ * `BENCH_DATA_DIR`, `BENCH_MONGO_PORT` and `BENCH_KAFKA_PORT` (infra) set its data directory and ports.
  * Prints one line `DEVSTACK {…}` once listening.
  */
 import { mkdtempSync } from 'node:fs';
@@ -57,8 +58,16 @@ async function main(): Promise<void> {
     process.once('SIGINT', stop);
     return;
   }
-  const mongo = await startMongoDevServer({ port: 0 });
-  const broker = await startKafkaDevBroker({ port: 0 });
+  // bench/crash/devstack-kill.ts restarts a killed child on the same ports and data directory.
+  const dataDir = process.env.BENCH_DATA_DIR;
+  const mongo = await startMongoDevServer({
+    port: Number(process.env.BENCH_MONGO_PORT ?? 0),
+    dataDir: dataDir && join(dataDir, 'mongo'),
+  });
+  const broker = await startKafkaDevBroker({
+    port: Number(process.env.BENCH_KAFKA_PORT ?? 0),
+    dataDir: dataDir && join(dataDir, 'kafka'),
+  });
   process.stdout.write(
     `DEVSTACK ${JSON.stringify({ mongoUri: mongo.uri, brokers: broker.brokers })}\n`,
   );

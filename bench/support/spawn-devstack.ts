@@ -28,6 +28,7 @@ export interface DevstackSink {
 export function spawnDevstack<Kind extends 'infra' | 'sink' | 'system'>(
   kind: Kind,
   nodeArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{
   info: Kind extends 'infra' ? DevstackInfra : Kind extends 'sink' ? DevstackSink : DevstackSystem;
   process: ChildProcess;
@@ -37,7 +38,7 @@ export function spawnDevstack<Kind extends 'infra' | 'sink' | 'system'>(
     [...nodeArgs, '--import', 'tsx', 'bench/support/devstack-child.ts'],
     {
       cwd: ROOT,
-      env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn' },
+      env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

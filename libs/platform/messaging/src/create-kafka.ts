@@ -17,7 +17,8 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /**
  * kafkajs warnings about choices made here on purpose, logged at debug instead of on every start:
  * the idempotent producer's retries are bounded because the outbox relay re-sends a failed batch
- * from MongoDB itself (consumers dedupe by event id), so a send that gives up loses nothing.
+ * from MongoDB itself, after looking up which of it reached Kafka, so a send that gives up loses
+ * nothing and doubles nothing.
  */
 const EXPECTED_WARNINGS = new Set([
   'Limiting retries for the idempotent producer may invalidate EoS guarantees',

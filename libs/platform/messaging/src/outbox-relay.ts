@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import type { ObjectId } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type Lease, type Outbox, type OutboxDocument } from '@trellis/platform/mongo';
 import type { Logger } from '@trellis/platform/logging';
 import { eventHeaders } from './event-headers';
 import { startPublishSpan } from './messaging-spans';
+import { findPublishedEventIds } from './published-event-ids';
 
 export interface OutboxRelaySettings {
   outbox: Outbox;
   /** An idempotent kafkajs producer (connected by the caller). */
   producer: Producer;
+  /** The producer's client: reads the topics' tails when a batch may be in Kafka already. */
+  kafka: Kafka;
   /** Only the holder of this lease publishes; other replicas stand by. */
   lease: Lease;
   logger: Logger;
@@ -23,15 +27,25 @@ export interface OutboxRelaySettings {
 
 /**
  * Publishes committed outbox entries to Kafka in insertion order (so per aggregate, since the
- * aggregate id is the message key), then deletes them (or marks them, when the outbox retains). At-least-once: a crash between
- * publish and mark republishes the batch, which idempotent consumers absorb. Only one relay among
- * replicas is active, through a lease.
+ * aggregate id is the message key), then deletes them (or marks them, when the outbox retains).
+ * Only one relay among replicas is active, through a lease.
+ *
+ * No event id reaches a topic twice, whatever dies between publish and delete (docs/architecture.md,
+ * "Events"). The idempotent producer dedupes its own retries, but not a re-send from MongoDB under
+ * new sequence numbers, so: a batch Kafka acknowledged whose delete failed is deleted, not re-sent;
+ * a batch whose send failed, or the first batch after taking over a dead holder's lease, is first
+ * looked up at the tails of its topics and only what is not there is sent.
  */
 export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly published?: Counter;
+  private holding = false;
+  /** Entries Kafka acknowledged whose delete from the outbox failed: deleted before any send. */
+  private acknowledged: ObjectId[] = [];
+  /** The next batch may be in Kafka already (a failed send, or a dead predecessor's last batch). */
+  private inDoubt = false;
 
   constructor(private readonly settings: OutboxRelaySettings) {
     if (settings.metrics) {
@@ -77,18 +91,43 @@ export class OutboxRelay {
     this.running = false;
     this.notify();
     await this.loop;
+    // Left in doubt: keep the lease to expire, so that the successor checks what is in Kafka.
+    if (this.inDoubt || this.acknowledged.length > 0) return;
     await this.settings.lease.release().catch(() => undefined);
   }
 
   /** Publishes one batch if this relay holds the lease; returns how many entries it published. */
   async publishBatch(): Promise<number> {
     const { outbox, producer, lease } = this.settings;
-    if (!(await lease.hold())) return 0;
-    const batch = await outbox.collection
+    if (!(await lease.hold())) {
+      this.holding = false;
+      return 0;
+    }
+    if (!this.holding) {
+      this.holding = true;
+      if (lease.predecessor) this.inDoubt = true;
+    }
+    if (this.acknowledged.length > 0) {
+      await outbox.markPublished(this.acknowledged);
+      this.settings.logger.info(
+        { acknowledged: this.acknowledged.length },
+        'outbox relay: entries Kafka acknowledged before a failed delete deleted, not re-sent',
+      );
+      this.acknowledged = [];
+    }
+    const pending = await outbox.collection
       .find({ published_at: null })
       .sort({ _id: 1 })
-      .limit(this.settings.batchSize ?? 500)
+      .limit(this.batchSize)
       .toArray();
+    let batch = pending;
+    if (this.inDoubt) {
+      const inKafka = await this.alreadyPublished(pending);
+      if (inKafka.length > 0) await outbox.markPublished(inKafka.map((doc) => doc._id));
+      this.inDoubt = false;
+      batch = pending.filter((doc) => !inKafka.includes(doc));
+      if (batch.length === 0) return inKafka.length;
+    }
     if (batch.length === 0) return 0;
 
     const spans = batch.map((doc) => startPublishSpan(doc.topic, doc.key, doc.headers ?? {}));
@@ -101,14 +140,46 @@ export class OutboxRelay {
         ),
       });
     } catch (err) {
+      // The broker may have appended it before the failure (a lost reply, a crash).
+      this.inDoubt = true;
       for (const { span } of spans) span.setStatus({ code: 2, message: (err as Error).message });
       throw err;
     } finally {
       for (const { span } of spans) span.end();
     }
-    await outbox.markPublished(batch.map((doc) => doc._id));
+    try {
+      await outbox.markPublished(batch.map((doc) => doc._id));
+    } catch (err) {
+      this.acknowledged = batch.map((doc) => doc._id);
+      throw err;
+    }
     for (const doc of batch) this.published?.inc({ topic: doc.topic });
     return batch.length;
+  }
+
+  private get batchSize(): number {
+    return this.settings.batchSize ?? 500;
+  }
+
+  /** The entries of `batch` whose event id is at the tail of its topic already. */
+  private async alreadyPublished(batch: OutboxDocument[]): Promise<OutboxDocument[]> {
+    const found = new Set<string>();
+    for (const topic of new Set(batch.map((doc) => doc.topic))) {
+      const ids = await findPublishedEventIds(this.settings.kafka, {
+        topic,
+        eventIds: new Set(batch.filter((doc) => doc.topic === topic).map((doc) => doc.event_id)),
+        // One batch is the most this relay (or its predecessor) can have left in doubt.
+        window: this.batchSize,
+        timeoutMs: 30_000,
+      });
+      for (const id of ids) found.add(id);
+    }
+    if (found.size > 0)
+      this.settings.logger.info(
+        { already_published: found.size },
+        'outbox relay: entries already in Kafka deleted, not re-sent',
+      );
+    return batch.filter((doc) => found.has(doc.event_id));
   }
 
   private async run(): Promise<void> {

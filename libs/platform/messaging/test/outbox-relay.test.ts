@@ -16,6 +16,7 @@ import {
   toOutboxMessage,
   type EventConsumer,
 } from '../src';
+import { findPublishedEventIds } from '../src/published-event-ids';
 
 // MONGODB_URI / KAFKA_BROKERS set: real servers; unset: the embedded devstack servers.
 let mongoServer: MongoDevServer | undefined;
@@ -99,6 +100,7 @@ describe('OutboxRelay', () => {
     const relay = new OutboxRelay({
       outbox,
       producer,
+      kafka,
       lease: new Lease(db, topic, 'relay-1', 10_000),
       logger,
       idlePollMs: 10,
@@ -159,6 +161,7 @@ describe('OutboxRelay', () => {
     const failing = new OutboxRelay({
       outbox,
       producer: brokenProducer,
+      kafka,
       lease: new Lease(db, topic, 'relay-a', 200),
       logger,
       idlePollMs: 10,
@@ -181,6 +184,7 @@ describe('OutboxRelay', () => {
     const next = new OutboxRelay({
       outbox,
       producer,
+      kafka,
       lease: new Lease(db, topic, 'relay-b', 200),
       logger,
       idlePollMs: 10,
@@ -232,6 +236,7 @@ describe('OutboxRelay', () => {
     const relay = new OutboxRelay({
       outbox,
       producer,
+      kafka,
       lease: new Lease(db, topic, 'relay-faults', 10_000),
       logger,
       idlePollMs: 10,
@@ -281,6 +286,102 @@ describe('OutboxRelay', () => {
     }
   }, 150_000);
 
+  it('no event id twice and none lost when the relay dies, its send fails or its delete fails after the broker appended', async () => {
+    const topic = `relay.doubt.${randomUUID().slice(0, 8)}`;
+    const name = `outbox_${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 0, name);
+    const eventIds: string[] = [];
+    const append = async (from: number, count: number) => {
+      const messages = Array.from({ length: count }, (_, i) =>
+        toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened(`d-${from + i}`, i), {
+          id: `d-${from + i}`,
+          type: 'account',
+        }),
+      );
+      await withTransaction(client, (session) => outbox.append(session, messages));
+      eventIds.push(...messages.map((m) => m.eventId));
+    };
+
+    // 1. A relay process killed between publish and delete: Kafka has the batch, the outbox too.
+    class KilledBeforeDelete extends Outbox {
+      override async markPublished(): Promise<void> {
+        throw new Error('killed before the delete');
+      }
+    }
+    await append(0, 10);
+    const dead = new OutboxRelay({
+      outbox: new KilledBeforeDelete(db, 0, name),
+      producer,
+      kafka,
+      lease: new Lease(db, topic, 'relay-dead', 200),
+      logger,
+    });
+    await expect(dead.publishBatch()).rejects.toThrow('killed before the delete');
+    expect(await outbox.collection.countDocuments()).toBe(10);
+
+    // 2. Its successor's first send fails after the broker appended it (the reply is lost).
+    await append(10, 5);
+    let loseReply = true;
+    const flaky: Producer = {
+      ...producer,
+      async sendBatch(batch) {
+        const result = await producer.sendBatch(batch);
+        if (!loseReply) return result;
+        loseReply = false;
+        throw new Error('connection lost');
+      },
+    };
+    const next = new OutboxRelay({
+      outbox,
+      producer: flaky,
+      kafka,
+      lease: new Lease(db, topic, 'relay-next', 200),
+      logger,
+    });
+    // Returns 0 until the dead relay's lease expires; then takes over and loses the reply.
+    await waitFor(
+      () =>
+        next.publishBatch().then(
+          () => false,
+          () => true,
+        ),
+      {
+        timeoutMs: 20_000,
+        what: 'the take-over',
+      },
+    );
+    expect(loseReply).toBe(false);
+    expect(await next.publishBatch()).toBe(5);
+    expect(await outbox.collection.countDocuments()).toBe(0);
+
+    // 3. A delete that fails once Kafka has acknowledged the batch.
+    await append(15, 3);
+    await client.db('admin').command({
+      configureFailPoint: 'failCommand',
+      mode: { times: 1 },
+      data: { failCommands: ['delete'], errorCode: 2 },
+    });
+    await expect(next.publishBatch()).rejects.toThrow();
+    expect(await next.publishBatch()).toBe(0);
+    expect(await outbox.collection.countDocuments()).toBe(0);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const messages = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+    const inKafka = await findPublishedEventIds(kafka, {
+      topic,
+      eventIds: new Set(eventIds),
+      window: 100,
+      timeoutMs: 20_000,
+    });
+    expect({ messages, lost: eventIds.filter((id) => !inKafka.has(id)) }).toEqual({
+      messages: eventIds.length,
+      lost: [],
+    });
+  }, 60_000);
+
   it('only the lease holder publishes when two relays run', async () => {
     const topic = `relay.lease.${randomUUID().slice(0, 8)}`;
     const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
@@ -289,6 +390,7 @@ describe('OutboxRelay', () => {
         new OutboxRelay({
           outbox,
           producer,
+          kafka,
           lease: new Lease(db, topic, owner, 10_000),
           logger,
           idlePollMs: 10,

@@ -16,6 +16,12 @@ export class Lease {
   private readonly collection: Collection<LeaseDocument>;
   /** Until when (this process's clock, ms) the last acquire or renewal holds the lease. */
   private heldUntil = 0;
+  /**
+   * Set by an acquire that took the lease over from another owner whose lease had expired: that
+   * holder died or stalled without releasing it, mid-whatever (the relay then checks what it left
+   * in doubt). Unset after a fresh acquire, a renewal or a failed attempt.
+   */
+  predecessor: string | undefined;
 
   constructor(
     db: Db,
@@ -30,14 +36,16 @@ export class Lease {
   /** Takes or renews the lease; true while this owner holds it. */
   async tryAcquire(now = new Date()): Promise<boolean> {
     try {
-      const result = await this.collection.findOneAndUpdate(
+      this.predecessor = undefined;
+      // Matches our own or an expired lease; else the upsert's insert fails on the live one's _id.
+      const before = await this.collection.findOneAndUpdate(
         { _id: this.name, $or: [{ owner: this.owner }, { expires_at: { $lt: now } }] },
         { $set: { owner: this.owner, expires_at: new Date(now.getTime() + this.ttlMs) } },
-        { upsert: true, returnDocument: 'after' },
+        { upsert: true, returnDocument: 'before' },
       );
-      const held = result?.owner === this.owner;
-      this.heldUntil = held ? now.getTime() + this.ttlMs : 0;
-      return held;
+      if (before && before.owner !== this.owner) this.predecessor = before.owner;
+      this.heldUntil = now.getTime() + this.ttlMs;
+      return true;
     } catch (err) {
       this.heldUntil = 0;
       // Upsert raced with (or was blocked by) a live lease of another owner.

@@ -221,19 +221,23 @@ describe('Inbox', () => {
 });
 
 describe('Lease', () => {
-  it('is held by one owner at a time and taken over after it expires', async () => {
+  it('is held by one owner at a time and taken over after it expires, naming the predecessor', async () => {
     const a = new Lease(db, 'relay', 'owner-a', 60_000, 'leases_test');
     const b = new Lease(db, 'relay', 'owner-b', 60_000, 'leases_test');
     const results = await Promise.all([a.tryAcquire(), b.tryAcquire()]);
     expect(results.filter(Boolean)).toHaveLength(1);
     const [holder, other] = results[0] ? [a, b] : [b, a];
+    expect(holder.predecessor).toBeUndefined();
     expect(await holder.tryAcquire()).toBe(true);
     expect(await other.tryAcquire()).toBe(false);
     // Seen from one minute later the lease has expired, so the other owner takes it over.
     expect(await other.tryAcquire(new Date(Date.now() + 61_000))).toBe(true);
+    expect(other.predecessor).toBe(holder.owner);
     expect(await holder.tryAcquire()).toBe(false);
+    // Released: the next holder has no predecessor to worry about.
     await other.release();
     expect(await holder.tryAcquire()).toBe(true);
+    expect(holder.predecessor).toBeUndefined();
   });
 
   it('hold() renews only once half of the lease is used up', async () => {

@@ -137,6 +137,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     const relay = new OutboxRelay({
       outbox,
       producer,
+      kafka,
       lease: new Lease(mongo.db, 'outbox-relay', relayOwnerId(name), 10_000),
       logger: logger.child({ component: 'outbox-relay' }),
       metrics,
