@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -219,7 +219,8 @@ describe('the production layout of the image, built in a temp folder', () => {
       ]);
     }
     // Every package any built bundle requires is a production dependency, installed here.
-    for (const built of readdirSync(path.join(repoRoot, 'dist/apps'))) {
+    // The bundles the image ships (dist/apps also holds npm start's devstack bundle, never shipped).
+    for (const built of bundles.map((dir) => path.basename(dir))) {
       const main = path.join(repoRoot, 'dist/apps', built, 'main.js');
       if (!existsSync(main)) continue;
       for (const name of externalPackages(main)) {

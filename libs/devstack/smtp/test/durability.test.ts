@@ -10,10 +10,14 @@ const ROOT = join(__dirname, '../../../..');
 
 const queuedId = (response: string) => /queued as ([0-9A-F]+)$/.exec(response)?.[1];
 
-/** The messages the data file holds right now, as a restart would load them. */
+/**
+ * The messages the data file holds right now, as a restart would load them: complete lines only,
+ * since a concurrent send may be halfway through appending the next one (the loader skips it too).
+ */
 async function onDisk(dir: string): Promise<SinkMessage[]> {
   const text = await readFile(join(dir, 'messages.jsonl'), 'utf8');
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as SinkMessage);
