@@ -11,7 +11,7 @@ import {
   ObjectId,
   UUID,
 } from 'mongodb';
-import { connect, startTarget, type Target, uniqueDbName } from './support/target';
+import { connect, startTarget, type Target, uniqueDbName, usingDevstack } from './support/target';
 
 let target: Target;
 let client: MongoClient;
@@ -606,4 +606,50 @@ describe('errors in MongoDB shape', () => {
       ).rejects.toMatchObject({ code: 2, message: expect.stringContaining('collation') });
     }
   });
+});
+
+describe('options refused as mongod refuses them', () => {
+  it('a hint naming no index fails find, count, aggregate, update, delete and findAndModify', async () => {
+    const col = freshDb('crud-hint').collection('h');
+    await col.insertOne({ a: 1 });
+    await col.createIndex({ a: 1 });
+    // Existing indexes by key pattern or name are fine.
+    expect(await col.find({ a: 1 }, { hint: { a: 1 } }).toArray()).toHaveLength(1);
+    expect(await col.find({}, { hint: 'a_1' }).toArray()).toHaveLength(1);
+    const bad = { code: 2, message: expect.stringContaining('hint provided does not correspond') };
+    await expect(col.find({}, { hint: { b: 1 } }).toArray()).rejects.toMatchObject(bad);
+    await expect(col.countDocuments({}, { hint: 'nope' })).rejects.toMatchObject(bad);
+    await expect(col.aggregate([], { hint: { b: 1 } }).toArray()).rejects.toMatchObject(bad);
+    await expect(col.updateOne({}, { $set: { a: 2 } }, { hint: { b: 1 } })).rejects.toMatchObject(
+      bad,
+    );
+    await expect(col.deleteOne({}, { hint: 'nope' })).rejects.toMatchObject(bad);
+    await expect(col.findOneAndDelete({}, { hint: { b: 1 } })).rejects.toMatchObject(bad);
+    expect(await col.countDocuments({ a: 1 })).toBe(1);
+  });
+
+  it('tailable cursors need a capped collection; awaitData needs tailable', async () => {
+    const col = freshDb('crud-tailable').collection('t');
+    await col.insertOne({ a: 1 });
+    await expect(col.find({}, { tailable: true }).toArray()).rejects.toMatchObject({ code: 2 });
+    await expect(col.find({}, { awaitData: true }).toArray()).rejects.toBeInstanceOf(
+      MongoServerError,
+    );
+  });
+
+  if (usingDevstack) {
+    it('collection options the devstack would not enforce are refused (devstack only)', async () => {
+      const db = freshDb('crud-create-options');
+      for (const options of [
+        { validator: { a: { $type: 'string' } } },
+        { capped: true, size: 4096 },
+        { viewOn: 'other', pipeline: [] },
+        { timeseries: { timeField: 't' } },
+      ]) {
+        await expect(db.createCollection('c', options)).rejects.toMatchObject({ code: 72 });
+      }
+      // An empty validator validates nothing and is accepted.
+      await db.createCollection('c', { validator: {} });
+    });
+  }
 });

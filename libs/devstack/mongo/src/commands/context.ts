@@ -208,3 +208,25 @@ export async function runStatement<T>(
 export function isWriteError(err: unknown): err is CommandError {
   return err instanceof CommandError && err.code !== 112 && err.code !== 50 && err.code !== 251;
 }
+
+/**
+ * A `hint` must name an existing index (by name or key pattern), as mongod's planner requires;
+ * the server otherwise ignores hints, so an accepted bad hint would hide a typo.
+ */
+export function checkHint(coll: Collection | undefined, hint: unknown): void {
+  if (hint === undefined || hint === null || !coll) return;
+  if (typeof hint === 'string') {
+    if (coll.indexes.has(hint)) return;
+  } else if (isPlainObject(hint)) {
+    if (Object.keys(hint).length === 0 || hint.$natural !== undefined) return;
+    const wanted = JSON.stringify(hint);
+    for (const index of coll.indexes.values())
+      if (JSON.stringify(index.spec.key) === wanted) return;
+  } else {
+    throw CommandError.of('FailedToParse', 'hint must be either a string or nested object');
+  }
+  throw CommandError.of(
+    'BadValue',
+    'error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index',
+  );
+}

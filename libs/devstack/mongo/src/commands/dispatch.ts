@@ -19,7 +19,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HELLO_COMMANDS } from '../protocol/handshake';
 import { isPlainObject } from '../query/documents';
-import { int64PathsOfCommand, normalizeDecoded } from '../query/int64';
+import { numberPathsOfCommand, normalizeDecoded } from '../query/int64';
 import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
@@ -83,10 +83,23 @@ export async function runCommand(
   cmd: Document,
   db: string,
 ): Promise<Document> {
+  recordNumberPaths(server, cmd, db);
+  normalizeDecoded(cmd);
   if (cmd.$clusterTime !== undefined) server.clusterClock.gossip(cmd.$clusterTime);
   const reply = await runInjected(server, conn, cmd, db);
   server.clusterClock.stamp(reply, server.engine.clock);
   return reply;
+}
+
+/** Int64 / Double field paths a write introduces (read before `normalizeDecoded`). */
+function recordNumberPaths(server: ServerState, cmd: Document, db: string): void {
+  const name = Object.keys(cmd)[0] ?? '';
+  const target: unknown = cmd[name];
+  if (typeof target !== 'string') return;
+  const paths = numberPathsOfCommand(name, cmd);
+  if (paths.long.size > 0) server.engine.addNumberPaths(`${db}.${target}`, 'long', paths.long);
+  if (paths.double.size > 0)
+    server.engine.addNumberPaths(`${db}.${target}`, 'double', paths.double);
 }
 
 async function runInjected(
@@ -179,12 +192,6 @@ async function executeCommand(
   name: string,
 ): Promise<Document> {
   try {
-    const target: unknown = cmd[name];
-    if (typeof target === 'string') {
-      const int64 = int64PathsOfCommand(name, cmd);
-      if (int64.size > 0) server.engine.addInt64Paths(`${db}.${target}`, int64);
-    }
-    normalizeDecoded(cmd);
     rejectCollation(cmd);
     const handler = COMMANDS[name];
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {

@@ -6,7 +6,7 @@
 import { type Document, ObjectId } from 'bson';
 import { CommandError } from '../errors';
 import { cloneDoc, isPlainObject } from '../query/documents';
-import { reviveInt64 } from '../query/int64';
+import { reviveNumbers } from '../query/int64';
 import {
   applyUpdate,
   shapeResults,
@@ -19,6 +19,7 @@ import { valueKey } from '../storage/keys';
 import type { Transaction } from '../transactions/transaction';
 import {
   arrayArg,
+  checkHint,
   collectionArg,
   type CommandContext,
   type CommandHandler,
@@ -162,6 +163,7 @@ const update: CommandHandler = async (ctx) => {
   const writeErrors = await runBatch(ctx, statements, (unit, raw, index) => {
     const st = parseUpdateStatement(raw);
     const coll = ctx.server.engine.collection(ctx.db, name);
+    checkHint(coll, (raw as Document).hint);
     const targets = matchingDocs(unit, coll, st.q, st.multi ? Infinity : 1);
     let matched = 0;
     let modified = 0;
@@ -206,6 +208,7 @@ const del: CommandHandler = async (ctx) => {
     if (limit !== 0 && limit !== 1)
       throw CommandError.of('FailedToParse', 'The limit field in delete objects must be 0 or 1.');
     const coll = ctx.server.engine.collection(ctx.db, name);
+    checkHint(coll, raw.hint);
     const targets = matchingDocs(unit, coll, q, limit === 1 ? 1 : Infinity);
     for (const doc of targets) unit.remove(coll as Collection, doc);
     n += targets.length;
@@ -238,6 +241,7 @@ const findAndModify: CommandHandler = async (ctx) => {
 
   const outcome = await runStatement(ctx, (unit) => {
     const coll = ctx.server.engine.collection(ctx.db, name);
+    checkHint(coll, ctx.cmd.hint);
     const candidates = matchingDocs(unit, coll, query, sort ? Infinity : 1);
     const target = sort ? sortDocs(candidates, sort)[0] : candidates[0];
     if (remove) {
@@ -268,10 +272,10 @@ const findAndModify: CommandHandler = async (ctx) => {
     outcome.value && fields
       ? (shapeResults([outcome.value], { projection: fields })[0] ?? null)
       : outcome.value;
-  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`);
+  const numbers = ctx.server.engine.numberPaths.get(`${ctx.db}.${name}`);
   return {
     lastErrorObject: outcome.lastErrorObject,
-    value: value && int64 ? reviveInt64(value, int64) : value,
+    value: value ? reviveNumbers(value, numbers) : value,
   };
 };
 
