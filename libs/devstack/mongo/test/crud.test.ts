@@ -608,6 +608,33 @@ describe('errors in MongoDB shape', () => {
   });
 });
 
+describe('let variables', () => {
+  it('find, aggregate, update, delete and findAndModify see `let` variables in $expr and pipelines', async () => {
+    const col = freshDb('crud-let').collection<{ _id: number; name: string; x?: string }>('l');
+    await col.insertMany([
+      { _id: 1, name: 'a' },
+      { _id: 2, name: 'b' },
+    ]);
+    const byId = { $expr: { $eq: ['$_id', '$$id'] } };
+    expect(await col.find(byId, { let: { id: 1 } }).toArray()).toEqual([{ _id: 1, name: 'a' }]);
+    expect(
+      await col
+        .aggregate([{ $match: byId }, { $project: { tag: '$$tag' } }], { let: { id: 2, tag: 't' } })
+        .toArray(),
+    ).toEqual([{ _id: 2, tag: 't' }]);
+    await col.updateOne(byId, [{ $set: { x: '$$x' } }], { let: { id: 1, x: 'from-let' } });
+    // A plain update operator stores the string itself, as mongod does.
+    await col.updateOne(byId, { $set: { name: '$$x' } }, { let: { id: 2, x: 'unused' } });
+    expect(await col.find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 1, name: 'a', x: 'from-let' },
+      { _id: 2, name: '$$x' },
+    ]);
+    expect(await col.findOneAndDelete(byId, { let: { id: 2 } })).toMatchObject({ _id: 2 });
+    await col.deleteMany({ $expr: { $eq: ['$name', '$$name'] } }, { let: { name: 'a' } });
+    expect(await col.countDocuments()).toBe(0);
+  });
+});
+
 describe('options refused as mongod refuses them', () => {
   it('a hint naming no index fails find, count, aggregate, update, delete and findAndModify', async () => {
     const col = freshDb('crud-hint').collection('h');

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HELLO_COMMANDS } from '../protocol/handshake';
 import { isPlainObject } from '../query/documents';
 import { numberPathsOfCommand, normalizeDecoded } from '../query/int64';
+import { applyLetVariables } from '../query/let-vars';
 import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
@@ -193,6 +194,7 @@ async function executeCommand(
 ): Promise<Document> {
   try {
     rejectCollation(cmd);
+    applyLetVariables(cmd);
     const handler = COMMANDS[name];
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {
       throw CommandError.of('CommandNotFound', `no such command: '${name}'`);
