@@ -664,6 +664,25 @@ describe('options refused as mongod refuses them', () => {
     );
   });
 
+  it('partial filters mongod cannot index and invalid namespaces are refused', async () => {
+    const db = freshDb('crud-partial');
+    await expect(
+      db
+        .collection('p')
+        .createIndex({ a: 1 }, { partialFilterExpression: { a: { $exists: false } } }),
+    ).rejects.toMatchObject({ code: 67 });
+    await expect(
+      db.collection('p').createIndex({ a: 1 }, { partialFilterExpression: { a: { $ne: 1 } } }),
+    ).rejects.toMatchObject({ code: 67 });
+    await db
+      .collection('p')
+      .createIndex({ a: 1 }, { partialFilterExpression: { a: { $exists: true }, b: { $gt: 1 } } });
+    await expect(db.collection('a\x00b').insertOne({ a: 1 })).rejects.toMatchObject({
+      code: 73,
+      codeName: 'InvalidNamespace',
+    });
+  });
+
   if (usingDevstack) {
     it('collection options the devstack would not enforce are refused (devstack only)', async () => {
       const db = freshDb('crud-create-options');
@@ -675,6 +694,13 @@ describe('options refused as mongod refuses them', () => {
       ]) {
         await expect(db.createCollection('c', options)).rejects.toMatchObject({ code: 72 });
       }
+      // Text and geo indexes (their query operators are not implemented either).
+      await expect(db.collection('i').createIndex({ t: 'text' })).rejects.toMatchObject({
+        code: 67,
+      });
+      await expect(db.collection('i').createIndex({ loc: '2dsphere' })).rejects.toMatchObject({
+        code: 67,
+      });
       // An empty validator validates nothing and is accepted.
       await db.createCollection('c', { validator: {} });
     });

@@ -228,10 +228,10 @@ export class Engine {
 }
 
 function validateName(db: string, name: string): void {
-  if (db.length === 0 || /[/\\. "$]/.test(db) || db.length > 63) {
+  if (db.length === 0 || /[/\\. "$\0]/.test(db) || db.length > 63) {
     throw CommandError.of('InvalidNamespace', `Invalid database name: '${db}'`);
   }
-  if (name.length === 0 || name.includes('$') || name.startsWith('.')) {
+  if (name.length === 0 || /[$\0]/.test(name) || name.startsWith('.')) {
     throw CommandError.of('InvalidNamespace', `Invalid collection name: ${name}`);
   }
 }
