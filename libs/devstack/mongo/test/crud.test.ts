@@ -635,6 +635,29 @@ describe('let variables', () => {
   });
 });
 
+describe('explain', () => {
+  it('explains find, update and aggregate without running them; refuses a bad verbosity', async () => {
+    const col = freshDb('crud-explain').collection<{ a: number }>('e');
+    await col.insertMany([{ a: 1 }, { a: 1 }, { a: 2 }]);
+    const plan = await col.find({ a: 1 }).explain('executionStats');
+    expect(plan.queryPlanner).toMatchObject({ winningPlan: { stage: 'COLLSCAN' } });
+    expect(plan.executionStats).toMatchObject({ nReturned: 2 });
+    await col.createIndex({ a: 1 });
+    expect((await col.find({ a: 2 }).explain('queryPlanner')).queryPlanner).toMatchObject({
+      winningPlan: { inputStage: { stage: 'IXSCAN' } },
+    });
+    const update = await col.updateMany({ a: 1 }, { $inc: { a: 5 } }, { explain: true });
+    expect(update).toHaveProperty('queryPlanner');
+    expect(await col.countDocuments({ a: 1 })).toBe(2);
+    expect(await col.aggregate([{ $match: { a: 1 } }], { explain: true }).toArray()).toEqual([
+      expect.objectContaining({ queryPlanner: expect.any(Object) }),
+    ]);
+    await expect(col.find({}).explain('bogus' as unknown as 'queryPlanner')).rejects.toBeInstanceOf(
+      MongoServerError,
+    );
+  });
+});
+
 describe('options refused as mongod refuses them', () => {
   it('a hint naming no index fails find, count, aggregate, update, delete and findAndModify', async () => {
     const col = freshDb('crud-hint').collection('h');

@@ -27,6 +27,7 @@ import type { Transaction } from '../transactions/transaction';
 import { adminCommands } from './admin-commands';
 import { catalogCommands } from './catalog-commands';
 import { serverErrorLabels } from './error-labels';
+import { explain } from './explain';
 import { configureFailPoint } from './fail-points';
 import { checkReadConcern } from './read-concern';
 import { writeConcernError } from './write-concern';
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   ...writeCommands,
   ...catalogCommands,
   configureFailPoint,
+  explain,
 };
 
 /** Commands mongod allows inside a multi-document transaction. */
