@@ -84,6 +84,15 @@ describe('number types', () => {
     expect(distinct.map((x) => (x as { _bsontype?: string })._bsontype)).toEqual(['Double']);
   });
 
+  it('an Int32 $inc past 2^31 becomes Int64, as on mongod', async () => {
+    const col = client.db(uniqueDbName('numbers-overflow')).collection('n');
+    await col.insertOne({ _id: id('o'), i: new Int32(2 ** 31 - 1) });
+    await col.updateOne({ _id: id('o') }, { $inc: { i: 1 } });
+    const doc = await col.findOne({ _id: id('o') });
+    expect(typesOf(doc, ['i'])).toEqual({ i: 'Long' });
+    expect(String(doc?.i)).toBe(String(2 ** 31));
+  });
+
   it('the default driver settings still read plain numbers', async () => {
     const db = client.db(uniqueDbName('numbers-plain'));
     await db.collection('n').insertOne({ _id: id('p'), d: new Double(4) });

@@ -6,7 +6,7 @@
 import { type Document, ObjectId } from 'bson';
 import { CommandError } from '../errors';
 import { cloneDoc, isPlainObject } from '../query/documents';
-import { reviveNumbers } from '../query/int64';
+import { overflowedPaths, reviveNumbers } from '../query/int64';
 import {
   applyUpdate,
   shapeResults,
@@ -154,6 +154,13 @@ function parseUpdateStatement(raw: unknown): UpdateStatement {
   };
 }
 
+/** Int32 `$inc`/`$mul` results past 2^31 become Int64, as on mongod. */
+function widenOverflows(ctx: CommandContext, name: string, u: unknown, doc: Document): void {
+  const ns = `${ctx.db}.${name}`;
+  const paths = overflowedPaths(u, doc, ctx.server.engine.numberPaths.get(ns));
+  if (paths.length > 0) ctx.server.engine.addNumberPaths(ns, 'long', paths);
+}
+
 const update: CommandHandler = async (ctx) => {
   const name = collectionArg(ctx);
   const statements = arrayArg(ctx, 'updates');
@@ -169,6 +176,7 @@ const update: CommandHandler = async (ctx) => {
     let modified = 0;
     for (const doc of targets) {
       const outcome = applyUpdate(doc, st.u, { arrayFilters: st.arrayFilters, query: st.q });
+      widenOverflows(ctx, name, st.u, outcome.doc);
       checkIdUnchanged(doc, outcome.doc);
       matched++;
       if (outcome.modified) {
@@ -250,6 +258,7 @@ const findAndModify: CommandHandler = async (ctx) => {
     }
     if (target) {
       const result = applyUpdate(target, u, { arrayFilters, query });
+      widenOverflows(ctx, name, u, result.doc);
       checkIdUnchanged(target, result.doc);
       const after = orderFirst(result.doc);
       if (result.modified) unit.replace(coll as Collection, after);

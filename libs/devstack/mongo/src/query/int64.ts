@@ -16,7 +16,7 @@
  * Double computed by aggregation from Int32 inputs comes back Int32 (documented deviations).
  */
 import { Binary, BSONSymbol, type Document, Double, Int32, Long, Timestamp } from 'bson';
-import { comparableBinary, isPlainObject } from './documents';
+import { comparableBinary, isPlainObject, pathValues } from './documents';
 
 /** Field paths of one namespace written with a non-default number type. */
 export interface NumberPaths {
@@ -129,6 +129,35 @@ export function numberPathsOfCommand(name: string, cmd: Document): NumberPaths {
     for (const st of cmd.updates) if (isPlainObject(st)) collectUpdatePaths(st.u, out);
   } else if ((name === 'findAndModify' || name === 'findandmodify') && cmd.update !== undefined) {
     collectUpdatePaths(cmd.update, out);
+  }
+  return out;
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
+
+/**
+ * Paths where `$inc`/`$mul` of `u` left an integer outside the Int32 range that is not recorded as
+ * Double: mongod widens such Int32 results to Int64 (bson would send the number as a Double).
+ */
+export function overflowedPaths(
+  u: unknown,
+  doc: Document,
+  paths: NumberPaths | undefined,
+): string[] {
+  if (!isPlainObject(u)) return [];
+  const out: string[] = [];
+  for (const op of ['$inc', '$mul']) {
+    const spec: unknown = u[op];
+    if (!isPlainObject(spec)) continue;
+    for (const path of Object.keys(spec)) {
+      const field = fieldPath(path);
+      if (paths?.double.has(field) || paths?.long.has(field) || field !== path) continue;
+      const overflow = pathValues(doc, path).some(
+        (v) => typeof v === 'number' && Number.isInteger(v) && (v > INT32_MAX || v < INT32_MIN),
+      );
+      if (overflow) out.push(field);
+    }
   }
   return out;
 }
