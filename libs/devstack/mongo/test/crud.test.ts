@@ -678,6 +678,21 @@ describe('options refused as mongod refuses them', () => {
     expect(await col.countDocuments({ a: 1 })).toBe(1);
   });
 
+  it('a projection mixing inclusion and exclusion and an update statement sort are refused', async () => {
+    const db = freshDb('crud-projection');
+    const col = db.collection('p');
+    await col.insertOne({ a: 1, b: 2 });
+    await expect(col.find({}, { projection: { a: 1, b: 0 } }).toArray()).rejects.toMatchObject({
+      code: 31254,
+      message: 'Cannot do exclusion on field b in inclusion projection',
+    });
+    expect(await col.find({}, { projection: { _id: 0, a: 1 } }).toArray()).toEqual([{ a: 1 }]);
+    // `sort` in an update statement arrived with MongoDB 8.0; 7.0 (advertised here) refuses it.
+    await expect(
+      db.command({ update: 'p', updates: [{ q: {}, u: { $set: { a: 3 } }, sort: { a: 1 } }] }),
+    ).rejects.toMatchObject({ code: 40415 });
+  });
+
   it('tailable cursors need a capped collection; awaitData needs tailable', async () => {
     const col = freshDb('crud-tailable').collection('t');
     await col.insertOne({ a: 1 });

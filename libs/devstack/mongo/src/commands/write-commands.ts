@@ -164,6 +164,9 @@ function widenOverflows(ctx: CommandContext, name: string, u: unknown, doc: Docu
 const update: CommandHandler = async (ctx) => {
   const name = collectionArg(ctx);
   const statements = arrayArg(ctx, 'updates');
+  // `sort` on updateOne/replaceOne is a MongoDB 8.0 feature; 7.0 (advertised here) fails to parse.
+  if (statements.some((st) => isPlainObject(st) && st.sort !== undefined))
+    throw CommandError.of('Location40415', "BSON field 'update.updates.sort' is an unknown field.");
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];

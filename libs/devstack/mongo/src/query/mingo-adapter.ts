@@ -47,6 +47,29 @@ export function toFilter(filter: unknown): Document {
   return filter;
 }
 
+/** mongod's errors for a projection mixing inclusion and exclusion (`_id` may be excluded). */
+function checkProjectionMode(projection: Document): void {
+  let mode: 'inclusion' | 'exclusion' | null = null;
+  for (const [field, value] of Object.entries(projection)) {
+    // $slice/$elemMatch/$meta fit either mode; nested sub-projections are left to mingo.
+    if (field === '_id') continue;
+    if (isPlainObject(value) && !Object.keys(value).some((k) => k.startsWith('$'))) continue;
+    if (isPlainObject(value) && ['$slice', '$elemMatch', '$meta'].some((k) => k in value)) continue;
+    const kind = value === 0 || value === false ? 'exclusion' : 'inclusion';
+    if (mode === null) mode = kind;
+    else if (kind !== mode)
+      throw mode === 'inclusion'
+        ? CommandError.of(
+            'Location31254',
+            `Cannot do exclusion on field ${field} in inclusion projection`,
+          )
+        : CommandError.of(
+            'Location31253',
+            `Cannot do inclusion on field ${field} in exclusion projection`,
+          );
+  }
+}
+
 /** Applies find's sort, skip, limit and projection (in MongoDB's order) to already-matched docs. */
 export function shapeResults(
   docs: Document[],
@@ -56,6 +79,7 @@ export function shapeResults(
     isPlainObject(opts.projection) && Object.keys(opts.projection).length > 0
       ? opts.projection
       : undefined;
+  if (projection) checkProjectionMode(projection);
   const sorted = isPlainObject(opts.sort) && Object.keys(opts.sort).length > 0;
   const presorted = sorted ? fastSort(docs, opts.sort as Document) : null;
   if (!sorted || presorted) {
