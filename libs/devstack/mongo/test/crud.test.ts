@@ -652,6 +652,13 @@ describe('explain', () => {
     expect(await col.aggregate([{ $match: { a: 1 } }], { explain: true }).toArray()).toEqual([
       expect.objectContaining({ queryPlanner: expect.any(Object) }),
     ]);
+    const [staged] = await col
+      .aggregate([{ $match: { a: 1 } }, { $group: { _id: '$a' } }], { explain: true })
+      .toArray();
+    expect(staged.stages[0]).toHaveProperty('$cursor.queryPlanner');
+    await expect(
+      col.aggregate([{ $out: 'elsewhere' }], { explain: true }).toArray(),
+    ).rejects.toBeInstanceOf(MongoServerError);
     await expect(col.find({}).explain('bogus' as unknown as 'queryPlanner')).rejects.toBeInstanceOf(
       MongoServerError,
     );

@@ -8,7 +8,7 @@
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
 import { isPlainObject } from '../query/documents';
-import { compileFilter } from '../query/mingo-adapter';
+import { compileFilter, rejectWriteStages } from '../query/mingo-adapter';
 import { indexCandidates } from '../storage/query-plan';
 import { checkHint, type CommandHandler, matchingDocs, readView } from './context';
 
@@ -60,19 +60,17 @@ export const explain: CommandHandler = (ctx) => {
     : candidates
       ? { stage: 'FETCH', filter, inputStage: { stage: 'IXSCAN' } }
       : { stage: 'COLLSCAN', filter, direction: 'forward' };
-  const reply: Document = {
-    explainVersion: '1',
+  const query: Document = {
     queryPlanner: {
       namespace: `${ctx.db}.${collName}`,
       parsedQuery: filter,
       winningPlan,
       rejectedPlans: [],
     },
-    command: inner,
   };
   if (verbosity !== 'queryPlanner') {
     const examined = candidates ? candidates.length : coll ? coll.countLatest() : 0;
-    reply.executionStats = {
+    query.executionStats = {
       executionSuccess: true,
       nReturned: matchingDocs(view, coll, filter).length,
       executionTimeMillis: 0,
@@ -81,5 +79,11 @@ export const explain: CommandHandler = (ctx) => {
       executionStages: winningPlan,
     };
   }
-  return reply;
+  const pipeline = name === 'aggregate' && Array.isArray(inner.pipeline) ? inner.pipeline : [];
+  rejectWriteStages(pipeline as Document[]);
+  const rest = pipeline.slice(filterOf(inner) === undefined ? 0 : 1) as Document[];
+  // As mongod: a pipeline with stages after the query explains them after a `$cursor` stage.
+  if (rest.length > 0)
+    return { explainVersion: '1', stages: [{ $cursor: query }, ...rest], command: inner };
+  return { explainVersion: '1', ...query, command: inner };
 };

@@ -117,6 +117,19 @@ export function runPipeline(
   pipeline: Document[],
   resolve: CollectionResolver,
 ): Document[] {
+  rejectWriteStages(pipeline);
+  return guard(() => {
+    const aggregator = new Aggregator(pipeline as AnyObject[], {
+      ...QUERY_OPTIONS,
+      processingMode: ProcessingMode.CLONE_INPUT,
+      collectionResolver: (name: string) => resolve(name) as AnyObject[],
+    });
+    return aggregator.run(docs as AnyObject[]) as Document[];
+  });
+}
+
+/** `$out` / `$merge` are not implemented: refused, never ignored. */
+export function rejectWriteStages(pipeline: Document[]): void {
   for (const stage of pipeline) {
     const name = Object.keys(stage)[0];
     if (name === '$out' || name === '$merge') {
@@ -126,14 +139,6 @@ export function runPipeline(
       );
     }
   }
-  return guard(() => {
-    const aggregator = new Aggregator(pipeline as AnyObject[], {
-      ...QUERY_OPTIONS,
-      processingMode: ProcessingMode.CLONE_INPUT,
-      collectionResolver: (name: string) => resolve(name) as AnyObject[],
-    });
-    return aggregator.run(docs as AnyObject[]) as Document[];
-  });
 }
 
 export interface UpdateOutcome {
