@@ -683,6 +683,11 @@ describe('options refused as mongod refuses them', () => {
     await expect(col.deleteOne({}, { hint: 'nope' })).rejects.toMatchObject(bad);
     await expect(col.findOneAndDelete({}, { hint: { b: 1 } })).rejects.toMatchObject(bad);
     expect(await col.countDocuments({ a: 1 })).toBe(1);
+    // A hinted sparse index only holds documents with the field, as on mongod.
+    await col.createIndex({ x: 1 }, { sparse: true });
+    expect(await col.find({ a: 1 }, { hint: 'x_1' }).toArray()).toEqual([]);
+    expect(await col.countDocuments({}, { hint: 'x_1' })).toBe(0);
+    expect(await col.countDocuments({}, { hint: 'a_1' })).toBe(1);
   });
 
   it('a projection mixing inclusion and exclusion and an update statement sort are refused', async () => {

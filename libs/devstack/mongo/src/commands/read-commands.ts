@@ -32,11 +32,12 @@ const find: CommandHandler = (ctx) => {
   const sort = optionalDocument(ctx, 'sort');
   const projection = optionalDocument(ctx, 'projection');
   const coll = ctx.server.engine.collection(ctx.db, name);
-  checkHint(coll, ctx.cmd.hint);
+  const hinted = checkHint(coll, ctx.cmd.hint);
   checkTailable(ctx, coll);
   // Without a sort, stop scanning once skip+limit documents matched.
   const enough = !sort && limit !== 0 ? skip + Math.abs(limit) : Infinity;
-  const docs = matchingDocs(readView(ctx), coll, filter, enough);
+  const matched = matchingDocs(readView(ctx), coll, filter, hinted ? Infinity : enough);
+  const docs = hinted ? matched.filter((d) => hinted.covers(d)) : matched;
   const results = shapeResults(docs, { sort, skip, limit: Math.abs(limit), projection });
   const singleBatch = ctx.cmd.singleBatch === true || limit < 0;
   const numbers = ctx.server.engine.numberPaths.get(`${ctx.db}.${name}`);
@@ -107,7 +108,7 @@ const aggregate: CommandHandler = (ctx) => {
   if (typeof target === 'string') {
     ns = `${ctx.db}.${target}`;
     const coll = engine.collection(ctx.db, target);
-    checkHint(coll, ctx.cmd.hint);
+    const hinted = checkHint(coll, ctx.cmd.hint);
     // A leading $match filters during the scan (and uses the _id lookup).
     if (stages.length > 0 && isPlainObject(stages[0].$match)) {
       input = matchingDocs(view, coll, stages[0].$match as Document);
@@ -115,6 +116,7 @@ const aggregate: CommandHandler = (ctx) => {
     } else {
       input = coll ? [...view.scan(coll)] : [];
     }
+    if (hinted) input = input.filter((d) => hinted.covers(d));
   } else if (target === 1) {
     ns = `${ctx.db}.$cmd.aggregate`;
   } else {
@@ -136,9 +138,11 @@ const count: CommandHandler = (ctx) => {
   const skip = optionalNumber(ctx, 'skip') ?? 0;
   const limit = Math.abs(optionalNumber(ctx, 'limit') ?? 0);
   const coll = ctx.server.engine.collection(ctx.db, name);
-  checkHint(coll, ctx.cmd.hint);
+  const hinted = checkHint(coll, ctx.cmd.hint);
   let n: number;
-  if (!ctx.tx && Object.keys(query).length === 0 && coll) n = coll.countLatest();
+  if (!ctx.tx && !hinted && Object.keys(query).length === 0 && coll) n = coll.countLatest();
+  else if (hinted)
+    n = matchingDocs(readView(ctx), coll, query).filter((d) => hinted.covers(d)).length;
   else n = matchingDocs(readView(ctx), coll, query).length;
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
