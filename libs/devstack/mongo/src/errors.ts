@@ -34,6 +34,8 @@ export const ErrorCodes = {
   UnrecognizedPipelineStage: 40324,
   InvalidIdField: 53,
   Location40415: 40415,
+  Location31253: 31253,
+  Location31254: 31254,
   Unauthorized: 13,
   BSONObjectTooLarge: 10334,
 } as const;

@@ -11,7 +11,7 @@ import {
   ObjectId,
   UUID,
 } from 'mongodb';
-import { connect, startTarget, type Target, uniqueDbName } from './support/target';
+import { connect, startTarget, type Target, uniqueDbName, usingDevstack } from './support/target';
 
 let target: Target;
 let client: MongoClient;
@@ -606,4 +606,153 @@ describe('errors in MongoDB shape', () => {
       ).rejects.toMatchObject({ code: 2, message: expect.stringContaining('collation') });
     }
   });
+});
+
+describe('let variables', () => {
+  it('find, aggregate, update, delete and findAndModify see `let` variables in $expr and pipelines', async () => {
+    const col = freshDb('crud-let').collection<{ _id: number; name: string; x?: string }>('l');
+    await col.insertMany([
+      { _id: 1, name: 'a' },
+      { _id: 2, name: 'b' },
+    ]);
+    const byId = { $expr: { $eq: ['$_id', '$$id'] } };
+    expect(await col.find(byId, { let: { id: 1 } }).toArray()).toEqual([{ _id: 1, name: 'a' }]);
+    expect(
+      await col
+        .aggregate([{ $match: byId }, { $project: { tag: '$$tag' } }], { let: { id: 2, tag: 't' } })
+        .toArray(),
+    ).toEqual([{ _id: 2, tag: 't' }]);
+    await col.updateOne(byId, [{ $set: { x: '$$x' } }], { let: { id: 1, x: 'from-let' } });
+    // A plain update operator stores the string itself, as mongod does.
+    await col.updateOne(byId, { $set: { name: '$$x' } }, { let: { id: 2, x: 'unused' } });
+    expect(await col.find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 1, name: 'a', x: 'from-let' },
+      { _id: 2, name: '$$x' },
+    ]);
+    expect(await col.findOneAndDelete(byId, { let: { id: 2 } })).toMatchObject({ _id: 2 });
+    await col.deleteMany({ $expr: { $eq: ['$name', '$$name'] } }, { let: { name: 'a' } });
+    expect(await col.countDocuments()).toBe(0);
+  });
+});
+
+describe('explain', () => {
+  it('explains find, update and aggregate without running them; refuses a bad verbosity', async () => {
+    const col = freshDb('crud-explain').collection<{ a: number }>('e');
+    await col.insertMany([{ a: 1 }, { a: 1 }, { a: 2 }]);
+    const plan = await col.find({ a: 1 }).explain('executionStats');
+    expect(plan.queryPlanner).toMatchObject({ winningPlan: { stage: 'COLLSCAN' } });
+    expect(plan.executionStats).toMatchObject({ nReturned: 2 });
+    await col.createIndex({ a: 1 });
+    expect((await col.find({ a: 2 }).explain('queryPlanner')).queryPlanner).toMatchObject({
+      winningPlan: { inputStage: { stage: 'IXSCAN' } },
+    });
+    const update = await col.updateMany({ a: 1 }, { $inc: { a: 5 } }, { explain: true });
+    expect(update).toHaveProperty('queryPlanner');
+    expect(await col.countDocuments({ a: 1 })).toBe(2);
+    expect(await col.aggregate([{ $match: { a: 1 } }], { explain: true }).toArray()).toEqual([
+      expect.objectContaining({ queryPlanner: expect.any(Object) }),
+    ]);
+    const [staged] = await col
+      .aggregate([{ $match: { a: 1 } }, { $group: { _id: '$a' } }], { explain: true })
+      .toArray();
+    expect(staged.stages[0]).toHaveProperty('$cursor.queryPlanner');
+    await expect(
+      col.aggregate([{ $out: 'elsewhere' }], { explain: true }).toArray(),
+    ).rejects.toBeInstanceOf(MongoServerError);
+    await expect(col.find({}).explain('bogus' as unknown as 'queryPlanner')).rejects.toBeInstanceOf(
+      MongoServerError,
+    );
+  });
+});
+
+describe('options refused as mongod refuses them', () => {
+  it('a hint naming no index fails find, count, aggregate, update, delete and findAndModify', async () => {
+    const col = freshDb('crud-hint').collection('h');
+    await col.insertOne({ a: 1 });
+    await col.createIndex({ a: 1 });
+    // Existing indexes by key pattern or name are fine.
+    expect(await col.find({ a: 1 }, { hint: { a: 1 } }).toArray()).toHaveLength(1);
+    expect(await col.find({}, { hint: 'a_1' }).toArray()).toHaveLength(1);
+    const bad = { code: 2, message: expect.stringContaining('hint provided does not correspond') };
+    await expect(col.find({}, { hint: { b: 1 } }).toArray()).rejects.toMatchObject(bad);
+    await expect(col.countDocuments({}, { hint: 'nope' })).rejects.toMatchObject(bad);
+    await expect(col.aggregate([], { hint: { b: 1 } }).toArray()).rejects.toMatchObject(bad);
+    await expect(col.updateOne({}, { $set: { a: 2 } }, { hint: { b: 1 } })).rejects.toMatchObject(
+      bad,
+    );
+    await expect(col.deleteOne({}, { hint: 'nope' })).rejects.toMatchObject(bad);
+    await expect(col.findOneAndDelete({}, { hint: { b: 1 } })).rejects.toMatchObject(bad);
+    expect(await col.countDocuments({ a: 1 })).toBe(1);
+    // A hinted sparse index only holds documents with the field, as on mongod.
+    await col.createIndex({ x: 1 }, { sparse: true });
+    expect(await col.find({ a: 1 }, { hint: 'x_1' }).toArray()).toEqual([]);
+    expect(await col.countDocuments({}, { hint: 'x_1' })).toBe(0);
+    expect(await col.countDocuments({}, { hint: 'a_1' })).toBe(1);
+  });
+
+  it('a projection mixing inclusion and exclusion and an update statement sort are refused', async () => {
+    const db = freshDb('crud-projection');
+    const col = db.collection('p');
+    await col.insertOne({ a: 1, b: 2 });
+    await expect(col.find({}, { projection: { a: 1, b: 0 } }).toArray()).rejects.toMatchObject({
+      code: 31254,
+      message: 'Cannot do exclusion on field b in inclusion projection',
+    });
+    expect(await col.find({}, { projection: { _id: 0, a: 1 } }).toArray()).toEqual([{ a: 1 }]);
+    // `sort` in an update statement arrived with MongoDB 8.0; 7.0 (advertised here) refuses it.
+    await expect(
+      db.command({ update: 'p', updates: [{ q: {}, u: { $set: { a: 3 } }, sort: { a: 1 } }] }),
+    ).rejects.toMatchObject({ code: 40415 });
+  });
+
+  it('tailable cursors need a capped collection; awaitData needs tailable', async () => {
+    const col = freshDb('crud-tailable').collection('t');
+    await col.insertOne({ a: 1 });
+    await expect(col.find({}, { tailable: true }).toArray()).rejects.toMatchObject({ code: 2 });
+    await expect(col.find({}, { awaitData: true }).toArray()).rejects.toBeInstanceOf(
+      MongoServerError,
+    );
+  });
+
+  it('partial filters mongod cannot index and invalid namespaces are refused', async () => {
+    const db = freshDb('crud-partial');
+    await expect(
+      db
+        .collection('p')
+        .createIndex({ a: 1 }, { partialFilterExpression: { a: { $exists: false } } }),
+    ).rejects.toMatchObject({ code: 67 });
+    await expect(
+      db.collection('p').createIndex({ a: 1 }, { partialFilterExpression: { a: { $ne: 1 } } }),
+    ).rejects.toMatchObject({ code: 67 });
+    await db
+      .collection('p')
+      .createIndex({ a: 1 }, { partialFilterExpression: { a: { $exists: true }, b: { $gt: 1 } } });
+    await expect(db.collection('a\x00b').insertOne({ a: 1 })).rejects.toMatchObject({
+      code: 73,
+      codeName: 'InvalidNamespace',
+    });
+  });
+
+  if (usingDevstack) {
+    it('collection options the devstack would not enforce are refused (devstack only)', async () => {
+      const db = freshDb('crud-create-options');
+      for (const options of [
+        { validator: { a: { $type: 'string' } } },
+        { capped: true, size: 4096 },
+        { viewOn: 'other', pipeline: [] },
+        { timeseries: { timeField: 't' } },
+      ]) {
+        await expect(db.createCollection('c', options)).rejects.toMatchObject({ code: 72 });
+      }
+      // Text and geo indexes (their query operators are not implemented either).
+      await expect(db.collection('i').createIndex({ t: 'text' })).rejects.toMatchObject({
+        code: 67,
+      });
+      await expect(db.collection('i').createIndex({ loc: '2dsphere' })).rejects.toMatchObject({
+        code: 67,
+      });
+      // An empty validator validates nothing and is accepted.
+      await db.createCollection('c', { validator: {} });
+    });
+  }
 });

@@ -50,9 +50,43 @@ const create: CommandHandler = (ctx) => {
   }
   const options: Document = {};
   for (const [k, v] of Object.entries(ctx.cmd)) if (!GENERIC_FIELDS.has(k)) options[k] = v;
+  rejectUnsupportedCollectionOptions(options);
   ctx.server.engine.ensureCollection(ctx.db, name, options, ctx.tx);
   return {};
 };
+
+/**
+ * Collection options this server does not enforce. Accepting them would silently change
+ * behaviour (a validator never checked, a capped collection that never caps, a view that is an
+ * empty collection), so they are refused, as collation is.
+ */
+const UNSUPPORTED_COLLECTION_OPTIONS = [
+  'validator',
+  'validationLevel',
+  'validationAction',
+  'capped',
+  'size',
+  'max',
+  'viewOn',
+  'pipeline',
+  'timeseries',
+  'expireAfterSeconds',
+  'clusteredIndex',
+  'changeStreamPreAndPostImages',
+  'encryptedFields',
+];
+
+function rejectUnsupportedCollectionOptions(options: Document): void {
+  for (const key of UNSUPPORTED_COLLECTION_OPTIONS) {
+    const value: unknown = options[key];
+    if (value === undefined || value === false) continue;
+    if (key === 'validator' && isPlainObject(value) && Object.keys(value).length === 0) continue;
+    throw CommandError.of(
+      'InvalidOptions',
+      `collection option '${key}' is not supported by the devstack MongoDB server`,
+    );
+  }
+}
 
 const drop: CommandHandler = (ctx) => {
   const name = collectionArg(ctx);

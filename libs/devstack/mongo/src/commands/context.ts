@@ -12,6 +12,7 @@ import type { FailPoints } from './fail-points';
 import { isPlainObject } from '../query/documents';
 import { compileFilter } from '../query/mingo-adapter';
 import type { Collection } from '../storage/collection';
+import type { Index } from '../storage/index-catalog';
 import type { Engine } from '../storage/engine';
 import { valueKey } from '../storage/keys';
 import { indexCandidates } from '../storage/query-plan';
@@ -207,4 +208,30 @@ export async function runStatement<T>(
 /** Whether an error from a statement becomes a `writeErrors` entry (vs failing the command). */
 export function isWriteError(err: unknown): err is CommandError {
   return err instanceof CommandError && err.code !== 112 && err.code !== 50 && err.code !== 251;
+}
+
+/**
+ * A `hint` must name an existing index (by name or key pattern), as mongod's planner requires.
+ * Returns the hinted index when it is sparse or partial: mongod then only sees the documents that
+ * index holds, so callers filter with `covers` (other hints do not change results and are ignored).
+ */
+export function checkHint(coll: Collection | undefined, hint: unknown): Index | undefined {
+  if (hint === undefined || hint === null || !coll) return undefined;
+  let found: Index | undefined;
+  if (typeof hint === 'string') {
+    found = coll.indexes.get(hint);
+  } else if (isPlainObject(hint)) {
+    if (Object.keys(hint).length === 0 || hint.$natural !== undefined) return undefined;
+    const wanted = JSON.stringify(hint);
+    for (const index of coll.indexes.values())
+      if (JSON.stringify(index.spec.key) === wanted) found = index;
+  } else {
+    throw CommandError.of('FailedToParse', 'hint must be either a string or nested object');
+  }
+  if (!found)
+    throw CommandError.of(
+      'BadValue',
+      'error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index',
+    );
+  return found.spec.sparse || found.spec.partialFilterExpression ? found : undefined;
 }

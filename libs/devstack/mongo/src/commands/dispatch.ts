@@ -19,13 +19,15 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HELLO_COMMANDS } from '../protocol/handshake';
 import { isPlainObject } from '../query/documents';
-import { int64PathsOfCommand, normalizeDecoded } from '../query/int64';
+import { numberPathsOfCommand, normalizeDecoded } from '../query/int64';
+import { applyLetVariables } from '../query/let-vars';
 import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
 import { adminCommands } from './admin-commands';
 import { catalogCommands } from './catalog-commands';
 import { serverErrorLabels } from './error-labels';
+import { explain } from './explain';
 import { configureFailPoint } from './fail-points';
 import { checkReadConcern } from './read-concern';
 import { writeConcernError } from './write-concern';
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   ...writeCommands,
   ...catalogCommands,
   configureFailPoint,
+  explain,
 };
 
 /** Commands mongod allows inside a multi-document transaction. */
@@ -83,10 +86,23 @@ export async function runCommand(
   cmd: Document,
   db: string,
 ): Promise<Document> {
+  recordNumberPaths(server, cmd, db);
+  normalizeDecoded(cmd);
   if (cmd.$clusterTime !== undefined) server.clusterClock.gossip(cmd.$clusterTime);
   const reply = await runInjected(server, conn, cmd, db);
   server.clusterClock.stamp(reply, server.engine.clock);
   return reply;
+}
+
+/** Int64 / Double field paths a write introduces (read before `normalizeDecoded`). */
+function recordNumberPaths(server: ServerState, cmd: Document, db: string): void {
+  const name = Object.keys(cmd)[0] ?? '';
+  const target: unknown = cmd[name];
+  if (typeof target !== 'string') return;
+  const paths = numberPathsOfCommand(name, cmd);
+  if (paths.long.size > 0) server.engine.addNumberPaths(`${db}.${target}`, 'long', paths.long);
+  if (paths.double.size > 0)
+    server.engine.addNumberPaths(`${db}.${target}`, 'double', paths.double);
 }
 
 async function runInjected(
@@ -179,13 +195,8 @@ async function executeCommand(
   name: string,
 ): Promise<Document> {
   try {
-    const target: unknown = cmd[name];
-    if (typeof target === 'string') {
-      const int64 = int64PathsOfCommand(name, cmd);
-      if (int64.size > 0) server.engine.addInt64Paths(`${db}.${target}`, int64);
-    }
-    normalizeDecoded(cmd);
     rejectCollation(cmd);
+    applyLetVariables(cmd);
     const handler = COMMANDS[name];
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {
       throw CommandError.of('CommandNotFound', `no such command: '${name}'`);

@@ -5,11 +5,14 @@
 import { type Document, Long } from 'bson';
 import { CommandError } from '../errors';
 import { isPlainObject, pathValues } from '../query/documents';
-import { reviveInt64 } from '../query/int64';
+import { reviveNumber, reviveNumbers } from '../query/int64';
 import { compileFilter, runPipeline, shapeResults, toFilter } from '../query/mingo-adapter';
 import { valueKey } from '../storage/keys';
+import type { Collection } from '../storage/collection';
 import {
+  checkHint,
   collectionArg,
+  type CommandContext,
   type CommandHandler,
   matchingDocs,
   optionalDocument,
@@ -29,15 +32,29 @@ const find: CommandHandler = (ctx) => {
   const sort = optionalDocument(ctx, 'sort');
   const projection = optionalDocument(ctx, 'projection');
   const coll = ctx.server.engine.collection(ctx.db, name);
+  const hinted = checkHint(coll, ctx.cmd.hint);
+  checkTailable(ctx, coll);
   // Without a sort, stop scanning once skip+limit documents matched.
   const enough = !sort && limit !== 0 ? skip + Math.abs(limit) : Infinity;
-  const docs = matchingDocs(readView(ctx), coll, filter, enough);
+  const matched = matchingDocs(readView(ctx), coll, filter, hinted ? Infinity : enough);
+  const docs = hinted ? matched.filter((d) => hinted.covers(d)) : matched;
   const results = shapeResults(docs, { sort, skip, limit: Math.abs(limit), projection });
   const singleBatch = ctx.cmd.singleBatch === true || limit < 0;
-  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`);
-  const out = int64 ? results.map((d) => reviveInt64(d, int64)) : results;
+  const numbers = ctx.server.engine.numberPaths.get(`${ctx.db}.${name}`);
+  const out = numbers ? results.map((d) => reviveNumbers(d, numbers)) : results;
   return ctx.server.cursors.open(`${ctx.db}.${name}`, out, batchSize, singleBatch);
 };
+
+/** Tailable cursors need a capped collection, which this server does not have (refused at create). */
+function checkTailable(ctx: CommandContext, coll: Collection | undefined): void {
+  if (ctx.cmd.awaitData === true && ctx.cmd.tailable !== true)
+    throw CommandError.of('FailedToParse', 'Cannot set awaitData without tailable');
+  if (ctx.cmd.tailable === true)
+    throw CommandError.of(
+      'BadValue',
+      `error processing query: ns=${coll?.ns ?? `${ctx.db}.${String(ctx.cmd.find)}`} tailable cursor requested on non capped collection`,
+    );
+}
 
 const getMore: CommandHandler = (ctx) => {
   const raw: unknown = ctx.cmd.getMore;
@@ -91,6 +108,7 @@ const aggregate: CommandHandler = (ctx) => {
   if (typeof target === 'string') {
     ns = `${ctx.db}.${target}`;
     const coll = engine.collection(ctx.db, target);
+    const hinted = checkHint(coll, ctx.cmd.hint);
     // A leading $match filters during the scan (and uses the _id lookup).
     if (stages.length > 0 && isPlainObject(stages[0].$match)) {
       input = matchingDocs(view, coll, stages[0].$match as Document);
@@ -98,6 +116,7 @@ const aggregate: CommandHandler = (ctx) => {
     } else {
       input = coll ? [...view.scan(coll)] : [];
     }
+    if (hinted) input = input.filter((d) => hinted.covers(d));
   } else if (target === 1) {
     ns = `${ctx.db}.$cmd.aggregate`;
   } else {
@@ -108,8 +127,8 @@ const aggregate: CommandHandler = (ctx) => {
     return coll ? [...view.scan(coll)] : [];
   });
   const batchSize = typeof cursorOpt?.batchSize === 'number' ? cursorOpt.batchSize : undefined;
-  const int64 = ctx.server.engine.int64Paths.get(ns);
-  const out = int64 ? results.map((d) => reviveInt64(d, int64)) : results;
+  const numbers = ctx.server.engine.numberPaths.get(ns);
+  const out = numbers ? results.map((d) => reviveNumbers(d, numbers)) : results;
   return ctx.server.cursors.open(ns, out, batchSize);
 };
 
@@ -119,8 +138,11 @@ const count: CommandHandler = (ctx) => {
   const skip = optionalNumber(ctx, 'skip') ?? 0;
   const limit = Math.abs(optionalNumber(ctx, 'limit') ?? 0);
   const coll = ctx.server.engine.collection(ctx.db, name);
+  const hinted = checkHint(coll, ctx.cmd.hint);
   let n: number;
-  if (!ctx.tx && Object.keys(query).length === 0 && coll) n = coll.countLatest();
+  if (!ctx.tx && !hinted && Object.keys(query).length === 0 && coll) n = coll.countLatest();
+  else if (hinted)
+    n = matchingDocs(readView(ctx), coll, query).filter((d) => hinted.covers(d)).length;
   else n = matchingDocs(readView(ctx), coll, query).length;
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
@@ -137,18 +159,14 @@ const distinct: CommandHandler = (ctx) => {
   const docs = matchingDocs(readView(ctx), ctx.server.engine.collection(ctx.db, name), query);
   const seen = new Set<string>();
   const values: unknown[] = [];
-  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`)?.has(key) === true;
+  const numbers = ctx.server.engine.numberPaths.get(`${ctx.db}.${name}`);
   for (const doc of docs) {
     for (const v of pathValues(doc, key)) {
       for (const item of Array.isArray(v) ? v : [v]) {
         const k = valueKey(item);
         if (seen.has(k)) continue;
         seen.add(k);
-        values.push(
-          int64 && typeof item === 'number' && Number.isInteger(item)
-            ? Long.fromNumber(item)
-            : item,
-        );
+        values.push(numbers && typeof item === 'number' ? reviveNumber(item, key, numbers) : item);
       }
     }
   }

@@ -6,7 +6,7 @@
 import { type Document, ObjectId } from 'bson';
 import { CommandError } from '../errors';
 import { cloneDoc, isPlainObject } from '../query/documents';
-import { reviveInt64 } from '../query/int64';
+import { overflowedPaths, reviveNumbers } from '../query/int64';
 import {
   applyUpdate,
   shapeResults,
@@ -19,6 +19,7 @@ import { valueKey } from '../storage/keys';
 import type { Transaction } from '../transactions/transaction';
 import {
   arrayArg,
+  checkHint,
   collectionArg,
   type CommandContext,
   type CommandHandler,
@@ -153,20 +154,32 @@ function parseUpdateStatement(raw: unknown): UpdateStatement {
   };
 }
 
+/** Int32 `$inc`/`$mul` results past 2^31 become Int64, as on mongod. */
+function widenOverflows(ctx: CommandContext, name: string, u: unknown, doc: Document): void {
+  const ns = `${ctx.db}.${name}`;
+  const paths = overflowedPaths(u, doc, ctx.server.engine.numberPaths.get(ns));
+  if (paths.length > 0) ctx.server.engine.addNumberPaths(ns, 'long', paths);
+}
+
 const update: CommandHandler = async (ctx) => {
   const name = collectionArg(ctx);
   const statements = arrayArg(ctx, 'updates');
+  // `sort` on updateOne/replaceOne is a MongoDB 8.0 feature; 7.0 (advertised here) fails to parse.
+  if (statements.some((st) => isPlainObject(st) && st.sort !== undefined))
+    throw CommandError.of('Location40415', "BSON field 'update.updates.sort' is an unknown field.");
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
   const writeErrors = await runBatch(ctx, statements, (unit, raw, index) => {
     const st = parseUpdateStatement(raw);
     const coll = ctx.server.engine.collection(ctx.db, name);
+    checkHint(coll, (raw as Document).hint);
     const targets = matchingDocs(unit, coll, st.q, st.multi ? Infinity : 1);
     let matched = 0;
     let modified = 0;
     for (const doc of targets) {
       const outcome = applyUpdate(doc, st.u, { arrayFilters: st.arrayFilters, query: st.q });
+      widenOverflows(ctx, name, st.u, outcome.doc);
       checkIdUnchanged(doc, outcome.doc);
       matched++;
       if (outcome.modified) {
@@ -206,6 +219,7 @@ const del: CommandHandler = async (ctx) => {
     if (limit !== 0 && limit !== 1)
       throw CommandError.of('FailedToParse', 'The limit field in delete objects must be 0 or 1.');
     const coll = ctx.server.engine.collection(ctx.db, name);
+    checkHint(coll, raw.hint);
     const targets = matchingDocs(unit, coll, q, limit === 1 ? 1 : Infinity);
     for (const doc of targets) unit.remove(coll as Collection, doc);
     n += targets.length;
@@ -238,6 +252,7 @@ const findAndModify: CommandHandler = async (ctx) => {
 
   const outcome = await runStatement(ctx, (unit) => {
     const coll = ctx.server.engine.collection(ctx.db, name);
+    checkHint(coll, ctx.cmd.hint);
     const candidates = matchingDocs(unit, coll, query, sort ? Infinity : 1);
     const target = sort ? sortDocs(candidates, sort)[0] : candidates[0];
     if (remove) {
@@ -246,6 +261,7 @@ const findAndModify: CommandHandler = async (ctx) => {
     }
     if (target) {
       const result = applyUpdate(target, u, { arrayFilters, query });
+      widenOverflows(ctx, name, u, result.doc);
       checkIdUnchanged(target, result.doc);
       const after = orderFirst(result.doc);
       if (result.modified) unit.replace(coll as Collection, after);
@@ -268,10 +284,10 @@ const findAndModify: CommandHandler = async (ctx) => {
     outcome.value && fields
       ? (shapeResults([outcome.value], { projection: fields })[0] ?? null)
       : outcome.value;
-  const int64 = ctx.server.engine.int64Paths.get(`${ctx.db}.${name}`);
+  const numbers = ctx.server.engine.numberPaths.get(`${ctx.db}.${name}`);
   return {
     lastErrorObject: outcome.lastErrorObject,
-    value: value && int64 ? reviveInt64(value, int64) : value,
+    value: value ? reviveNumbers(value, numbers) : value,
   };
 };
 

@@ -47,6 +47,29 @@ export function toFilter(filter: unknown): Document {
   return filter;
 }
 
+/** mongod's errors for a projection mixing inclusion and exclusion (`_id` may be excluded). */
+function checkProjectionMode(projection: Document): void {
+  let mode: 'inclusion' | 'exclusion' | null = null;
+  for (const [field, value] of Object.entries(projection)) {
+    // $slice/$elemMatch/$meta fit either mode; nested sub-projections are left to mingo.
+    if (field === '_id') continue;
+    if (isPlainObject(value) && !Object.keys(value).some((k) => k.startsWith('$'))) continue;
+    if (isPlainObject(value) && ['$slice', '$elemMatch', '$meta'].some((k) => k in value)) continue;
+    const kind = value === 0 || value === false ? 'exclusion' : 'inclusion';
+    if (mode === null) mode = kind;
+    else if (kind !== mode)
+      throw mode === 'inclusion'
+        ? CommandError.of(
+            'Location31254',
+            `Cannot do exclusion on field ${field} in inclusion projection`,
+          )
+        : CommandError.of(
+            'Location31253',
+            `Cannot do inclusion on field ${field} in exclusion projection`,
+          );
+  }
+}
+
 /** Applies find's sort, skip, limit and projection (in MongoDB's order) to already-matched docs. */
 export function shapeResults(
   docs: Document[],
@@ -56,6 +79,7 @@ export function shapeResults(
     isPlainObject(opts.projection) && Object.keys(opts.projection).length > 0
       ? opts.projection
       : undefined;
+  if (projection) checkProjectionMode(projection);
   const sorted = isPlainObject(opts.sort) && Object.keys(opts.sort).length > 0;
   const presorted = sorted ? fastSort(docs, opts.sort as Document) : null;
   if (!sorted || presorted) {
@@ -93,6 +117,19 @@ export function runPipeline(
   pipeline: Document[],
   resolve: CollectionResolver,
 ): Document[] {
+  rejectWriteStages(pipeline);
+  return guard(() => {
+    const aggregator = new Aggregator(pipeline as AnyObject[], {
+      ...QUERY_OPTIONS,
+      processingMode: ProcessingMode.CLONE_INPUT,
+      collectionResolver: (name: string) => resolve(name) as AnyObject[],
+    });
+    return aggregator.run(docs as AnyObject[]) as Document[];
+  });
+}
+
+/** `$out` / `$merge` are not implemented: refused, never ignored. */
+export function rejectWriteStages(pipeline: Document[]): void {
   for (const stage of pipeline) {
     const name = Object.keys(stage)[0];
     if (name === '$out' || name === '$merge') {
@@ -102,14 +139,6 @@ export function runPipeline(
       );
     }
   }
-  return guard(() => {
-    const aggregator = new Aggregator(pipeline as AnyObject[], {
-      ...QUERY_OPTIONS,
-      processingMode: ProcessingMode.CLONE_INPUT,
-      collectionResolver: (name: string) => resolve(name) as AnyObject[],
-    });
-    return aggregator.run(docs as AnyObject[]) as Document[];
-  });
 }
 
 export interface UpdateOutcome {

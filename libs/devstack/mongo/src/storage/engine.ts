@@ -6,13 +6,16 @@
  */
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
-import { normalizeDecoded } from '../query/int64';
+import { emptyNumberPaths, normalizeDecoded, type NumberPaths } from '../query/int64';
 import { LockTable } from '../transactions/lock-table';
 import { Transaction } from '../transactions/transaction';
 import { Collection } from './collection';
 import { type IndexSpec, parseIndexSpec } from './index-catalog';
 import type { Journal, JournalRecord } from './journal';
 import { valueKey } from './keys';
+
+/** Journal record type per number type (`i64` predates Double fidelity). */
+const NUMBER_RECORD = { long: 'i64', double: 'dbl' } as const;
 
 export class Engine {
   readonly databases = new Map<string, Map<string, Collection>>();
@@ -24,20 +27,20 @@ export class Engine {
   /** Chains that still hold history, to prune when snapshots move on. */
   private readonly history = new Map<Collection, Set<string>>();
   journal: Journal | null = null;
-  /** ns → field paths written as Int64 (see query/int64.ts). */
-  readonly int64Paths = new Map<string, Set<string>>();
+  /** ns → field paths written as Int64 or Double (see query/int64.ts). */
+  readonly numberPaths = new Map<string, NumberPaths>();
 
-  /** Records Int64 field paths of namespace `ns`; new ones are journaled. */
-  addInt64Paths(ns: string, paths: Iterable<string>): void {
-    let known = this.int64Paths.get(ns);
+  /** Records Int64 / Double field paths of namespace `ns`; new ones are journaled. */
+  addNumberPaths(ns: string, type: keyof NumberPaths, paths: Iterable<string>): void {
+    let known = this.numberPaths.get(ns);
     const added: string[] = [];
     for (const path of paths) {
-      if (known?.has(path)) continue;
-      if (!known) this.int64Paths.set(ns, (known = new Set()));
-      known.add(path);
+      if (known?.[type].has(path)) continue;
+      if (!known) this.numberPaths.set(ns, (known = emptyNumberPaths()));
+      known[type].add(path);
       added.push(path);
     }
-    if (added.length > 0) this.journal?.append({ t: 'i64', ns, paths: added });
+    if (added.length > 0) this.journal?.append({ t: NUMBER_RECORD[type], ns, paths: added });
   }
 
   begin(autocommit: boolean, txnNumber = 0): Transaction {
@@ -150,7 +153,7 @@ export class Engine {
     if (!colls || !coll) return false;
     colls.delete(name);
     this.history.delete(coll);
-    this.int64Paths.delete(coll.ns);
+    this.numberPaths.delete(coll.ns);
     if (colls.size === 0) this.databases.delete(db);
     this.journal?.append({ t: 'dc', ns: coll.ns });
     return true;
@@ -161,7 +164,7 @@ export class Engine {
     if (!colls) return;
     for (const coll of colls.values()) {
       this.history.delete(coll);
-      this.int64Paths.delete(coll.ns);
+      this.numberPaths.delete(coll.ns);
     }
     this.databases.delete(db);
     this.journal?.append({ t: 'dd', db });
@@ -198,7 +201,10 @@ export class Engine {
         this.ensureCollectionNs(String(record.ns)).addIndex(parseIndexSpec(record.spec));
         break;
       case 'i64':
-        this.addInt64Paths(String(record.ns), (record.paths as unknown[]).map(String));
+        this.addNumberPaths(String(record.ns), 'long', (record.paths as unknown[]).map(String));
+        break;
+      case 'dbl':
+        this.addNumberPaths(String(record.ns), 'double', (record.paths as unknown[]).map(String));
         break;
       case 'di':
         this.ensureCollectionNs(String(record.ns)).indexes.delete(String(record.name));
@@ -222,10 +228,10 @@ export class Engine {
 }
 
 function validateName(db: string, name: string): void {
-  if (db.length === 0 || /[/\\. "$]/.test(db) || db.length > 63) {
+  if (db.length === 0 || /[/\\. "$\0]/.test(db) || db.length > 63) {
     throw CommandError.of('InvalidNamespace', `Invalid database name: '${db}'`);
   }
-  if (name.length === 0 || name.includes('$') || name.startsWith('.')) {
+  if (name.length === 0 || /[$\0]/.test(name) || name.startsWith('.')) {
     throw CommandError.of('InvalidNamespace', `Invalid collection name: ${name}`);
   }
 }

@@ -216,6 +216,61 @@ export function defaultIndexName(key: Document): string {
     .join('_');
 }
 
+/** Text and geo indexes need their query operators, which are not implemented (refused too). */
+const UNSUPPORTED_INDEX_TYPES = new Set(['text', '2d', '2dsphere', 'geoHaystack']);
+
+/** Index options that would otherwise be accepted and silently ignored. */
+const UNSUPPORTED_INDEX_OPTIONS = [
+  'hidden',
+  'weights',
+  'default_language',
+  'language_override',
+  'textIndexVersion',
+  '2dsphereIndexVersion',
+  'bits',
+  'min',
+  'max',
+  'wildcardProjection',
+];
+
+/** Operators mongod allows in a partialFilterExpression (besides top-level $and / $or). */
+const PARTIAL_FILTER_OPERATORS = new Set([
+  '$eq',
+  '$exists',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$type',
+  '$in',
+]);
+
+/** mongod refuses partial filters it cannot use to pick documents (SERVER-17853 and friends). */
+function checkPartialFilter(filter: Document, depth = 0): void {
+  const refuse = (what: string): never => {
+    throw CommandError.of(
+      'CannotCreateIndex',
+      `Expression not supported in partial index: ${what}`,
+    );
+  };
+  for (const [field, value] of Object.entries(filter)) {
+    if (field === '$and' || field === '$or') {
+      if (!Array.isArray(value) || depth > 1) refuse(field);
+      for (const clause of value as unknown[]) {
+        if (!isPlainObject(clause)) refuse(field);
+        checkPartialFilter(clause as Document, depth + 1);
+      }
+      continue;
+    }
+    if (field.startsWith('$')) refuse(field);
+    if (!isPlainObject(value) || !Object.keys(value).some((k) => k.startsWith('$'))) continue;
+    for (const [op, arg] of Object.entries(value)) {
+      if (!PARTIAL_FILTER_OPERATORS.has(op)) refuse(`${field} ${op}`);
+      if (op === '$exists' && arg !== true && arg !== 1) refuse(`${field} $exists: false`);
+    }
+  }
+}
+
 /** Validates a createIndexes entry into an IndexSpec. */
 export function parseIndexSpec(raw: unknown): IndexSpec {
   if (!isPlainObject(raw) || !isPlainObject(raw.key) || Object.keys(raw.key).length === 0) {
@@ -226,17 +281,28 @@ export function parseIndexSpec(raw: unknown): IndexSpec {
   }
   const key: Document = { ...raw.key };
   for (const [field, dir] of Object.entries(key)) {
-    const ok =
-      dir === 1 ||
-      dir === -1 ||
-      dir === 'text' ||
-      dir === '2dsphere' ||
-      dir === 'hashed' ||
-      typeof dir === 'number';
+    if (typeof dir === 'string' && UNSUPPORTED_INDEX_TYPES.has(dir))
+      throw CommandError.of(
+        'CannotCreateIndex',
+        `index type '${dir}' (field ${field}) is not supported by the devstack MongoDB server`,
+      );
+    if (field === '$**' || field.endsWith('.$**'))
+      throw CommandError.of(
+        'CannotCreateIndex',
+        'wildcard indexes are not supported by the devstack MongoDB server',
+      );
+    const ok = dir === 'hashed' || typeof dir === 'number';
     if (!ok)
       throw CommandError.of(
         'CannotCreateIndex',
         `Values in the index key pattern can only be numbers or strings; field ${field}`,
+      );
+  }
+  for (const option of UNSUPPORTED_INDEX_OPTIONS) {
+    if (raw[option] !== undefined && raw[option] !== false)
+      throw CommandError.of(
+        'CannotCreateIndex',
+        `index option '${option}' is not supported by the devstack MongoDB server`,
       );
   }
   const spec: IndexSpec = {
@@ -263,6 +329,7 @@ export function parseIndexSpec(raw: unknown): IndexSpec {
   if (raw.partialFilterExpression !== undefined) {
     if (!isPlainObject(raw.partialFilterExpression))
       throw CommandError.of('CannotCreateIndex', 'partialFilterExpression must be an object');
+    checkPartialFilter(raw.partialFilterExpression);
     spec.partialFilterExpression = raw.partialFilterExpression;
   }
   return spec;

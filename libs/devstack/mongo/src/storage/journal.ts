@@ -3,7 +3,7 @@
  *
  * File `journal.bin` is a sequence of records: u32 length | u32 CRC-32C | BSON document. A record is
  * a catalog change (`cc` create collection, `dc` drop collection, `dd` drop database, `ci`/`di`
- * create/drop index, `i64` fields written as Int64) or `w`: every document written by one commit. A commit too large for one BSON
+ * create/drop index, `i64`/`dbl` fields written as Int64/Double) or `w`: every document written by one commit. A commit too large for one BSON
  * document is split into records flagged `more: true`; replay applies a commit only when its last
  * record is present, so a torn tail never leaves half a transaction.
  *
@@ -30,7 +30,9 @@ import type { Logger } from 'pino';
 import { crc32c } from '../wire/crc32c';
 import type { Engine } from './engine';
 
-export type JournalRecord = Document & { t: 'cc' | 'dc' | 'dd' | 'ci' | 'di' | 'i64' | 'w' };
+export type JournalRecord = Document & {
+  t: 'cc' | 'dc' | 'dd' | 'ci' | 'di' | 'i64' | 'dbl' | 'w';
+};
 
 /** `always`: fdatasync before every reply. `interval`: write(2) before every reply, fdatasync every 100 ms. */
 export type FsyncPolicy = 'always' | 'interval';
@@ -170,8 +172,11 @@ function* snapshotRecords(engine: Engine): Generator<Document> {
       for (const index of coll.indexes.values()) {
         if (index.name !== '_id_') yield { t: 'ci', ns: coll.ns, spec: index.spec };
       }
-      const int64 = engine.int64Paths.get(coll.ns);
-      if (int64 && int64.size > 0) yield { t: 'i64', ns: coll.ns, paths: [...int64] };
+      const numbers = engine.numberPaths.get(coll.ns);
+      if (numbers && numbers.long.size > 0)
+        yield { t: 'i64', ns: coll.ns, paths: [...numbers.long] };
+      if (numbers && numbers.double.size > 0)
+        yield { t: 'dbl', ns: coll.ns, paths: [...numbers.double] };
       let ops: Document[] = [];
       for (const [, chain] of coll.docs) {
         const doc = chain[chain.length - 1].doc;

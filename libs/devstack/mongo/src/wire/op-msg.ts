@@ -32,8 +32,8 @@ export interface OpMsgRequest {
   moreToCome: boolean;
 }
 
-/** Int64 arrives as bigint so query/int64.ts can tell Int64 from other numbers. */
-export const DESERIALIZE_OPTIONS = { validation: { utf8: false }, useBigInt64: true } as const;
+/** Numbers arrive as Int32 / Double / Long so query/int64.ts can tell their BSON types apart. */
+export const DESERIALIZE_OPTIONS = { validation: { utf8: false }, promoteValues: false } as const;
 
 export function parseOpMsg(body: Buffer, header: Buffer | null = null): OpMsgRequest {
   if (body.length < 5) throw new ProtocolError('OP_MSG shorter than flagBits plus one section');
