@@ -1,7 +1,9 @@
 /**
  * Read concern checks done before a command runs, as mongod does them:
- * - `level: 'snapshot'` outside a transaction is for reads only (find, aggregate, distinct);
- *   anything else with it is refused rather than run without a snapshot.
+ * - `level: 'snapshot'` outside a transaction: mongod allows it for find, aggregate and distinct
+ *   (reads at one `atClusterTime`), which this server does not implement; it refuses them loudly
+ *   rather than answer a snapshot session's later reads with later writes. Anything else with it is
+ *   refused as mongod refuses it.
  * - A `$clusterTime` the client gossips must hold a Timestamp.
  */
 import { type Document, Timestamp } from 'bson';
@@ -15,12 +17,13 @@ export function checkReadConcern(name: string, cmd: Document): void {
   if (
     isPlainObject(readConcern) &&
     readConcern.level === 'snapshot' &&
-    cmd.autocommit === undefined &&
-    !SNAPSHOT_READS.has(name)
+    cmd.autocommit === undefined
   ) {
     throw CommandError.of(
       'InvalidOptions',
-      `Command ${name} does not support { readConcern: { level: "snapshot" } } outside a multi-document transaction`,
+      SNAPSHOT_READS.has(name)
+        ? `the devstack does not implement snapshot reads outside a transaction (atClusterTime): ${name} refused rather than read later writes`
+        : `Command ${name} does not support { readConcern: { level: "snapshot" } } outside a multi-document transaction`,
     );
   }
   const gossip: unknown = cmd.$clusterTime;
