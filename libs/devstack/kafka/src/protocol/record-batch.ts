@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { buf as signedCrc32c } from 'crc-32/crc32c';
 
 /**
  * Record batch (magic v2) header access. Batches are stored verbatim: the broker only rewrites
@@ -203,19 +204,7 @@ export function controlType(bytes: Buffer): number {
   return bytes.readInt16BE(pos + 2);
 }
 
-let CRC32C_TABLE: Uint32Array | null = null;
-
-/** CRC-32C (Castagnoli), the checksum of record batches. */
+/** CRC-32C (Castagnoli), unsigned: the checksum of record batches. */
 export function crc32c(buf: Buffer): number {
-  if (!CRC32C_TABLE) {
-    CRC32C_TABLE = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) {
-      let c = i;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-      CRC32C_TABLE[i] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of buf) crc = (CRC32C_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  return signedCrc32c(buf) >>> 0;
 }
