@@ -76,7 +76,7 @@ const testDepConstraints = depConstraints.map((c) =>
     : { ...c, onlyDependOnLibsWithTags: allScopes },
 );
 
-// A service's composition root (apps/<service>/src/app.ts) may be started in-process by tests,
+// A service's composition root (apps/<service>/src/composition.ts) may be started in-process by tests,
 // apps/devstack and e2e — nowhere else; nx otherwise forbids importing an app.
 const serviceEntryPoints = [
   '@trellis/account-service',
@@ -89,7 +89,7 @@ const serviceEntryPoints = [
 ];
 
 // Layers inside a service (apps/<svc>/src): domain ← app ← adapters, wired by the composition
-// root (app.ts, main.ts), which the rules leave alone. File-level, so no-restricted-imports; in flat
+// root (composition.ts, main.ts), which the rules leave alone. File-level, so no-restricted-imports; in flat
 // config a later block replaces an earlier block's options for the same rule, so each layer's block
 // carries its whole list.
 const adapterPackages = [
@@ -120,8 +120,8 @@ const noContracts = (layer) => ({
   message: `${layer} code must not import @trellis/contracts: map protos and events in an adapter.`,
 });
 const noAppLayer = {
-  // ../app/x, ../../app, ./app — the app layer or the composition root
-  regex: '^\\.{1,2}/(?:.*/)?app(?:/|$)',
+  // ../app/x, ../../app, ./app — the app layer; ../composition — the composition root
+  regex: '^\\.{1,2}/(?:.*/)?(?:app|composition)(?:/|$)',
   message: 'Domain code must not import the app layer: the arrow points app → domain.',
 };
 const noOtherAdapter = [

@@ -62,7 +62,7 @@ const forbidden: [string, string, string][] = [
   ],
   [
     `${account}/domain/x.ts`,
-    `import { startAccountService } from '../app'; void startAccountService;`,
+    `import { startAccountService } from '../composition'; void startAccountService;`,
     'the app layer',
   ],
   [

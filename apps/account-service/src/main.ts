@@ -5,5 +5,5 @@ import { loadServiceConfig } from './config';
 void runServiceMain({
   name: 'account-service',
   loadConfig: () => loadServiceConfig(),
-  loadStart: async () => (await import('./app')).startAccountService,
+  loadStart: async () => (await import('./composition')).startAccountService,
 });

@@ -5,5 +5,5 @@ import { loadServiceConfig } from './config';
 void runServiceMain({
   name: 'job-service',
   loadConfig: () => loadServiceConfig(),
-  loadStart: async () => (await import('./app')).startJobService,
+  loadStart: async () => (await import('./composition')).startJobService,
 });

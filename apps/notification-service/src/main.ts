@@ -5,5 +5,5 @@ import { loadServiceConfig } from './config';
 void runServiceMain({
   name: 'notification-service',
   loadConfig: () => loadServiceConfig(),
-  loadStart: async () => (await import('./app')).startNotificationService,
+  loadStart: async () => (await import('./composition')).startNotificationService,
 });

@@ -45,7 +45,7 @@ export function stopOnSignals(
 export async function runServiceMain<Config extends ServiceConfig>(options: {
   name: string;
   loadConfig(): Config;
-  /** Loads the composition root lazily, e.g. `async () => (await import('./app')).startJobService`. */
+  /** Loads the composition root lazily, e.g. `async () => (await import('./composition')).startJobService`. */
   loadStart(): Promise<(config: Config) => Promise<StoppableService>>;
 }): Promise<void> {
   let telemetry: Telemetry | undefined;
