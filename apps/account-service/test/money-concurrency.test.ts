@@ -4,8 +4,9 @@ import type { Binary } from 'mongodb';
 import { Status } from 'nice-grpc';
 import { startTelemetry } from '@trellis/platform/telemetry';
 import { captureLogger } from '@trellis/platform/testing';
-import { MongoAccountStore } from '../src/adapters/mongo/mongo-account.store';
-import type { MovementResult } from '../src/app/money-movement';
+import { loggerAuditLog } from '../src/adapters/logging/audit-log';
+import { MongoAccountRepository } from '../src/adapters/mongo/account.repository';
+import type { MovementResult } from '../src/app/ports/account.repository.port';
 import { TransferFunds, type TransferFundsCommand } from '../src/app/transfer-funds.command';
 import { newAccountId } from '../src/domain/ids';
 import {
@@ -327,7 +328,7 @@ describe('Transfer batches', () => {
   let audit: Array<Record<string, unknown>>;
   beforeAll(() => {
     const { mongo, outbox } = replicas[0].service.context;
-    const store = new MongoAccountStore({
+    const accounts = new MongoAccountRepository({
       client: mongo.client,
       db: mongo.db,
       outbox,
@@ -336,7 +337,11 @@ describe('Transfer batches', () => {
     });
     const { logger, lines } = captureLogger('account-service');
     audit = lines;
-    transfers = new TransferFunds({ store, logger, maxAmountUnits: 1_000_000n });
+    transfers = new TransferFunds({
+      accounts,
+      audit: loggerAuditLog(logger),
+      maxAmountUnits: 1_000_000n,
+    });
   });
 
   it('apply each transfer in queue order and fail the ones that break a rule alone', async () => {

@@ -1,12 +1,15 @@
 import type { Account } from '../domain/account';
-import type { AccountStore } from './account-store.port';
-import { type ChangeAccountStatusCommand, changeAccountStatus } from './change-account-status';
+import {
+  type ChangeAccountStatusCommand,
+  type ChangeAccountStatusDeps,
+  changeAccountStatus,
+} from './support/change-account-status';
 
 /** ACTIVE -> FROZEN; frozen accounts reject money movements. Publishes AccountFrozen. */
 export class FreezeAccount {
-  constructor(private readonly deps: { store: AccountStore }) {}
+  constructor(private readonly deps: ChangeAccountStatusDeps) {}
 
   execute(cmd: ChangeAccountStatusCommand): Promise<Account> {
-    return changeAccountStatus(this.deps.store, 'AccountFrozen', cmd);
+    return changeAccountStatus(this.deps, 'AccountFrozen', cmd);
   }
 }

@@ -1,7 +1,7 @@
 import { decodePageToken, encodePageToken } from '@trellis/platform/errors';
 import type { Account, AccountStatus } from '../domain/account';
 import { Violations } from '../domain/validation';
-import type { AccountStore } from './account-store.port';
+import type { AccountRepository } from './ports/account.repository.port';
 
 const STATUSES: readonly AccountStatus[] = ['ACTIVE', 'FROZEN', 'CLOSED'];
 
@@ -15,7 +15,7 @@ export interface ListAccountsQuery {
 
 /** Accounts newest first, optionally filtered by status and (case-insensitive) email. */
 export class ListAccounts {
-  constructor(private readonly deps: { store: AccountStore }) {}
+  constructor(private readonly deps: { accounts: AccountRepository }) {}
 
   async execute(query: ListAccountsQuery): Promise<{ accounts: Account[]; nextPageToken: string }> {
     const v = new Violations();
@@ -32,7 +32,7 @@ export class ListAccounts {
     const after = decodePageToken(query.pageToken, scope, {
       isKey: (key): key is string => typeof key === 'string',
     });
-    const page = await this.deps.store.listAccounts({ status, email }, after, pageSize + 1);
+    const page = await this.deps.accounts.list({ status, email }, after, pageSize + 1);
     const accounts = page.slice(0, pageSize);
     const nextPageToken =
       page.length > pageSize ? encodePageToken(accounts[accounts.length - 1].id, scope) : '';

@@ -2,7 +2,7 @@ import { decodePageToken, encodePageToken } from '@trellis/platform/errors';
 import { accountNotFound } from '../domain/errors';
 import type { LedgerEntry } from '../domain/ledger';
 import { Violations } from '../domain/validation';
-import type { AccountStore } from './account-store.port';
+import type { AccountRepository } from './ports/account.repository.port';
 
 export interface ListLedgerEntriesQuery {
   accountId: string;
@@ -12,7 +12,7 @@ export interface ListLedgerEntriesQuery {
 
 /** An account's statement: entries newest first, each with the running balance after it. */
 export class ListLedgerEntries {
-  constructor(private readonly deps: { store: AccountStore }) {}
+  constructor(private readonly deps: { accounts: AccountRepository }) {}
 
   async execute(
     query: ListLedgerEntriesQuery,
@@ -25,10 +25,10 @@ export class ListLedgerEntries {
     const before = decodePageToken(query.pageToken, scope, {
       isKey: (key): key is number => typeof key === 'number',
     });
-    if (!(await this.deps.store.getAccount(query.accountId))) {
+    if (!(await this.deps.accounts.findById(query.accountId))) {
       throw accountNotFound(query.accountId);
     }
-    const page = await this.deps.store.listLedgerEntries(query.accountId, before, pageSize + 1);
+    const page = await this.deps.accounts.listLedgerEntries(query.accountId, before, pageSize + 1);
     const entries = page.slice(0, pageSize);
     const nextPageToken =
       page.length > pageSize ? encodePageToken(entries[entries.length - 1].sequence, scope) : '';

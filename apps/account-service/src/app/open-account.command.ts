@@ -1,8 +1,9 @@
-import { type Account, openAccount } from '../domain/account';
+import { type Account, open } from '../domain/account';
 import { newAccountId } from '../domain/ids';
 import type { Money } from '../domain/money';
 import { Violations } from '../domain/validation';
-import type { AccountStore } from './account-store.port';
+import type { AccountRepository } from './ports/account.repository.port';
+import type { Runtime } from './ports/runtime.port';
 
 export interface OpenAccountCommand {
   ownerName: string;
@@ -13,7 +14,13 @@ export interface OpenAccountCommand {
 
 /** Opens an ACTIVE account with a zero balance and publishes AccountOpened. */
 export class OpenAccount {
-  constructor(private readonly deps: { store: AccountStore; maxAmountUnits: bigint }) {}
+  constructor(
+    private readonly deps: {
+      accounts: AccountRepository;
+      runtime: Runtime;
+      maxAmountUnits: bigint;
+    },
+  ) {}
 
   async execute(cmd: OpenAccountCommand): Promise<Account> {
     const v = new Violations();
@@ -34,19 +41,14 @@ export class OpenAccount {
     }
     v.throwIfAny();
 
-    const id = newAccountId();
-    return this.deps.store.transact([id], async (uow) => {
-      const account = openAccount({
-        id,
-        ownerName: cmd.ownerName,
-        email: cmd.email,
-        currency: cmd.currencyCode,
-        overdraftLimit: limit?.units ?? 0n,
-        now: new Date(),
-      });
-      await uow.insertAccount(account);
-      await uow.publish([{ type: 'AccountOpened', account }]);
-      return account;
+    const { account, events } = open({
+      id: newAccountId(),
+      ownerName: cmd.ownerName,
+      email: cmd.email,
+      currency: cmd.currencyCode,
+      overdraftLimit: limit?.units ?? 0n,
+      now: this.deps.runtime.now(),
     });
+    return this.deps.accounts.create(account, events);
   }
 }

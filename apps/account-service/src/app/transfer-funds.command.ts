@@ -1,8 +1,9 @@
-import type { Money } from '../domain/money';
-import { Violations } from '../domain/validation';
 import { requestHash } from '@trellis/platform/errors';
-import { type MoneyMovementDeps, type MovementResult } from './money-movement';
-import { Postings } from './postings';
+import type { Money } from '../domain/money';
+import { postingIds, transfer } from '../domain/postings';
+import { Violations } from '../domain/validation';
+import type { MovementResult } from './ports/account.repository.port';
+import type { MoneyMovementDeps } from './support/money-movement';
 
 export interface TransferFundsCommand {
   fromAccountId: string;
@@ -12,18 +13,11 @@ export interface TransferFundsCommand {
   reference: string;
 }
 
-/**
- * Moves money between two ACTIVE accounts of one currency, atomically. Concurrent transfers are
- * applied in batches, one transaction each (see Postings).
- */
+/** Moves money between two ACTIVE accounts of one currency, atomically. */
 export class TransferFunds {
-  private readonly postings: Postings;
+  constructor(private readonly deps: MoneyMovementDeps) {}
 
-  constructor(private readonly deps: MoneyMovementDeps) {
-    this.postings = new Postings({ store: deps.store, logger: deps.logger });
-  }
-
-  execute(cmd: TransferFundsCommand): Promise<MovementResult> {
+  async execute(cmd: TransferFundsCommand): Promise<MovementResult> {
     const v = new Violations();
     v.accountId('from_account_id', cmd.fromAccountId);
     v.accountId('to_account_id', cmd.toAccountId);
@@ -35,21 +29,30 @@ export class TransferFunds {
     v.text('reference', cmd.reference);
     v.throwIfAny();
     const amount = cmd.amount!;
-    return this.postings.submit({
-      type: 'TRANSFER',
-      fromAccountId: cmd.fromAccountId,
-      toAccountId: cmd.toAccountId,
-      amount,
-      idempotencyKey: cmd.idempotencyKey,
-      reference: cmd.reference,
-      requestHash: requestHash([
-        'Transfer',
-        cmd.fromAccountId,
-        cmd.toAccountId,
-        amount.currency,
-        String(amount.units),
-        cmd.reference,
-      ]),
-    });
+    const { fromAccountId, toAccountId, idempotencyKey, reference } = cmd;
+    const result = await this.deps.accounts.transact(
+      {
+        accountIds: [fromAccountId, toAccountId],
+        currency: amount.currency,
+        external: false,
+        idempotencyKey,
+        requestHash: requestHash([
+          'Transfer',
+          fromAccountId,
+          toAccountId,
+          amount.currency,
+          String(amount.units),
+          reference,
+        ]),
+      },
+      (book, now) =>
+        transfer(
+          book,
+          { fromAccountId, toAccountId, amount, idempotencyKey, reference, ...postingIds() },
+          now,
+        ),
+    );
+    if (!result.replayed) this.deps.audit.moneyMoved(result.transaction);
+    return result;
   }
 }

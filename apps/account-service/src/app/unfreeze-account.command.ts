@@ -1,12 +1,15 @@
 import type { Account } from '../domain/account';
-import type { AccountStore } from './account-store.port';
-import { type ChangeAccountStatusCommand, changeAccountStatus } from './change-account-status';
+import {
+  type ChangeAccountStatusCommand,
+  type ChangeAccountStatusDeps,
+  changeAccountStatus,
+} from './support/change-account-status';
 
 /** FROZEN -> ACTIVE. Publishes AccountUnfrozen. */
 export class UnfreezeAccount {
-  constructor(private readonly deps: { store: AccountStore }) {}
+  constructor(private readonly deps: ChangeAccountStatusDeps) {}
 
   execute(cmd: ChangeAccountStatusCommand): Promise<Account> {
-    return changeAccountStatus(this.deps.store, 'AccountUnfrozen', cmd);
+    return changeAccountStatus(this.deps, 'AccountUnfrozen', cmd);
   }
 }

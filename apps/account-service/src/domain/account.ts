@@ -8,6 +8,7 @@ import {
 } from './errors';
 import { INT64_MAX } from './money';
 import { ValidationError } from '@trellis/platform/errors';
+import type { AccountEvent } from './account-events';
 
 export type AccountStatus = 'ACTIVE' | 'FROZEN' | 'CLOSED';
 
@@ -100,6 +101,38 @@ export function close(account: Account, now: Date): Account {
     updatedAt: now,
     closedAt: now,
   };
+}
+
+/** What a change of one account comes to: its new state and the events it publishes. */
+export interface AccountTransition {
+  account: Account;
+  events: AccountEvent[];
+}
+
+/** A new ACTIVE account with a zero balance, announced by AccountOpened. */
+export function open(input: Parameters<typeof openAccount>[0]): AccountTransition {
+  const account = openAccount(input);
+  return { account, events: [{ type: 'AccountOpened', account }] };
+}
+
+const statusChanges = {
+  AccountFrozen: freeze,
+  AccountUnfrozen: unfreeze,
+  AccountClosed: close,
+} as const;
+
+/** The status changes of Freeze/Unfreeze/CloseAccount, each named by the event it publishes. */
+export type StatusChange = keyof typeof statusChanges;
+
+/** Freeze, unfreeze or close `account` (see freeze/unfreeze/close for the rules), with its event. */
+export function changeStatus(
+  account: Account,
+  change: StatusChange,
+  reason: string,
+  now: Date,
+): AccountTransition {
+  const changed = statusChanges[change](account, now);
+  return { account: changed, events: [{ type: change, account: changed, reason, at: now }] };
 }
 
 /**

@@ -1,14 +1,5 @@
 import type { accountV1 } from '@trellis/contracts';
-import type { CloseAccount } from '../../app/close-account.command';
-import type { DepositFunds } from '../../app/deposit-funds.command';
-import type { FreezeAccount } from '../../app/freeze-account.command';
-import type { GetAccount } from '../../app/get-account.query';
-import type { ListAccounts } from '../../app/list-accounts.query';
-import type { ListLedgerEntries } from '../../app/list-ledger-entries.query';
-import type { OpenAccount } from '../../app/open-account.command';
-import type { TransferFunds } from '../../app/transfer-funds.command';
-import type { UnfreezeAccount } from '../../app/unfreeze-account.command';
-import type { WithdrawFunds } from '../../app/withdraw-funds.command';
+import type { AccountUseCases } from '../../app/use-cases';
 import {
   accountToProto,
   entryToProto,
@@ -16,19 +7,6 @@ import {
   statusFromProto,
   transactionToProto,
 } from './account-proto.mapper';
-
-export interface AccountUseCases {
-  openAccount: OpenAccount;
-  getAccount: GetAccount;
-  listAccounts: ListAccounts;
-  depositFunds: DepositFunds;
-  withdrawFunds: WithdrawFunds;
-  transferFunds: TransferFunds;
-  freezeAccount: FreezeAccount;
-  unfreezeAccount: UnfreezeAccount;
-  closeAccount: CloseAccount;
-  listLedgerEntries: ListLedgerEntries;
-}
 
 /** trellis.account.v1.AccountService: request → command/query → response, nothing more. */
 export function accountServiceHandler(uc: AccountUseCases): accountV1.AccountServiceImplementation {
