@@ -1,21 +1,10 @@
 import { ValidationError } from '@trellis/platform/errors';
-import { openAccount } from '../domain/account';
+import { testAccount, testNow } from '../../test/account.fixture';
 import type { Transaction } from '../domain/ledger';
 import type { AccountRepository, MovementResult } from './ports/account.repository.port';
 import { TransferFunds } from './transfer-funds.command';
 
-const now = new Date('2026-01-01T00:00:00Z');
-const open = (id: string) => ({
-  ...openAccount({
-    id,
-    ownerName: 'Ada',
-    email: 'a@b.cd',
-    currency: 'EUR',
-    overdraftLimit: 0n,
-    now,
-  }),
-  balance: 100n,
-});
+const open = (id: string) => testAccount(id, 100n);
 const A = 'acc_01HZ0000000000000000000000';
 const B = 'acc_01HZ0000000000000000000001';
 
@@ -25,7 +14,7 @@ function fakeAccounts(replayed: boolean) {
   const accounts = {
     transact: async (scope, change): Promise<MovementResult> => {
       calls.push(scope);
-      const t = change({ accounts: new Map([A, B].map((id) => [id, open(id)])) }, now);
+      const t = change({ accounts: new Map([A, B].map((id) => [id, open(id)])) }, testNow);
       return { transaction: t.transaction, replayed };
     },
   } as Pick<AccountRepository, 'transact'> as AccountRepository;

@@ -1,19 +1,10 @@
 import { DomainError } from '@trellis/platform/errors';
-import { type Account, type ExternalAccount, freeze, openAccount } from './account';
+import { testAccount, testNow } from '../../test/account.fixture';
+import { type Account, type ExternalAccount, freeze } from './account';
 import { deposit, type PostingArgs, transfer, withdraw } from './postings';
 
-const now = new Date('2026-01-01T00:00:00Z');
-const account = (id: string, balance = 0n): Account => ({
-  ...openAccount({
-    id,
-    ownerName: 'Ada',
-    email: 'a@b.cd',
-    currency: 'EUR',
-    overdraftLimit: 0n,
-    now,
-  }),
-  balance,
-});
+const now = testNow;
+const account = testAccount;
 const external: ExternalAccount = { id: 'external:EUR', currency: 'EUR', balance: 0n, version: 0 };
 const args = (units: bigint, currency = 'EUR'): PostingArgs => ({
   amount: { currency, units },

@@ -54,16 +54,7 @@ export function deposit(
   args: PostingArgs & { accountId: string },
   now: Date,
 ): PostingTransition {
-  const to = customer(book, args.accountId, args.amount.currency);
-  const credited = credit(to, args.amount.units, now);
-  const external = postExternal(externalOf(book), 'DEBIT', args.amount.units);
-  const transaction = post('DEPOSIT', args, side(external), side(credited), now);
-  return {
-    accounts: [credited],
-    external,
-    transaction,
-    events: [{ type: 'FundsDeposited', account: credited, transaction }],
-  };
+  return cashMovement('DEPOSIT', book, args, now);
 }
 
 /** Debits an ACTIVE account, within its overdraft, to the external account of its currency. */
@@ -72,16 +63,30 @@ export function withdraw(
   args: PostingArgs & { accountId: string },
   now: Date,
 ): PostingTransition {
-  const from = customer(book, args.accountId, args.amount.currency);
-  const debited = debit(from, args.amount.units, now);
-  const external = postExternal(externalOf(book), 'CREDIT', args.amount.units);
-  const transaction = post('WITHDRAWAL', args, side(debited), side(external), now);
-  return {
-    accounts: [debited],
-    external,
-    transaction,
-    events: [{ type: 'FundsWithdrawn', account: debited, transaction }],
-  };
+  return cashMovement('WITHDRAWAL', book, args, now);
+}
+
+/** A deposit or withdrawal: one customer account against the external account. */
+function cashMovement(
+  type: 'DEPOSIT' | 'WITHDRAWAL',
+  book: Book,
+  args: PostingArgs & { accountId: string },
+  now: Date,
+): PostingTransition {
+  const { currency, units } = args.amount;
+  const account = customer(book, args.accountId, currency);
+  if (type === 'DEPOSIT') {
+    const credited = credit(account, units, now);
+    const external = postExternal(externalOf(book), 'DEBIT', units);
+    const transaction = post(type, args, side(external), side(credited), now);
+    const event: AccountEvent = { type: 'FundsDeposited', account: credited, transaction };
+    return { accounts: [credited], external, transaction, events: [event] };
+  }
+  const debited = debit(account, units, now);
+  const external = postExternal(externalOf(book), 'CREDIT', units);
+  const transaction = post(type, args, side(debited), side(external), now);
+  const event: AccountEvent = { type: 'FundsWithdrawn', account: debited, transaction };
+  return { accounts: [debited], external, transaction, events: [event] };
 }
 
 /** Moves money between two ACTIVE accounts of the amount's currency. */

@@ -1,20 +1,10 @@
 import { type DomainError } from '@trellis/platform/errors';
-import { type Account, openAccount } from '../../domain/account';
+import { testAccount, testNow } from '../../../test/account.fixture';
 import { transfer } from '../../domain/postings';
 import { applyBatch, type QueuedMovement } from './posting-batch';
 
-const now = new Date('2026-01-01T00:00:00Z');
-const account = (id: string, balance: bigint): Account => ({
-  ...openAccount({
-    id,
-    ownerName: 'Ada',
-    email: 'a@b.cd',
-    currency: 'EUR',
-    overdraftLimit: 0n,
-    now,
-  }),
-  balance,
-});
+const now = testNow;
+const account = testAccount;
 let n = 0;
 const move = (from: string, to: string, units: bigint, key = `k${++n}`): QueuedMovement => ({
   scope: {
