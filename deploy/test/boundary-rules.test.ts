@@ -57,7 +57,7 @@ const forbidden: [string, string, string][] = [
   ],
   [
     `${account}/domain/x.ts`,
-    `import type { AccountStore } from '../app/account-store.port'; let s: AccountStore | undefined; void s;`,
+    `import type { AccountRepository } from '../app/ports/account.repository.port'; let s: AccountRepository | undefined; void s;`,
     'the app layer',
   ],
   [
@@ -92,7 +92,7 @@ const forbidden: [string, string, string][] = [
   ],
   [
     `${account}/app/x.ts`,
-    `import { MongoAccountStore } from '../adapters/mongo/mongo-account.store'; void MongoAccountStore;`,
+    `import { MongoAccountRepository } from '../adapters/mongo/account.repository'; void MongoAccountRepository;`,
     'must not import adapters',
   ],
   [
@@ -130,11 +130,11 @@ const legal: [string, string][] = [
   ],
   [
     `${account}/app/x.ts`,
-    `import type { Account } from '../domain/account'; import type { AccountStore } from './account-store.port'; let a: Account | AccountStore | undefined; void a;`,
+    `import type { Account } from '../domain/account'; import type { AccountRepository } from './ports/account.repository.port'; let a: Account | AccountRepository | undefined; void a;`,
   ],
   [
     `${account}/adapters/mongo/x.ts`,
-    `import type { AccountStore } from '../../app/account-store.port'; import { externalAccountId } from '../../domain/ids'; import { toOutboxMessage } from '@trellis/platform/messaging'; import { accountV1 } from '@trellis/contracts'; import { MongoClient } from 'mongodb'; let s: AccountStore | undefined; void [s, externalAccountId, toOutboxMessage, accountV1, MongoClient];`,
+    `import type { AccountRepository } from '../../app/ports/account.repository.port'; import { externalAccountId } from '../../domain/ids'; import { toOutboxMessage } from '@trellis/platform/messaging'; import { accountV1 } from '@trellis/contracts'; import { MongoClient } from 'mongodb'; let s: AccountRepository | undefined; void [s, externalAccountId, toOutboxMessage, accountV1, MongoClient];`,
   ],
   [
     'apps/job-service/src/adapters/grpc/x.ts',
@@ -150,7 +150,7 @@ const legal: [string, string][] = [
   ],
   [
     `${account}/app.ts`,
-    `import { MongoAccountStore } from './adapters/mongo/mongo-account.store'; import { OpenAccount } from './app/open-account.command'; void [MongoAccountStore, OpenAccount];`,
+    `import { MongoAccountRepository } from './adapters/mongo/account.repository'; import { OpenAccount } from './app/open-account.command'; void [MongoAccountRepository, OpenAccount];`,
   ],
 ];
 
