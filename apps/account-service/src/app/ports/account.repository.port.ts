@@ -1,4 +1,5 @@
 import type { Account, AccountStatus, AccountTransition } from '../../domain/account';
+import type { AccountEvent } from '../../domain/account-events';
 import type { LedgerEntry, Transaction } from '../../domain/ledger';
 import type { Book, PostingTransition } from '../../domain/postings';
 
@@ -33,7 +34,7 @@ export interface MovementResult {
  */
 export interface AccountRepository {
   /** Inserts a new account with its events. */
-  create(account: Account, events: AccountTransition['events']): Promise<Account>;
+  create(account: Account, events: AccountEvent[]): Promise<Account>;
   findById(id: string): Promise<Account | undefined>;
   /** Newest first, ids strictly below `beforeId` when given. */
   list(filter: AccountFilter, beforeId: string | undefined, limit: number): Promise<Account[]>;
