@@ -1,0 +1,77 @@
+import { bounceKind, type RecipientReport } from '../domain/delivery-report';
+import type { BounceRecorder } from './ports/bounce-recorder.port';
+import type { VerpAddresses } from './support/verp';
+
+export interface RecordDeliveryReportDeps {
+  verp: VerpAddresses;
+  bounces: BounceRecorder;
+  clock: () => Date;
+}
+
+/**
+ * A report from the bounce intake: a DSN mailed to a VERP return path (the address names the
+ * notification and is signed), or a provider's webhook event (the request is signed, the event
+ * names the notification).
+ */
+export type DeliveryReportInput =
+  | { via: 'dsn'; returnPath: string; reports: RecipientReport[] }
+  | { via: 'webhook'; notificationId: string; bounce: RecipientReport }
+  | {
+      via: 'webhook';
+      notificationId: string;
+      complaint: { recipient: string; feedbackType: string };
+    };
+
+export type DeliveryReportResult =
+  | { ok: true; notificationId: string; bounces: number; complaints: number }
+  | { ok: false; reason: 'unknown-return-path' };
+
+export class RecordDeliveryReport {
+  constructor(private readonly deps: RecordDeliveryReportDeps) {}
+
+  async execute(input: DeliveryReportInput): Promise<DeliveryReportResult> {
+    const at = this.deps.clock();
+    if (input.via === 'dsn') {
+      const notificationId = this.deps.verp.decode(input.returnPath);
+      if (!notificationId) return { ok: false, reason: 'unknown-return-path' };
+      let bounces = 0;
+      for (const report of input.reports) {
+        if (await this.bounce(notificationId, report, 'dsn', at)) bounces++;
+      }
+      return { ok: true, notificationId, bounces, complaints: 0 };
+    }
+    const { notificationId } = input;
+    if ('complaint' in input) {
+      await this.deps.bounces.recordComplaint({
+        notificationId,
+        recipient: input.complaint.recipient.toLowerCase(),
+        feedbackType: input.complaint.feedbackType,
+        source: 'webhook',
+        at,
+      });
+      return { ok: true, notificationId, bounces: 0, complaints: 1 };
+    }
+    const bounced = await this.bounce(notificationId, input.bounce, 'webhook', at);
+    return { ok: true, notificationId, bounces: bounced ? 1 : 0, complaints: 0 };
+  }
+
+  private async bounce(
+    notificationId: string,
+    report: RecipientReport,
+    source: 'dsn' | 'webhook',
+    at: Date,
+  ): Promise<boolean> {
+    const kind = bounceKind(report);
+    if (!kind) return false;
+    await this.deps.bounces.recordBounce({
+      notificationId,
+      recipient: report.recipient.toLowerCase(),
+      kind,
+      status: report.status,
+      diagnostic: report.diagnostic,
+      source,
+      at,
+    });
+    return true;
+  }
+}
