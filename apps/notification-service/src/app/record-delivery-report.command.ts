@@ -29,6 +29,11 @@ export type DeliveryReportResult =
 export class RecordDeliveryReport {
   constructor(private readonly deps: RecordDeliveryReportDeps) {}
 
+  /** Whether `address` is a return path this service issued (the SMTP intake's RCPT TO check). */
+  knowsReturnPath(address: string): boolean {
+    return this.deps.verp.decode(address) !== undefined;
+  }
+
   async execute(input: DeliveryReportInput): Promise<DeliveryReportResult> {
     const at = this.deps.clock();
     if (input.via === 'dsn') {
