@@ -154,6 +154,18 @@ export function loadServiceConfig(
   ) {
     throw new ConfigError('UNSUBSCRIBE_KEY_ID', 'must name a key id listed in UNSUBSCRIBE_KEYS');
   }
+  if ((config.BOUNCE_SMTP_ENABLED || config.BOUNCE_WEBHOOK_KEYS) && !config.BOUNCE_KEYS) {
+    throw new ConfigError(
+      'BOUNCE_KEYS',
+      'must be set for the bounce intake (BOUNCE_SMTP_ENABLED, BOUNCE_WEBHOOK_KEYS)',
+    );
+  }
+  if (config.BOUNCE_WEBHOOK_KEYS && !config.UNSUBSCRIBE_KEYS) {
+    throw new ConfigError(
+      'UNSUBSCRIBE_KEYS',
+      'must be set for the delivery-event webhook (it is served by the HTTP endpoint)',
+    );
+  }
   if (config.DKIM_PRIVATE_KEY && !config.DKIM_DOMAIN) {
     throw new ConfigError('DKIM_DOMAIN', 'must be set when DKIM_PRIVATE_KEY is');
   }
