@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { listenOn } from '@trellis/platform/bootstrap';
 import type { Logger } from '@trellis/platform/logging';
 import type { RecordDeliveryReport } from '../../app/record-delivery-report.command';
 import type { KeyRing } from '../../app/support/key-ring';
@@ -64,15 +64,7 @@ export async function startNotificationHttp(
       sendText(res, 500, 'internal error\n');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
+  const { port, host } = await listenOn(server, settings.port, settings.host);
   return {
     url: `http://${host}:${port}`,
     port,
