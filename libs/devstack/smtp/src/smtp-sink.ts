@@ -234,9 +234,22 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         }
         // Only signed mail is verified: unsigned mail (most tests, the bench) pays nothing.
         const verified = message.headers.some((h) => h.name.toLowerCase() === 'dkim-signature')
-          ? verifyDkim(raw, options.dkimDnsRecords).then((dkim) => {
-              message.dkim = dkim;
-            })
+          ? verifyDkim(raw, options.dkimDnsRecords).then(
+              (dkim) => {
+                message.dkim = dkim;
+              },
+              // A verifier error is a finding about the mail, never a reason to refuse it.
+              (err: unknown) => {
+                message.dkim = [
+                  {
+                    domain: '',
+                    selector: '',
+                    result: 'temperror',
+                    comment: (err as Error).message,
+                  },
+                ];
+              },
+            )
           : Promise.resolve();
         // 250 only once the message is durable: a sink that crashes after it loses no accepted mail.
         verified
