@@ -103,6 +103,20 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
     ).toBe(false);
   });
 
+  it('a one-click POST sent as multipart/form-data (as Gmail does) is recognised as one-click', async () => {
+    await db.collection('list_suppressions').deleteMany({});
+    const form = new FormData();
+    form.append('List-Unsubscribe', 'One-Click');
+    const res = await fetch(oneClickUrl('gmail@example.com', 'newsletter'), {
+      method: 'POST',
+      body: form,
+    });
+    expect(res.status).toBe(200);
+    expect(await listSuppressions()).toMatchObject([
+      { _id: { email: 'gmail@example.com', list: 'newsletter' }, source: 'one-click' },
+    ]);
+  });
+
   it('a forged or expired token is refused (403, 400 for garbage) and writes nothing', async () => {
     await db.collection('list_suppressions').deleteMany({});
     const forgedTokens = new UnsubscribeTokens(KeyRing.parse('k1:attacker-guessed-secret-00'), DAY);

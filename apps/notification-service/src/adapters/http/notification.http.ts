@@ -105,10 +105,17 @@ async function unsubscribePost(
   req: IncomingMessage,
   res: ServerResponse,
 ) {
-  const form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
+  const body = (await readBody(req, MAX_FORM_BYTES)).toString('utf8');
+  const form = new URLSearchParams(
+    /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : body,
+  );
   const token = url.searchParams.get('token') ?? form.get('token') ?? '';
-  // RFC 8058 §3.2: the one-click POST carries exactly this; our own page's form says `confirm`.
-  const source = form.get('List-Unsubscribe') === 'One-Click' ? 'one-click' : 'confirm-page';
+  // RFC 8058 §3.1: the one-click POST carries List-Unsubscribe=One-Click, urlencoded or as a
+  // multipart/form-data field (Gmail sends the latter); our own page's form says `confirm`.
+  const oneClick =
+    form.get('List-Unsubscribe') === 'One-Click' ||
+    /name="List-Unsubscribe"\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/.test(body);
+  const source = oneClick ? 'one-click' : 'confirm-page';
   const result = await settings.unsubscribeByToken.execute({ token, source });
   refuseBadToken(result);
   if (!result.ok) return;
