@@ -21,6 +21,7 @@ import { MongoCampaignRepository } from './adapters/mongo/campaign.repository';
 import { MongoContactRepository } from './adapters/mongo/contact.repository';
 import { MongoListSuppressionRepository } from './adapters/mongo/list-suppression.repository';
 import { MongoInbox, MongoUnitOfWork } from './adapters/mongo/mongo-unit-of-work';
+import { MongoNotificationRecipients } from './adapters/mongo/notification-recipients.reader';
 import { MongoNotificationRepository } from './adapters/mongo/notification.repository';
 import { MongoSuppressionRepository } from './adapters/mongo/suppression.repository';
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
@@ -196,6 +197,7 @@ export async function startNotificationService(
         ? new RecordDeliveryReport({
             verp: new VerpAddresses(KeyRing.parse(config.BOUNCE_KEYS), config.BOUNCE_DOMAIN),
             bounces: bounceRecorder,
+            notifications: new MongoNotificationRecipients(db),
             clock,
           })
         : undefined;

@@ -7,6 +7,7 @@ import {
   type NotificationHttp,
 } from '../src/adapters/http/notification.http';
 import { MongoBounceRecorder } from '../src/adapters/mongo/bounce-recorder.repository';
+import { MongoNotificationRecipients } from '../src/adapters/mongo/notification-recipients.reader';
 import { MongoListSuppressionRepository } from '../src/adapters/mongo/list-suppression.repository';
 import { RecordDeliveryReport } from '../src/app/record-delivery-report.command';
 import { KeyRing } from '../src/app/support/key-ring';
@@ -46,6 +47,7 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
       recordDeliveryReport: new RecordDeliveryReport({
         verp: new VerpAddresses(KeyRing.parse(KEYS), 'bounce.trellis.test'),
         bounces,
+        notifications: new MongoNotificationRecipients(db),
         clock: () => new Date(),
       }),
       webhookKeys: KeyRing.parse(WEBHOOK),
@@ -167,6 +169,9 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
 
   it('a signed provider webhook records a hard bounce and a complaint and suppresses both addresses', async () => {
     const notificationId = randomUUID();
+    await db
+      .collection<{ _id: string; recipient: string; cc: string[] }>('notifications')
+      .insertOne({ _id: notificationId, recipient: 'dave@example.com', cc: ['erin@example.com'] });
     const body = JSON.stringify({
       events: [
         {

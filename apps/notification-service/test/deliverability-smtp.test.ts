@@ -2,13 +2,14 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import nodemailer from 'nodemailer';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { startSmtpSink, type SmtpSink } from '@trellis/devstack/smtp';
+import { composeDsn, startSmtpSink, type SmtpSink } from '@trellis/devstack/smtp';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import {
   startBounceSmtpListener,
   type BounceSmtpListener,
 } from '../src/adapters/bounce-intake/smtp-listener';
 import { MongoBounceRecorder } from '../src/adapters/mongo/bounce-recorder.repository';
+import { MongoNotificationRecipients } from '../src/adapters/mongo/notification-recipients.reader';
 import { dkimTransportOption } from '../src/adapters/smtp/dkim-options';
 import { composeMessage } from '../src/adapters/smtp/mime-message';
 import { RecordDeliveryReport } from '../src/app/record-delivery-report.command';
@@ -51,7 +52,12 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
     intake = await startBounceSmtpListener({
       host: '127.0.0.1',
       port: 0,
-      recordDeliveryReport: new RecordDeliveryReport({ verp, bounces, clock: () => new Date() }),
+      recordDeliveryReport: new RecordDeliveryReport({
+        verp,
+        bounces,
+        notifications: new MongoNotificationRecipients(db),
+        clock: () => new Date(),
+      }),
       logger: captureLogger().logger,
     });
   });
@@ -64,8 +70,12 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
   });
 
   /** What the delivery path will do once wired: VERP return path, List-Unsubscribe, DKIM. */
-  const send = (to: string, notificationId: string, kind: 'marketing' | 'transactional') =>
-    nodemailer
+  const send = async (to: string, notificationId: string, kind: 'marketing' | 'transactional') => {
+    // The notification the mail belongs to (the intake checks a DSN names one of its recipients).
+    await db
+      .collection<{ _id: string; recipient: string; cc: string[] }>('notifications')
+      .insertOne({ _id: notificationId, recipient: to, cc: [] });
+    return nodemailer
       .createTransport({
         url: sink.url,
         dkim: dkimTransportOption({
@@ -93,6 +103,7 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
           'b0undary',
         ),
       });
+  };
 
   it('a campaign mail carries List-Unsubscribe under a DKIM signature that verifies; a receipt has none', async () => {
     await send('ann@example.test', randomUUID(), 'marketing');
@@ -156,5 +167,30 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
         raw: 'From: MAILER-DAEMON@x.test\r\nSubject: dsn\r\n\r\nx\r\n',
       }),
     ).rejects.toMatchObject({ responseCode: 550 });
+  });
+
+  it('a DSN to a real return path that names someone else (forged by the recipient) suppresses no one', async () => {
+    const notificationId = randomUUID();
+    await send('mallory@example.test', notificationId, 'transactional');
+    const forged = composeDsn({
+      reportingMta: 'mx.example.test',
+      returnPath: verp.encode(notificationId),
+      recipient: 'victim@example.test',
+      status: '5.1.1',
+      diagnostic: 'smtp; 550 5.1.1 no such user',
+      originalHeaders: `Message-ID: <${notificationId}@trellis>`,
+    });
+    await nodemailer.createTransport(intake.url).sendMail({
+      envelope: { from: '', to: [verp.encode(notificationId)] },
+      raw: forged,
+    });
+    expect(
+      await db.collection<{ _id: string }>('suppressions').findOne({ _id: 'victim@example.test' }),
+    ).toBeNull();
+    expect(
+      await db
+        .collection('delivery_reports')
+        .countDocuments({ '_id.notification_id': notificationId }),
+    ).toBe(0);
   });
 });

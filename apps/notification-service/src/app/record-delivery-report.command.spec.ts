@@ -1,5 +1,6 @@
 import type { BounceRecord, ComplaintRecord } from '../domain/delivery-report';
 import type { BounceRecorder } from './ports/bounce-recorder.port';
+import type { NotificationRecipients } from './ports/notification-recipients.port';
 import { RecordDeliveryReport } from './record-delivery-report.command';
 import { KeyRing } from './support/key-ring';
 import { VerpAddresses } from './support/verp';
@@ -17,12 +18,15 @@ class MemoryBounces implements BounceRecorder {
 
 const at = new Date('2026-12-01T00:00:00Z');
 const id = '0b6c9f52-3f7e-4c55-9d7a-3f0b1a2c4d5e';
+const notifications: NotificationRecipients = {
+  recipientsOf: async (n) => (n === id ? ['ann@example.com', 'bob@example.com'] : undefined),
+};
 const verp = new VerpAddresses(KeyRing.parse('k1:first-secret-0123456789'), 'bounce.trellis.test');
 
 describe('RecordDeliveryReport', () => {
   it('records the bounces of a DSN sent to a VERP return path, skipping delivered entries', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, clock: () => at });
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
     const result = await useCase.execute({
       via: 'dsn',
       returnPath: verp.encode(id),
@@ -52,7 +56,7 @@ describe('RecordDeliveryReport', () => {
 
   it('refuses a DSN to a return path it did not issue', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, clock: () => at });
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
     const forged = `bounce+${id}.0123456789abcdef@bounce.trellis.test`;
     expect(
       await useCase.execute({
@@ -68,7 +72,7 @@ describe('RecordDeliveryReport', () => {
 
   it('records webhook bounces and complaints', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, clock: () => at });
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
     await useCase.execute({
       via: 'webhook',
       notificationId: id,
@@ -94,5 +98,39 @@ describe('RecordDeliveryReport', () => {
         at,
       },
     ]);
+  });
+
+  it('records nothing for someone who was not a recipient of that notification, or an unknown notification', async () => {
+    const bounces = new MemoryBounces();
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    // The return path is visible to the recipient: a forged DSN must not suppress a third party.
+    expect(
+      await useCase.execute({
+        via: 'dsn',
+        returnPath: verp.encode(id),
+        reports: [
+          { recipient: 'victim@example.com', action: 'failed', status: '5.1.1', diagnostic: '' },
+        ],
+      }),
+    ).toEqual({ ok: true, notificationId: id, bounces: 0, complaints: 0 });
+    expect(
+      await useCase.execute({
+        via: 'webhook',
+        notificationId: id,
+        complaint: { recipient: 'victim@example.com', feedbackType: 'abuse' },
+      }),
+    ).toEqual({ ok: false, reason: 'not-a-recipient' });
+    const other = 'ffffffff-3f7e-4c55-9d7a-3f0b1a2c4d5e';
+    expect(
+      await useCase.execute({
+        via: 'dsn',
+        returnPath: verp.encode(other),
+        reports: [
+          { recipient: 'ann@example.com', action: 'failed', status: '5.1.1', diagnostic: '' },
+        ],
+      }),
+    ).toEqual({ ok: false, reason: 'unknown-notification' });
+    expect(bounces.bounces).toEqual([]);
+    expect(bounces.complaints).toEqual([]);
   });
 });
