@@ -6,14 +6,22 @@ import type { Logger } from '@trellis/platform/logging';
 import { Inbox } from '@trellis/platform/mongo';
 import type { EventConsumer } from '@trellis/platform/messaging';
 import { startService, type RunningService } from '@trellis/platform/runtime';
+import {
+  startBounceSmtpListener,
+  type BounceSmtpListener,
+} from './adapters/bounce-intake/smtp-listener';
+import { startNotificationHttp, type NotificationHttp } from './adapters/http/notification.http';
 import { GrpcCampaignJobs } from './adapters/jobs/campaign-jobs.client';
 import { startCampaignWorker } from './adapters/jobs/campaign.worker';
 import { notificationHandlers } from './adapters/grpc/notification.handlers';
 import { startDeliveryConsumers } from './adapters/kafka/delivery.consumers';
 import { startDomainEventsConsumer } from './adapters/kafka/domain-events.consumer';
+import { MongoBounceRecorder } from './adapters/mongo/bounce-recorder.repository';
 import { MongoCampaignRepository } from './adapters/mongo/campaign.repository';
 import { MongoContactRepository } from './adapters/mongo/contact.repository';
+import { MongoListSuppressionRepository } from './adapters/mongo/list-suppression.repository';
 import { MongoInbox, MongoUnitOfWork } from './adapters/mongo/mongo-unit-of-work';
+import { MongoNotificationRecipients } from './adapters/mongo/notification-recipients.reader';
 import { MongoNotificationRepository } from './adapters/mongo/notification.repository';
 import { MongoSuppressionRepository } from './adapters/mongo/suppression.repository';
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
@@ -23,7 +31,12 @@ import { DeliveryOutcomes } from './app/delivery-outcomes';
 import type { NotificationDeps } from './app/deps';
 import type { MailSender } from './app/mail-sender.port';
 import { seedTemplates } from './app/seed-templates.command';
+import { RecordDeliveryReport } from './app/record-delivery-report.command';
 import { SendThrottle } from './app/send-throttle';
+import { KeyRing } from './app/support/key-ring';
+import { UnsubscribeTokens } from './app/support/unsubscribe-token';
+import { VerpAddresses } from './app/support/verp';
+import { UnsubscribeByToken } from './app/unsubscribe-by-token.command';
 import type { NotificationServiceConfig } from './config';
 import { TemplateRenderer } from './domain/template-engine';
 import { KeyedTokenBuckets } from './domain/token-bucket';
@@ -173,8 +186,54 @@ export async function startNotificationService(
           },
         );
       }
+      // #22 deliverability endpoints (not yet wired into the delivery path: see the README).
+      const clock = () => new Date();
+      const bounceRecorder = new MongoBounceRecorder(db, {
+        softBounceLimit: config.SOFT_BOUNCE_LIMIT,
+        softBounceWindowMs: config.SOFT_BOUNCE_WINDOW_MS,
+      });
+      await bounceRecorder.ensureIndexes();
+      const recordDeliveryReport = config.BOUNCE_KEYS
+        ? new RecordDeliveryReport({
+            verp: new VerpAddresses(KeyRing.parse(config.BOUNCE_KEYS), config.BOUNCE_DOMAIN),
+            bounces: bounceRecorder,
+            notifications: new MongoNotificationRecipients(db),
+            clock,
+          })
+        : undefined;
+      let http: NotificationHttp | undefined;
+      if (config.UNSUBSCRIBE_KEYS) {
+        const keys = KeyRing.parse(config.UNSUBSCRIBE_KEYS, config.UNSUBSCRIBE_KEY_ID || undefined);
+        http = await startNotificationHttp({
+          host: config.NOTIFICATION_HTTP_HOST,
+          port: config.NOTIFICATION_HTTP_PORT,
+          unsubscribeByToken: new UnsubscribeByToken({
+            tokens: new UnsubscribeTokens(keys, config.UNSUBSCRIBE_TOKEN_TTL_DAYS * 86_400_000),
+            listSuppressions: new MongoListSuppressionRepository(db),
+            clock,
+          }),
+          recordDeliveryReport,
+          webhookKeys: config.BOUNCE_WEBHOOK_KEYS
+            ? KeyRing.parse(config.BOUNCE_WEBHOOK_KEYS)
+            : undefined,
+          logger: ctx.logger,
+        });
+        ctx.logger.info({ url: http.url }, 'notification http endpoint listening');
+      }
+      let bounceSmtp: BounceSmtpListener | undefined;
+      if (config.BOUNCE_SMTP_ENABLED && recordDeliveryReport) {
+        bounceSmtp = await startBounceSmtpListener({
+          host: config.BOUNCE_SMTP_HOST,
+          port: config.BOUNCE_SMTP_PORT,
+          recordDeliveryReport,
+          logger: ctx.logger,
+        });
+        ctx.logger.info({ url: bounceSmtp.url }, 'bounce intake listening');
+      }
       return {
         async stop() {
+          await http?.close();
+          await bounceSmtp?.close();
           await worker?.stop({ deadlineMs: Math.min(config.SHUTDOWN_GRACE_MS, 10_000) });
           for (const consumer of consumers) await consumer.stop();
           await mailSender.close();

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '@trellis/platform/bootstrap';
 import { matchesQuery, newestFirstPage, sentTo, type MailboxPage } from './mailbox-query';
 import type { SinkMessage } from './smtp-sink';
 
@@ -105,14 +105,7 @@ export async function startMailboxHttp(settings: {
       else send(res, 500, 'text/plain', `error: ${(err as Error).message}\n`);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port } = await listenOn(server, settings.port, settings.host);
   return {
     url: `http://${settings.host}:${port}`,
     close: () =>

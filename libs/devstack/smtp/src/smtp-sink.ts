@@ -4,6 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { MailStore } from './mail-store';
 import { startMailboxHttp, type MailboxHttp } from './mailbox-http';
+import {
+  composeDsn,
+  sendDsn,
+  verifyDkim,
+  type AsyncBounce,
+  type DkimResult,
+  type SentDsn,
+} from './deliverability';
 import { bareAddress, parseMail, type MimeHeader } from './mime';
 
 export interface SmtpSinkOptions {
@@ -20,6 +28,11 @@ export interface SmtpSinkOptions {
   httpPort?: number | false;
   /** Largest message accepted, in bytes (default 25 MiB). */
   maxMessageBytes?: number;
+  /**
+   * DNS TXT answers for DKIM key look-ups (`<selector>._domainkey.<domain>` → `v=DKIM1; k=rsa; p=…`),
+   * so signatures verify without DNS; other names go to DNS.
+   */
+  dkimDnsRecords?: Record<string, string>;
   /** Called with one line per notable event (start, accepted, rejected); default silent. No addresses. */
   log?: (line: string, fields?: Record<string, unknown>) => void;
 }
@@ -44,6 +57,8 @@ export interface SinkMessage {
   html: string;
   attachments: Array<{ contentType: string; filename: string; size: number }>;
   size: number;
+  /** The result of each DKIM-Signature header (absent when the mail has none). */
+  dkim?: DkimResult[];
   /** The message source as received. */
   raw: string;
 }
@@ -88,6 +103,14 @@ export interface SmtpSink {
   failRecipients(rules: Record<string, RecipientFailure>): void;
   /** Every refused RCPT TO so far. */
   rejections(): SinkRejection[];
+  /**
+   * Accepts mail for these addresses and then bounces it asynchronously, the way a remote MTA
+   * does: an RFC 3464 DSN sent with the null sender to the mail's return path (MAIL FROM) through
+   * `relayUrl` (smtp://host:port, the bounce domain's MX — in tests the service's bounce intake).
+   */
+  bounceAsync(relayUrl: string, rules: Record<string, AsyncBounce>): void;
+  /** Every DSN the sink sent (or failed to send) so far. */
+  sentDsns(): SentDsn[];
   /** Forgets stored messages, rejections and failure rules (and truncates the data file). */
   clear(): Promise<void>;
   stop(): Promise<void>;
@@ -110,6 +133,44 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const stored = store.messages;
   const rejected: SinkRejection[] = [];
   const rules = new Map<string, RecipientFailure & { remaining: number }>();
+  const bounces = new Map<string, AsyncBounce & { relayUrl: string }>();
+  const dsns: SentDsn[] = [];
+  const pendingDsns = new Set<Promise<void>>();
+  const bounceLater = (message: SinkMessage) => {
+    const returnPath = message.envelope.from;
+    if (!returnPath) return; // the null sender: a bounce is never bounced
+    const headerEnd = message.raw.search(/\r?\n\r?\n/);
+    const originalHeaders = headerEnd >= 0 ? message.raw.slice(0, headerEnd) : message.raw;
+    for (const recipient of message.envelope.to) {
+      const rule = bounces.get(recipient);
+      if (!rule) continue;
+      const status = rule.status ?? '5.1.1';
+      const diagnostic =
+        rule.diagnostic ??
+        `smtp; ${status.startsWith('5.') ? 550 : 450} ${status} mailbox unavailable`;
+      const raw = composeDsn({
+        reportingMta: 'sink.trellis.test',
+        returnPath,
+        recipient,
+        status,
+        diagnostic,
+        originalHeaders,
+      });
+      const entry: SentDsn = { returnPath, recipient, status, at: new Date().toISOString() };
+      const sending = sendDsn(rule.relayUrl, returnPath, raw).then(
+        () => {
+          dsns.push(entry);
+          log('dsn sent', { id: message.id, status });
+        },
+        (err: unknown) => {
+          dsns.push({ ...entry, error: (err as Error).message });
+          log('dsn not sent', { id: message.id, error: (err as Error).message });
+        },
+      );
+      pendingDsns.add(sending);
+      void sending.finally(() => pendingDsns.delete(sending));
+    }
+  };
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
@@ -171,19 +232,41 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           callback(err as Error);
           return;
         }
+        // Only signed mail is verified: unsigned mail (most tests, the bench) pays nothing.
+        const verified = message.headers.some((h) => h.name.toLowerCase() === 'dkim-signature')
+          ? verifyDkim(raw, options.dkimDnsRecords).then(
+              (dkim) => {
+                message.dkim = dkim;
+              },
+              // A verifier error is a finding about the mail, never a reason to refuse it.
+              (err: unknown) => {
+                message.dkim = [
+                  {
+                    domain: '',
+                    selector: '',
+                    result: 'temperror',
+                    comment: (err as Error).message,
+                  },
+                ];
+              },
+            )
+          : Promise.resolve();
         // 250 only once the message is durable: a sink that crashes after it loses no accepted mail.
-        store.add(message).then(
-          () => {
-            log('message accepted', { id, recipients: message.envelope.to.length });
-            events.emit('message', message);
-            callback(null, `OK: queued as ${id}`);
-          },
-          (err: unknown) => {
-            log('message not stored', { id, error: (err as Error).message });
-            const refusal = new Error('4.3.0 Could not store the message, try again later');
-            callback(Object.assign(refusal, { responseCode: 451 }));
-          },
-        );
+        verified
+          .then(() => store.add(message))
+          .then(
+            () => {
+              log('message accepted', { id, recipients: message.envelope.to.length });
+              events.emit('message', message);
+              callback(null, `OK: queued as ${id}`);
+              bounceLater(message);
+            },
+            (err: unknown) => {
+              log('message not stored', { id, error: (err as Error).message });
+              const refusal = new Error('4.3.0 Could not store the message, try again later');
+              callback(Object.assign(refusal, { responseCode: 451 }));
+            },
+          );
       });
     },
   });
@@ -263,14 +346,23 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       }
     },
     rejections: () => [...rejected],
+    bounceAsync(relayUrl, newRules) {
+      for (const [address, rule] of Object.entries(newRules)) {
+        bounces.set(address.toLowerCase(), { ...rule, relayUrl });
+      }
+    },
+    sentDsns: () => [...dsns],
     async clear() {
       rejected.length = 0;
       rules.clear();
+      bounces.clear();
+      dsns.length = 0;
       await store.clear();
     },
     async stop() {
       await http?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...pendingDsns]);
       await store.close();
     },
   };

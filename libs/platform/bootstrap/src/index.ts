@@ -2,3 +2,4 @@
 // and config.ts can use it before telemetry is started.
 export { serviceConfigShape, type ServiceConfig } from './service-config';
 export { runServiceMain, stopOnSignals } from './run-service-main';
+export { listenOn } from './listen';

@@ -1,0 +1,136 @@
+import type { BounceRecord, ComplaintRecord } from '../domain/delivery-report';
+import type { BounceRecorder } from './ports/bounce-recorder.port';
+import type { NotificationRecipients } from './ports/notification-recipients.port';
+import { RecordDeliveryReport } from './record-delivery-report.command';
+import { KeyRing } from './support/key-ring';
+import { VerpAddresses } from './support/verp';
+
+class MemoryBounces implements BounceRecorder {
+  readonly bounces: BounceRecord[] = [];
+  readonly complaints: ComplaintRecord[] = [];
+  async recordBounce(b: BounceRecord) {
+    this.bounces.push(b);
+  }
+  async recordComplaint(c: ComplaintRecord) {
+    this.complaints.push(c);
+  }
+}
+
+const at = new Date('2026-12-01T00:00:00Z');
+const id = '0b6c9f52-3f7e-4c55-9d7a-3f0b1a2c4d5e';
+const notifications: NotificationRecipients = {
+  recipientsOf: async (n) => (n === id ? ['ann@example.com', 'bob@example.com'] : undefined),
+};
+const verp = new VerpAddresses(KeyRing.parse('k1:first-secret-0123456789'), 'bounce.trellis.test');
+
+describe('RecordDeliveryReport', () => {
+  it('records the bounces of a DSN sent to a VERP return path, skipping delivered entries', async () => {
+    const bounces = new MemoryBounces();
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    const result = await useCase.execute({
+      via: 'dsn',
+      returnPath: verp.encode(id),
+      reports: [
+        {
+          recipient: 'Ann@Example.com',
+          action: 'failed',
+          status: '5.1.1',
+          diagnostic: 'smtp; 550 5.1.1 no such user',
+        },
+        { recipient: 'bob@example.com', action: 'delivered', status: '2.0.0', diagnostic: '' },
+      ],
+    });
+    expect(result).toEqual({ ok: true, notificationId: id, bounces: 1, complaints: 0 });
+    expect(bounces.bounces).toEqual([
+      {
+        notificationId: id,
+        recipient: 'ann@example.com',
+        kind: 'hard',
+        status: '5.1.1',
+        diagnostic: 'smtp; 550 5.1.1 no such user',
+        source: 'dsn',
+        at,
+      },
+    ]);
+  });
+
+  it('refuses a DSN to a return path it did not issue', async () => {
+    const bounces = new MemoryBounces();
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    const forged = `bounce+${id}.0123456789abcdef@bounce.trellis.test`;
+    expect(
+      await useCase.execute({
+        via: 'dsn',
+        returnPath: forged,
+        reports: [
+          { recipient: 'ann@example.com', action: 'failed', status: '5.1.1', diagnostic: '' },
+        ],
+      }),
+    ).toEqual({ ok: false, reason: 'unknown-return-path' });
+    expect(bounces.bounces).toEqual([]);
+  });
+
+  it('records webhook bounces and complaints', async () => {
+    const bounces = new MemoryBounces();
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    await useCase.execute({
+      via: 'webhook',
+      notificationId: id,
+      bounce: {
+        recipient: 'ann@example.com',
+        action: 'failed',
+        status: '4.2.2',
+        diagnostic: 'mailbox full',
+      },
+    });
+    await useCase.execute({
+      via: 'webhook',
+      notificationId: id,
+      complaint: { recipient: 'Bob@Example.com', feedbackType: 'abuse' },
+    });
+    expect(bounces.bounces).toMatchObject([{ kind: 'soft', source: 'webhook', status: '4.2.2' }]);
+    expect(bounces.complaints).toEqual([
+      {
+        notificationId: id,
+        recipient: 'bob@example.com',
+        feedbackType: 'abuse',
+        source: 'webhook',
+        at,
+      },
+    ]);
+  });
+
+  it('records nothing for someone who was not a recipient of that notification, or an unknown notification', async () => {
+    const bounces = new MemoryBounces();
+    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    // The return path is visible to the recipient: a forged DSN must not suppress a third party.
+    expect(
+      await useCase.execute({
+        via: 'dsn',
+        returnPath: verp.encode(id),
+        reports: [
+          { recipient: 'victim@example.com', action: 'failed', status: '5.1.1', diagnostic: '' },
+        ],
+      }),
+    ).toEqual({ ok: true, notificationId: id, bounces: 0, complaints: 0 });
+    expect(
+      await useCase.execute({
+        via: 'webhook',
+        notificationId: id,
+        complaint: { recipient: 'victim@example.com', feedbackType: 'abuse' },
+      }),
+    ).toEqual({ ok: false, reason: 'not-a-recipient' });
+    const other = 'ffffffff-3f7e-4c55-9d7a-3f0b1a2c4d5e';
+    expect(
+      await useCase.execute({
+        via: 'dsn',
+        returnPath: verp.encode(other),
+        reports: [
+          { recipient: 'ann@example.com', action: 'failed', status: '5.1.1', diagnostic: '' },
+        ],
+      }),
+    ).toEqual({ ok: false, reason: 'unknown-notification' });
+    expect(bounces.bounces).toEqual([]);
+    expect(bounces.complaints).toEqual([]);
+  });
+});

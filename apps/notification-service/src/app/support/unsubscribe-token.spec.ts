@@ -1,0 +1,109 @@
+import { KeyRing } from './key-ring';
+import { ListUnsubscribeHeaders } from './list-unsubscribe-headers';
+import { UnsubscribeTokens } from './unsubscribe-token';
+
+const DAY = 86_400_000;
+const now = new Date('2026-12-01T00:00:00Z');
+const ring = (spec: string, current?: string) => KeyRing.parse(spec, current);
+
+describe('KeyRing', () => {
+  it('refuses bad key specs with a sentence', () => {
+    expect(() => ring('')).toThrow(/no keys/);
+    expect(() => ring('k1:short')).toThrow(/at least 16/);
+    expect(() => ring('k 1:0123456789abcdef')).toThrow(/key id/);
+    expect(() => ring('k1:0123456789abcdef,k1:0123456789abcdeg')).toThrow(/twice/);
+    expect(() => ring('k1:0123456789abcdef', 'k2')).toThrow(/not among/);
+  });
+});
+
+describe('UnsubscribeTokens', () => {
+  const tokens = new UnsubscribeTokens(
+    ring('k2:second-secret-0123456789,k1:first-secret-0123456789'),
+    30 * DAY,
+  );
+
+  it('round-trips recipient, list and expiry', () => {
+    const check = tokens.verify(tokens.issue('Ann@Example.com', 'newsletter', now), now);
+    expect(check).toEqual({
+      ok: true,
+      claim: {
+        email: 'ann@example.com',
+        list: 'newsletter',
+        expiresAt: new Date(now.getTime() + 30 * DAY),
+      },
+    });
+  });
+
+  it('refuses an expired token', () => {
+    const token = tokens.issue('ann@example.com', 'newsletter', now);
+    expect(tokens.verify(token, new Date(now.getTime() + 30 * DAY))).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+  });
+
+  it('refuses a token whose payload was changed (another address or list)', () => {
+    const [v, kid, , mac] = tokens.issue('ann@example.com', 'newsletter', now).split('.');
+    const other = Buffer.from(
+      JSON.stringify({ e: 'bob@example.com', l: 'newsletter', x: now.getTime() / 1000 + 1000 }),
+    ).toString('base64url');
+    expect(tokens.verify([v, kid, other, mac].join('.'), now)).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
+  });
+
+  it('refuses a token signed with a key not in the ring, and garbage', () => {
+    const forged = new UnsubscribeTokens(ring('k2:someone-elses-secret-0000'), DAY).issue(
+      'a@x.test',
+      'news',
+      now,
+    );
+    expect(tokens.verify(forged, now)).toEqual({ ok: false, reason: 'bad-signature' });
+    const unknown = new UnsubscribeTokens(ring('k9:first-secret-0123456789'), DAY).issue(
+      'a@x.test',
+      'news',
+      now,
+    );
+    expect(tokens.verify(unknown, now)).toEqual({ ok: false, reason: 'unknown-key' });
+    for (const bad of ['', 'u1', 'u1.k2.x', 'u2.k2.e30.AAAA', 'u1.k2.!!.AAAA']) {
+      expect(tokens.verify(bad, now)).toMatchObject({ ok: false });
+    }
+  });
+
+  it('keeps verifying tokens of an older key after rotation, until that key is dropped', () => {
+    const old = new UnsubscribeTokens(ring('k1:first-secret-0123456789'), DAY).issue(
+      'a@x.test',
+      'news',
+      now,
+    );
+    expect(tokens.verify(old, now)).toMatchObject({ ok: true });
+    const dropped = new UnsubscribeTokens(ring('k2:second-secret-0123456789'), DAY);
+    expect(dropped.verify(old, now)).toEqual({ ok: false, reason: 'unknown-key' });
+  });
+});
+
+describe('ListUnsubscribeHeaders', () => {
+  const tokens = new UnsubscribeTokens(ring('k1:first-secret-0123456789'), DAY);
+  const headers = new ListUnsubscribeHeaders(tokens, {
+    publicUrl: 'https://mail.example.com',
+    mailto: 'unsubscribe@example.com',
+  });
+
+  it('gives marketing mail an https one-click URL, a mailto and List-Unsubscribe-Post', () => {
+    const h = headers.for('ann@example.com', { kind: 'marketing', list: 'newsletter' }, now);
+    expect(h['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    const [https, mailto] = h['List-Unsubscribe'].split(', ');
+    expect(mailto).toMatch(/^<mailto:unsubscribe@example\.com\?subject=unsubscribe%20u1\./);
+    const url = new URL(https.slice(1, -1));
+    expect(url.origin + url.pathname).toBe('https://mail.example.com/unsubscribe');
+    expect(tokens.verify(url.searchParams.get('token') ?? '', now)).toMatchObject({
+      ok: true,
+      claim: { email: 'ann@example.com', list: 'newsletter' },
+    });
+  });
+
+  it('gives transactional mail none', () => {
+    expect(headers.for('ann@example.com', { kind: 'transactional' }, now)).toEqual({});
+  });
+});

@@ -1,0 +1,60 @@
+import type { ListSuppression } from '../domain/list-suppression';
+import type { ListSuppressionStore } from './ports/list-suppression.port';
+import { KeyRing } from './support/key-ring';
+import { UnsubscribeTokens } from './support/unsubscribe-token';
+import { UnsubscribeByToken } from './unsubscribe-by-token.command';
+
+class MemoryListSuppressions implements ListSuppressionStore {
+  readonly entries: ListSuppression[] = [];
+  async suppressForList(entry: ListSuppression) {
+    if (await this.isSuppressedForList(entry.email, entry.list)) return { created: false };
+    this.entries.push(entry);
+    return { created: true };
+  }
+  async isSuppressedForList(email: string, list: string) {
+    return this.entries.some((e) => e.email === email && e.list === list);
+  }
+}
+
+const now = new Date('2026-12-01T00:00:00Z');
+const tokens = new UnsubscribeTokens(KeyRing.parse('k1:first-secret-0123456789'), 86_400_000);
+
+describe('UnsubscribeByToken', () => {
+  it('suppresses exactly the token’s address and list, with the source, once', async () => {
+    const store = new MemoryListSuppressions();
+    const useCase = new UnsubscribeByToken({ tokens, listSuppressions: store, clock: () => now });
+    const token = tokens.issue('ann@example.com', 'newsletter', now);
+    expect(await useCase.execute({ token, source: 'one-click' })).toEqual({
+      ok: true,
+      list: 'newsletter',
+      created: true,
+    });
+    expect(await useCase.execute({ token, source: 'confirm-page' })).toMatchObject({
+      created: false,
+    });
+    expect(store.entries).toEqual([
+      { email: 'ann@example.com', list: 'newsletter', source: 'one-click', createdAt: now },
+    ]);
+  });
+
+  it('writes nothing for a forged or expired token', async () => {
+    const store = new MemoryListSuppressions();
+    const later = new Date(now.getTime() + 86_400_000);
+    const useCase = new UnsubscribeByToken({ tokens, listSuppressions: store, clock: () => later });
+    const expired = tokens.issue('ann@example.com', 'newsletter', now);
+    const forged = new UnsubscribeTokens(
+      KeyRing.parse('k1:not-the-real-secret-000'),
+      86_400_000,
+    ).issue('ann@example.com', 'newsletter', later);
+    expect(await useCase.execute({ token: expired, source: 'one-click' })).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    expect(await useCase.execute({ token: forged, source: 'one-click' })).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
+    expect(useCase.preview(forged)).toMatchObject({ ok: false });
+    expect(store.entries).toEqual([]);
+  });
+});

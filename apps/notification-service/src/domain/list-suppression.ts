@@ -1,0 +1,10 @@
+/** How an address left a list: the one-click POST, the confirmation page, or a mailto reply. */
+export type UnsubscribeSource = 'one-click' | 'confirm-page' | 'mailto';
+
+/** An address opted out of one list or category (newsletters, product news), not of all mail. */
+export interface ListSuppression {
+  email: string;
+  list: string;
+  source: UnsubscribeSource;
+  createdAt: Date;
+}
