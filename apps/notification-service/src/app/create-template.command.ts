@@ -2,6 +2,7 @@ import { templateAlreadyExists } from '../domain/errors';
 import {
   type Template,
   type TemplateContent,
+  templateVersion,
   validateTemplateContent,
   validateTemplateId,
 } from '../domain/template';
@@ -25,16 +26,7 @@ export class CreateTemplate {
     const id = input.templateId || `tpl-${this.deps.runtime.newId().slice(0, 8)}`;
     validateTemplateId(id);
     validateTemplateContent(input);
-    const template: Template = {
-      id,
-      version: 1,
-      displayName: input.displayName.trim(),
-      description: input.description,
-      subject: input.subject,
-      textBody: input.textBody,
-      htmlBody: input.htmlBody,
-      createdAt: this.deps.runtime.now(),
-    };
+    const template = templateVersion(id, 1, input, this.deps.runtime.now());
     if (!(await this.deps.templates.create(template))) throw templateAlreadyExists(id);
     return template;
   }

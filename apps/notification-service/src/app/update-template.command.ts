@@ -2,6 +2,7 @@ import { notFound, templateVersionMismatch } from '../domain/errors';
 import {
   type Template,
   type TemplateContent,
+  templateVersion,
   validateTemplateContent,
   validateTemplateId,
 } from '../domain/template';
@@ -32,16 +33,12 @@ export class UpdateTemplate {
       if (input.expectedVersion > 0 && input.expectedVersion !== latest.version) {
         throw templateVersionMismatch(input.templateId, latest.version, input.expectedVersion);
       }
-      const next: Template = {
-        id: input.templateId,
-        version: latest.version + 1,
-        displayName: input.displayName.trim(),
-        description: input.description,
-        subject: input.subject,
-        textBody: input.textBody,
-        htmlBody: input.htmlBody,
-        createdAt: this.deps.runtime.now(),
-      };
+      const next = templateVersion(
+        input.templateId,
+        latest.version + 1,
+        input,
+        this.deps.runtime.now(),
+      );
       if (await this.deps.templates.addVersion(next)) return next;
       // A concurrent update won: re-check the expectation against the new latest.
     }

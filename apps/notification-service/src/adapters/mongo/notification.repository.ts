@@ -7,15 +7,15 @@ import type {
   MongoClient,
   Filter,
 } from 'mongodb';
-import { type BatchOutcome, allSucceeded, GroupCommit } from '@trellis/platform/batching';
+import {
+  allSucceeded,
+  applyChanges,
+  type BatchOutcome,
+  GroupCommit,
+} from '@trellis/platform/batching';
 import { NotFoundError } from '@trellis/platform/errors';
 import type { OutboxRelay } from '@trellis/platform/messaging';
-import {
-  type Inbox,
-  type Outbox,
-  type OutboxMessage,
-  withTransaction,
-} from '@trellis/platform/mongo';
+import { type Inbox, type Outbox, withTransaction } from '@trellis/platform/mongo';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import type { Notification, NotificationState, Transition } from '../../domain/notification';
 import type {
@@ -259,31 +259,24 @@ export class MongoNotificationRepository implements NotificationRepository {
       const docs = await this.collection
         .find({ _id: { $in: [...new Set(batch.map((r) => r.id))] } }, { session })
         .toArray();
-      const current = new Map(docs.map((doc) => [doc._id, fromDoc(doc)]));
-      const changed = new Map<string, Notification>();
-      const messages: OutboxMessage[] = [];
-      const outcomes: Array<BatchOutcome<Notification>> = batch.map(({ id, change, trace }) => {
-        const notification = current.get(id);
-        if (!notification) return { error: new NotFoundError('notification', id) };
-        try {
-          const transition = change(notification);
-          if (transition.notification !== notification || transition.events.length > 0) {
-            current.set(id, transition.notification);
-            changed.set(id, transition.notification);
-            messages.push(...outboxMessagesOf(transition.events, trace));
-          }
-          return { value: transition.notification };
-        } catch (error) {
-          return { error };
-        }
-      });
+      const { outcomes, changed, published } = applyChanges(
+        batch,
+        new Map(docs.map((doc) => [doc._id, fromDoc(doc)])),
+        {
+          stateOf: (transition: Transition) => transition.notification,
+          notFound: (id) => new NotFoundError('notification', id),
+        },
+      );
       if (changed.size > 0) {
         const writes: AnyBulkWriteOperation<NotificationDoc>[] = [...changed.values()].map((n) => ({
           updateOne: { filter: { _id: n.id }, update: toUpdate(n) },
         }));
         await this.collection.bulkWrite(writes, { ordered: true, session });
       }
-      await this.outbox.append(session, messages);
+      await this.outbox.append(
+        session,
+        published.flatMap(({ request, events }) => outboxMessagesOf(events, request.trace)),
+      );
       return outcomes;
     });
     this.relay.notify();
