@@ -150,13 +150,6 @@ const restrictImports = (paths, patterns) => ({
 // The notification use cases that still build outbox events from proto types and read decoded
 // account/job events (#20). Until their mapping moves to adapters/kafka, they alone in app/ may
 // import @trellis/contracts; no other app file may start to.
-const appFilesUsingContracts = [
-  'apps/notification-service/src/app/deliver-email.command.ts',
-  'apps/notification-service/src/app/handle-domain-event.command.ts',
-  'apps/notification-service/src/app/outgoing-events.ts',
-  'apps/notification-service/src/app/sync-campaign-from-job.command.ts',
-  'apps/notification-service/src/app/unit-of-work.port.ts',
-];
 
 export default tseslint.config(
   {
@@ -227,10 +220,6 @@ export default tseslint.config(
   {
     files: ['apps/*/src/app/**/*.ts'],
     rules: restrictImports(noAdapterPackages, [noAdapterPaths, noContracts('App')]),
-  },
-  {
-    files: appFilesUsingContracts,
-    rules: restrictImports(noAdapterPackages, [noAdapterPaths]),
   },
   {
     // One flat folder per adapter (adapters/grpc, adapters/mongo, …); none imports another. The

@@ -81,6 +81,12 @@ const forbidden: [string, string, string][] = [
     '@trellis/contracts',
   ],
   [
+    // No exception list any more: the notification app layer is held to the same rule.
+    `${notification}/app/deliver-email.command.ts`,
+    `import type { notificationV1 } from '@trellis/contracts'; let e: notificationV1.EmailRequested | undefined; void e;`,
+    '@trellis/contracts',
+  ],
+  [
     `${account}/app/x.ts`,
     `import { MongoClient } from 'mongodb'; void MongoClient;`,
     'adapter package',
@@ -142,10 +148,10 @@ const legal: [string, string][] = [
   ],
   [
     `${notification}/adapters/jobs/x.ts`,
-    `import { runCampaign } from '../../app/run-campaign.command'; void runCampaign;`,
+    `import type { RunCampaign } from '../../app/run-campaign.command'; let r: RunCampaign | undefined; void r;`,
   ],
   [
-    `${notification}/app/outgoing-events.ts`,
+    `${notification}/adapters/mongo/notification-events.ts`,
     `import { topics } from '@trellis/contracts'; void topics;`,
   ],
   [

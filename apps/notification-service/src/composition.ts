@@ -13,33 +13,53 @@ import {
 import { startNotificationHttp, type NotificationHttp } from './adapters/http/notification.http';
 import { GrpcCampaignJobs } from './adapters/jobs/campaign-jobs.client';
 import { startCampaignWorker } from './adapters/jobs/campaign.worker';
-import { notificationHandlers } from './adapters/grpc/notification.handlers';
+import { notificationHandler } from './adapters/grpc/notification.handler';
 import { startDeliveryConsumers } from './adapters/kafka/delivery.consumers';
 import { startDomainEventsConsumer } from './adapters/kafka/domain-events.consumer';
 import { MongoBounceRecorder } from './adapters/mongo/bounce-recorder.repository';
 import { MongoCampaignRepository } from './adapters/mongo/campaign.repository';
 import { MongoContactRepository } from './adapters/mongo/contact.repository';
 import { MongoListSuppressionRepository } from './adapters/mongo/list-suppression.repository';
-import { MongoInbox, MongoUnitOfWork } from './adapters/mongo/mongo-unit-of-work';
 import { MongoNotificationRecipients } from './adapters/mongo/notification-recipients.reader';
 import { MongoNotificationRepository } from './adapters/mongo/notification.repository';
 import { MongoSuppressionRepository } from './adapters/mongo/suppression.repository';
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
 import { NodemailerSender } from './adapters/smtp/nodemailer-sender';
-import type { DeliveryDeps, DeliveryResult } from './app/deliver-email.command';
-import { DeliveryOutcomes } from './app/delivery-outcomes';
-import type { NotificationDeps } from './app/deps';
-import type { MailSender } from './app/mail-sender.port';
-import { seedTemplates } from './app/seed-templates.command';
+import { CancelCampaign } from './app/cancel-campaign.command';
+import { CreateContact } from './app/create-contact.command';
+import { CreateTemplate } from './app/create-template.command';
+import { DeleteContact } from './app/delete-contact.command';
+import { DeliverEmail, type DeliveryResult } from './app/deliver-email.command';
+import { GetCampaign } from './app/get-campaign.query';
+import { GetContact } from './app/get-contact.query';
+import { GetNotification } from './app/get-notification.query';
+import { GetTemplate } from './app/get-template.query';
+import { HandleDomainEvent } from './app/handle-domain-event.command';
+import { ListContacts } from './app/list-contacts.query';
+import { ListNotifications } from './app/list-notifications.query';
+import { ListSuppressions } from './app/list-suppressions.query';
+import { ListTemplates } from './app/list-templates.query';
+import type { MailSender } from './app/ports/mail-sender.port';
+import type { Runtime } from './app/ports/runtime.port';
+import { RemoveSuppression } from './app/remove-suppression.command';
+import { RenderTemplate } from './app/render-template.query';
+import { RunCampaign } from './app/run-campaign.command';
+import { SeedTemplates } from './app/seed-templates.command';
+import { SendEmail } from './app/send-email.command';
+import { StartCampaign } from './app/start-campaign.command';
+import { CallerLimit } from './app/support/caller-limit';
+import { SendThrottle } from './app/support/send-throttle';
+import { SyncCampaignFromJob } from './app/sync-campaign-from-job.command';
+import { Unsubscribe } from './app/unsubscribe.command';
+import { UpdateTemplate } from './app/update-template.command';
+import type { NotificationUseCases } from './app/use-cases';
 import { RecordDeliveryReport } from './app/record-delivery-report.command';
-import { SendThrottle } from './app/send-throttle';
 import { KeyRing } from './app/support/key-ring';
 import { UnsubscribeTokens } from './app/support/unsubscribe-token';
 import { VerpAddresses } from './app/support/verp';
 import { UnsubscribeByToken } from './app/unsubscribe-by-token.command';
 import type { NotificationServiceConfig } from './config';
 import { TemplateRenderer } from './domain/template-engine';
-import { KeyedTokenBuckets } from './domain/token-bucket';
 
 export const SERVICE_NAME = 'notification-service';
 
@@ -53,8 +73,8 @@ const burst = (rate: number, configured: number) =>
   configured > 0 ? configured : Math.max(1, rate);
 
 /**
- * The notification-service composition root: MongoDB repositories, the use cases' dependencies,
- * the gRPC handlers, the delivery consumers (email + retry), the event-mail consumer and the
+ * The notification-service composition root: MongoDB repositories and adapters, the use cases
+ * (the gRPC handler gets only `NotificationUseCases`), the delivery consumers (email + retry), the event-mail consumer and the
  * `email.campaign` worker.
  */
 export async function startNotificationService(
@@ -67,12 +87,18 @@ export async function startNotificationService(
     logger: options.logger,
     async register(ctx) {
       const { client, db } = ctx.mongo;
+      const inbox = new Inbox(client, db, 'inbox_domain_events');
       const templates = new MongoTemplateRepository(client, db);
       const contacts = new MongoContactRepository(db);
       const suppressions = new MongoSuppressionRepository(db);
-      const notifications = new MongoNotificationRepository(db);
-      const campaigns = new MongoCampaignRepository(db);
-      const inbox = new Inbox(client, db, 'inbox_domain_events');
+      const notifications = new MongoNotificationRepository(
+        client,
+        db,
+        ctx.outbox,
+        ctx.relay,
+        inbox,
+      );
+      const campaigns = new MongoCampaignRepository(client, db);
       await Promise.all([
         templates.ensureIndexes(),
         contacts.ensureIndexes(),
@@ -85,30 +111,55 @@ export async function startNotificationService(
         address: config.JOB_SERVICE_ADDRESS,
         audience: 'job-service',
       });
-      const deps: NotificationDeps = {
-        uow: new MongoUnitOfWork(client, ctx.outbox, ctx.relay),
-        templates,
-        contacts,
-        suppressions,
-        notifications,
-        campaigns,
-        campaignJobs: new GrpcCampaignJobs(jobs.client),
-        renderer: new TemplateRenderer(),
-        callerLimits: new KeyedTokenBuckets(
-          config.CALLER_RATE_PER_SECOND,
-          burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
-        ),
-        settings: {
-          maxRecipients: config.SEND_EMAIL_MAX_RECIPIENTS,
-          messageIdDomain: config.MESSAGE_ID_DOMAIN,
-        },
-        clock: () => new Date(),
-        newId: randomUUID,
-      };
-      const seeded = await seedTemplates(deps);
+      const campaignJobs = new GrpcCampaignJobs(jobs.client);
+      const runtime: Runtime = { now: () => new Date(), newId: randomUUID };
+      const renderer = new TemplateRenderer();
+      const callerLimit = new CallerLimit(
+        config.CALLER_RATE_PER_SECOND,
+        burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
+      );
+      const messageIdDomain = config.MESSAGE_ID_DOMAIN;
+
+      const seeded = await new SeedTemplates({ templates, runtime }).execute();
       if (seeded.length > 0) ctx.logger.info({ templates: seeded }, 'seeded event templates');
 
-      ctx.grpc.add(notificationV1.NotificationServiceDefinition, notificationHandlers(deps));
+      const useCases: NotificationUseCases = {
+        createTemplate: new CreateTemplate({ templates, runtime }),
+        getTemplate: new GetTemplate({ templates }),
+        listTemplates: new ListTemplates({ templates }),
+        updateTemplate: new UpdateTemplate({ templates, runtime }),
+        renderTemplate: new RenderTemplate({ templates, contacts, renderer }),
+        createContact: new CreateContact({ contacts, runtime }),
+        getContact: new GetContact({ contacts }),
+        listContacts: new ListContacts({ contacts }),
+        deleteContact: new DeleteContact({ contacts }),
+        unsubscribe: new Unsubscribe({ suppressions, runtime }),
+        listSuppressions: new ListSuppressions({ suppressions }),
+        removeSuppression: new RemoveSuppression({ suppressions }),
+        sendEmail: new SendEmail({
+          notifications,
+          templates,
+          contacts,
+          suppressions,
+          renderer,
+          callerLimit,
+          runtime,
+          settings: { maxRecipients: config.SEND_EMAIL_MAX_RECIPIENTS, messageIdDomain },
+        }),
+        getNotification: new GetNotification({ notifications }),
+        listNotifications: new ListNotifications({ notifications }),
+        startCampaign: new StartCampaign({
+          campaigns,
+          templates,
+          contacts,
+          campaignJobs,
+          callerLimit,
+          runtime,
+        }),
+        getCampaign: new GetCampaign({ campaigns, notifications }),
+        cancelCampaign: new CancelCampaign({ campaigns, notifications, campaignJobs, runtime }),
+      };
+      ctx.grpc.add(notificationV1.NotificationServiceDefinition, notificationHandler(useCases));
 
       const mailSender =
         options.mailSender ??
@@ -119,8 +170,11 @@ export async function startNotificationService(
           timeoutMs: config.SMTP_TIMEOUT_MS,
           logger: ctx.logger,
         });
-      const deliveryDeps: DeliveryDeps = {
-        ...deps,
+      const deliverEmail = new DeliverEmail({
+        notifications,
+        suppressions,
+        templates,
+        renderer,
         mailSender,
         throttle: new SendThrottle({
           globalRatePerSecond: config.SEND_RATE_PER_SECOND,
@@ -128,8 +182,8 @@ export async function startNotificationService(
           domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
           domainBurst: burst(config.DOMAIN_RATE_PER_SECOND, config.DOMAIN_RATE_BURST),
         }),
-        outcomes: new DeliveryOutcomes(deps.uow, notifications),
-        delivery: {
+        runtime,
+        settings: {
           retry: {
             maxAttempts: config.EMAIL_MAX_ATTEMPTS,
             baseDelayMs: config.EMAIL_RETRY_BASE_MS,
@@ -137,7 +191,7 @@ export async function startNotificationService(
           },
           claimMs: config.EMAIL_SEND_CLAIM_MS,
         },
-      };
+      });
       const emails = new Counter({
         name: 'notification_emails_total',
         help: 'Delivery attempts by result (sent, retry, failed, suppressed, skipped)',
@@ -145,7 +199,7 @@ export async function startNotificationService(
         registers: [ctx.metrics],
       });
 
-      const consumers: EventConsumer[] = await startDeliveryConsumers(deliveryDeps, {
+      const consumers: EventConsumer[] = await startDeliveryConsumers(deliverEmail, {
         kafka: ctx.kafka,
         producer: ctx.producer,
         logger: ctx.logger,
@@ -158,26 +212,43 @@ export async function startNotificationService(
         consumers.push(
           await startDomainEventsConsumer(
             {
-              ...deps,
-              inbox: new MongoInbox(inbox, ctx.relay),
+              handleDomainEvent: new HandleDomainEvent({
+                notifications,
+                templates,
+                contacts,
+                suppressions,
+                runtime,
+                settings: { messageIdDomain },
+              }),
+              syncCampaignFromJob: new SyncCampaignFromJob({ campaigns, runtime }),
+            },
+            {
+              kafka: ctx.kafka,
+              producer: ctx.producer,
+              logger: ctx.logger,
+              metrics: ctx.metrics,
               opsAlertEmail: config.OPS_ALERT_EMAIL,
             },
-            { kafka: ctx.kafka, producer: ctx.producer, logger: ctx.logger, metrics: ctx.metrics },
           ),
         );
       }
       let worker: Worker | undefined;
       if (config.CAMPAIGN_WORKER_ENABLED) {
         worker = startCampaignWorker(
-          {
-            ...deps,
-            campaignRun: {
+          new RunCampaign({
+            campaigns,
+            contacts,
+            notifications,
+            suppressions,
+            runtime,
+            settings: {
               batchSize: config.CAMPAIGN_BATCH_SIZE,
               maxInFlight: config.CAMPAIGN_MAX_IN_FLIGHT,
               pollMs: 50,
               drainTimeoutMs: config.CAMPAIGN_DRAIN_TIMEOUT_MS,
+              messageIdDomain,
             },
-          },
+          }),
           {
             client: jobs.client,
             concurrency: config.CAMPAIGN_WORKER_CONCURRENCY,

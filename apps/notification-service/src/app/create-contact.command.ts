@@ -1,18 +1,24 @@
-import { AlreadyExistsError } from '@trellis/platform/errors';
 import { type Contact, type NewContact, validateNewContact } from '../domain/contact';
-import type { NotificationDeps } from './deps';
+import { contactAlreadyExists } from '../domain/errors';
+import type { ContactRepository } from './ports/contact.repository.port';
+import type { Runtime } from './ports/runtime.port';
 
-export async function createContact(
-  deps: Pick<NotificationDeps, 'contacts' | 'clock' | 'newId'>,
-  input: NewContact,
-): Promise<Contact> {
-  const valid = validateNewContact(input);
-  const contact: Contact = { id: deps.newId(), ...valid, createdAt: deps.clock() };
-  if (!(await deps.contacts.insert(contact))) {
-    throw new AlreadyExistsError(
-      'CONTACT.ALREADY_EXISTS',
-      `a contact with email ${valid.email} exists`,
-    );
+export interface CreateContactDeps {
+  contacts: ContactRepository;
+  runtime: Runtime;
+}
+
+export class CreateContact {
+  constructor(private readonly deps: CreateContactDeps) {}
+
+  async execute(input: NewContact): Promise<Contact> {
+    const valid = validateNewContact(input);
+    const contact: Contact = {
+      id: this.deps.runtime.newId(),
+      ...valid,
+      createdAt: this.deps.runtime.now(),
+    };
+    if (!(await this.deps.contacts.insert(contact))) throw contactAlreadyExists(valid.email);
+    return contact;
   }
-  return contact;
 }

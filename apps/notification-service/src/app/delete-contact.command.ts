@@ -1,11 +1,18 @@
-import { NotFoundError, requireFields } from '@trellis/platform/errors';
+import { requireFields } from '@trellis/platform/errors';
+import { notFound } from '../domain/errors';
 import { CONTACT_ID } from '../domain/ids';
-import type { NotificationDeps } from './deps';
+import type { ContactRepository } from './ports/contact.repository.port';
 
-export async function deleteContact(
-  deps: Pick<NotificationDeps, 'contacts'>,
-  id: string,
-): Promise<void> {
-  requireFields({ contact_id: [id, CONTACT_ID] });
-  if (!(await deps.contacts.delete(id))) throw new NotFoundError('contact', id);
+export interface DeleteContactDeps {
+  contacts: ContactRepository;
+}
+
+export class DeleteContact {
+  constructor(private readonly deps: DeleteContactDeps) {}
+
+  async execute(input: { contactId: string }): Promise<void> {
+    requireFields({ contact_id: [input.contactId, CONTACT_ID] });
+    if (!(await this.deps.contacts.delete(input.contactId)))
+      throw notFound('contact', input.contactId);
+  }
 }

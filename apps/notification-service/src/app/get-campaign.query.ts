@@ -1,16 +1,17 @@
-import { NotFoundError, requireFields } from '@trellis/platform/errors';
-import { CAMPAIGN_ID } from '../domain/ids';
-import type { Campaign, CampaignProgress } from '../domain/campaign';
-import type { NotificationDeps } from './deps';
+import type { CampaignRepository } from './ports/campaign.repository.port';
+import type { NotificationRepository } from './ports/notification.repository.port';
+import { campaignWithProgress, type CampaignWithProgress } from './support/campaign-progress';
+
+export interface GetCampaignDeps {
+  campaigns: CampaignRepository;
+  notifications: NotificationRepository;
+}
 
 /** The campaign and its progress, counted from its notifications. */
-export async function getCampaign(
-  deps: Pick<NotificationDeps, 'campaigns' | 'notifications'>,
-  id: string,
-): Promise<{ campaign: Campaign; progress: CampaignProgress }> {
-  requireFields({ campaign_id: [id, CAMPAIGN_ID] });
-  const campaign = await deps.campaigns.get(id);
-  if (!campaign) throw new NotFoundError('campaign', id);
-  const counts = await deps.notifications.campaignCounts(id);
-  return { campaign, progress: { total: campaign.total, ...counts } };
+export class GetCampaign {
+  constructor(private readonly deps: GetCampaignDeps) {}
+
+  execute(input: { campaignId: string }): Promise<CampaignWithProgress> {
+    return campaignWithProgress(this.deps, input.campaignId);
+  }
 }

@@ -1,11 +1,16 @@
-import { NotFoundError } from '@trellis/platform/errors';
 import { normalizeEmail } from '../domain/email-address';
-import type { NotificationDeps } from './deps';
+import { notFound } from '../domain/errors';
+import type { SuppressionRepository } from './ports/suppression.repository.port';
 
-export async function removeSuppression(
-  deps: Pick<NotificationDeps, 'suppressions'>,
-  rawEmail: string,
-): Promise<void> {
-  const email = normalizeEmail(rawEmail, 'email');
-  if (!(await deps.suppressions.remove(email))) throw new NotFoundError('suppression', email);
+export interface RemoveSuppressionDeps {
+  suppressions: SuppressionRepository;
+}
+
+export class RemoveSuppression {
+  constructor(private readonly deps: RemoveSuppressionDeps) {}
+
+  async execute(input: { email: string }): Promise<void> {
+    const email = normalizeEmail(input.email, 'email');
+    if (!(await this.deps.suppressions.remove(email))) throw notFound('suppression', email);
+  }
 }

@@ -1,25 +1,37 @@
-import type { RenderedContent } from '../domain/template-engine';
 import { normalizeEmail } from '../domain/email-address';
-import type { NotificationDeps } from './deps';
-import { getTemplate } from './get-template.query';
-import { recipientVariables } from './recipient-variables';
+import type { RenderedContent, TemplateRenderer } from '../domain/template-engine';
+import type { ContactRepository } from './ports/contact.repository.port';
+import type { TemplateRepository } from './ports/template.repository.port';
+import { recipientVariables } from './support/recipient-variables';
+import { findTemplate } from './support/template-lookup';
+
+export interface RenderTemplateDeps {
+  templates: TemplateRepository;
+  contacts: ContactRepository;
+  renderer: TemplateRenderer;
+}
+
+export interface RenderTemplateInput {
+  templateId: string;
+  version: number;
+  variables: Record<string, unknown>;
+  recipient: string;
+}
 
 /** Renders a stored template without sending (preview). */
-export async function renderTemplatePreview(
-  deps: Pick<NotificationDeps, 'templates' | 'contacts' | 'renderer'>,
-  input: {
-    templateId: string;
-    version: number;
-    variables: Record<string, unknown>;
-    recipient: string;
-  },
-): Promise<RenderedContent & { templateVersion: number }> {
-  const template = await getTemplate(deps, input.templateId, input.version);
-  const variables = { ...input.variables };
-  if (input.recipient) {
-    const email = normalizeEmail(input.recipient, 'recipient');
-    const [contact] = await deps.contacts.byEmails([email]);
-    Object.assign(variables, recipientVariables(email, contact));
+export class RenderTemplate {
+  constructor(private readonly deps: RenderTemplateDeps) {}
+
+  async execute(
+    input: RenderTemplateInput,
+  ): Promise<RenderedContent & { templateVersion: number }> {
+    const template = await findTemplate(this.deps.templates, input.templateId, input.version);
+    const variables = { ...input.variables };
+    if (input.recipient) {
+      const email = normalizeEmail(input.recipient, 'recipient');
+      const [contact] = await this.deps.contacts.byEmails([email]);
+      Object.assign(variables, recipientVariables(email, contact));
+    }
+    return { ...this.deps.renderer.render(template, variables), templateVersion: template.version };
   }
-  return { ...deps.renderer.render(template, variables), templateVersion: template.version };
 }

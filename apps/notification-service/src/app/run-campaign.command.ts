@@ -1,9 +1,18 @@
-import type { Campaign, CampaignProgress } from '../domain/campaign';
+import {
+  type Campaign,
+  type CampaignProgress,
+  end,
+  isFinal,
+  startRunning,
+} from '../domain/campaign';
 import type { Contact } from '../domain/contact';
-import { FINAL_CAMPAIGN_STATES } from '../domain/campaign';
-import type { NotificationDeps } from './deps';
-import { queueNotifications } from './queue-notifications';
-import { recipientVariables } from './recipient-variables';
+import type { CampaignRepository } from './ports/campaign.repository.port';
+import type { ContactRepository } from './ports/contact.repository.port';
+import type { NotificationRepository } from './ports/notification.repository.port';
+import type { Runtime } from './ports/runtime.port';
+import type { SuppressionRepository } from './ports/suppression.repository.port';
+import { queueTransitions } from './support/queue-notifications';
+import { recipientVariables } from './support/recipient-variables';
 
 export interface CampaignRunSettings {
   /** Recipients read and queued per transaction. */
@@ -21,6 +30,15 @@ export interface CampaignRun {
   progress(update: { percent: number; message: string; counters: Record<string, number> }): void;
 }
 
+export interface RunCampaignDeps {
+  campaigns: CampaignRepository;
+  contacts: ContactRepository;
+  notifications: NotificationRepository;
+  suppressions: SuppressionRepository;
+  runtime: Runtime;
+  settings: CampaignRunSettings & { messageIdDomain: string };
+}
+
 export type CampaignRunResult = { outcome: 'succeeded' | 'cancelled'; progress: CampaignProgress };
 
 /**
@@ -29,97 +47,98 @@ export type CampaignRunResult = { outcome: 'succeeded' | 'cancelled'; progress: 
  * keeps at most `maxInFlight` undelivered, reports progress, stops on cancellation, and finishes
  * once every mail reached a final state.
  */
-export async function runCampaign(
-  deps: NotificationDeps & { campaignRun: CampaignRunSettings },
-  campaignId: string,
-  run: CampaignRun,
-): Promise<CampaignRunResult> {
-  const settings = deps.campaignRun;
-  let campaign = await deps.campaigns.get(campaignId);
-  if (!campaign) throw new Error(`campaign ${campaignId} not found`);
-  const report = async (message: string): Promise<CampaignProgress> => {
-    const counts = await deps.notifications.campaignCounts(campaignId);
-    const done = counts.sent + counts.failed + counts.suppressed;
-    const total = campaign!.total;
-    run.progress({
-      percent: total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0,
-      message,
-      counters: { total, ...counts },
-    });
-    return { total, ...counts };
-  };
-  const cancelled = async (): Promise<boolean> => {
-    if (run.signal.aborted) return true;
-    const fresh = await deps.campaigns.get(campaignId);
-    return !fresh || fresh.cancelRequested || FINAL_CAMPAIGN_STATES.includes(fresh.state);
-  };
-  const finish = async (outcome: 'succeeded' | 'cancelled'): Promise<CampaignRunResult> => {
-    const progress = await report(outcome);
-    const now = deps.clock();
-    const fresh = await deps.campaigns.get(campaignId);
-    if (fresh && !FINAL_CAMPAIGN_STATES.includes(fresh.state)) {
-      await deps.campaigns.update(campaignId, {
-        state: outcome === 'succeeded' ? 'SUCCEEDED' : 'CANCELLED',
-        finishedAt: now,
-        updatedAt: now,
+export class RunCampaign {
+  constructor(private readonly deps: RunCampaignDeps) {}
+
+  async execute(input: { campaignId: string; run: CampaignRun }): Promise<CampaignRunResult> {
+    const { deps } = this;
+    const { campaignId, run } = input;
+    const { settings } = deps;
+    let campaign = await deps.campaigns.findById(campaignId);
+    if (!campaign) throw new Error(`campaign ${campaignId} not found`);
+    const report = async (message: string): Promise<CampaignProgress> => {
+      const counts = await deps.notifications.campaignCounts(campaignId);
+      const done = counts.sent + counts.failed + counts.suppressed;
+      const total = campaign!.total;
+      run.progress({
+        percent: total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0,
+        message,
+        counters: { total, ...counts },
       });
-    }
-    return { outcome, progress };
-  };
+      return { total, ...counts };
+    };
+    const cancelled = async (): Promise<boolean> => {
+      if (run.signal.aborted) return true;
+      const fresh = await deps.campaigns.findById(campaignId);
+      return !fresh || fresh.cancelRequested || isFinal(fresh);
+    };
+    const finish = async (outcome: 'succeeded' | 'cancelled'): Promise<CampaignRunResult> => {
+      const progress = await report(outcome);
+      const state = outcome === 'succeeded' ? 'SUCCEEDED' : 'CANCELLED';
+      if (await deps.campaigns.findById(campaignId)) {
+        await deps.campaigns.update(campaignId, (c) => end(c, state, deps.runtime.now()));
+      }
+      return { outcome, progress };
+    };
 
-  if (await cancelled()) return finish('cancelled');
-  const total =
-    campaign.recipients.kind === 'contacts'
-      ? campaign.recipients.contactIds.length
-      : await deps.contacts.countInDomain(campaign.recipients.domain);
-  await deps.campaigns.update(campaignId, { state: 'RUNNING', total, updatedAt: deps.clock() });
-  campaign = { ...campaign, state: 'RUNNING', total };
-
-  for await (const batch of recipientBatches(deps, campaign, settings.batchSize)) {
-    if (!(await waitForRoom(deps, campaignId, settings, cancelled))) return finish('cancelled');
-    await deps.uow.run((tx) =>
-      queueNotifications(
-        deps,
-        tx,
-        batch.map((contact) => ({
-          recipient: contact.email,
-          cc: campaign!.cc,
-          content: {
-            kind: 'template',
-            templateId: campaign!.templateId,
-            templateVersion: campaign!.templateVersion,
-            variables: campaign!.variables,
-          },
-          contextVariables: recipientVariables(contact.email, contact),
-          source: 'CAMPAIGN',
-          sourceRef: campaignId,
-          dedupeKey: `campaign:${campaignId}:${contact.email}`,
-          campaignId,
-          traceId: campaign!.traceId,
-        })),
-      ),
-    );
-    await report('queueing');
-  }
-  // Everything is queued; wait for the pipeline to settle so the result carries final counts.
-  const deadline = Date.now() + settings.drainTimeoutMs;
-  for (;;) {
     if (await cancelled()) return finish('cancelled');
-    const progress = await report('delivering');
-    if (progress.queued === 0 || Date.now() > deadline) return finish('succeeded');
-    await delay(settings.pollMs, run.signal);
+    const total =
+      campaign.recipients.kind === 'contacts'
+        ? campaign.recipients.contactIds.length
+        : await deps.contacts.countInDomain(campaign.recipients.domain);
+    campaign = await deps.campaigns.update(campaignId, (c) =>
+      startRunning(c, total, deps.runtime.now()),
+    );
+
+    for await (const batch of recipientBatches(deps.contacts, campaign, settings.batchSize)) {
+      if (!(await waitForRoom(deps.notifications, campaignId, settings, cancelled)))
+        return finish('cancelled');
+      const suppressed = await deps.suppressions.suppressed(batch.map((c) => c.email));
+      await deps.notifications.create(
+        queueTransitions(
+          batch.map((contact) => ({
+            recipient: contact.email,
+            cc: campaign!.cc,
+            content: {
+              kind: 'template',
+              templateId: campaign!.templateId,
+              templateVersion: campaign!.templateVersion,
+              variables: campaign!.variables,
+            },
+            contextVariables: recipientVariables(contact.email, contact),
+            source: 'CAMPAIGN',
+            sourceRef: campaignId,
+            dedupeKey: `campaign:${campaignId}:${contact.email}`,
+            campaignId,
+            traceId: campaign!.traceId,
+          })),
+          suppressed,
+          settings.messageIdDomain,
+          deps.runtime.now(),
+        ),
+      );
+      await report('queueing');
+    }
+    // Everything is queued; wait for the pipeline to settle so the result carries final counts.
+    const deadline = Date.now() + settings.drainTimeoutMs;
+    for (;;) {
+      if (await cancelled()) return finish('cancelled');
+      const progress = await report('delivering');
+      if (progress.queued === 0 || Date.now() > deadline) return finish('succeeded');
+      await delay(settings.pollMs, run.signal);
+    }
   }
 }
 
 async function waitForRoom(
-  deps: Pick<NotificationDeps, 'notifications'>,
+  notifications: Pick<NotificationRepository, 'campaignCounts'>,
   campaignId: string,
   settings: CampaignRunSettings,
   cancelled: () => Promise<boolean>,
 ): Promise<boolean> {
   for (;;) {
     if (await cancelled()) return false;
-    const counts = await deps.notifications.campaignCounts(campaignId);
+    const counts = await notifications.campaignCounts(campaignId);
     if (counts.queued + settings.batchSize <= Math.max(settings.maxInFlight, settings.batchSize))
       return true;
     await delay(settings.pollMs);
@@ -128,14 +147,14 @@ async function waitForRoom(
 
 /** Recipients in stable order (by email), `size` at a time, read lazily. */
 async function* recipientBatches(
-  deps: Pick<NotificationDeps, 'contacts'>,
+  directory: Pick<ContactRepository, 'byIds' | 'list'>,
   campaign: Campaign,
   size: number,
 ): AsyncGenerator<Contact[]> {
   if (campaign.recipients.kind === 'contacts') {
     const ids = campaign.recipients.contactIds;
     for (let i = 0; i < ids.length; i += size) {
-      const contacts = await deps.contacts.byIds(ids.slice(i, i + size));
+      const contacts = await directory.byIds(ids.slice(i, i + size));
       // Deleted since the start: skipped (the total still counts them).
       if (contacts.length > 0) yield contacts.sort((a, b) => (a.email < b.email ? -1 : 1));
     }
@@ -143,7 +162,7 @@ async function* recipientBatches(
   }
   let afterEmail: string | undefined;
   for (;;) {
-    const page = await deps.contacts.list({ domain: campaign.recipients.domain, afterEmail }, size);
+    const page = await directory.list({ domain: campaign.recipients.domain, afterEmail }, size);
     if (page.length === 0) return;
     yield page;
     afterEmail = page[page.length - 1].email;

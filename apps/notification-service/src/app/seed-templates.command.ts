@@ -1,15 +1,23 @@
-import { DEFAULT_TEMPLATES } from './default-templates';
-import type { NotificationDeps } from './deps';
+import { DEFAULT_TEMPLATES } from '../domain/default-templates';
+import type { Runtime } from './ports/runtime.port';
+import type { TemplateRepository } from './ports/template.repository.port';
+
+export interface SeedTemplatesDeps {
+  templates: TemplateRepository;
+  runtime: Runtime;
+}
 
 /** Creates the event templates that do not exist yet (existing ones, possibly edited, stay). */
-export async function seedTemplates(
-  deps: Pick<NotificationDeps, 'templates' | 'clock'>,
-): Promise<string[]> {
-  const created: string[] = [];
-  for (const { id, ...content } of DEFAULT_TEMPLATES) {
-    if (await deps.templates.latest(id)) continue;
-    if (await deps.templates.create({ id, version: 1, ...content, createdAt: deps.clock() }))
-      created.push(id);
+export class SeedTemplates {
+  constructor(private readonly deps: SeedTemplatesDeps) {}
+
+  async execute(): Promise<string[]> {
+    const created: string[] = [];
+    for (const { id, ...content } of DEFAULT_TEMPLATES) {
+      if (await this.deps.templates.latest(id)) continue;
+      const template = { id, version: 1, ...content, createdAt: this.deps.runtime.now() };
+      if (await this.deps.templates.create(template)) created.push(id);
+    }
+    return created;
   }
-  return created;
 }

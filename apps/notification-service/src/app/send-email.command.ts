@@ -6,13 +6,39 @@ import {
   ValidationError,
 } from '@trellis/platform/errors';
 import { isValidEmail } from '../domain/email-address';
-import type { EmailContent, InlineContent, Notification } from '../domain/notification';
+import type {
+  EmailContent,
+  InlineContent,
+  NewNotification,
+  Notification,
+} from '../domain/notification';
 import type { Template } from '../domain/template';
-import type { NotificationDeps } from './deps';
-import { enforceCallerLimit } from './caller-limit';
-import { getTemplate } from './get-template.query';
-import { notificationIdOf, queueNotifications, type NotificationSpec } from './queue-notifications';
-import { recipientVariables } from './recipient-variables';
+import type { TemplateRenderer } from '../domain/template-engine';
+import type { ContactRepository } from './ports/contact.repository.port';
+import type { NotificationRepository } from './ports/notification.repository.port';
+import type { Runtime } from './ports/runtime.port';
+import type { SuppressionRepository } from './ports/suppression.repository.port';
+import type { TemplateRepository } from './ports/template.repository.port';
+import type { CallerLimit } from './support/caller-limit';
+import { notificationIdOf, queueTransitions } from './support/queue-notifications';
+import { recipientVariables } from './support/recipient-variables';
+import { findTemplate } from './support/template-lookup';
+
+export interface SendEmailDeps {
+  notifications: NotificationRepository;
+  templates: TemplateRepository;
+  contacts: ContactRepository;
+  suppressions: SuppressionRepository;
+  renderer: TemplateRenderer;
+  callerLimit: CallerLimit;
+  runtime: Runtime;
+  settings: {
+    /** Most `to` addresses per request. */
+    maxRecipients: number;
+    /** Right-hand side of Message-ID headers: `<notification-id@domain>`. */
+    messageIdDomain: string;
+  };
+}
 
 export interface SendEmailInput {
   to: string[];
@@ -31,67 +57,94 @@ const MAX_CC = 50;
  * events in one transaction, and returns at once. Same key + same request → the original
  * notifications; same key + different request → ABORTED IDEMPOTENCY_KEY_REUSED.
  */
-export async function sendEmail(
-  deps: NotificationDeps,
-  input: SendEmailInput,
-): Promise<Notification[]> {
-  enforceCallerLimit(deps, input.caller, 'send_email_per_caller');
-  const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
-  const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, true);
-  const { content, template } = await resolveContent(deps, input);
-  const requestHash = hashOf({ to, cc, content });
+export class SendEmail {
+  constructor(private readonly deps: SendEmailDeps) {}
 
-  const contacts = new Map((await deps.contacts.byEmails(to)).map((c) => [c.email, c]));
-  if (template) {
-    // Fail fast on missing variables: render once for the first recipient (the rest differ only in `recipient`).
-    deps.renderer.render(template, {
-      ...(content.kind === 'template' ? content.variables : {}),
-      ...recipientVariables(to[0], contacts.get(to[0])),
-    });
-  }
-  const specs: NotificationSpec[] = to.map((recipient, i) => ({
-    recipient,
-    cc,
-    content,
-    contextVariables: recipientVariables(recipient, contacts.get(recipient)),
-    source: 'API',
-    sourceRef: key,
-    dedupeKey: `api:${key}:${i}`,
-    traceId: input.traceId,
-  }));
-  try {
-    // The idempotency record goes first: a key used before makes the transaction fail at once
-    // (duplicate key), and the original answer is replayed below.
-    return await deps.uow.run(async (tx) => {
-      await deps.notifications.saveSendRequest(tx, {
-        key,
-        requestHash,
-        notificationIds: specs.map((spec) => notificationIdOf(spec.dedupeKey)),
-        createdAt: deps.clock(),
+  async execute(input: SendEmailInput): Promise<Notification[]> {
+    const { deps } = this;
+    deps.callerLimit.enforce(input.caller, 'send_email_per_caller', deps.runtime.now());
+    const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
+    const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, true);
+    const { content, template } = await this.resolveContent(input);
+    const requestHash = hashOf({ to, cc, content });
+
+    const contacts = new Map((await deps.contacts.byEmails(to)).map((c) => [c.email, c]));
+    if (template) {
+      // Fail fast on missing variables: render once for the first recipient (the rest differ only in `recipient`).
+      deps.renderer.render(template, {
+        ...(content.kind === 'template' ? content.variables : {}),
+        ...recipientVariables(to[0], contacts.get(to[0])),
       });
-      return queueNotifications(deps, tx, specs, { fresh: true });
-    });
-  } catch (err) {
-    const replayed = await replayOf(deps, key, requestHash);
-    if (replayed) return replayed;
-    throw err;
+    }
+    const specs: Array<Omit<NewNotification, 'id'>> = to.map((recipient, i) => ({
+      recipient,
+      cc,
+      content,
+      contextVariables: recipientVariables(recipient, contacts.get(recipient)),
+      source: 'API',
+      sourceRef: key,
+      dedupeKey: `api:${key}:${i}`,
+      traceId: input.traceId,
+    }));
+    try {
+      const now = deps.runtime.now();
+      const suppressed = await deps.suppressions.suppressed(to);
+      // The idempotency record commits with the notifications: a key used before fails the
+      // create at once (duplicate key), and the original answer is replayed below.
+      const { notifications } = await deps.notifications.create(
+        queueTransitions(specs, suppressed, deps.settings.messageIdDomain, now),
+        {
+          sendRequest: {
+            key,
+            requestHash,
+            notificationIds: specs.map((spec) => notificationIdOf(spec.dedupeKey)),
+            createdAt: now,
+          },
+        },
+      );
+      return notifications;
+    } catch (err) {
+      const replayed = await this.replayOf(key, requestHash);
+      if (replayed) return replayed;
+      throw err;
+    }
   }
-}
 
-async function replayOf(
-  deps: Pick<NotificationDeps, 'notifications'>,
-  key: string,
-  requestHash: string,
-): Promise<Notification[] | undefined> {
-  const found = await deps.notifications.findSendRequest(key);
-  if (!found) return undefined;
-  const record = replayable(found, requestHash, 'NOTIFICATION', key);
-  const byId = new Map(
-    (await deps.notifications.getMany(record.notificationIds)).map((n) => [n.id, n]),
-  );
-  return record.notificationIds
-    .map((id) => byId.get(id))
-    .filter((n): n is Notification => n !== undefined);
+  private async replayOf(key: string, requestHash: string): Promise<Notification[] | undefined> {
+    const found = await this.deps.notifications.findSendRequest(key);
+    if (!found) return undefined;
+    const record = replayable(found, requestHash, 'NOTIFICATION', key);
+    const byId = new Map(
+      (await this.deps.notifications.findByIds(record.notificationIds)).map((n) => [n.id, n]),
+    );
+    return record.notificationIds
+      .map((id) => byId.get(id))
+      .filter((n): n is Notification => n !== undefined);
+  }
+
+  private async resolveContent(
+    input: SendEmailInput,
+  ): Promise<{ content: EmailContent; template?: Template }> {
+    if (input.template) {
+      // Fix the version at request time so every mail of the request renders the same template.
+      const template = await findTemplate(
+        this.deps.templates,
+        input.template.templateId,
+        input.template.templateVersion,
+        'template.template_id',
+      );
+      return {
+        content: {
+          kind: 'template',
+          templateId: template.id,
+          templateVersion: template.version,
+          variables: input.template.variables,
+        },
+        template,
+      };
+    }
+    return { content: { kind: 'inline', inline: input.inline! } };
+  }
 }
 
 function validateAddresses(
@@ -145,29 +198,4 @@ function validateAddresses(
   }
   if (violations.length > 0) throw new ValidationError(violations);
   return { to, cc };
-}
-
-async function resolveContent(
-  deps: Pick<NotificationDeps, 'templates'>,
-  input: SendEmailInput,
-): Promise<{ content: EmailContent; template?: Template }> {
-  if (input.template) {
-    // Fix the version at request time so every mail of the request renders the same template.
-    const template = await getTemplate(
-      deps,
-      input.template.templateId,
-      input.template.templateVersion,
-      'template.template_id',
-    );
-    return {
-      content: {
-        kind: 'template',
-        templateId: template.id,
-        templateVersion: template.version,
-        variables: input.template.variables,
-      },
-      template,
-    };
-  }
-  return { content: { kind: 'inline', inline: input.inline! } };
 }

@@ -6,12 +6,25 @@ import {
   validIdempotencyKey,
   ValidationError,
 } from '@trellis/platform/errors';
-import type { Campaign, CampaignRecipients } from '../domain/campaign';
+import { attachJob, type Campaign, type CampaignRecipients } from '../domain/campaign';
 import { isValidEmail, normalizeDomain } from '../domain/email-address';
 import { CONTACT_ID } from '../domain/ids';
-import { enforceCallerLimit } from './caller-limit';
-import type { NotificationDeps } from './deps';
-import { getTemplate } from './get-template.query';
+import type { CampaignJobs } from './ports/campaign-jobs.port';
+import type { CampaignRepository } from './ports/campaign.repository.port';
+import type { ContactRepository } from './ports/contact.repository.port';
+import type { Runtime } from './ports/runtime.port';
+import type { TemplateRepository } from './ports/template.repository.port';
+import type { CallerLimit } from './support/caller-limit';
+import { findTemplate } from './support/template-lookup';
+
+export interface StartCampaignDeps {
+  campaigns: CampaignRepository;
+  templates: TemplateRepository;
+  contacts: ContactRepository;
+  campaignJobs: CampaignJobs;
+  callerLimit: CallerLimit;
+  runtime: Runtime;
+}
 
 export interface StartCampaignInput {
   templateId: string;
@@ -29,74 +42,68 @@ const MAX_CONTACT_IDS = 10_000;
  * Creates the campaign (PENDING, the template's latest version fixed) and its `email.campaign`
  * job, whose idempotency key is the campaign id, so a retried start never creates a second job.
  */
-export async function startCampaign(
-  deps: NotificationDeps,
-  input: StartCampaignInput,
-): Promise<Campaign> {
-  enforceCallerLimit(deps, input.caller, 'start_campaign_per_caller');
-  const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, false);
-  const recipients = validateRecipients(input);
-  const template = await getTemplate(deps, input.templateId, 0);
-  if (recipients.kind === 'contacts') {
-    const missing = await deps.contacts.missingIds(recipients.contactIds);
-    if (missing.length > 0) {
-      const index = recipients.contactIds.indexOf(missing[0]);
-      throw ValidationError.field(`contact_ids.ids[${index}]`, `unknown contact ${missing[0]}`);
+export class StartCampaign {
+  constructor(private readonly deps: StartCampaignDeps) {}
+
+  async execute(input: StartCampaignInput): Promise<Campaign> {
+    const { deps } = this;
+    deps.callerLimit.enforce(input.caller, 'start_campaign_per_caller', deps.runtime.now());
+    const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, false);
+    const recipients = validateRecipients(input);
+    const template = await findTemplate(deps.templates, input.templateId, 0);
+    if (recipients.kind === 'contacts') {
+      const missing = await deps.contacts.missingIds(recipients.contactIds);
+      if (missing.length > 0) {
+        const index = recipients.contactIds.indexOf(missing[0]);
+        throw ValidationError.field(`contact_ids.ids[${index}]`, `unknown contact ${missing[0]}`);
+      }
     }
-  }
-  const cc = input.cc.map((c) => c.trim().toLowerCase());
-  const requestHash = hashOf({
-    templateId: template.id,
-    recipients,
-    cc,
-    variables: input.variables,
-  });
+    const cc = input.cc.map((c) => c.trim().toLowerCase());
+    const requestHash = hashOf({
+      templateId: template.id,
+      recipients,
+      cc,
+      variables: input.variables,
+    });
 
-  if (key) {
-    const existing = await deps.campaigns.byIdempotencyKey(key);
-    if (existing) return resume(deps, existing, requestHash, key);
+    if (key) {
+      const existing = await deps.campaigns.findByIdempotencyKey(key);
+      if (existing) return this.resume(existing, requestHash, key);
+    }
+    const now = deps.runtime.now();
+    const { campaign, created } = await deps.campaigns.create({
+      id: deps.runtime.newId(),
+      templateId: template.id,
+      templateVersion: template.version,
+      state: 'PENDING',
+      total: 0,
+      jobId: '',
+      recipients,
+      cc,
+      variables: input.variables,
+      idempotencyKey: key,
+      requestHash,
+      cancelRequested: false,
+      traceId: input.traceId,
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (!created) return this.resume(campaign, requestHash, key);
+    return this.attachJob(campaign);
   }
-  const now = deps.clock();
-  const campaign: Campaign = {
-    id: deps.newId(),
-    templateId: template.id,
-    templateVersion: template.version,
-    state: 'PENDING',
-    total: 0,
-    jobId: '',
-    recipients,
-    cc,
-    variables: input.variables,
-    idempotencyKey: key,
-    requestHash,
-    cancelRequested: false,
-    traceId: input.traceId,
-    createdAt: now,
-    updatedAt: now,
-  };
-  if (!(await deps.campaigns.insert(campaign))) {
-    const existing = await deps.campaigns.byIdempotencyKey(key);
-    if (existing) return resume(deps, existing, requestHash, key);
+
+  private resume(existing: Campaign, requestHash: string, key: string): Promise<Campaign> {
+    replayable(existing, requestHash, 'NOTIFICATION', key);
+    // A start that failed after storing the campaign is completed by its retry.
+    return existing.jobId ? Promise.resolve(existing) : this.attachJob(existing);
   }
-  return attachJob(deps, campaign);
-}
 
-async function resume(
-  deps: NotificationDeps,
-  existing: Campaign,
-  requestHash: string,
-  key: string,
-) {
-  replayable(existing, requestHash, 'NOTIFICATION', key);
-  // A start that failed after storing the campaign is completed by its retry.
-  return existing.jobId ? existing : attachJob(deps, existing);
-}
-
-async function attachJob(deps: NotificationDeps, campaign: Campaign): Promise<Campaign> {
-  const jobId = await deps.campaignJobs.createCampaignJob(campaign.id);
-  const updatedAt = deps.clock();
-  await deps.campaigns.update(campaign.id, { jobId, updatedAt });
-  return { ...campaign, jobId, updatedAt };
+  private async attachJob(campaign: Campaign): Promise<Campaign> {
+    const jobId = await this.deps.campaignJobs.createCampaignJob(campaign.id);
+    return this.deps.campaigns.update(campaign.id, (c) =>
+      attachJob(c, jobId, this.deps.runtime.now()),
+    );
+  }
 }
 
 function validateRecipients(input: StartCampaignInput): CampaignRecipients {

@@ -1,34 +1,24 @@
-import type { DecodedEvent } from '@trellis/contracts';
-import { CAMPAIGN_JOB_TYPE, FINAL_CAMPAIGN_STATES } from '../domain/campaign';
-import type { NotificationDeps } from './deps';
+import { end } from '../domain/campaign';
+import type { CampaignRepository } from './ports/campaign.repository.port';
+import type { Runtime } from './ports/runtime.port';
+
+export interface SyncCampaignFromJobDeps {
+  campaigns: CampaignRepository;
+  runtime: Runtime;
+}
 
 /**
- * Mirrors the end of a campaign's job that the worker could not record itself: JobDeadLettered →
- * FAILED, JobCancelled → CANCELLED (the job id is looked up by campaign).
+ * Mirrors the end of a campaign's job that the worker could not record itself: the job dead-lettered
+ * → FAILED, cancelled → CANCELLED (the campaign is looked up by job id).
  */
-export async function syncCampaignFromJob(
-  deps: Pick<NotificationDeps, 'campaigns' | 'clock'>,
-  event: DecodedEvent,
-): Promise<void> {
-  let jobId: string;
-  let state: 'FAILED' | 'CANCELLED';
-  if (
-    event.eventType === 'trellis.job.v1.JobDeadLettered' &&
-    event.payload.type === CAMPAIGN_JOB_TYPE
-  ) {
-    jobId = event.payload.jobId;
-    state = 'FAILED';
-  } else if (
-    event.eventType === 'trellis.job.v1.JobCancelled' &&
-    event.payload.type === CAMPAIGN_JOB_TYPE
-  ) {
-    jobId = event.payload.jobId;
-    state = 'CANCELLED';
-  } else {
-    return;
+export class SyncCampaignFromJob {
+  constructor(private readonly deps: SyncCampaignFromJobDeps) {}
+
+  async execute(input: { jobId: string; state: 'FAILED' | 'CANCELLED' }): Promise<void> {
+    const campaign = await this.deps.campaigns.findByJobId(input.jobId);
+    if (!campaign) return;
+    await this.deps.campaigns.update(campaign.id, (c) =>
+      end(c, input.state, this.deps.runtime.now()),
+    );
   }
-  const campaign = await deps.campaigns.byJobId(jobId);
-  if (!campaign || FINAL_CAMPAIGN_STATES.includes(campaign.state)) return;
-  const now = deps.clock();
-  await deps.campaigns.update(campaign.id, { state, finishedAt: now, updatedAt: now });
 }

@@ -1,20 +1,31 @@
 import { ValidationError } from '@trellis/platform/errors';
 import { normalizeEmail } from '../domain/email-address';
 import type { Suppression, SuppressionReason } from '../domain/suppression';
-import type { NotificationDeps } from './deps';
+import type { Runtime } from './ports/runtime.port';
+import type { SuppressionRepository } from './ports/suppression.repository.port';
+
+export interface UnsubscribeDeps {
+  suppressions: SuppressionRepository;
+  runtime: Runtime;
+}
 
 /** Suppresses an address; an already suppressed one returns its existing suppression. */
-export async function unsubscribe(
-  deps: Pick<NotificationDeps, 'suppressions' | 'clock'>,
-  input: { email: string; reason: SuppressionReason; comment: string },
-): Promise<Suppression> {
-  const email = normalizeEmail(input.email, 'email');
-  if (input.comment.length > 512)
-    throw ValidationError.field('comment', 'must be at most 512 characters');
-  return deps.suppressions.insertIfAbsent({
-    email,
-    reason: input.reason,
-    comment: input.comment,
-    createdAt: deps.clock(),
-  });
+export class Unsubscribe {
+  constructor(private readonly deps: UnsubscribeDeps) {}
+
+  async execute(input: {
+    email: string;
+    reason: SuppressionReason;
+    comment: string;
+  }): Promise<Suppression> {
+    const email = normalizeEmail(input.email, 'email');
+    if (input.comment.length > 512)
+      throw ValidationError.field('comment', 'must be at most 512 characters');
+    return this.deps.suppressions.insertIfAbsent({
+      email,
+      reason: input.reason,
+      comment: input.comment,
+      createdAt: this.deps.runtime.now(),
+    });
+  }
 }

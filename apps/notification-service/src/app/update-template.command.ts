@@ -1,11 +1,13 @@
-import { AbortedError, NotFoundError } from '@trellis/platform/errors';
+import { notFound, templateVersionMismatch } from '../domain/errors';
 import {
   type Template,
   type TemplateContent,
+  templateVersion,
   validateTemplateContent,
   validateTemplateId,
 } from '../domain/template';
-import type { NotificationDeps } from './deps';
+import type { Runtime } from './ports/runtime.port';
+import type { TemplateRepository } from './ports/template.repository.port';
 
 export interface UpdateTemplateInput extends TemplateContent {
   templateId: string;
@@ -13,34 +15,32 @@ export interface UpdateTemplateInput extends TemplateContent {
   expectedVersion: number;
 }
 
+export interface UpdateTemplateDeps {
+  templates: TemplateRepository;
+  runtime: Runtime;
+}
+
 /** Stores a new version; earlier versions stay readable and renderable. */
-export async function updateTemplate(
-  deps: Pick<NotificationDeps, 'templates' | 'clock'>,
-  input: UpdateTemplateInput,
-): Promise<Template> {
-  validateTemplateId(input.templateId);
-  validateTemplateContent(input);
-  for (;;) {
-    const latest = await deps.templates.latest(input.templateId);
-    if (!latest) throw new NotFoundError('template', input.templateId);
-    if (input.expectedVersion > 0 && input.expectedVersion !== latest.version) {
-      throw new AbortedError(
-        'TEMPLATE.VERSION_MISMATCH',
-        `template ${input.templateId} is at version ${latest.version}, not ${input.expectedVersion}`,
-        { template_id: input.templateId, current_version: String(latest.version) },
+export class UpdateTemplate {
+  constructor(private readonly deps: UpdateTemplateDeps) {}
+
+  async execute(input: UpdateTemplateInput): Promise<Template> {
+    validateTemplateId(input.templateId);
+    validateTemplateContent(input);
+    for (;;) {
+      const latest = await this.deps.templates.latest(input.templateId);
+      if (!latest) throw notFound('template', input.templateId);
+      if (input.expectedVersion > 0 && input.expectedVersion !== latest.version) {
+        throw templateVersionMismatch(input.templateId, latest.version, input.expectedVersion);
+      }
+      const next = templateVersion(
+        input.templateId,
+        latest.version + 1,
+        input,
+        this.deps.runtime.now(),
       );
+      if (await this.deps.templates.addVersion(next)) return next;
+      // A concurrent update won: re-check the expectation against the new latest.
     }
-    const next: Template = {
-      id: input.templateId,
-      version: latest.version + 1,
-      displayName: input.displayName.trim(),
-      description: input.description,
-      subject: input.subject,
-      textBody: input.textBody,
-      htmlBody: input.htmlBody,
-      createdAt: deps.clock(),
-    };
-    if (await deps.templates.addVersion(next)) return next;
-    // A concurrent update won: re-check the expectation against the new latest.
   }
 }

@@ -71,3 +71,226 @@ export function smtpMessageIdOf(response: string): string {
   const match = /queued as ([^\s;,]+)/i.exec(response);
   return match ? match[1] : response;
 }
+
+/** A notification to create: everything but its state, which `queue` decides. */
+export interface NewNotification {
+  id: string;
+  recipient: string;
+  cc: string[];
+  content: EmailContent;
+  /** Per-recipient variables rendered with the content (recipient, contact). */
+  contextVariables: Record<string, unknown>;
+  source: NotificationSource;
+  sourceRef: string;
+  dedupeKey: string;
+  campaignId?: string;
+  traceId: string;
+  /** The rendered subject when known at queue time. */
+  subject?: string;
+}
+
+/**
+ * What a delivery state change publishes (mapped to trellis.notification.v1 events by the outbox
+ * adapter). `EmailRequested` is the delivery work item: `first` attempt, a `retry`, or `dead`
+ * (exhausted, to the DLQ).
+ */
+export type NotificationEvent =
+  | {
+      type: 'EmailRequested';
+      notification: Notification;
+      content: EmailContent;
+      contextVariables: Record<string, unknown>;
+      route: 'first' | 'retry' | 'dead';
+      attempt: number;
+      notBefore?: Date;
+      lastError: string;
+    }
+  | { type: 'NotificationSent'; notification: Notification; at: Date }
+  | {
+      type: 'NotificationFailed';
+      notification: Notification;
+      error: string;
+      permanent: boolean;
+      at: Date;
+    }
+  | { type: 'NotificationSuppressed'; notification: Notification; at: Date };
+
+export interface Transition {
+  notification: Notification;
+  events: NotificationEvent[];
+}
+
+/** The content and variables an attempt renders; a retry or dead letter carries them on. */
+export interface DeliveryContent {
+  content: EmailContent;
+  contextVariables: Record<string, unknown>;
+}
+
+/**
+ * A new notification: QUEUED with its EmailRequested, or SUPPRESSED (with NotificationSuppressed)
+ * when the recipient is on the suppression list.
+ */
+export function queue(
+  spec: NewNotification,
+  suppressed: boolean,
+  messageIdDomain: string,
+  now: Date,
+): Transition {
+  const { content } = spec;
+  const notification: Notification = {
+    id: spec.id,
+    recipient: spec.recipient,
+    cc: spec.cc,
+    templateId: content.kind === 'template' ? content.templateId : '',
+    templateVersion: content.kind === 'template' ? content.templateVersion : 0,
+    subject: spec.subject ?? (content.kind === 'inline' ? content.inline.subject : ''),
+    state: suppressed ? 'SUPPRESSED' : 'QUEUED',
+    attempts: 0,
+    lastError: suppressed ? 'SUPPRESSED' : '',
+    smtpResponse: '',
+    messageId: messageIdFor(spec.id, messageIdDomain),
+    smtpMessageId: '',
+    campaignId: spec.campaignId ?? '',
+    source: spec.source,
+    sourceRef: spec.sourceRef,
+    traceId: spec.traceId,
+    dedupeKey: spec.dedupeKey,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return {
+    notification,
+    events: [
+      suppressed
+        ? { type: 'NotificationSuppressed', notification, at: now }
+        : {
+            type: 'EmailRequested',
+            notification,
+            content,
+            contextVariables: spec.contextVariables,
+            route: 'first',
+            attempt: 1,
+            lastError: '',
+          },
+    ],
+  };
+}
+
+/**
+ * Delivery outcomes apply only to the attempt that holds the SENDING claim: anything else (a
+ * concurrent delivery took the attempt over and finished it) is left as it is, publishing nothing.
+ */
+function holdsClaim(n: Notification, attempt: number): boolean {
+  return n.state === 'SENDING' && n.attempts === attempt;
+}
+
+const unchanged = (notification: Notification): Transition => ({ notification, events: [] });
+
+/** SENDING → SUPPRESSED: the recipient was suppressed after the mail was queued. */
+export function suppress(n: Notification, attempt: number, now: Date): Transition {
+  if (!holdsClaim(n, attempt)) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'SUPPRESSED',
+    lastError: 'SUPPRESSED',
+    updatedAt: now,
+  };
+  return { notification, events: [{ type: 'NotificationSuppressed', notification, at: now }] };
+}
+
+/** SENDING → SENT with the server's reply. */
+export function markSent(
+  n: Notification,
+  attempt: number,
+  sent: { subject: string; smtpResponse: string },
+  now: Date,
+): Transition {
+  if (!holdsClaim(n, attempt)) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'SENT',
+    subject: sent.subject,
+    smtpResponse: sent.smtpResponse,
+    smtpMessageId: smtpMessageIdOf(sent.smtpResponse),
+    lastError: '',
+    sentAt: now,
+    nextAttemptAt: undefined,
+    updatedAt: now,
+  };
+  return { notification, events: [{ type: 'NotificationSent', notification, at: now }] };
+}
+
+/**
+ * SENDING → FAILED with NotificationFailed; `deadLetter` (retries exhausted) also sends the work
+ * item to the DLQ.
+ */
+export function fail(
+  n: Notification,
+  attempt: number,
+  failure: { error: string; permanent: boolean; subject?: string; deadLetter?: DeliveryContent },
+  now: Date,
+): Transition {
+  if (!holdsClaim(n, attempt)) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'FAILED',
+    lastError: failure.error,
+    nextAttemptAt: undefined,
+    updatedAt: now,
+    ...(failure.subject ? { subject: failure.subject } : {}),
+  };
+  const events: NotificationEvent[] = [
+    {
+      type: 'NotificationFailed',
+      notification,
+      error: failure.error,
+      permanent: failure.permanent,
+      at: now,
+    },
+  ];
+  if (failure.deadLetter) {
+    events.push({
+      type: 'EmailRequested',
+      notification,
+      ...failure.deadLetter,
+      route: 'dead',
+      attempt,
+      lastError: failure.error,
+    });
+  }
+  return { notification, events };
+}
+
+/** SENDING → QUEUED for attempt + 1 at `notBefore`, with the retry's EmailRequested. */
+export function scheduleRetry(
+  n: Notification,
+  attempt: number,
+  retry: { error: string; subject: string; notBefore: Date; next?: DeliveryContent },
+  now: Date,
+): Transition {
+  if (!holdsClaim(n, attempt)) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'QUEUED',
+    lastError: retry.error,
+    subject: retry.subject,
+    nextAttemptAt: retry.notBefore,
+    updatedAt: now,
+  };
+  return {
+    notification,
+    events: retry.next
+      ? [
+          {
+            type: 'EmailRequested',
+            notification,
+            ...retry.next,
+            route: 'retry',
+            attempt: attempt + 1,
+            notBefore: retry.notBefore,
+            lastError: retry.error,
+          },
+        ]
+      : [],
+  };
+}

@@ -57,3 +57,22 @@ export function validateTemplateContent(content: TemplateContent): void {
     ['html_body', content.htmlBody],
   ]);
 }
+
+/** Version `version` of template `id` with `content` (display name trimmed). */
+export function templateVersion(
+  id: string,
+  version: number,
+  content: TemplateContent,
+  now: Date,
+): Template {
+  return {
+    id,
+    version,
+    displayName: content.displayName.trim(),
+    description: content.description,
+    subject: content.subject,
+    textBody: content.textBody,
+    htmlBody: content.htmlBody,
+    createdAt: now,
+  };
+}

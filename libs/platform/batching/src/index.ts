@@ -5,3 +5,4 @@ export {
   type BatchOutcome,
   type GroupCommitOptions,
 } from './group-commit';
+export { applyChanges, type ChangeRequest } from './apply-changes';

@@ -1,7 +1,7 @@
 import { ClientError, Status } from 'nice-grpc';
 import { jobV1 } from '@trellis/contracts';
 import { UnavailableError } from '@trellis/platform/errors';
-import type { CampaignJobs } from '../../app/job-queue.port';
+import type { CampaignJobs } from '../../app/ports/campaign-jobs.port';
 import { CAMPAIGN_JOB_TYPE } from '../../domain/campaign';
 
 type JobClient = Pick<jobV1.JobServiceClient, 'createJob' | 'cancelJob'>;

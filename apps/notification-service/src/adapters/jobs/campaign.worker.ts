@@ -1,7 +1,6 @@
 import { createWorker, JobFailure, type JobServiceClient, type Worker } from '@trellis/job-worker';
 import type { Logger } from '@trellis/platform/logging';
-import type { NotificationDeps } from '../../app/deps';
-import { runCampaign, type CampaignRunSettings } from '../../app/run-campaign.command';
+import type { RunCampaign } from '../../app/run-campaign.command';
 import { CAMPAIGN_JOB_TYPE } from '../../domain/campaign';
 
 /**
@@ -10,7 +9,7 @@ import { CAMPAIGN_JOB_TYPE } from '../../domain/campaign';
  * makes the job CANCELLED).
  */
 export function startCampaignWorker(
-  deps: NotificationDeps & { campaignRun: CampaignRunSettings },
+  runCampaign: RunCampaign,
   settings: {
     client: JobServiceClient;
     concurrency: number;
@@ -32,7 +31,7 @@ export function startCampaignWorker(
           code: 'BAD_PAYLOAD',
         });
       }
-      const result = await runCampaign(deps, campaignId, { signal, progress });
+      const result = await runCampaign.execute({ campaignId, run: { signal, progress } });
       if (result.outcome === 'cancelled') {
         // The job-service learns of the cancellation through the next heartbeat; wait for it briefly.
         await new Promise<void>((resolve) => {

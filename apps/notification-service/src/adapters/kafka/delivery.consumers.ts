@@ -1,14 +1,20 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { encodeEventEnvelope, topics, type commonV1 } from '@trellis/contracts';
+import {
+  encodeEventEnvelope,
+  topics,
+  type commonV1,
+  type notificationV1,
+} from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { eventHeaders, startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
 import { activeTraceId } from '@trellis/platform/telemetry';
-import {
-  deliverEmail,
-  type DeliveryDeps,
-  type DeliveryResult,
+import type {
+  DeliverEmail,
+  DeliverEmailInput,
+  DeliveryResult,
 } from '../../app/deliver-email.command';
+import type { DeliveryContent } from '../../domain/notification';
 
 export interface DeliveryConsumerSettings {
   kafka: Kafka;
@@ -34,7 +40,7 @@ export interface DeliveryConsumerSettings {
  * redelivered message a no-op.
  */
 export async function startDeliveryConsumers(
-  deps: DeliveryDeps,
+  deliverEmail: DeliverEmail,
   settings: DeliveryConsumerSettings,
 ): Promise<EventConsumer[]> {
   const common = {
@@ -52,7 +58,7 @@ export async function startDeliveryConsumers(
     topics: [topics.email],
     async handle({ event }) {
       if (event.eventType !== 'trellis.notification.v1.EmailRequested') return;
-      record(await deliverEmail(deps, event.payload, activeTraceId()));
+      record(await deliverEmail.execute(deliveryInput(event.payload)));
     },
   });
   const retry = await startEventConsumer({
@@ -62,13 +68,13 @@ export async function startDeliveryConsumers(
     async handle({ event, envelope }) {
       if (event.eventType !== 'trellis.notification.v1.EmailRequested') return;
       const dueAt = event.payload.notBefore?.getTime() ?? 0;
-      const wait = dueAt - deps.clock().getTime();
+      const wait = dueAt - Date.now();
       if (wait > settings.retryMaxHoldMs) {
         await requeue(settings.producer, envelope);
         return;
       }
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      record(await deliverEmail(deps, event.payload, activeTraceId()));
+      record(await deliverEmail.execute(deliveryInput(event.payload)));
     },
   });
   return [first, retry];
@@ -85,4 +91,33 @@ async function requeue(producer: Producer, envelope: commonV1.EventEnvelope): Pr
       },
     ],
   });
+}
+
+/** The use case's input from the work item. */
+function deliveryInput(request: notificationV1.EmailRequested): DeliverEmailInput {
+  return {
+    notificationId: request.notificationId,
+    attempt: request.attempt,
+    content: deliveryContentOf(request),
+    activeTraceId: activeTraceId(),
+  };
+}
+
+/** The content an EmailRequested carries, with its per-recipient variables. */
+function deliveryContentOf(request: notificationV1.EmailRequested): DeliveryContent | undefined {
+  const contextVariables = (request.contextVariables ?? {}) as Record<string, unknown>;
+  if (request.template) {
+    return {
+      content: {
+        kind: 'template',
+        templateId: request.template.templateId,
+        templateVersion: request.template.templateVersion,
+        variables: (request.template.variables ?? {}) as Record<string, unknown>,
+      },
+      contextVariables,
+    };
+  }
+  if (request.inline)
+    return { content: { kind: 'inline', inline: request.inline }, contextVariables };
+  return undefined;
 }

@@ -4,8 +4,9 @@ import { topics } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
 import { activeTraceId } from '@trellis/platform/telemetry';
-import { handleDomainEvent, type EventMailDeps } from '../../app/handle-domain-event.command';
-import { syncCampaignFromJob } from '../../app/sync-campaign-from-job.command';
+import type { HandleDomainEvent } from '../../app/handle-domain-event.command';
+import type { SyncCampaignFromJob } from '../../app/sync-campaign-from-job.command';
+import { campaignJobEnd, eventMails } from './event-mails';
 
 /** Poison (undecodable) account/job events are copied here, with an `error` header. */
 export const DOMAIN_EVENTS_DLQ = 'notification.domain-events.dlq.v1';
@@ -16,8 +17,15 @@ export const DOMAIN_EVENTS_DLQ = 'notification.domain-events.dlq.v1';
  * Campaign jobs that die or are cancelled outside the worker are mirrored on their campaign.
  */
 export function startDomainEventsConsumer(
-  deps: EventMailDeps,
-  settings: { kafka: Kafka; producer: Producer; logger: Logger; metrics: Registry },
+  useCases: { handleDomainEvent: HandleDomainEvent; syncCampaignFromJob: SyncCampaignFromJob },
+  settings: {
+    kafka: Kafka;
+    producer: Producer;
+    logger: Logger;
+    metrics: Registry;
+    /** Where JobDeadLettered alerts go. */
+    opsAlertEmail: string;
+  },
 ): Promise<EventConsumer> {
   const logger = settings.logger.child({ component: 'domain-events' });
   return startEventConsumer({
@@ -29,14 +37,20 @@ export function startDomainEventsConsumer(
     topics: [topics.accountEvents, topics.jobEvents],
     deadLetterTopic: DOMAIN_EVENTS_DLQ,
     async handle({ event, envelope }) {
-      const outcome = await handleDomainEvent(deps, envelope.eventId, event, activeTraceId());
+      const outcome = await useCases.handleDomainEvent.execute({
+        eventId: envelope.eventId,
+        eventType: event.eventType,
+        mails: eventMails(event, settings.opsAlertEmail),
+        traceId: activeTraceId(),
+      });
       if (outcome !== 'ignored') {
         logger.debug(
           { event_id: envelope.eventId, event_type: event.eventType, outcome },
           'event mail',
         );
       }
-      await syncCampaignFromJob(deps, event);
+      const jobEnd = campaignJobEnd(event);
+      if (jobEnd) await useCases.syncCampaignFromJob.execute(jobEnd);
     },
   });
 }

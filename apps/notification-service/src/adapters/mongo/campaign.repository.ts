@@ -1,9 +1,8 @@
-import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@trellis/platform/mongo';
-import type { Campaign } from '../../domain/campaign';
-import type { CampaignRepository } from '../../app/campaign.repository.port';
-import type { Tx } from '../../app/unit-of-work.port';
-import { sessionOf } from './session';
+import type { Collection, Db, MongoClient } from 'mongodb';
+import { NotFoundError } from '@trellis/platform/errors';
+import { isDuplicateKeyError, withTransaction } from '@trellis/platform/mongo';
+import type { Campaign, CampaignTransition } from '../../domain/campaign';
+import type { CampaignRepository } from '../../app/ports/campaign.repository.port';
 
 type CampaignDoc = Omit<Campaign, 'id' | 'idempotencyKey'> & {
   _id: string;
@@ -14,7 +13,10 @@ type CampaignDoc = Omit<Campaign, 'id' | 'idempotencyKey'> & {
 export class MongoCampaignRepository implements CampaignRepository {
   private readonly campaigns: Collection<CampaignDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    private readonly client: MongoClient,
+    db: Db,
+  ) {
     this.campaigns = db.collection<CampaignDoc>('campaigns');
   }
 
@@ -30,38 +32,55 @@ export class MongoCampaignRepository implements CampaignRepository {
     ]);
   }
 
-  async insert(c: Campaign, tx?: Tx): Promise<boolean> {
+  async create(c: Campaign): Promise<{ campaign: Campaign; created: boolean }> {
     const { id, idempotencyKey, ...rest } = c;
     try {
-      await this.campaigns.insertOne(
-        { _id: id, ...rest, ...(idempotencyKey ? { idempotencyKey } : {}) },
-        { session: sessionOf(tx) },
-      );
-      return true;
+      await this.campaigns.insertOne({
+        _id: id,
+        ...rest,
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      });
+      return { campaign: c, created: true };
     } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
+      if (!isDuplicateKeyError(err) || !idempotencyKey) throw err;
+      const existing = await this.findByIdempotencyKey(idempotencyKey);
+      if (!existing) throw err;
+      return { campaign: existing, created: false };
     }
   }
 
-  async get(id: string, tx?: Tx): Promise<Campaign | undefined> {
-    const doc = await this.campaigns.findOne({ _id: id }, { session: sessionOf(tx) });
+  async findById(id: string): Promise<Campaign | undefined> {
+    const doc = await this.campaigns.findOne({ _id: id });
     return doc ? fromDoc(doc) : undefined;
   }
 
-  async byIdempotencyKey(key: string): Promise<Campaign | undefined> {
+  async findByIdempotencyKey(key: string): Promise<Campaign | undefined> {
     const doc = await this.campaigns.findOne({ idempotencyKey: key });
     return doc ? fromDoc(doc) : undefined;
   }
 
-  async byJobId(jobId: string): Promise<Campaign | undefined> {
+  async findByJobId(jobId: string): Promise<Campaign | undefined> {
     const doc = await this.campaigns.findOne({ jobId });
     return doc ? fromDoc(doc) : undefined;
   }
 
-  async update(id: string, changes: Partial<Campaign>, tx?: Tx): Promise<void> {
-    const { id: _id, ...set } = changes;
-    await this.campaigns.updateOne({ _id: id }, { $set: set }, { session: sessionOf(tx) });
+  /** Saves only the fields `change` changed, so a cancel and the worker's progress never undo each other. */
+  update(id: string, change: (campaign: Campaign) => CampaignTransition): Promise<Campaign> {
+    return withTransaction(this.client, async (session) => {
+      const doc = await this.campaigns.findOne({ _id: id }, { session });
+      if (!doc) throw new NotFoundError('campaign', id);
+      const before = fromDoc(doc);
+      const { campaign } = change(before);
+      const set: Partial<CampaignDoc> = {};
+      for (const [key, value] of Object.entries(campaign) as Array<[keyof Campaign, unknown]>) {
+        if (key === 'id' || key === 'idempotencyKey' || value === before[key]) continue;
+        (set as Record<string, unknown>)[key] = value;
+      }
+      if (Object.keys(set).length > 0) {
+        await this.campaigns.updateOne({ _id: id }, { $set: set }, { session });
+      }
+      return campaign;
+    });
   }
 }
 

@@ -2,7 +2,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKeyError } from '@trellis/platform/mongo';
 import type { Contact, PostalAddress } from '../../domain/contact';
 import { emailDomain } from '../../domain/email-address';
-import type { ContactRepository } from '../../app/contact.repository.port';
+import type { ContactRepository } from '../../app/ports/contact.repository.port';
 
 interface ContactDoc {
   _id: string;
@@ -46,7 +46,7 @@ export class MongoContactRepository implements ContactRepository {
     }
   }
 
-  async get(id: string): Promise<Contact | undefined> {
+  async findById(id: string): Promise<Contact | undefined> {
     const doc = await this.contacts.findOne({ _id: id });
     return doc ? fromDoc(doc) : undefined;
   }

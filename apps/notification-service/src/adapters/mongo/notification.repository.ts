@@ -1,15 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
-import { allSucceeded, GroupCommit } from '@trellis/platform/batching';
-import type { Notification, NotificationState } from '../../domain/notification';
+import type {
+  AnyBulkWriteOperation,
+  ClientSession,
+  Collection,
+  Db,
+  MongoClient,
+  Filter,
+} from 'mongodb';
+import {
+  allSucceeded,
+  applyChanges,
+  type BatchOutcome,
+  GroupCommit,
+} from '@trellis/platform/batching';
+import { NotFoundError } from '@trellis/platform/errors';
+import type { OutboxRelay } from '@trellis/platform/messaging';
+import { type Inbox, type Outbox, withTransaction } from '@trellis/platform/mongo';
+import { traceHeaders } from '@trellis/platform/telemetry';
+import type { Notification, NotificationState, Transition } from '../../domain/notification';
 import type {
   CampaignCounts,
+  CreateOptions,
   NotificationFilter,
   NotificationRepository,
   SendRequestRecord,
-} from '../../app/notification.repository.port';
-import type { Tx } from '../../app/unit-of-work.port';
-import { sessionOf } from './session';
+} from '../../app/ports/notification.repository.port';
+import { outboxMessagesOf } from './notification-events';
 
 type NotificationDoc = Omit<Notification, 'id'> & {
   _id: string;
@@ -25,6 +41,13 @@ interface ClaimRequest {
   claimMs: number;
 }
 
+interface UpdateRequest {
+  id: string;
+  change: (notification: Notification) => Transition;
+  /** The caller's trace context: the batch's transaction runs in the first caller's. */
+  trace: Record<string, string> | undefined;
+}
+
 interface SendRequestDoc {
   _id: string;
   requestHash: string;
@@ -34,7 +57,9 @@ interface SendRequestDoc {
 
 /**
  * Notifications (_id = id, camelCase fields) with a unique `dedupeKey` (campaign + recipient, event
- * + role, idempotency key + index), and SendEmail idempotency records kept for 48 h.
+ * + role, idempotency key + index), and SendEmail idempotency records kept for 48 h. The only place
+ * that knows transactions, the outbox (events commit with their notification), the inbox of the
+ * domain-events consumer, group commit (claims and delivery outcomes) and trace capture.
  */
 export class MongoNotificationRepository implements NotificationRepository {
   readonly collection: Collection<NotificationDoc>;
@@ -45,7 +70,23 @@ export class MongoNotificationRepository implements NotificationRepository {
     { maxBatch: 500, maxInFlight: 2 },
   );
 
-  constructor(db: Db) {
+  /**
+   * Delivery outcomes recorded concurrently (one consumer batch) are written in one transaction —
+   * one read, one bulk update, one outbox insert — instead of one transaction each.
+   */
+  private readonly updates = new GroupCommit<UpdateRequest, Notification>(
+    (batch) => this.commitUpdates(batch),
+    { maxBatch: 500 },
+  );
+
+  constructor(
+    private readonly client: MongoClient,
+    db: Db,
+    private readonly outbox: Pick<Outbox, 'append'>,
+    private readonly relay: Pick<OutboxRelay, 'notify'>,
+    /** The domain-events consumer's inbox (create with `inboxEvent`). */
+    private readonly inbox?: Inbox,
+  ) {
     this.collection = db.collection<NotificationDoc>('notifications');
     this.sendRequests = db.collection<SendRequestDoc>('send_requests');
   }
@@ -64,35 +105,66 @@ export class MongoNotificationRepository implements NotificationRepository {
     );
   }
 
-  async insertMany(
-    tx: Tx,
-    notifications: Notification[],
-    options: { fresh?: boolean } = {},
-  ): Promise<{ skipped: Set<string> }> {
-    const session = sessionOf(tx);
-    if (options.fresh) {
-      await this.collection.insertMany(notifications.map(toDoc), { session, ordered: true });
-      return { skipped: new Set() };
+  async create(
+    transitions: Transition[],
+    options: CreateOptions = {},
+  ): Promise<{ notifications: Notification[]; created: boolean }> {
+    let written: Notification[] = [];
+    const work = async (session: ClientSession) => {
+      written = [];
+      if (transitions.length === 0) return;
+      let skipped = new Set<string>();
+      if ('sendRequest' in options) {
+        // First: a key used before fails the transaction at once (duplicate key).
+        const r = options.sendRequest;
+        await this.sendRequests.insertOne(
+          {
+            _id: r.key,
+            requestHash: r.requestHash,
+            notificationIds: r.notificationIds,
+            createdAt: r.createdAt,
+          },
+          { session },
+        );
+      } else {
+        // Ids derive from dedupe keys: an existing notification is found by primary key.
+        const existing = await this.collection
+          .find({ _id: { $in: transitions.map((t) => t.notification.id) } }, { session })
+          .project<{ dedupeKey: string }>({ dedupeKey: 1 })
+          .toArray();
+        skipped = new Set(existing.map((d) => d.dedupeKey));
+      }
+      const fresh = transitions.filter((t) => !skipped.has(t.notification.dedupeKey));
+      if (fresh.length > 0) {
+        await this.collection.insertMany(
+          fresh.map((t) => toDoc(t.notification)),
+          { session, ordered: true },
+        );
+      }
+      await this.outbox.append(session, outboxMessagesOf(fresh.flatMap((t) => t.events)));
+      written = fresh.map((t) => t.notification);
+    };
+    if ('inboxEvent' in options) {
+      if (!this.inbox) throw new Error('this repository has no inbox');
+      const { id, type } = options.inboxEvent;
+      const outcome = await this.inbox.processOnce(id, type, work);
+      if (outcome === 'processed') this.relay.notify();
+      return {
+        notifications: outcome === 'processed' ? written : [],
+        created: outcome === 'processed',
+      };
     }
-    // Ids derive from dedupe keys: an existing notification is found by primary key.
-    const existing = await this.collection
-      .find({ _id: { $in: notifications.map((n) => n.id) } }, { session })
-      .project<{ dedupeKey: string }>({ dedupeKey: 1 })
-      .toArray();
-    const skipped = new Set(existing.map((d) => d.dedupeKey));
-    const fresh = notifications.filter((n) => !skipped.has(n.dedupeKey));
-    if (fresh.length > 0) {
-      await this.collection.insertMany(fresh.map(toDoc), { session, ordered: true });
-    }
-    return { skipped };
+    await withTransaction(this.client, work);
+    this.relay.notify();
+    return { notifications: written, created: true };
   }
 
-  async get(id: string, tx?: Tx): Promise<Notification | undefined> {
-    const doc = await this.collection.findOne({ _id: id }, { session: sessionOf(tx) });
+  async findById(id: string): Promise<Notification | undefined> {
+    const doc = await this.collection.findOne({ _id: id });
     return doc ? fromDoc(doc) : undefined;
   }
 
-  async getMany(ids: string[]): Promise<Notification[]> {
+  async findByIds(ids: string[]): Promise<Notification[]> {
     if (ids.length === 0) return [];
     return (await this.collection.find({ _id: { $in: ids } }).toArray()).map(fromDoc);
   }
@@ -172,51 +244,43 @@ export class MongoNotificationRepository implements NotificationRepository {
     });
   }
 
-  async transition(
-    tx: Tx,
-    id: string,
-    expected: { state: NotificationState; attempts: number },
-    changes: Partial<Notification>,
-  ): Promise<boolean> {
-    const { set, unset } = toUpdate(changes);
-    const result = await this.collection.updateOne(
-      { _id: id, state: expected.state, attempts: expected.attempts },
-      { $set: set, $unset: unset },
-      { session: sessionOf(tx) },
-    );
-    return result.matchedCount === 1;
+  update(id: string, change: (notification: Notification) => Transition): Promise<Notification> {
+    return this.updates.submit({ id, change, trace: traceHeaders() });
   }
 
-  async transitionMany(
-    tx: Tx,
-    items: Array<{
-      id: string;
-      expected: { state: NotificationState; attempts: number };
-      changes: Partial<Notification>;
-    }>,
-  ): Promise<boolean[]> {
-    if (items.length === 0) return [];
-    const session = sessionOf(tx);
-    const batch = randomUUID();
-    const token = (i: number) => `${batch}:${i}`;
-    const ops: AnyBulkWriteOperation<NotificationDoc>[] = items.map((it, i) => {
-      const { set, unset } = toUpdate(it.changes);
-      return {
-        updateOne: {
-          filter: { _id: it.id, state: it.expected.state, attempts: it.expected.attempts },
-          update: { $set: { ...set, writeToken: token(i) }, $unset: unset },
+  /**
+   * One transaction loads the batch's notifications, applies each change in queue order (several
+   * changes of one notification see each other's result), saves what changed and appends every
+   * event. A change that throws fails its own request only. A concurrent write to a loaded
+   * notification is a write conflict, which reruns the whole batch.
+   */
+  private async commitUpdates(batch: UpdateRequest[]): Promise<Array<BatchOutcome<Notification>>> {
+    const outcomes = await withTransaction(this.client, async (session) => {
+      const docs = await this.collection
+        .find({ _id: { $in: [...new Set(batch.map((r) => r.id))] } }, { session })
+        .toArray();
+      const { outcomes, changed, published } = applyChanges(
+        batch,
+        new Map(docs.map((doc) => [doc._id, fromDoc(doc)])),
+        {
+          stateOf: (transition: Transition) => transition.notification,
+          notFound: (id) => new NotFoundError('notification', id),
         },
-      };
+      );
+      if (changed.size > 0) {
+        const writes: AnyBulkWriteOperation<NotificationDoc>[] = [...changed.values()].map((n) => ({
+          updateOne: { filter: { _id: n.id }, update: toUpdate(n) },
+        }));
+        await this.collection.bulkWrite(writes, { ordered: true, session });
+      }
+      await this.outbox.append(
+        session,
+        published.flatMap(({ request, events }) => outboxMessagesOf(events, request.trace)),
+      );
+      return outcomes;
     });
-    const result = await this.collection.bulkWrite(ops, { ordered: true, session });
-    if (result.matchedCount === items.length) return items.map(() => true);
-    // Some guards did not match (a concurrent delivery): find out which ones did.
-    const docs = await this.collection
-      .find({ _id: { $in: items.map((it) => it.id) } }, { session })
-      .project<{ writeToken?: string }>({ writeToken: 1 })
-      .toArray();
-    const tokens = new Set(docs.map((d) => d.writeToken));
-    return items.map((_, i) => tokens.has(token(i)));
+    this.relay.notify();
+    return outcomes;
   }
 
   async campaignCounts(campaignId: string): Promise<CampaignCounts> {
@@ -235,8 +299,8 @@ export class MongoNotificationRepository implements NotificationRepository {
     };
   }
 
-  async findSendRequest(key: string, tx?: Tx): Promise<SendRequestRecord | undefined> {
-    const doc = await this.sendRequests.findOne({ _id: key }, { session: sessionOf(tx) });
+  async findSendRequest(key: string): Promise<SendRequestRecord | undefined> {
+    const doc = await this.sendRequests.findOne({ _id: key });
     return doc
       ? {
           key: doc._id,
@@ -246,33 +310,21 @@ export class MongoNotificationRepository implements NotificationRepository {
         }
       : undefined;
   }
-
-  async saveSendRequest(tx: Tx, record: SendRequestRecord): Promise<void> {
-    await this.sendRequests.insertOne(
-      {
-        _id: record.key,
-        requestHash: record.requestHash,
-        notificationIds: record.notificationIds,
-        createdAt: record.createdAt,
-      },
-      { session: sessionOf(tx) },
-    );
-  }
 }
 
-/** $set/$unset for a change set; a state change always ends a SENDING claim. */
-function toUpdate(changes: Partial<Notification>): {
-  set: Record<string, unknown>;
-  unset: Record<string, ''>;
-} {
-  const set: Record<string, unknown> = {};
-  const unset: Record<string, ''> = { sendingUntil: '' };
-  for (const [key, value] of Object.entries(changes)) {
+/** The whole saved state; leaving SENDING ends the claim, unset optional fields are removed. */
+function toUpdate(n: Notification): { $set: Record<string, unknown>; $unset: Record<string, ''> } {
+  const $set: Record<string, unknown> = {};
+  const $unset: Record<string, ''> = {};
+  if (n.state !== 'SENDING') $unset.sendingUntil = '';
+  for (const [key, value] of Object.entries(n)) {
     if (key === 'id') continue;
-    if (value === undefined) unset[key] = '';
-    else set[key] = value;
+    if (value === undefined) $unset[key] = '';
+    else $set[key] = value;
   }
-  return { set, unset };
+  if (n.sentAt === undefined) $unset.sentAt = '';
+  if (n.nextAttemptAt === undefined) $unset.nextAttemptAt = '';
+  return { $set, $unset };
 }
 
 function toDoc(n: Notification): NotificationDoc {

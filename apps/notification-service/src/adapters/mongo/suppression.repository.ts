@@ -2,9 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { allSucceeded, GroupCommit } from '@trellis/platform/batching';
 import { isDuplicateKeyError } from '@trellis/platform/mongo';
 import type { Suppression, SuppressionReason } from '../../domain/suppression';
-import type { SuppressionRepository } from '../../app/suppression.repository.port';
-import type { Tx } from '../../app/unit-of-work.port';
-import { sessionOf } from './session';
+import type { SuppressionRepository } from '../../app/ports/suppression.repository.port';
 
 interface SuppressionDoc {
   _id: string;
@@ -15,7 +13,7 @@ interface SuppressionDoc {
 
 export class MongoSuppressionRepository implements SuppressionRepository {
   private readonly suppressions: Collection<SuppressionDoc>;
-  /** Concurrent lookups outside a transaction (the delivery consumer's) share one query. */
+  /** Concurrent lookups (the delivery consumer's, the queueing use cases') share one query. */
   private readonly lookups = new GroupCommit<string[], Set<string>>(
     async (lists) => {
       const found = await this.find(lists.flat());
@@ -57,15 +55,15 @@ export class MongoSuppressionRepository implements SuppressionRepository {
     return (await this.suppressions.deleteOne({ _id: email })).deletedCount === 1;
   }
 
-  async suppressed(emails: string[], tx?: Tx): Promise<Set<string>> {
+  async suppressed(emails: string[]): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
-    return tx ? this.find(emails, tx) : this.lookups.submit(emails);
+    return this.lookups.submit(emails);
   }
 
-  private async find(emails: string[], tx?: Tx): Promise<Set<string>> {
+  private async find(emails: string[]): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
     const docs = await this.suppressions
-      .find({ _id: { $in: [...new Set(emails)] } }, { session: sessionOf(tx) })
+      .find({ _id: { $in: [...new Set(emails)] } })
       .project<{ _id: string }>({ _id: 1 })
       .toArray();
     return new Set(docs.map((d) => d._id));

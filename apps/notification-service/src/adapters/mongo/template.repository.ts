@@ -2,9 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError, withTransaction } from '@trellis/platform/mongo';
 import type { MongoClient } from 'mongodb';
 import type { Template } from '../../domain/template';
-import type { TemplateRepository } from '../../app/template.repository.port';
-import type { Tx } from '../../app/unit-of-work.port';
-import { sessionOf } from './session';
+import type { TemplateRepository } from '../../app/ports/template.repository.port';
 
 interface TemplateDoc {
   _id: string;
@@ -74,8 +72,8 @@ export class MongoTemplateRepository implements TemplateRepository {
     }
   }
 
-  async latest(id: string, tx?: Tx): Promise<Template | undefined> {
-    const doc = await this.latestDocs.findOne({ _id: id }, { session: sessionOf(tx) });
+  async latest(id: string): Promise<Template | undefined> {
+    const doc = await this.latestDocs.findOne({ _id: id });
     return doc ? fromDoc(doc) : undefined;
   }
 

@@ -1,4 +1,4 @@
-import type { OutgoingMail } from '../../app/mail-sender.port';
+import type { OutgoingMail } from '../../app/ports/mail-sender.port';
 
 /**
  * A lean RFC 5322/2045 composer for what the service sends (text and/or HTML, a few headers), so

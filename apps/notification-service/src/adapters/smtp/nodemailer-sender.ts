@@ -1,7 +1,7 @@
 import nodemailer, { type Mail } from 'nodemailer';
 import type { Logger } from '@trellis/platform/logging';
 import { isPermanentSmtpCode, type SendOutcome } from '../../domain/delivery-policy';
-import type { MailSender, OutgoingMail } from '../../app/mail-sender.port';
+import type { MailSender, OutgoingMail } from '../../app/ports/mail-sender.port';
 import { composeMessage } from './mime-message';
 
 export interface NodemailerSettings {

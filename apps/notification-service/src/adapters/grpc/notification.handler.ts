@@ -1,23 +1,5 @@
 import { notificationV1 } from '@trellis/contracts';
-import type { NotificationDeps } from '../../app/deps';
-import { cancelCampaign } from '../../app/cancel-campaign.command';
-import { createContact } from '../../app/create-contact.command';
-import { createTemplate } from '../../app/create-template.command';
-import { deleteContact } from '../../app/delete-contact.command';
-import { getCampaign } from '../../app/get-campaign.query';
-import { getContact } from '../../app/get-contact.query';
-import { getNotification } from '../../app/get-notification.query';
-import { getTemplate } from '../../app/get-template.query';
-import { listContacts } from '../../app/list-contacts.query';
-import { listNotifications } from '../../app/list-notifications.query';
-import { listSuppressions } from '../../app/list-suppressions.query';
-import { listTemplates } from '../../app/list-templates.query';
-import { removeSuppression } from '../../app/remove-suppression.command';
-import { renderTemplatePreview } from '../../app/render-template.query';
-import { sendEmail } from '../../app/send-email.command';
-import { startCampaign } from '../../app/start-campaign.command';
-import { unsubscribe } from '../../app/unsubscribe.command';
-import { updateTemplate } from '../../app/update-template.command';
+import type { NotificationUseCases } from '../../app/use-cases';
 import { ValidationError } from '@trellis/platform/errors';
 // Per-caller limits key on who the credentials say called (service token, client certificate),
 // else the peer's address without port: never a header or a port the caller picks.
@@ -32,17 +14,17 @@ import {
   toNotification,
   toSuppression,
   toTemplate,
-} from './mappers';
+} from './notification.mapper';
 
 const N = notificationV1;
 
 /** gRPC ⇄ use cases: translation only. */
-export function notificationHandlers(
-  deps: NotificationDeps,
+export function notificationHandler(
+  useCases: NotificationUseCases,
 ): notificationV1.NotificationServiceImplementation {
   return {
     async createTemplate(req) {
-      const template = await createTemplate(deps, {
+      const template = await useCases.createTemplate.execute({
         templateId: req.templateId,
         displayName: req.displayName,
         description: req.description,
@@ -53,14 +35,18 @@ export function notificationHandlers(
       return N.CreateTemplateResponse.fromPartial({ template: toTemplate(template) });
     },
     async getTemplate(req) {
-      return { template: toTemplate(await getTemplate(deps, req.templateId, req.version)) };
+      return {
+        template: toTemplate(
+          await useCases.getTemplate.execute({ templateId: req.templateId, version: req.version }),
+        ),
+      };
     },
     async listTemplates(req) {
-      const page = await listTemplates(deps, req);
+      const page = await useCases.listTemplates.execute(req);
       return { templates: page.items.map(toTemplate), nextPageToken: page.nextPageToken };
     },
     async updateTemplate(req) {
-      const template = await updateTemplate(deps, {
+      const template = await useCases.updateTemplate.execute({
         templateId: req.templateId,
         expectedVersion: req.expectedVersion,
         displayName: req.displayName,
@@ -72,7 +58,7 @@ export function notificationHandlers(
       return { template: toTemplate(template) };
     },
     async renderTemplate(req) {
-      const rendered = await renderTemplatePreview(deps, {
+      const rendered = await useCases.renderTemplate.execute({
         templateId: req.templateId,
         version: req.version,
         variables: req.variables ?? {},
@@ -86,7 +72,7 @@ export function notificationHandlers(
       };
     },
     async createContact(req) {
-      const contact = await createContact(deps, {
+      const contact = await useCases.createContact.execute({
         email: req.email,
         name: req.name,
         address: fromPostalAddress(req.address),
@@ -95,18 +81,20 @@ export function notificationHandlers(
       return { contact: toContact(contact) };
     },
     async getContact(req) {
-      return { contact: toContact(await getContact(deps, req.contactId)) };
+      return {
+        contact: toContact(await useCases.getContact.execute({ contactId: req.contactId })),
+      };
     },
     async listContacts(req) {
-      const page = await listContacts(deps, req);
+      const page = await useCases.listContacts.execute(req);
       return { contacts: page.items.map(toContact), nextPageToken: page.nextPageToken };
     },
     async deleteContact(req) {
-      await deleteContact(deps, req.contactId);
+      await useCases.deleteContact.execute({ contactId: req.contactId });
       return {};
     },
     async unsubscribe(req) {
-      const suppression = await unsubscribe(deps, {
+      const suppression = await useCases.unsubscribe.execute({
         email: req.email,
         reason: fromSuppressionReason(req.reason),
         comment: req.comment,
@@ -114,15 +102,15 @@ export function notificationHandlers(
       return { suppression: toSuppression(suppression) };
     },
     async listSuppressions(req) {
-      const page = await listSuppressions(deps, req);
+      const page = await useCases.listSuppressions.execute(req);
       return { suppressions: page.items.map(toSuppression), nextPageToken: page.nextPageToken };
     },
     async removeSuppression(req) {
-      await removeSuppression(deps, req.email);
+      await useCases.removeSuppression.execute({ email: req.email });
       return {};
     },
     async sendEmail(req, context) {
-      const notifications = await sendEmail(deps, {
+      const notifications = await useCases.sendEmail.execute({
         to: req.to,
         cc: req.cc,
         template: req.template
@@ -140,14 +128,18 @@ export function notificationHandlers(
       return { notifications: notifications.map(toNotification) };
     },
     async getNotification(req) {
-      return { notification: toNotification(await getNotification(deps, req.notificationId)) };
+      return {
+        notification: toNotification(
+          await useCases.getNotification.execute({ notificationId: req.notificationId }),
+        ),
+      };
     },
     async listNotifications(req) {
       const state = fromNotificationState(req.state);
       if (req.state !== N.NotificationState.NOTIFICATION_STATE_UNSPECIFIED && !state) {
         throw ValidationError.field('state', 'unknown state');
       }
-      const page = await listNotifications(deps, {
+      const page = await useCases.listNotifications.execute({
         pageSize: req.pageSize,
         pageToken: req.pageToken,
         filter: {
@@ -161,7 +153,7 @@ export function notificationHandlers(
       return { notifications: page.items.map(toNotification), nextPageToken: page.nextPageToken };
     },
     async startCampaign(req, context) {
-      const campaign = await startCampaign(deps, {
+      const campaign = await useCases.startCampaign.execute({
         templateId: req.templateId,
         recipients: req.contactIds
           ? { kind: 'contacts', contactIds: req.contactIds.ids }
@@ -177,11 +169,13 @@ export function notificationHandlers(
       return { campaign: toCampaign(campaign) };
     },
     async getCampaign(req) {
-      const { campaign, progress } = await getCampaign(deps, req.campaignId);
+      const { campaign, progress } = await useCases.getCampaign.execute({
+        campaignId: req.campaignId,
+      });
       return { campaign: toCampaign(campaign, progress) };
     },
     async cancelCampaign(req) {
-      const { campaign, progress } = await cancelCampaign(deps, {
+      const { campaign, progress } = await useCases.cancelCampaign.execute({
         campaignId: req.campaignId,
         reason: req.reason,
       });

@@ -1,5 +1,4 @@
-import type { Suppression } from '../domain/suppression';
-import type { Tx } from './unit-of-work.port';
+import type { Suppression } from '../../domain/suppression';
 
 export interface SuppressionRepository {
   /** Inserts unless present; returns the stored suppression (the existing one if present). */
@@ -7,5 +6,5 @@ export interface SuppressionRepository {
   list(afterEmail: string | undefined, limit: number): Promise<Suppression[]>;
   remove(email: string): Promise<boolean>;
   /** The suppressed addresses among `emails`. */
-  suppressed(emails: string[], tx?: Tx): Promise<Set<string>>;
+  suppressed(emails: string[]): Promise<Set<string>>;
 }

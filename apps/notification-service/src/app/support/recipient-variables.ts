@@ -1,4 +1,4 @@
-import type { Contact } from '../domain/contact';
+import type { Contact } from '../../domain/contact';
 
 /** `recipient` ({email, name}) for every mail and, when known, `contact` (the directory entry). */
 export function recipientVariables(

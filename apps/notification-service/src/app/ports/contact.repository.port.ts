@@ -1,9 +1,9 @@
-import type { Contact } from '../domain/contact';
+import type { Contact } from '../../domain/contact';
 
 export interface ContactRepository {
   /** false if the email is already in the directory. */
   insert(contact: Contact): Promise<boolean>;
-  get(id: string): Promise<Contact | undefined>;
+  findById(id: string): Promise<Contact | undefined>;
   delete(id: string): Promise<boolean>;
   /** Ordered by email, after `afterEmail`, optionally one domain. */
   list(filter: { domain?: string; afterEmail?: string }, limit: number): Promise<Contact[]>;

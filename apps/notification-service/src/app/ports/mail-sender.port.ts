@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../domain/delivery-policy';
+import type { SendOutcome } from '../../domain/delivery-policy';
 
 export interface OutgoingMail {
   to: string;

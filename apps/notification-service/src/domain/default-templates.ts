@@ -1,4 +1,4 @@
-import type { TemplateContent } from '../domain/template';
+import type { TemplateContent } from './template';
 
 /** Templates the event-driven mails use; seeded at start when absent (operators may edit them). */
 export const EVENT_TEMPLATES = {

@@ -1,4 +1,4 @@
-import { KeyedTokenBuckets, TokenBucket } from '../domain/token-bucket';
+import { KeyedTokenBuckets, TokenBucket } from '../../domain/token-bucket';
 
 export interface ThrottleSettings {
   /** Mails per second over all recipients; 0 = unlimited. */

@@ -1,0 +1,5 @@
+/** Time and fresh ids, so use cases are deterministic under test. */
+export interface Runtime {
+  now(): Date;
+  newId(): string;
+}
