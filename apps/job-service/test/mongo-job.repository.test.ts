@@ -274,6 +274,10 @@ describe('MongoJobRepository group commit', () => {
     ]);
     expect(claimed.map((job) => [job.id, job.state])).toEqual([[c.id, 'RUNNING']]);
     expect((await repository.findById(b.id))?.state).toBe('PENDING');
-    expect(await eventTypes(a.id)).toEqual(['JobCreated', 'JobStarted', 'JobSucceeded']);
+    expect(await eventTypes(a.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
   });
 });
