@@ -1,12 +1,13 @@
 import type { BatchOutcome } from '@trellis/platform/batching';
 import type { Job } from '../domain/job';
-import type { JobTypeRegistry } from '../domain/job-type';
-import type { JobMetrics } from './ports/job-metrics.port';
-import type { JobRepository } from './ports/job.repository.port';
-import type { Runtime } from './ports/runtime.port';
 import { runMsOf } from './support/attempt-outcome';
 import { claimSpecOf, validateClaim, type ClaimRequest } from './support/claim-request';
-import { completionOf, validateCompletions, type CompleteJobInput } from './support/completion';
+import {
+  completionOf,
+  validateCompletions,
+  type CompleteJobInput,
+  type CompletionDeps,
+} from './support/completion';
 
 export interface CompleteAndClaimJobsInput {
   completions: CompleteJobInput[];
@@ -20,12 +21,7 @@ export interface CompleteAndClaimJobsResult {
   claimed: Array<{ job: Job; leaseToken: string }>;
 }
 
-export interface CompleteAndClaimJobsDeps {
-  jobs: JobRepository;
-  types: JobTypeRegistry;
-  runtime: Runtime;
-  metrics: JobMetrics;
-}
+export type CompleteAndClaimJobsDeps = CompletionDeps;
 
 /**
  * CompleteJobs: completes several jobs, each on its own, and (with `claimNext`) claims the

@@ -1,21 +1,12 @@
 import { requireFields } from '@trellis/platform/errors';
 import type { Job } from '../domain/job';
-import type { JobTypeRegistry } from '../domain/job-type';
-import type { JobMetrics } from './ports/job-metrics.port';
-import type { JobRepository } from './ports/job.repository.port';
-import type { Runtime } from './ports/runtime.port';
 import { runMsOf } from './support/attempt-outcome';
-import { completionOf, type CompleteJobInput } from './support/completion';
+import { completionOf, type CompleteJobInput, type CompletionDeps } from './support/completion';
 import { JOB_ID } from './support/job-input';
 
 export type { CompleteJobInput } from './support/completion';
 
-export interface CompleteJobDeps {
-  jobs: JobRepository;
-  types: JobTypeRegistry;
-  runtime: Runtime;
-  metrics: JobMetrics;
-}
+export type CompleteJobDeps = CompletionDeps;
 
 /** CompleteJob: the worker holding the lease reports success; the job becomes SUCCEEDED. */
 export class CompleteJob {

@@ -1,6 +1,9 @@
 import { idViolation, ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { complete, type Job, type JsonObject, type Transition } from '../../domain/job';
 import type { JobTypeRegistry } from '../../domain/job-type';
+import type { JobMetrics } from '../ports/job-metrics.port';
+import type { JobRepository } from '../ports/job.repository.port';
+import type { Runtime } from '../ports/runtime.port';
 import { JOB_ID, requireBatchSize } from './job-input';
 
 /** A worker's report that a job it holds succeeded (CompleteJob, CompleteJobs). */
@@ -8,6 +11,14 @@ export interface CompleteJobInput {
   jobId: string;
   leaseToken: string;
   result?: JsonObject;
+}
+
+/** The ports of the use cases that complete jobs (CompleteJob, CompleteAndClaimJobs). */
+export interface CompletionDeps {
+  jobs: JobRepository;
+  types: JobTypeRegistry;
+  runtime: Runtime;
+  metrics: JobMetrics;
 }
 
 /** Throws what CompleteJobs refuses `inputs` with as a whole, before anything is written. */
