@@ -11,18 +11,21 @@ import { LeaseReaper } from './adapters/mongo/lease-reaper';
 import { MongoJobRepository } from './adapters/mongo/mongo-job.repository';
 import { CancelJob } from './app/cancel-job.command';
 import { ClaimJobs } from './app/claim-jobs.command';
-import { ClaimNotifier } from './app/claim-notifier';
+import { CompleteAndClaimJobs } from './app/complete-and-claim-jobs.command';
 import { CompleteJob } from './app/complete-job.command';
 import { CreateJob } from './app/create-job.command';
+import { CreateJobs } from './app/create-jobs.command';
 import { FailJob } from './app/fail-job.command';
 import { GetJob } from './app/get-job.query';
 import { GetQueueStats } from './app/get-queue-stats.query';
 import { HeartbeatJob } from './app/heartbeat-job.command';
 import { ListJobTypes } from './app/list-job-types.query';
 import { ListJobs } from './app/list-jobs.query';
+import { systemRuntime, type Runtime } from './app/ports/runtime.port';
 import { ReapExpiredLeases } from './app/reap-expired-leases.command';
 import { RetryJob } from './app/retry-job.command';
-import { systemRuntime, type Runtime } from './app/runtime.port';
+import { ClaimNotifier } from './app/support/claim-notifier';
+import type { JobUseCases } from './app/use-cases';
 import type { JobServiceConfig } from './config';
 import { JobTypeRegistry } from './domain/job-type';
 
@@ -49,45 +52,42 @@ export async function startJobService(
     config,
     logger: options.logger,
     async register(ctx) {
-      const repository = new MongoJobRepository(
+      const jobs = new MongoJobRepository(
         ctx.mongo.client,
         ctx.mongo.db,
         ctx.outbox,
         () => ctx.relay.notify(),
-        config.CLAIM_POLL_INTERVAL_MS,
+        config.CLAIM_CANDIDATE_TTL_MS,
       );
-      await repository.ensureIndexes();
-      const metrics = createPromJobMetrics(ctx.metrics, repository);
+      await jobs.ensureIndexes();
+      const metrics = createPromJobMetrics(ctx.metrics, jobs);
       const notifier = new ClaimNotifier();
       ctx.grpc.draining.addEventListener('abort', () => notifier.close(), { once: true });
-      ctx.grpc.add(
-        jobV1.JobServiceDefinition,
-        jobServiceHandler(
-          {
-            createJob: new CreateJob(repository, types, notifier, runtime),
-            getJob: new GetJob(repository),
-            listJobs: new ListJobs(repository, types),
-            getQueueStats: new GetQueueStats(repository, types, runtime),
-            listJobTypes: new ListJobTypes(types),
-            cancelJob: new CancelJob(repository, runtime, metrics),
-            retryJob: new RetryJob(repository, notifier, runtime),
-            claimJobs: new ClaimJobs(
-              repository,
-              types,
-              notifier,
-              runtime,
-              metrics,
-              config.CLAIM_POLL_INTERVAL_MS,
-            ),
-            heartbeatJob: new HeartbeatJob(repository, runtime),
-            completeJob: new CompleteJob(repository, types, runtime, metrics),
-            failJob: new FailJob(repository, notifier, runtime, metrics),
-          },
-          ctx.logger,
-        ),
-      );
+      const useCases: JobUseCases = {
+        createJob: new CreateJob({ jobs, types, notifier, runtime }),
+        createJobs: new CreateJobs({ jobs, types, notifier, runtime }),
+        getJob: new GetJob({ jobs }),
+        listJobs: new ListJobs({ jobs, types }),
+        getQueueStats: new GetQueueStats({ jobs, types, runtime }),
+        listJobTypes: new ListJobTypes({ types }),
+        cancelJob: new CancelJob({ jobs, runtime, metrics }),
+        retryJob: new RetryJob({ jobs, notifier, runtime }),
+        claimJobs: new ClaimJobs({
+          jobs,
+          types,
+          notifier,
+          runtime,
+          metrics,
+          pollIntervalMs: config.CLAIM_POLL_INTERVAL_MS,
+        }),
+        heartbeatJob: new HeartbeatJob({ jobs, runtime }),
+        completeJob: new CompleteJob({ jobs, types, runtime, metrics }),
+        completeAndClaimJobs: new CompleteAndClaimJobs({ jobs, types, runtime, metrics }),
+        failJob: new FailJob({ jobs, notifier, runtime, metrics }),
+      };
+      ctx.grpc.add(jobV1.JobServiceDefinition, jobServiceHandler(useCases, ctx.logger));
       const reaper = new LeaseReaper(
-        new ReapExpiredLeases(repository, notifier, runtime, metrics),
+        new ReapExpiredLeases({ jobs, notifier, runtime, metrics }),
         new Lease(
           ctx.mongo.db,
           'job-reaper',

@@ -130,6 +130,11 @@ export const configShape = {
   REAPER_INTERVAL_MS: envInt(1_000, 10, 60_000),
   /** How often a waiting ClaimJobs re-checks MongoDB (jobs made due by other replicas). */
   CLAIM_POLL_INTERVAL_MS: envInt(250, 10, 10_000),
+  /**
+   * How long one scan of due jobs serves claims before it is rescanned: how soon jobs made due by
+   * other replicas, or by time passing, can be claimed here (this replica's own are seen at once).
+   */
+  CLAIM_CANDIDATE_TTL_MS: envInt(250, 10, 10_000),
 };
 
 export type JobServiceConfig = ReturnType<typeof loadServiceConfig>;

@@ -93,6 +93,8 @@ export async function startHarness(
     JOB_TYPES: JSON.stringify(TEST_JOB_TYPES),
     REAPER_INTERVAL_MS: '200',
     CLAIM_POLL_INTERVAL_MS: '100',
+    // As before the two were separate settings, when the poll interval was the candidates' lifetime too.
+    CLAIM_CANDIDATE_TTL_MS: '100',
     ...extraEnv,
   };
   const { logger } = captureLogger('job-service');

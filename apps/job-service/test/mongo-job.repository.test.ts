@@ -63,6 +63,9 @@ function pendingJob(overrides: Partial<Job> = {}): Job {
   };
 }
 
+/** A claim as the tests below make them. */
+const claim = (types: string[], maxJobs: number, now: Date, start: (job: Job) => Transition) =>
+  repository.claim({ types, maxJobs, now, start });
 const created = (job: Job): Transition['events'] => [{ type: 'JobCreated', job }];
 const eventTypes = async (jobId: string) =>
   (await outbox.collection.find({ aggregate_id: jobId }).sort({ _id: 1 }).toArray()).map(
@@ -173,14 +176,12 @@ describe('MongoJobRepository group commit', () => {
     const now = new Date();
     const claims = await Promise.all(
       ['w1', 'w2', 'w3'].map((worker) =>
-        repository.claim([type], 2, now, (job) => startAttempt(job, worker, `t-${worker}`, now)),
+        claim([type], 2, now, (job) => startAttempt(job, worker, `t-${worker}`, now)),
       ),
     );
     expect(claims.map((jobsOf) => jobsOf.map((j) => j.priority))).toEqual([[5, 4], [3, 2], [1]]);
     expect(claims.flat().every((j) => j.state === 'RUNNING')).toBe(true);
-    expect(
-      await repository.claim([type], 5, now, (job) => startAttempt(job, 'w4', 't', now)),
-    ).toEqual([]);
+    expect(await claim([type], 5, now, (job) => startAttempt(job, 'w4', 't', now))).toEqual([]);
   });
 
   it('a claim whose write hits a WriteConflict is rerun and starts each job once', async () => {
@@ -197,9 +198,7 @@ describe('MongoJobRepository group commit', () => {
     });
     try {
       const now = new Date();
-      const claimed = await repository.claim([type], 5, now, (job) =>
-        startAttempt(job, 'w1', 't1', now),
-      );
+      const claimed = await claim([type], 5, now, (job) => startAttempt(job, 'w1', 't1', now));
       expect(claimed.map((j) => j.priority)).toEqual([2, 1]);
       expect(claimed.every((j) => j.state === 'RUNNING' && j.attempts === 1)).toBe(true);
     } finally {
@@ -224,7 +223,7 @@ describe('MongoJobRepository group commit', () => {
     const now = new Date();
     const claims = await Promise.all(
       Array.from({ length: 7 }, (_, i) =>
-        repository.claim([type], 100, now, (job) => startAttempt(job, `w${i}`, `t${i}`, now)),
+        claim([type], 100, now, (job) => startAttempt(job, `w${i}`, `t${i}`, now)),
       ),
     );
     const ids = claims.flat().map((job) => job.id);
@@ -238,9 +237,7 @@ describe('MongoJobRepository group commit', () => {
     const [a, b] = [pendingJob({ type }), pendingJob({ type })];
     await Promise.all([a, b].map((job) => repository.create(job, created(job))));
     const now = new Date();
-    const [running] = await repository.claim([type], 1, now, (job) =>
-      startAttempt(job, 'w', 'token', now),
-    );
+    const [running] = await claim([type], 1, now, (job) => startAttempt(job, 'w', 'token', now));
     const other = running.id === a.id ? b : a;
     // A cancel of the PENDING job in the same turn as a claim that would take it: the claim
     // leaves it to the update.
@@ -250,9 +247,37 @@ describe('MongoJobRepository group commit', () => {
         job: { ...job, state: 'CANCELLED', finishedAt: now, updatedAt: now },
         events: [],
       })),
-      repository.claim([type], 5, now, (job) => startAttempt(job, 'w2', 'token2', now)),
+      claim([type], 5, now, (job) => startAttempt(job, 'w2', 'token2', now)),
     ]);
     expect([done.state, cancelled.state, claimed]).toEqual(['SUCCEEDED', 'CANCELLED', []]);
     expect((await repository.findById(other.id))?.state).toBe('CANCELLED');
+  });
+
+  it('completeAndClaim completes and claims in one transaction, alone in its turn; each completion has its own outcome and the claim skips their jobs', async () => {
+    const type = `next.${randomUUID().slice(0, 8)}`;
+    const [a, b, c] = [3, 2, 1].map((priority) => pendingJob({ type, priority }));
+    await Promise.all([a, b, c].map((job) => repository.create(job, created(job))));
+    const now = new Date();
+    const [running] = await claim([type], 1, now, (job) => startAttempt(job, 'w', 'token', now));
+    expect(running.id).toBe(a.id);
+    const { changed, claimed } = await repository.completeAndClaim(
+      [
+        { id: a.id, change: (job) => complete(job, 'token', {}, now) },
+        // A stale completion of the PENDING b: LEASE_LOST for it alone, and b is left alone.
+        { id: b.id, change: (job) => complete(job, 'stale', {}, now) },
+      ],
+      { types: [type], maxJobs: 5, now, start: (job) => startAttempt(job, 'w', 'token2', now) },
+    );
+    expect(changed.map((o) => ('value' in o ? o.value.state : o.error))).toEqual([
+      'SUCCEEDED',
+      expect.objectContaining({ code: 'JOB.LEASE_LOST' }),
+    ]);
+    expect(claimed.map((job) => [job.id, job.state])).toEqual([[c.id, 'RUNNING']]);
+    expect((await repository.findById(b.id))?.state).toBe('PENDING');
+    expect(await eventTypes(a.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
   });
 });

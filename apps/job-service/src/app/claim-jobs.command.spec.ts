@@ -1,10 +1,10 @@
 import { newJob, startAttempt, type Job, type Transition } from '../domain/job';
 import { DEFAULT_JOB_TYPES, JobTypeRegistry } from '../domain/job-type';
 import { ClaimJobs } from './claim-jobs.command';
-import { ClaimNotifier } from './claim-notifier';
-import { noMetrics } from './job-metrics.port';
-import type { JobRepository } from './job.repository.port';
-import { systemRuntime } from './runtime.port';
+import { noMetrics } from './ports/job-metrics.port';
+import type { ClaimSpec, JobRepository } from './ports/job.repository.port';
+import { systemRuntime } from './ports/runtime.port';
+import { ClaimNotifier } from './support/claim-notifier';
 
 function job(id: string): Job {
   return newJob(
@@ -28,7 +28,7 @@ function job(id: string): Job {
 function memoryRepository(stored: Job) {
   let current = stored;
   const repo = {
-    async claim(_types: string[], _max: number, _now: Date, start: (j: Job) => Transition) {
+    async claim({ start }: ClaimSpec) {
       if (current.state !== 'PENDING') return [];
       current = start(current).job;
       return [current];
@@ -46,14 +46,14 @@ describe('ClaimJobs', () => {
 
   it('returns the claimed job with its lease token', async () => {
     const memory = memoryRepository(job('a'));
-    const claim = new ClaimJobs(
-      memory.repo,
+    const claim = new ClaimJobs({
+      jobs: memory.repo,
       types,
-      new ClaimNotifier(),
-      systemRuntime,
-      noMetrics,
-      50,
-    );
+      notifier: new ClaimNotifier(),
+      runtime: systemRuntime,
+      metrics: noMetrics,
+      pollIntervalMs: 50,
+    });
     const [claimed] = await claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
@@ -68,19 +68,19 @@ describe('ClaimJobs', () => {
     const memory = memoryRepository(job('b'));
     const caller = new AbortController();
     const original = memory.repo.claim.bind(memory.repo);
-    memory.repo.claim = async (...args) => {
-      const jobs = await original(...args);
+    memory.repo.claim = async (spec) => {
+      const jobs = await original(spec);
       caller.abort(); // the client cancels as the claim commits
       return jobs;
     };
-    const claim = new ClaimJobs(
-      memory.repo,
+    const claim = new ClaimJobs({
+      jobs: memory.repo,
       types,
-      new ClaimNotifier(),
-      systemRuntime,
-      noMetrics,
-      50,
-    );
+      notifier: new ClaimNotifier(),
+      runtime: systemRuntime,
+      metrics: noMetrics,
+      pollIntervalMs: 50,
+    });
     const result = await claim.execute({
       workerId: 'w',
       types: ['demo.echo'],

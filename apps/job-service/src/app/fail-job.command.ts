@@ -1,10 +1,11 @@
 import { ValidationError, requireFields } from '@trellis/platform/errors';
 import { assertLease, failAttempt, type Job } from '../domain/job';
-import type { ClaimNotifier } from './claim-notifier';
-import { JOB_ID } from './job-input';
-import { outcomeOf, runMsOf, type JobMetrics } from './job-metrics.port';
-import type { JobRepository } from './job.repository.port';
-import type { Runtime } from './runtime.port';
+import type { ClaimNotifier } from './support/claim-notifier';
+import { JOB_ID } from './support/job-input';
+import type { JobMetrics } from './ports/job-metrics.port';
+import { outcomeOf, runMsOf } from './support/attempt-outcome';
+import type { JobRepository } from './ports/job.repository.port';
+import type { Runtime } from './ports/runtime.port';
 
 export interface FailJobInput {
   jobId: string;
@@ -14,13 +15,15 @@ export interface FailJobInput {
   retryable: boolean;
 }
 
+export interface FailJobDeps {
+  jobs: JobRepository;
+  notifier: ClaimNotifier;
+  runtime: Runtime;
+  metrics: JobMetrics;
+}
+
 export class FailJob {
-  constructor(
-    private readonly repository: JobRepository,
-    private readonly notifier: ClaimNotifier,
-    private readonly runtime: Runtime,
-    private readonly metrics: JobMetrics,
-  ) {}
+  constructor(private readonly deps: FailJobDeps) {}
 
   async execute(
     input: FailJobInput,
@@ -32,14 +35,14 @@ export class FailJob {
     });
     if (input.errorCode.length > 64)
       throw ValidationError.field('error_code', 'must be at most 64 characters');
-    const now = this.runtime.now();
-    const job = await this.repository.update(input.jobId, (current) => {
+    const now = this.deps.runtime.now();
+    const job = await this.deps.jobs.update(input.jobId, (current) => {
       assertLease(current, input.leaseToken);
-      return failAttempt(current, failureOf(input), now, this.runtime.random());
+      return failAttempt(current, failureOf(input), now, this.deps.runtime.random());
     });
     const willRetry = job.state === 'PENDING';
-    this.metrics.attemptEnded(job, outcomeOf(job), runMsOf(job, now));
-    if (willRetry) this.notifier.notify(job.type, job.runAt);
+    this.deps.metrics.attemptEnded(job, outcomeOf(job), runMsOf(job, now));
+    if (willRetry) this.deps.notifier.notify(job.type, job.runAt);
     return { job, willRetry, nextRunAt: willRetry ? job.runAt : null };
   }
 }

@@ -1,6 +1,6 @@
 import type { JobTypeRegistry } from '../domain/job-type';
-import type { JobRepository } from './job.repository.port';
-import type { Runtime } from './runtime.port';
+import type { JobRepository } from './ports/job.repository.port';
+import type { Runtime } from './ports/runtime.port';
 
 export interface JobTypeStats {
   type: string;
@@ -14,20 +14,22 @@ export interface JobTypeStats {
   oldestPendingAgeMs: number | null;
 }
 
+export interface GetQueueStatsDeps {
+  jobs: JobRepository;
+  types: JobTypeRegistry;
+  runtime: Runtime;
+}
+
 export class GetQueueStats {
-  constructor(
-    private readonly repository: JobRepository,
-    private readonly types: JobTypeRegistry,
-    private readonly runtime: Runtime,
-  ) {}
+  constructor(private readonly deps: GetQueueStatsDeps) {}
 
   async execute(input: { types: string[] }): Promise<{ stats: JobTypeStats[]; asOf: Date }> {
     // Only declared types take jobs (CreateJob refuses others): refused as CreateJob does.
-    input.types.forEach((type, i) => this.types.get(type, `types[${i}]`));
-    const now = this.runtime.now();
+    input.types.forEach((type, i) => this.deps.types.get(type, `types[${i}]`));
+    const now = this.deps.runtime.now();
     const [counts, due] = await Promise.all([
-      this.repository.countByTypeAndState(input.types),
-      this.repository.duePending(input.types, now),
+      this.deps.jobs.countByTypeAndState(input.types),
+      this.deps.jobs.duePending(input.types, now),
     ]);
     const byType = new Map<string, JobTypeStats>();
     const entry = (type: string) => {
@@ -47,7 +49,7 @@ export class GetQueueStats {
       }
       return stats;
     };
-    const wanted = input.types.length > 0 ? input.types : this.types.list().map((t) => t.name);
+    const wanted = input.types.length > 0 ? input.types : this.deps.types.list().map((t) => t.name);
     for (const type of wanted) entry(type);
     for (const { type, state, count } of counts) {
       const stats = entry(type);

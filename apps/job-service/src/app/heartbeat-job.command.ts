@@ -1,8 +1,8 @@
 import { ValidationError, type FieldViolation, requireFields } from '@trellis/platform/errors';
 import { heartbeat, type JobProgress } from '../domain/job';
-import { JOB_ID } from './job-input';
-import type { JobRepository } from './job.repository.port';
-import type { Runtime } from './runtime.port';
+import { JOB_ID } from './support/job-input';
+import type { JobRepository } from './ports/job.repository.port';
+import type { Runtime } from './ports/runtime.port';
 
 export interface HeartbeatJobInput {
   jobId: string;
@@ -11,11 +11,13 @@ export interface HeartbeatJobInput {
   leaseExtensionMs?: number;
 }
 
+export interface HeartbeatJobDeps {
+  jobs: JobRepository;
+  runtime: Runtime;
+}
+
 export class HeartbeatJob {
-  constructor(
-    private readonly repository: JobRepository,
-    private readonly runtime: Runtime,
-  ) {}
+  constructor(private readonly deps: HeartbeatJobDeps) {}
 
   async execute(
     input: HeartbeatJobInput,
@@ -45,8 +47,8 @@ export class HeartbeatJob {
     if (ext !== undefined && (ext < 1000 || ext > 3_600_000))
       violations.push({ field: 'lease_extension', description: 'must be between 1 s and 1 h' });
     if (violations.length > 0) throw new ValidationError(violations);
-    const now = this.runtime.now();
-    const job = await this.repository.update(input.jobId, (current) => ({
+    const now = this.deps.runtime.now();
+    const job = await this.deps.jobs.update(input.jobId, (current) => ({
       job: heartbeat(current, input.leaseToken, p ?? null, ext ?? null, now),
       events: [],
     }));

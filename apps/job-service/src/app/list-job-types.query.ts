@@ -1,9 +1,13 @@
 import type { JobTypeDefinition, JobTypeRegistry } from '../domain/job-type';
 
+export interface ListJobTypesDeps {
+  types: JobTypeRegistry;
+}
+
 export class ListJobTypes {
-  constructor(private readonly types: JobTypeRegistry) {}
+  constructor(private readonly deps: ListJobTypesDeps) {}
 
   execute(): JobTypeDefinition[] {
-    return this.types.list();
+    return this.deps.types.list();
   }
 }

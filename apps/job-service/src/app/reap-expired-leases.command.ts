@@ -1,8 +1,16 @@
 import { expireLease, isLeaseExpired } from '../domain/job';
-import type { ClaimNotifier } from './claim-notifier';
-import { outcomeOf, runMsOf, type JobMetrics } from './job-metrics.port';
-import type { JobRepository } from './job.repository.port';
-import type { Runtime } from './runtime.port';
+import type { ClaimNotifier } from './support/claim-notifier';
+import type { JobMetrics } from './ports/job-metrics.port';
+import { outcomeOf, runMsOf } from './support/attempt-outcome';
+import type { JobRepository } from './ports/job.repository.port';
+import type { Runtime } from './ports/runtime.port';
+
+export interface ReapExpiredLeasesDeps {
+  jobs: JobRepository;
+  notifier: ClaimNotifier;
+  runtime: Runtime;
+  metrics: JobMetrics;
+}
 
 /**
  * Returns RUNNING jobs whose lease expired (crashed or hung worker) to PENDING with the attempt
@@ -10,29 +18,24 @@ import type { Runtime } from './runtime.port';
  * one replica at a time (the caller holds a lease).
  */
 export class ReapExpiredLeases {
-  constructor(
-    private readonly repository: JobRepository,
-    private readonly notifier: ClaimNotifier,
-    private readonly runtime: Runtime,
-    private readonly metrics: JobMetrics,
-  ) {}
+  constructor(private readonly deps: ReapExpiredLeasesDeps) {}
 
   /** One pass; returns how many jobs it reaped. */
   async execute(batchSize = 100): Promise<number> {
-    const ids = await this.repository.findExpiredLeases(this.runtime.now(), batchSize);
+    const ids = await this.deps.jobs.findExpiredLeases(this.deps.runtime.now(), batchSize);
     let reaped = 0;
     for (const id of ids) {
-      const now = this.runtime.now();
+      const now = this.deps.runtime.now();
       let changed = false;
-      const job = await this.repository.update(id, (current) => {
+      const job = await this.deps.jobs.update(id, (current) => {
         if (!isLeaseExpired(current, now)) return { job: current, events: [] };
         changed = true;
-        return expireLease(current, now, this.runtime.random());
+        return expireLease(current, now, this.deps.runtime.random());
       });
       if (!changed) continue;
       reaped++;
-      this.metrics.attemptEnded(job, outcomeOf(job), runMsOf(job, now));
-      if (job.state === 'PENDING') this.notifier.notify(job.type, job.runAt);
+      this.deps.metrics.attemptEnded(job, outcomeOf(job), runMsOf(job, now));
+      if (job.state === 'PENDING') this.deps.notifier.notify(job.type, job.runAt);
     }
     return reaped;
   }

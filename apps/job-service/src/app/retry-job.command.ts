@@ -1,22 +1,24 @@
 import { requireFields } from '@trellis/platform/errors';
 import { retry, type Job } from '../domain/job';
-import type { ClaimNotifier } from './claim-notifier';
-import { JOB_ID } from './job-input';
-import type { JobRepository } from './job.repository.port';
-import type { Runtime } from './runtime.port';
+import type { ClaimNotifier } from './support/claim-notifier';
+import { JOB_ID } from './support/job-input';
+import type { JobRepository } from './ports/job.repository.port';
+import type { Runtime } from './ports/runtime.port';
+
+export interface RetryJobDeps {
+  jobs: JobRepository;
+  notifier: ClaimNotifier;
+  runtime: Runtime;
+}
 
 export class RetryJob {
-  constructor(
-    private readonly repository: JobRepository,
-    private readonly notifier: ClaimNotifier,
-    private readonly runtime: Runtime,
-  ) {}
+  constructor(private readonly deps: RetryJobDeps) {}
 
   async execute(input: { jobId: string }): Promise<Job> {
     requireFields({ job_id: [input.jobId, JOB_ID] });
-    const now = this.runtime.now();
-    const job = await this.repository.update(input.jobId, (current) => retry(current, now));
-    this.notifier.notify(job.type);
+    const now = this.deps.runtime.now();
+    const job = await this.deps.jobs.update(input.jobId, (current) => retry(current, now));
+    this.deps.notifier.notify(job.type);
     return job;
   }
 }

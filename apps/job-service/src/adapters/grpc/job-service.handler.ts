@@ -5,32 +5,9 @@ import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
 import type { Job, JobState } from '../../domain/job';
 import type { JobTypeDefinition } from '../../domain/job-type';
-import type { CancelJob } from '../../app/cancel-job.command';
-import type { ClaimJobs, ClaimJobsInput } from '../../app/claim-jobs.command';
-import type { CompleteJob } from '../../app/complete-job.command';
-import type { CreateJob, CreateJobInput } from '../../app/create-job.command';
-import type { FailJob } from '../../app/fail-job.command';
-import type { GetJob } from '../../app/get-job.query';
-import type { GetQueueStats } from '../../app/get-queue-stats.query';
-import type { HeartbeatJob } from '../../app/heartbeat-job.command';
-import type { ListJobTypes } from '../../app/list-job-types.query';
-import type { ListJobs } from '../../app/list-jobs.query';
-import type { RetryJob } from '../../app/retry-job.command';
+import type { CreateJobInput } from '../../app/create-job.command';
+import type { JobUseCases } from '../../app/use-cases';
 import { fromDuration, toDuration } from '../proto-time';
-
-export interface JobUseCases {
-  createJob: CreateJob;
-  getJob: GetJob;
-  listJobs: ListJobs;
-  getQueueStats: GetQueueStats;
-  listJobTypes: ListJobTypes;
-  cancelJob: CancelJob;
-  retryJob: RetryJob;
-  claimJobs: ClaimJobs;
-  heartbeatJob: HeartbeatJob;
-  completeJob: CompleteJob;
-  failJob: FailJob;
-}
 
 const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
   PENDING: jobV1.JobState.JOB_STATE_PENDING,
@@ -140,7 +117,7 @@ export function jobServiceHandler(
     },
 
     async createJobs(request) {
-      const outcomes = await uc.createJob.executeMany(request.jobs.map(createJobInput));
+      const outcomes = await uc.createJobs.execute(request.jobs.map(createJobInput));
       return {
         results: outcomes.map((outcome, entry) =>
           'value' in outcome
@@ -245,21 +222,15 @@ export function jobServiceHandler(
     },
 
     async completeJobs(request, context: CallContext) {
-      const claimNext: ClaimJobsInput | undefined = request.claimNext && {
-        workerId: request.claimNext.workerId,
-        types: request.claimNext.types,
-        maxJobs: request.claimNext.maxJobs,
-        waitMs: 0,
-        caller: callerOf(context),
-      };
-      // Both checked before either writes; submitted together, the completions and the claim
-      // share the repository's next transaction.
-      uc.completeJob.validateMany(request.completions);
-      if (claimNext) uc.claimJobs.validate(claimNext, 'claim_next.');
-      const [outcomes, claimed] = await Promise.all([
-        uc.completeJob.executeMany(request.completions),
-        claimNext ? uc.claimJobs.execute(claimNext) : [],
-      ]);
+      const { outcomes, claimed } = await uc.completeAndClaimJobs.execute({
+        completions: request.completions,
+        claimNext: request.claimNext && {
+          workerId: request.claimNext.workerId,
+          types: request.claimNext.types,
+          maxJobs: request.claimNext.maxJobs,
+          caller: callerOf(context),
+        },
+      });
       return {
         claimed: claimed.map(toClaimedJob),
         results: outcomes.map((outcome, entry) => {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JOB_STATES, type Job } from '../../domain/job';
-import type { JobMetrics, JobOutcome } from '../../app/job-metrics.port';
-import type { JobRepository } from '../../app/job.repository.port';
+import type { JobMetrics, JobOutcome } from '../../app/ports/job-metrics.port';
+import type { JobRepository } from '../../app/ports/job.repository.port';
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 

@@ -1,3 +1,5 @@
+import { typeSetKey } from '../../domain/claim-policy';
+
 /** A due PENDING job as the claim order sees it. */
 export interface Candidate {
   id: string;
@@ -36,8 +38,9 @@ export class ClaimCandidates {
 
   constructor(private readonly ttlMs: number) {}
 
+  /** The list of a set of types: the key the claim policy groups claims by. */
   static key(types: string[]): string {
-    return [...types].sort().join('\n');
+    return typeSetKey(types);
   }
 
   /** The live list of `key` (claims consume it), or undefined when it must be scanned again. */

@@ -17,19 +17,17 @@ import {
   type OutboxMessage,
 } from '@trellis/platform/mongo';
 import { traceHeaders } from '@trellis/platform/telemetry';
-import {
-  MAX_RESPONSE_JSON_BYTES,
-  type Job,
-  type JobState,
-  type Transition,
-} from '../../domain/job';
+import { ClaimAllocation, claimGroups, claimTime } from '../../domain/claim-policy';
+import type { Job, JobState, Transition } from '../../domain/job';
 import type {
+  ClaimSpec,
   DuePending,
+  JobChange,
   JobRepository,
   ListCursor,
   ListJobsFilter,
   TypeStateCount,
-} from '../../app/job.repository.port';
+} from '../../app/ports/job.repository.port';
 import { type Candidate, ClaimCandidates } from './claim-candidates';
 import { toOutboxMessages } from './job-events.outbox';
 
@@ -224,23 +222,30 @@ interface CreateRequest extends TracedRequest {
   events: Transition['events'];
 }
 
-interface UpdateRequest extends TracedRequest {
-  id: string;
-  change: (job: Job) => Transition;
-}
+type UpdateRequest = JobChange & TracedRequest;
 
-interface ClaimRequest extends TracedRequest {
-  types: string[];
-  maxJobs: number;
-  now: Date;
-  start: (job: Job) => Transition;
-}
+type ClaimRequest = ClaimSpec & TracedRequest;
 
 /** One write of a job in a change transaction's bulk write. */
 type JobWrite = AnyBulkWriteOperation<JobDocument>;
 
-/** Updates and claims share transactions (see `changes`). */
-type ChangeRequest = ({ kind: 'update' } & UpdateRequest) | ({ kind: 'claim' } & ClaimRequest);
+/**
+ * One call of `update`, `claim` or `completeAndClaim`: its updates and its claim go into the same
+ * transaction, whatever else the group commit puts there (see `changes`).
+ */
+interface ChangeRequest {
+  updates: UpdateRequest[];
+  claim: ClaimRequest | null;
+}
+
+/** What a ChangeRequest came to: each update's outcome, and the claim's jobs. */
+interface ChangeResult {
+  changed: Array<BatchOutcome<Job>>;
+  claimed: Job[];
+}
+
+/** Updates and claims one change transaction carries at most (a larger call goes alone). */
+const MAX_CHANGES_PER_TRANSACTION = 256;
 
 /** The outbox messages of one call's events, under that call's trace context. */
 function messagesOf(events: Transition['events'], trace: Record<string, string>): OutboxMessage[] {
@@ -253,12 +258,19 @@ export class MongoJobRepository implements JobRepository {
 
   /**
    * Creates and changes (updates and claims) are group-committed: those that arrive while a
-   * transaction of their kind is committing go together in the next one (see GroupCommit). Updates
-   * and claims share transactions, so a worker's CompleteJobs that also claims its next jobs
-   * (`claim_next`) costs one transaction, as moveToFinished does in BullMQ.
+   * transaction of their kind is committing go together in the next one (see GroupCommit).
+   * `completeAndClaim` is one change request, so its completions and its claim always share a
+   * transaction (one per worker cycle, as moveToFinished in BullMQ), not only when they happen
+   * to arrive together.
    */
   private readonly creates = new GroupCommit((batch: CreateRequest[]) => this.commitCreates(batch));
-  private readonly changes = new GroupCommit((batch: ChangeRequest[]) => this.commitChanges(batch));
+  private readonly changes = new GroupCommit(
+    (batch: ChangeRequest[]) => this.commitChanges(batch),
+    {
+      weigh: (request) => request.updates.length + (request.claim ? 1 : 0),
+      maxBatchWeight: MAX_CHANGES_PER_TRANSACTION,
+    },
+  );
 
   constructor(
     private readonly client: MongoClient,
@@ -368,27 +380,45 @@ export class MongoJobRepository implements JobRepository {
     return doc ? fromDocument(doc) : null;
   }
 
-  update(id: string, change: (job: Job) => Transition): Promise<Job> {
-    // The outcome of an update request is its job (see commitChanges).
+  async update(id: string, change: (job: Job) => Transition): Promise<Job> {
+    const trace = traceHeaders();
+    const { changed } = await this.changes.submit({
+      updates: [{ id, change, trace }],
+      claim: null,
+    });
+    const [outcome] = changed;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  }
+
+  /**
+   * Claims are group-committed with the updates (see commitChanges): one transaction serves every
+   * claim that queued while the previous one committed. Candidates come from a short-lived, sorted
+   * list of due job ids per type set (one ordered scan serves many claims); each is re-read and
+   * taken by `_id` with a guard on PENDING and run_at, so a stale candidate is skipped, never
+   * double-claimed. A job this process makes PENDING (create, retry, requeue) joins the list at its
+   * place, so local priority order is exact; jobs made due by other replicas show up within its TTL.
+   */
+  async claim(claim: ClaimSpec): Promise<Job[]> {
+    const trace = traceHeaders();
+    return (await this.changes.submit({ updates: [], claim: { ...claim, trace } })).claimed;
+  }
+
+  completeAndClaim(changes: JobChange[], claim: ClaimSpec | null): Promise<ChangeResult> {
+    const trace = traceHeaders();
     return this.changes.submit({
-      kind: 'update',
-      id,
-      change,
-      trace: traceHeaders(),
-    }) as Promise<Job>;
+      updates: changes.map((change) => ({ ...change, trace })),
+      claim: claim && { ...claim, trace },
+    });
   }
 
   /**
    * One transaction applies the batch's updates, then its claims (which leave out the jobs the
    * updates touch), and writes both in one bulk write with all their events.
    */
-  private async commitChanges(batch: ChangeRequest[]): Promise<Array<BatchOutcome<Job | Job[]>>> {
-    const updates: UpdateRequest[] = [];
-    const claims: ClaimRequest[] = [];
-    for (const request of batch) {
-      if (request.kind === 'update') updates.push(request);
-      else claims.push(request);
-    }
+  private async commitChanges(batch: ChangeRequest[]): Promise<Array<BatchOutcome<ChangeResult>>> {
+    const updates = batch.flatMap((request) => request.updates);
+    const claims = batch.flatMap((request) => (request.claim ? [request.claim] : []));
     let attempts = 0;
     const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
       // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
@@ -416,11 +446,12 @@ export class MongoJobRepository implements JobRepository {
     if (messages.length > 0) this.onCommitted();
     let nextUpdate = 0;
     let nextClaim = 0;
-    return batch.map((request) =>
-      request.kind === 'update'
-        ? updated.outcomes[nextUpdate++]
-        : { value: claimed.results[nextClaim++] },
-    );
+    return batch.map((request) => ({
+      value: {
+        changed: updated.outcomes.slice(nextUpdate, (nextUpdate += request.updates.length)),
+        claimed: request.claim ? claimed.results[nextClaim++] : [],
+      },
+    }));
   }
 
   /**
@@ -464,33 +495,9 @@ export class MongoJobRepository implements JobRepository {
   }
 
   /**
-   * Claims are group-committed with the updates (see commitChanges): one transaction serves every
-   * claim that queued while the previous one committed. Candidates come from a short-lived, sorted
-   * list of due job ids per type set (one ordered scan serves many claims); each is re-read and
-   * taken by `_id` with a guard on PENDING and run_at, so a stale candidate is skipped, never
-   * double-claimed. A job this process makes PENDING (create, retry, requeue) joins the list at its
-   * place, so local priority order is exact; jobs made due by other replicas show up within its TTL.
-   */
-  claim(
-    types: string[],
-    maxJobs: number,
-    now: Date,
-    start: (job: Job) => Transition,
-  ): Promise<Job[]> {
-    // The outcome of a claim request is its jobs (see commitChanges).
-    return this.changes.submit({
-      kind: 'claim',
-      types,
-      maxJobs,
-      now,
-      start,
-      trace: traceHeaders(),
-    }) as Promise<Job[]>;
-  }
-
-  /**
    * Takes due jobs for the claims, skipping those in `exclude` (updated in the same transaction);
-   * returns the writes, each guarded on PENDING.
+   * returns the writes, each guarded on PENDING. Which claim gets which job is the claim policy's
+   * (domain/claim-policy.ts); this only reads, checks and writes.
    */
   private async applyClaims(session: ClientSession, batch: ClaimRequest[], exclude: Set<string>) {
     const results = batch.map((): Job[] => []);
@@ -500,48 +507,31 @@ export class MongoJobRepository implements JobRepository {
     // taken earlier in it as PENDING: they must not be taken twice.
     const taken = new Set<string>();
     if (batch.length === 0) return { results, messages, writes };
-    const groups = new Map<string, { types: string[]; requests: number[] }>();
-    batch.forEach((request, i) => {
-      const key = ClaimCandidates.key(request.types);
-      const group = groups.get(key);
-      if (group) group.requests.push(i);
-      else groups.set(key, { types: request.types, requests: [i] });
-    });
-    const now = new Date(Math.max(...batch.map((r) => r.now.getTime())));
-    const counts = batch.map(() => 0);
-    const payloadBytes = batch.map(() => 0);
-    for (const [key, { types, requests }] of groups) {
-      // Requests of one type set are served in queue order, each up to its maxJobs.
-      let next = 0;
-      const wanted = () =>
-        requests.slice(next).reduce((n, i) => n + batch[i].maxJobs - counts[i], 0);
-      while (next < requests.length) {
-        const due = await this.dueCandidates(key, types, now, [exclude, taken]);
+    const now = claimTime(batch.map((r) => r.now));
+    for (const group of claimGroups(batch)) {
+      const allocation = new ClaimAllocation(batch, group);
+      while (!allocation.done) {
+        const due = await this.dueCandidates(group.key, group.types, now, [exclude, taken]);
         if (due.length === 0) break;
-        const picked = due.splice(0, wanted());
+        const picked = due.splice(0, allocation.wanted());
         const candidateIds = picked.map((c) => c.id);
         const docs = await this.collection
           .find({ _id: { $in: candidateIds } }, { session })
           .toArray();
         const byId = new Map(docs.map((d) => [d._id, d]));
-        const starts: Array<{ request: number; transition: Transition }> = [];
+        const starts: Array<{ claim: number; transition: Transition }> = [];
         for (const [k, id] of candidateIds.entries()) {
           const doc = byId.get(id);
           if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
           if (exclude.has(id) || taken.has(id)) continue;
-          const bytes = doc.payload_json.length;
-          let request = requests[next];
-          if (counts[request] > 0 && payloadBytes[request] + bytes > MAX_RESPONSE_JSON_BYTES)
-            request = requests[++next];
-          if (request === undefined) {
-            // Every request is full by size: the rest stay candidates, in order, for later claims.
+          const claim = allocation.take(doc.payload_json.length);
+          if (claim === undefined) {
+            // Every claim is full by size: the rest stay candidates, in order, for later claims.
             due.unshift(...picked.slice(k));
             break;
           }
-          starts.push({ request, transition: batch[request].start(fromDocument(doc)) });
+          starts.push({ claim, transition: batch[claim].start(fromDocument(doc)) });
           taken.add(id);
-          payloadBytes[request] += bytes;
-          if (++counts[request] >= batch[request].maxJobs) next++;
         }
         // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
         // conflict, and the driver reruns this whole transaction.
@@ -552,9 +542,9 @@ export class MongoJobRepository implements JobRepository {
               update: updateOf(byId.get(transition.job.id)!, toDocument(transition.job))!,
             },
           });
-        for (const { request, transition } of starts) {
-          results[request].push(transition.job);
-          messages.push(...messagesOf(transition.events, batch[request].trace));
+        for (const { claim, transition } of starts) {
+          results[claim].push(transition.job);
+          messages.push(...messagesOf(transition.events, batch[claim].trace));
         }
       }
     }

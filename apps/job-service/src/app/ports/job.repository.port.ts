@@ -1,4 +1,5 @@
-import type { Job, JobState, Transition } from '../domain/job';
+import type { BatchOutcome } from '@trellis/platform/batching';
+import type { Job, JobState, Transition } from '../../domain/job';
 
 /** Filters and position of a ListJobs page (newest first). */
 export interface ListJobsFilter {
@@ -26,6 +27,20 @@ export interface DuePending {
   oldestRunAt: Date;
 }
 
+/** A change of one job, as `update` applies it. */
+export interface JobChange {
+  id: string;
+  change: (job: Job) => Transition;
+}
+
+/** A claim: up to `maxJobs` due jobs of `types`, each started by `start`. */
+export interface ClaimSpec {
+  types: string[];
+  maxJobs: number;
+  now: Date;
+  start: (job: Job) => Transition;
+}
+
 /** Where jobs live. Every method that changes a job writes its events in the same transaction. */
 export interface JobRepository {
   /**
@@ -41,15 +56,20 @@ export interface JobRepository {
    */
   update(id: string, change: (job: Job) => Transition): Promise<Job>;
   /**
-   * Atomically claims up to `maxJobs` due PENDING jobs of `types` (priority desc, run_at, creation)
-   * by applying `start` to each, in one transaction with their events.
+   * Atomically claims up to `claim.maxJobs` due PENDING jobs of `claim.types` (priority desc,
+   * run_at, creation) by applying `claim.start` to each, in one transaction with their events:
+   * a multi-job change whose jobs the claim policy (domain/claim-policy.ts) picks from the due ones.
    */
-  claim(
-    types: string[],
-    maxJobs: number,
-    now: Date,
-    start: (job: Job) => Transition,
-  ): Promise<Job[]>;
+  claim(claim: ClaimSpec): Promise<Job[]>;
+  /**
+   * Applies each of `changes` as `update` would, each with its own outcome (a change that throws
+   * fails only itself), then `claim` (when given) among the jobs left, all in ONE transaction:
+   * a worker's "complete these, give me the next ones" (CompleteJobs with claim_next).
+   */
+  completeAndClaim(
+    changes: JobChange[],
+    claim: ClaimSpec | null,
+  ): Promise<{ changed: Array<BatchOutcome<Job>>; claimed: Job[] }>;
   /** Ids of RUNNING jobs whose lease expired at or before `now`. */
   findExpiredLeases(now: Date, limit: number): Promise<string[]>;
   list(filter: ListJobsFilter, after: ListCursor | null, limit: number): Promise<Job[]>;

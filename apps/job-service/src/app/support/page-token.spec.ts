@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodePageToken, encodePageToken } from './list-jobs.query';
+import { decodePageToken, encodePageToken } from './page-token';
 
 const json = (token: string) =>
   JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
