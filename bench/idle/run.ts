@@ -18,15 +18,11 @@ const ROOT = join(__dirname, '..', '..');
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'trellis-idle-'));
   const profileDir = process.env.BENCH_PROFILE_DIR;
-  const child = spawn(process.execPath, ['scripts/start.js'], {
+  // start.js passes its node flags on to the all-in-one process (--cpu-prof is refused in NODE_OPTIONS).
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'scripts/start.js'], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      DEVSTACK_PORTS: 'ephemeral',
-      DEVSTACK_DATA_DIR: dataDir,
-      // start.js passes NODE_OPTIONS on to the all-in-one process.
-      ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
-    },
+    env: { ...process.env, DEVSTACK_PORTS: 'ephemeral', DEVSTACK_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<never>((_, reject) =>
