@@ -410,6 +410,68 @@ describe('OutboxRelay', () => {
     const published = await Promise.all(relays.map((r) => r.publishBatch()));
     expect(published.sort()).toEqual([0, 20]);
   });
+
+  it('an idle relay polls less and less often', async () => {
+    const topic = `relay.idle.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    const relay = new OutboxRelay({
+      outbox,
+      producer,
+      kafka,
+      lease: new Lease(db, topic, 'relay-idle', 10_000),
+      logger,
+      idlePollMs: 10,
+      maxIdlePollMs: 60_000,
+    });
+    const polls: number[] = [];
+    const publishBatch = relay.publishBatch.bind(relay);
+    relay.publishBatch = () => (polls.push(performance.now()), publishBatch());
+    relay.start();
+    try {
+      await waitFor(() => polls.length >= 7, { what: '7 polls' });
+      // Waits of 10, 20, 40 … ms: the sixth is at least 320 ms however slow the machine is.
+      expect(polls[6] - polls[5]).toBeGreaterThanOrEqual(300);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('a notify wakes an idle relay at once', async () => {
+    const topic = `relay.wake.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    await outbox.ensureIndexes();
+    // Polling once a minute: within waitFor's 10 s only the wake-up can publish the event.
+    const relay = new OutboxRelay({
+      outbox,
+      producer,
+      kafka,
+      lease: new Lease(db, topic, 'relay-wake', 10_000),
+      logger,
+      idlePollMs: 60_000,
+    });
+    let polls = 0;
+    const publishBatch = relay.publishBatch.bind(relay);
+    relay.publishBatch = () => (polls++, publishBatch());
+    relay.start();
+    const received: Array<{ event: DecodedEvent; partition: number }> = [];
+    const consumer = await collect(topic, `g-${topic}`, received);
+    try {
+      await waitFor(() => polls >= 1, { what: 'the first poll' });
+      await withTransaction(client, (session) =>
+        outbox.append(session, [
+          toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened('idle', 1), {
+            id: 'idle',
+            type: 'account',
+          }),
+        ]),
+      );
+      relay.notify();
+      await waitFor(() => received.length === 1, { what: 'the event' });
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+    }
+  });
 });
 
 describe('startEventConsumer', () => {
