@@ -25,6 +25,8 @@ export interface ClaimJobsInput {
 }
 
 export const MAX_CLAIM_WAIT_MS = 30_000;
+/** The longest a long-poll goes without looking for jobs another replica made due. */
+const MAX_CLAIM_POLL_MS = 4_000;
 
 /**
  * Claims due jobs for a worker, long-polling up to `waitMs`. The repository commits the claims of
@@ -71,6 +73,9 @@ export class ClaimJobs {
     const types = [...new Set(input.types)];
     const maxJobs = input.maxJobs || 1;
     const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);
+    // The poll is the fallback for other replicas' jobs (this process's wake the wait): it doubles
+    // while nothing is due, so an idle long-poll does not query MongoDB four times a second.
+    let pollMs = this.pollIntervalMs;
     for (;;) {
       const since = this.notifier.version(types);
       const claimed = await this.claimOnce(input.workerId, types, maxJobs);
@@ -82,7 +87,8 @@ export class ClaimJobs {
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted || this.notifier.closed) return [];
       if (this.notifier.version(types) !== since) continue;
-      await this.notifier.wait(types, Math.min(left, this.pollIntervalMs), input.signal);
+      await this.notifier.wait(types, Math.min(left, pollMs), input.signal);
+      pollMs = Math.min(pollMs * 2, MAX_CLAIM_POLL_MS);
       if (input.signal?.aborted) return [];
     }
   }
