@@ -154,6 +154,53 @@ describe('SessionOwners', () => {
       await own.close();
     }
   });
+  it('an idle instance beats at the idle pace, its watchers wait for it, and a transaction brings back the busy pace', async () => {
+    const owners = db.collection<{ _id: string; beat: number; idle_beat_ms?: number }>(
+      'session_owners',
+    );
+    const own = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+    await own.connect();
+    const instance = new SessionOwners(own, db, {
+      service: 'test',
+      logger: captureLogger().logger,
+      heartbeatMs: 50,
+      idleAfterMs: 200,
+      idleHeartbeatMs: 600_000,
+    });
+    try {
+      await instance.start();
+      const idle = await waitFor(
+        async () => {
+          const doc = await owners.findOne({ _id: instance.instanceId });
+          return doc?.idle_beat_ms === 600_000 && doc;
+        },
+        { what: 'the record to say it beats at the idle pace' },
+      );
+      // A watcher's clock 5 s on, with the idle instance's next beat ten minutes away: not dead.
+      const watcher = new SessionOwners(client, db, {
+        service: 'watcher',
+        logger: captureLogger().logger,
+        deadAfterMs: 100,
+      });
+      await watcher.sweep(0);
+      expect(await watcher.sweep(5_000)).toBe(0);
+      expect(await owners.countDocuments({ _id: instance.instanceId })).toBe(1);
+
+      await withTransaction(own, (session) =>
+        own.db(db.databaseName).collection('paced').insertOne({ n: 1 }, { session }),
+      );
+      await waitFor(
+        async () => {
+          const doc = await owners.findOne({ _id: instance.instanceId });
+          return doc && doc.beat > idle.beat && doc.idle_beat_ms === undefined;
+        },
+        { what: 'a beat at the busy pace' },
+      );
+    } finally {
+      await instance.stop();
+      await own.close();
+    }
+  });
 });
 
 describe('Outbox', () => {
