@@ -89,7 +89,7 @@ export class ClaimJobs {
       if (this.notifier.version(types) !== since) continue;
       await this.notifier.wait(types, Math.min(left, pollMs), input.signal);
       pollMs = Math.min(pollMs * 2, MAX_CLAIM_POLL_MS);
-      if (input.signal?.aborted) return [];
+      if (input.signal?.aborted || this.notifier.closed) return [];
     }
   }
 
