@@ -191,6 +191,32 @@ class Progress {
 }
 
 /**
+ * The same for every queue: WARMUP_JOBS unmeasured, then JOBS measured (jobs/s, CPU per job here
+ * and in `servers`, latency), then LATENCY_JOBS created one at a time.
+ */
+async function measure(
+  progress: Progress,
+  create: (i: number) => Promise<string>,
+  servers: Server[],
+): Promise<Figures> {
+  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
+  progress.reset();
+  const started = performance.now();
+  const cpuBefore = cpuMs(servers);
+  await progress.run(JOBS, create);
+  const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
+  const saturated = progress.latencyMs();
+  progress.reset();
+  await progress.oneAtATime(LATENCY_JOBS, create);
+  return {
+    jobsPerSecond: JOBS / seconds,
+    cpuMsPerJob,
+    latencyMs: { saturated, oneAtATime: progress.latencyMs() },
+  };
+}
+
+/**
  * The job-service in a process of its own, as deployed: workers are remote by definition, and
  * sharing their event loop would cap the service at what one core minus theirs allows.
  */
@@ -307,17 +333,7 @@ async function benchJobService(
   );
   const create = async (i: number) =>
     (await jobProducer.createJob({ type: 'bench.noop', payload: { i } })).job!.id;
-  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
-  progress.reset();
-  const started = performance.now();
-  const cpuBefore = cpuMs(servers);
-  await progress.run(JOBS, create);
-  const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
-  const saturated = progress.latencyMs();
-  progress.reset();
-  await progress.oneAtATime(LATENCY_JOBS, create);
-  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
+  const figures = await measure(progress, create, servers);
   console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
   if (process.env.BENCH_RPC_COUNTS) {
     const text = await (await fetch(service.metricsUrl)).text();
@@ -334,7 +350,7 @@ async function benchJobService(
     service.process.once('exit', resolve);
     service.process.kill('SIGTERM');
   });
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
+  return figures;
 }
 
 async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
@@ -373,22 +389,12 @@ async function benchBullmq(
   for (const w of pool) w.on('completed', (job) => progress.completed(job.id!));
   await Promise.all(pool.map((w) => w.waitUntilReady()));
   const create = async (i: number) => (await queue.add('noop', { i })).id!;
-  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
-  progress.reset();
-  const started = performance.now();
   const servers: Server[] = redis.pid ? [{ name: 'redis-server', pid: redis.pid }] : [];
-  const cpuBefore = cpuMs(servers);
-  await progress.run(JOBS, create);
-  const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
-  const saturated = progress.latencyMs();
-  progress.reset();
-  await progress.oneAtATime(LATENCY_JOBS, create);
-  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
+  const figures = await measure(progress, create, servers);
   await Promise.all(pool.map((w) => w.close()));
   await queue.obliterate({ force: true });
   await queue.close();
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
+  return figures;
 }
 
 /**
@@ -460,21 +466,11 @@ async function benchPgBoss(workers: number, postgres: Postgres): Promise<Figures
     for (const w of pool) w.wake();
     return id!;
   };
-  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
-  progress.reset();
   const servers: Server[] = [{ name: 'postgres', pid: postgres.pid, tree: true }];
-  const started = performance.now();
-  const cpuBefore = cpuMs(servers);
-  await progress.run(JOBS, create);
-  const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
-  const saturated = progress.latencyMs();
-  progress.reset();
-  await progress.oneAtATime(LATENCY_JOBS, create);
-  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
+  const figures = await measure(progress, create, servers);
   await Promise.all(pool.map((w) => w.stop()));
   await Promise.all([...bosses, producer].map((b) => b.stop({ graceful: false, wait: true })));
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
+  return figures;
 }
 
 async function main(): Promise<void> {
