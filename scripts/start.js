@@ -67,7 +67,9 @@ if (!bundleIsCurrent()) {
   }
 }
 
-const child = spawn(process.execPath, ['--enable-source-maps', bundle, ...process.argv.slice(2)], {
+// Node flags given to this script (`node --cpu-prof scripts/start.js`) apply to the system's process.
+const nodeArgs = ['--enable-source-maps', ...process.execArgv];
+const child = spawn(process.execPath, [...nodeArgs, bundle, ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
   env: {

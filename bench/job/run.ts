@@ -1,7 +1,9 @@
 // Job-service throughput: jobs/s for create → claim → complete of no-op jobs with 1, 4 and 8
 // SDK workers over gRPC, and in the same run BullMQ on a local redis-server (started here on a
-// free port) doing the same no-op work with the same worker counts and concurrency. Also the create
-// → completed latency, p50/p99, of those jobs and of jobs created one at a time.
+// free port) and pg-boss on a local PostgreSQL (started here, default durability; skipped when
+// PostgreSQL is not installed) doing the same no-op work with the same worker counts, concurrency
+// and warm-up. Also the create → completed latency, p50/p99, of those jobs and of jobs created one
+// at a time, and the ratios to pg-boss, the peer that also commits each job durably.
 //
 //   npx tsx bench/job/run.ts            (JOBS=10000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=10000
 //                                        LATENCY_JOBS=200)
@@ -9,7 +11,8 @@
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
 //
 // The producer is the SDK's createJobProducer (concurrent creates share CreateJobs calls) and the
-// workers report completions through CompleteJobs the same way; BullMQ's producer is Queue.add.
+// workers report completions through CompleteJobs the same way; BullMQ's producer is Queue.add,
+// pg-boss's is send (then it wakes its workers, as notifyWorker does).
 //
 // The job-service runs in a process of its own (apps/job-service/src/main.ts), the producer and the
 // workers here. MONGODB_URI / KAFKA_BROKERS select real servers; otherwise the devstack servers
@@ -20,11 +23,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
+import PgBoss from 'pg-boss';
 import { jobV1 } from '@trellis/contracts';
 import { createJobProducer, createWorker, type JobServiceClient } from '@trellis/job-worker';
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { createLogger } from '@trellis/platform/logging';
 import { percentile } from '../support/percentile';
+import { startPostgres, type Postgres } from '../support/postgres';
+import { treeCpuMs } from '../support/proc';
 import { spawnDevstack } from '../support/spawn-devstack';
 
 const JOBS = Number(process.env.JOBS ?? 10_000);
@@ -68,12 +74,14 @@ function cpuMs(servers: Server[]): number[] {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ = 100
   };
-  return [ms('self'), ...servers.map((s) => ms(s.pid))];
+  return [ms('self'), ...servers.map((s) => (s.tree ? treeCpuMs(s.pid) : ms(s.pid)))];
 }
 
 interface Server {
   name: string;
   pid: number;
+  /** Count its descendants too: PostgreSQL's backends are children of the postmaster. */
+  tree?: boolean;
 }
 
 interface Percentiles {
@@ -180,6 +188,32 @@ class Progress {
     latencies.sort((a, b) => a - b);
     return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   }
+}
+
+/**
+ * The same for every queue: WARMUP_JOBS unmeasured, then JOBS measured (jobs/s, CPU per job here
+ * and in `servers`, latency), then LATENCY_JOBS created one at a time.
+ */
+async function measure(
+  progress: Progress,
+  create: (i: number) => Promise<string>,
+  servers: Server[],
+): Promise<Figures> {
+  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
+  progress.reset();
+  const started = performance.now();
+  const cpuBefore = cpuMs(servers);
+  await progress.run(JOBS, create);
+  const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
+  const saturated = progress.latencyMs();
+  progress.reset();
+  await progress.oneAtATime(LATENCY_JOBS, create);
+  return {
+    jobsPerSecond: JOBS / seconds,
+    cpuMsPerJob,
+    latencyMs: { saturated, oneAtATime: progress.latencyMs() },
+  };
 }
 
 /**
@@ -299,17 +333,7 @@ async function benchJobService(
   );
   const create = async (i: number) =>
     (await jobProducer.createJob({ type: 'bench.noop', payload: { i } })).job!.id;
-  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
-  progress.reset();
-  const started = performance.now();
-  const cpuBefore = cpuMs(servers);
-  await progress.run(JOBS, create);
-  const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
-  const saturated = progress.latencyMs();
-  progress.reset();
-  await progress.oneAtATime(LATENCY_JOBS, create);
-  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
+  const figures = await measure(progress, create, servers);
   console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
   if (process.env.BENCH_RPC_COUNTS) {
     const text = await (await fetch(service.metricsUrl)).text();
@@ -326,7 +350,7 @@ async function benchJobService(
     service.process.once('exit', resolve);
     service.process.kill('SIGTERM');
   });
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
+  return figures;
 }
 
 async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
@@ -365,22 +389,88 @@ async function benchBullmq(
   for (const w of pool) w.on('completed', (job) => progress.completed(job.id!));
   await Promise.all(pool.map((w) => w.waitUntilReady()));
   const create = async (i: number) => (await queue.add('noop', { i })).id!;
-  if (WARMUP_JOBS > 0) await progress.run(WARMUP_JOBS, create);
-  progress.reset();
-  const started = performance.now();
   const servers: Server[] = redis.pid ? [{ name: 'redis-server', pid: redis.pid }] : [];
-  const cpuBefore = cpuMs(servers);
-  await progress.run(JOBS, create);
-  const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerJob = cpuPerJob(cpuBefore, servers);
-  const saturated = progress.latencyMs();
-  progress.reset();
-  await progress.oneAtATime(LATENCY_JOBS, create);
-  const latencyMs = { saturated, oneAtATime: progress.latencyMs() };
+  const figures = await measure(progress, create, servers);
   await Promise.all(pool.map((w) => w.close()));
   await queue.obliterate({ force: true });
   await queue.close();
-  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob, latencyMs };
+  return figures;
+}
+
+/**
+ * One pg-boss worker, the loop of pg-boss's own `work()` (fetch a batch, run it, complete it without
+ * waiting for the completion before the next fetch) written out so that a full batch is re-fetched
+ * at once, a completion is counted when its `complete` returns, and the producer can wake it the
+ * way `notifyWorker` does. An empty or partial fetch waits for a wake-up or the polling interval.
+ */
+function pgBossWorker(boss: PgBoss, queue: string, progress: Progress) {
+  let stopping = false;
+  let wake = () => {};
+  let woken = false;
+  const loop = (async () => {
+    while (!stopping) {
+      woken = false;
+      const jobs = await boss.fetch<{ i: number }>(queue, { batchSize: CONCURRENCY });
+      if (jobs.length > 0) {
+        await Promise.all(jobs.map(async () => ({})));
+        const ids = jobs.map((j) => j.id);
+        void boss.complete(queue, ids).then(() => ids.forEach((id) => progress.completed(id)));
+      }
+      if (jobs.length === CONCURRENCY || woken || stopping) continue;
+      // pg-boss's minimum polling interval (500 ms); the producer's wake-up cuts it short.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = () => {};
+    }
+  })();
+  return {
+    wake() {
+      woken = true;
+      wake();
+    },
+    async stop() {
+      stopping = true;
+      wake();
+      await loop;
+    },
+  };
+}
+
+async function benchPgBoss(workers: number, postgres: Postgres): Promise<Figures> {
+  const queue = `bench-${workers}-${Date.now()}`;
+  // The producer's instance runs pg-boss's maintenance as a deployment would; the workers' do not.
+  const producer = new PgBoss({ connectionString: postgres.connectionString });
+  producer.on('error', (err) => console.error('pg-boss:', err));
+  await producer.start();
+  await producer.createQueue(queue);
+  const bosses = Array.from(
+    { length: workers },
+    () =>
+      new PgBoss({
+        connectionString: postgres.connectionString,
+        supervise: false,
+        schedule: false,
+        migrate: false,
+      }),
+  );
+  await Promise.all(bosses.map((b) => b.start()));
+  const progress = new Progress();
+  const pool = bosses.map((b) => pgBossWorker(b, queue, progress));
+  const create = async (i: number) => {
+    const id = await producer.send(queue, { i });
+    for (const w of pool) w.wake();
+    return id!;
+  };
+  const servers: Server[] = [{ name: 'postgres', pid: postgres.pid, tree: true }];
+  const figures = await measure(progress, create, servers);
+  await Promise.all(pool.map((w) => w.stop()));
+  await Promise.all([...bosses, producer].map((b) => b.stop({ graceful: false, wait: true })));
+  return figures;
 }
 
 async function main(): Promise<void> {
@@ -391,21 +481,23 @@ async function main(): Promise<void> {
     brokers: process.env.KAFKA_BROKERS ?? devstack!.info.brokers.join(','),
   };
   const redis = await startRedis();
+  const postgres = startPostgres(await freePort());
   console.log(
     `load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, producer: ${SINGLE_CALLS ? 'CreateJob per job' : 'SDK createJobProducer (CreateJobs)'}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server`,
+      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, producer: ${SINGLE_CALLS ? 'CreateJob per job' : 'SDK createJobProducer (CreateJobs)'}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server, pg-boss: ${postgres ? 'local PostgreSQL (fsync on)' : 'skipped, PostgreSQL is not installed (Debian `postgresql`)'}`,
   );
-  const rows: Array<{ workers: number; trellis: Figures; bullmq: Figures }> = [];
+  const rows: Array<{ workers: number; trellis: Figures; bullmq: Figures; pgBoss?: Figures }> = [];
   try {
     for (const workers of WORKER_COUNTS) {
       const trellis = await benchJobService(workers, { ...infra, pid: devstack?.process.pid });
       const bullmq = await benchBullmq(workers, { port: redis.port, pid: redis.process.pid });
-      rows.push({ workers, trellis, bullmq });
+      const pgBoss = postgres ? await benchPgBoss(workers, postgres) : undefined;
+      rows.push({ workers, trellis, bullmq, pgBoss });
       console.log(
-        `workers=${workers}  job-service ${figuresText(trellis)}  BullMQ ${figuresText(bullmq)}  ratio ${(trellis.jobsPerSecond / bullmq.jobsPerSecond).toFixed(2)}×`,
+        `workers=${workers}  job-service ${figuresText(trellis)}  BullMQ ${figuresText(bullmq)}${pgBoss ? `  pg-boss ${figuresText(pgBoss)}` : ''}`,
       );
     }
     console.log(
@@ -414,22 +506,29 @@ async function main(): Promise<void> {
   } finally {
     redis.process.kill('SIGTERM');
     devstack?.process.kill('SIGTERM');
+    postgres?.stop();
   }
-  // CPU ms/job counts this process (producer and workers, or BullMQ's) plus the server processes
-  // (job-service and devstack, or redis-server); unlike jobs/s it barely moves with the machine's load.
+  // CPU ms/job: "here" is this process (the producer and the workers: the SDK's, BullMQ's or
+  // pg-boss's), then each server process (job-service and devstack, redis-server, or PostgreSQL's
+  // postmaster and backends summed); unlike jobs/s it barely moves with the machine's load.
+  const perProcess = (cpu: Figures['cpuMsPerJob']) =>
+    [cpu.here, ...cpu.servers.map((s) => s.ms)].map((ms) => ms.toFixed(2)).join(' + ');
+  const ratio = (a: Figures, b?: Figures) =>
+    b ? `${(a.jobsPerSecond / b.jobsPerSecond).toFixed(2)}×` : '-';
   console.table(
     rows.map((r) => ({
       workers: r.workers,
-      'job-service jobs/s': Math.round(r.trellis.jobsPerSecond),
+      'Trellis jobs/s': Math.round(r.trellis.jobsPerSecond),
+      'pg-boss jobs/s': r.pgBoss ? Math.round(r.pgBoss.jobsPerSecond) : '-',
       'BullMQ jobs/s': Math.round(r.bullmq.jobsPerSecond),
-      ratio: Number((r.trellis.jobsPerSecond / r.bullmq.jobsPerSecond).toFixed(2)),
-      'CPU ms/job (job-service)': Number(totalCpu(r.trellis.cpuMsPerJob).toFixed(2)),
-      'CPU ms/job (BullMQ)': Number(totalCpu(r.bullmq.cpuMsPerJob).toFixed(2)),
-      'one at a time p50/p99 ms (job-service)': latencyText(r.trellis.latencyMs.oneAtATime),
-      'one at a time p50/p99 ms (BullMQ)': latencyText(r.bullmq.latencyMs.oneAtATime),
-      'target ≥2000/s': r.trellis.jobsPerSecond >= 2000 ? 'met' : 'missed',
-      'target ≥0.5× BullMQ':
-        r.trellis.jobsPerSecond / r.bullmq.jobsPerSecond >= 0.5 ? 'met' : 'missed',
+      'Trellis/pg-boss': ratio(r.trellis, r.pgBoss),
+      'BullMQ/pg-boss': ratio(r.bullmq, r.pgBoss),
+      'Trellis CPU ms/job (here + job-service + devstack)': perProcess(r.trellis.cpuMsPerJob),
+      'pg-boss CPU ms/job (here + postgres)': r.pgBoss ? perProcess(r.pgBoss.cpuMsPerJob) : '-',
+      'BullMQ CPU ms/job (here + redis)': perProcess(r.bullmq.cpuMsPerJob),
+      'one at a time p50/p99 ms Trellis': latencyText(r.trellis.latencyMs.oneAtATime),
+      'pg-boss': r.pgBoss ? latencyText(r.pgBoss.latencyMs.oneAtATime) : '-',
+      BullMQ: latencyText(r.bullmq.latencyMs.oneAtATime),
     })),
   );
   process.exit(0);

@@ -1,3 +1,4 @@
+import { waitFor } from '@trellis/platform/testing';
 import { newJob, startAttempt, type Job, type Transition } from '../domain/job';
 import { DEFAULT_JOB_TYPES, JobTypeRegistry } from '../domain/job-type';
 import { ClaimJobs } from './claim-jobs.command';
@@ -91,5 +92,51 @@ describe('ClaimJobs', () => {
     expect(result).toEqual([]);
     expect(memory.get()).toMatchObject({ state: 'PENDING', attempts: 0, leaseToken: '' });
     expect(startAttempt(memory.get(), 'w2', 't2', new Date()).job.attempts).toBe(1);
+  });
+
+  /** A repository with nothing due that records when each claim ran. */
+  function nothingDue() {
+    const claims: number[] = [];
+    const repo = {
+      async claim() {
+        claims.push(performance.now());
+        return [];
+      },
+    } as unknown as JobRepository;
+    return { repo, claims };
+  }
+
+  it("an idle long-poll's fallback polls space out", async () => {
+    const { repo, claims } = nothingDue();
+    const notifier = new ClaimNotifier();
+    const claim = new ClaimJobs(repo, types, notifier, systemRuntime, noMetrics, 10);
+    const polling = claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      waitMs: 30_000,
+    });
+    await waitFor(() => claims.length >= 8, { what: '8 claims' });
+    notifier.close();
+    expect(await polling).toEqual([]);
+    // Waits of 10, 20, 40 … 640 ms between them: not before 1 s, however slow the machine is.
+    expect(claims[7] - claims[0]).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('a pending long-poll returns at once, empty, when the server drains', async () => {
+    const { repo, claims } = nothingDue();
+    const notifier = new ClaimNotifier();
+    // Polling once a minute within a 30 s wait: only the drain can end it within the test.
+    const claim = new ClaimJobs(repo, types, notifier, systemRuntime, noMetrics, 60_000);
+    const polling = claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      waitMs: 30_000,
+    });
+    await waitFor(() => claims.length === 1, { what: 'the first claim' });
+    notifier.close(); // what the composition root does on the gRPC server's `draining` signal
+    expect(await polling).toEqual([]);
+    expect(claims).toHaveLength(1);
   });
 });

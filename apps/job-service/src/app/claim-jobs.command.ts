@@ -14,6 +14,8 @@ export interface ClaimJobsInput extends ClaimRequest {
 }
 
 export const MAX_CLAIM_WAIT_MS = 30_000;
+/** The longest a long-poll goes without looking for jobs another replica made due. */
+const MAX_CLAIM_POLL_MS = 4_000;
 
 export interface ClaimJobsDeps {
   jobs: JobRepository;
@@ -39,6 +41,9 @@ export class ClaimJobs {
     validateClaim(this.deps.types, input);
     const types = [...new Set(input.types)];
     const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);
+    // The poll is the fallback for other replicas' jobs (this process's wake the wait): it doubles
+    // while nothing is due, so an idle long-poll does not query MongoDB four times a second.
+    let pollMs = this.deps.pollIntervalMs;
     for (;;) {
       const since = notifier.version(types);
       const claimed = await this.claimOnce(input);
@@ -50,8 +55,9 @@ export class ClaimJobs {
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted || notifier.closed) return [];
       if (notifier.version(types) !== since) continue;
-      await notifier.wait(types, Math.min(left, this.deps.pollIntervalMs), input.signal);
-      if (input.signal?.aborted) return [];
+      await notifier.wait(types, Math.min(left, pollMs), input.signal);
+      pollMs = Math.min(pollMs * 2, MAX_CLAIM_POLL_MS);
+      if (input.signal?.aborted || notifier.closed) return [];
     }
   }
 

@@ -111,6 +111,25 @@ describe('kafkajs producer and consumer', () => {
     }
   });
 
+  it('a fetch with nothing to return waits maxWaitTime on the broker instead of answering at once', async () => {
+    const topic = unique('idle');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const c = kafkaClient(target.brokers).consumer({
+      groupId: unique('g'),
+      ...fastConsumer,
+      maxWaitTimeInMs: 1_000,
+    });
+    consumers.push(c);
+    const fetches: number[] = [];
+    c.on(c.events.FETCH, () => fetches.push(performance.now()));
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({ eachMessage: async () => undefined });
+    await waitFor(() => fetches.length >= 4, 'four empty fetches');
+    // Three fetches of an empty partition each waited their second: not fewer than ~3 s in all.
+    expect(fetches[3] - fetches[0]).toBeGreaterThanOrEqual(2_500);
+  });
+
   it('keeps headers, including repeated ones and binary values', async () => {
     const topic = unique('headers');
     await createTopic(topic, 1);

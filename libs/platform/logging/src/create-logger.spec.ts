@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { createLogger, isoTime } from './create-logger';
+import { createLogger, isoTime, lineDestination } from './create-logger';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -176,13 +176,14 @@ describe('createLogger', () => {
     expect(String((lines[0].err as { stack: string }).stack)).toContain('boom');
   });
 
-  it('writes stdout in blocks, yet a lone line shows within the periodic flush and the last ones at exit', async () => {
+  it('writes stdout in blocks, yet a lone line shows within the flush after a write and the last ones at exit', async () => {
     const script = `
       const { createLogger } = require(${JSON.stringify(join(__dirname, 'create-logger.ts'))});
       const logger = createLogger({ service: 'flush-test', format: 'json' });
+      const other = createLogger({ service: 'other', format: 'json' });
       logger.info('first');
       setTimeout(() => process.stderr.write('later\\n'), 800);
-      setTimeout(() => { logger.info('last'); process.exit(0); }, 1000);
+      setTimeout(() => { logger.info('last'); other.info('other'); process.exit(0); }, 1000);
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script]);
     const events: string[] = [];
@@ -195,6 +196,10 @@ describe('createLogger', () => {
     });
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(0);
-    expect(events).toEqual(['first', '(800 ms)', 'last']);
+    expect(events).toEqual(['first', '(800 ms)', 'last', 'other']);
+  });
+
+  it('shares one destination per target between loggers', () => {
+    expect(lineDestination(1)).toBe(lineDestination(1));
   });
 });

@@ -60,14 +60,41 @@ function redactStringArgs(args: unknown[]): unknown[] {
   return args;
 }
 
+/** One destination per target: the loggers of the devstack's three services share stdout. */
+const destinations = new Map<number | string, DestinationStream>();
+
+/** Flush delay after a write, so a quiet stretch still reaches the file within this bound. */
+const FLUSH_AFTER_MS = 250;
+
 /**
  * Where JSON lines go (stdout unless `dest` names a file or descriptor): sonic-boom writing
  * asynchronously in blocks of at least 4 KiB, as pino's guide to asynchronous logging suggests,
- * flushed every 250 ms and on exit. With pino's default (a write per line as soon as the previous
- * one returns) an access line per GetAccount cost about a tenth more CPU per call in bench/account.
+ * flushed 250 ms after a write and on exit. With pino's default (a write per line as soon as the
+ * previous one returns) an access line per GetAccount cost about a tenth more CPU per call in
+ * bench/account. Not sonic-boom's periodicFlush: it writes (an empty string when nothing is
+ * buffered) every 250 ms forever, per destination, which kept an idle `npm start` busy.
  */
 export function lineDestination(dest: number | string = 1): DestinationStream {
-  return pino.destination({ dest, sync: false, minLength: 4096, periodicFlush: 250 });
+  const existing = destinations.get(dest);
+  if (existing) return existing;
+  const stream = pino.destination({ dest, sync: false, minLength: 4096 });
+  const write = stream.write.bind(stream);
+  let timer: NodeJS.Timeout | undefined;
+  const flushSoon = () => {
+    timer = undefined;
+    try {
+      stream.flush();
+    } catch {
+      // Destroyed at exit: pino's own exit handler has flushed what there was.
+    }
+  };
+  stream.write = (line: string) => {
+    const written = write(line);
+    timer ??= setTimeout(flushSoon, FLUSH_AFTER_MS).unref();
+    return written;
+  };
+  destinations.set(dest, stream);
+  return stream;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '@trellis/platform/logging';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue-fix';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -26,6 +27,7 @@ const EXPECTED_WARNINGS = new Set([
 
 /** A kafkajs client whose own logs go through our structured logger. */
 export function createKafka(settings: KafkaSettings): Kafka {
+  fixKafkajsRequestQueue();
   const kafkaLogger = settings.logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: settings.clientId,

@@ -19,8 +19,13 @@ export interface OutboxRelaySettings {
   logger: Logger;
   metrics?: Registry;
   batchSize?: number;
-  /** How often an idle relay looks for new entries (default 50 ms); `notify()` wakes it at once. */
+  /**
+   * How soon an idle relay looks for new entries (default 50 ms), doubling while it finds none up
+   * to `maxIdlePollMs` (default 2 s); `notify()` wakes it at once and starts over at `idlePollMs`.
+   * The polls are for entries written elsewhere (another replica's, which notifies its own relay).
+   */
   idlePollMs?: number;
+  maxIdlePollMs?: number;
   /** Backoff after a failure: doubles from 100 ms up to this (default 5 s). */
   maxBackoffMs?: number;
 }
@@ -40,6 +45,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Set by notify(): the next idle wait starts again at idlePollMs. */
+  private notified = false;
   private readonly published?: Counter;
   private holding = false;
   /** Entries Kafka acknowledged whose delete from the outbox failed: deleted before any send. */
@@ -82,6 +89,7 @@ export class OutboxRelay {
 
   /** Wakes an idle relay, e.g. right after a transaction that wrote events committed. */
   notify(): void {
+    this.notified = true;
     this.wake?.();
   }
 
@@ -185,12 +193,22 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const { logger } = this.settings;
     let backoffMs = 0;
+    const minIdleMs = this.settings.idlePollMs ?? 50;
+    const maxIdleMs = Math.max(minIdleMs, this.settings.maxIdlePollMs ?? 2_000);
+    let idleMs = 0;
     while (this.running) {
       try {
+        this.notified = false;
         const count = await this.publishBatch();
         backoffMs = 0;
-        if (count > 0) continue;
-        await this.idle(this.settings.idlePollMs ?? 50);
+        if (count > 0 || this.notified) {
+          idleMs = 0;
+          continue;
+        }
+        // Nothing to publish: poll less and less often, so an idle system is not kept busy.
+        idleMs = Math.min(Math.max(idleMs * 2, minIdleMs), maxIdleMs);
+        await this.idle(idleMs);
+        if (this.notified) idleMs = 0;
       } catch (err) {
         backoffMs = Math.min(Math.max(backoffMs * 2, 100), this.settings.maxBackoffMs ?? 5000);
         logger.warn({ err, retry_in_ms: backoffMs }, 'outbox relay failed; backing off');

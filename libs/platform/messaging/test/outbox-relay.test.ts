@@ -92,19 +92,28 @@ async function collect(
   });
 }
 
+/** A relay on a fresh topic and outbox, counting its polls. */
+async function countingRelay(name: string, poll: { idlePollMs: number; maxIdlePollMs?: number }) {
+  const topic = `relay.${name}.${randomUUID().slice(0, 8)}`;
+  const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+  await outbox.ensureIndexes();
+  const relay = new OutboxRelay({
+    outbox,
+    producer,
+    kafka,
+    lease: new Lease(db, topic, `relay-${name}`, 10_000),
+    logger,
+    ...poll,
+  });
+  const polls: number[] = [];
+  const publishBatch = relay.publishBatch.bind(relay);
+  relay.publishBatch = () => (polls.push(performance.now()), publishBatch());
+  return { topic, outbox, relay, polls };
+}
+
 describe('OutboxRelay', () => {
   it('publishes committed events once, in order per aggregate, continuing each writer’s trace', async () => {
-    const topic = `relay.order.${randomUUID().slice(0, 8)}`;
-    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
-    await outbox.ensureIndexes();
-    const relay = new OutboxRelay({
-      outbox,
-      producer,
-      kafka,
-      lease: new Lease(db, topic, 'relay-1', 10_000),
-      logger,
-      idlePollMs: 10,
-    });
+    const { topic, outbox, relay } = await countingRelay('order', { idlePollMs: 10 });
     relay.start();
     const received: Array<{ event: DecodedEvent; partition: number; traceId?: string }> = [];
     const consumer = await collect(topic, `g-${topic}`, received);
@@ -409,6 +418,42 @@ describe('OutboxRelay', () => {
     );
     const published = await Promise.all(relays.map((r) => r.publishBatch()));
     expect(published.sort()).toEqual([0, 20]);
+  });
+
+  it('an idle relay polls less and less often', async () => {
+    const { relay, polls } = await countingRelay('idle', { idlePollMs: 10, maxIdlePollMs: 60_000 });
+    relay.start();
+    try {
+      await waitFor(() => polls.length >= 7, { what: '7 polls' });
+      // Waits of 10, 20, 40 … ms: the sixth is at least 320 ms however slow the machine is.
+      expect(polls[6] - polls[5]).toBeGreaterThanOrEqual(300);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('a notify wakes an idle relay at once', async () => {
+    // Polling once a minute: within waitFor's 10 s only the wake-up can publish the event.
+    const { topic, outbox, relay, polls } = await countingRelay('wake', { idlePollMs: 60_000 });
+    relay.start();
+    const received: Array<{ event: DecodedEvent; partition: number }> = [];
+    const consumer = await collect(topic, `g-${topic}`, received);
+    try {
+      await waitFor(() => polls.length >= 1, { what: 'the first poll' });
+      await withTransaction(client, (session) =>
+        outbox.append(session, [
+          toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened('idle', 1), {
+            id: 'idle',
+            type: 'account',
+          }),
+        ]),
+      );
+      relay.notify();
+      await waitFor(() => received.length === 1, { what: 'the event' });
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+    }
   });
 });
 

@@ -8,6 +8,11 @@ interface OwnerDocument {
   service: string;
   /** Bumped by every heartbeat; a count that stops moving means the instance is gone. */
   beat: number;
+  /**
+   * Set while the instance is idle (no transaction for a while) and beats only this often; the
+   * watchers then wait this much longer before taking it for dead.
+   */
+  idle_beat_ms?: number;
   /** The server-session ids (`lsid.id`) this instance runs transactions on. */
   lsids: Binary[];
   started_at: Date;
@@ -21,6 +26,12 @@ export interface SessionOwnersOptions {
   heartbeatMs?: number;
   /** How long another instance's heartbeat must stand still before it counts as dead; default 4000 ms. */
   deadAfterMs?: number;
+  /**
+   * With no transaction for `idleAfterMs` (default 10 s), the instance beats and sweeps only every
+   * `idleHeartbeatMs` (default 10 s): an idle system is not kept busy by its own bookkeeping.
+   */
+  idleAfterMs?: number;
+  idleHeartbeatMs?: number;
   /** An lsid without a transaction for this long is forgotten; default 30 min (mongod's session timeout). */
   idleSessionMs?: number;
   collection?: string;
@@ -57,6 +68,11 @@ export class SessionOwners {
   private readonly watched = new Map<string, { beat: number; since: number }>();
   private beat = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** When this instance last started a transaction (or started). */
+  private activeAt = Date.now();
+  /** Beating at the idle pace: the record says so. */
+  private idle = false;
   private ticking: Promise<void> | undefined;
 
   constructor(
@@ -81,16 +97,47 @@ export class SessionOwners {
     await this.heartbeat();
     await this.sweep();
     owners.set(this.client, this);
-    this.timer = setInterval(() => {
-      this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
-    }, this.heartbeatMs);
+    this.schedule(this.heartbeatMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.ticking ??= this.tick().finally(() => {
+        this.ticking = undefined;
+        const idle = Date.now() - this.activeAt >= this.idleAfterMs;
+        this.schedule(idle && this.idle ? this.idleHeartbeatMs : this.heartbeatMs);
+      });
+    }, ms);
     this.timer.unref();
+  }
+
+  /** `update` also writing the record's pace: the idle pace while idle, none while busy. */
+  private paced(
+    update: UpdateFilter<OwnerDocument> & { $set: Partial<OwnerDocument> },
+  ): UpdateFilter<OwnerDocument> {
+    return this.idle
+      ? { ...update, $set: { ...update.$set, idle_beat_ms: this.idleHeartbeatMs } }
+      : { ...update, $unset: { idle_beat_ms: '' } };
+  }
+
+  private get idleAfterMs(): number {
+    return this.options.idleAfterMs ?? 10_000;
+  }
+
+  private get idleHeartbeatMs(): number {
+    return Math.max(this.heartbeatMs, this.options.idleHeartbeatMs ?? 10_000);
   }
 
   /** Records the session's server-session id before the session's first transaction. */
   async register(session: ClientSession): Promise<void> {
     const id = session.id?.id;
     if (!id) return;
+    this.activeAt = Date.now();
+    // Back to the busy pace at once. Until that beat lands, a death would be noticed only after
+    // the idle pace's longer wait: still seconds, not the server's 60 s.
+    if (this.idle && !this.ticking) this.schedule(0);
     const key = id.toString('hex');
     const entry = this.known.get(key);
     if (entry) {
@@ -128,7 +175,7 @@ export class SessionOwners {
         this.watched.set(doc._id, { beat: doc.beat, since: now });
         continue;
       }
-      if (now - seen.since < this.deadAfterMs) continue;
+      if (now - seen.since < this.deadAfterMs + (doc.idle_beat_ms ?? 0)) continue;
       // Never an empty list: `killSessions: []` kills every session of this user, live ones too.
       if (doc.lsids.length > 0)
         await this.client.db('admin').command({ killSessions: doc.lsids.map((id) => ({ id })) });
@@ -146,7 +193,8 @@ export class SessionOwners {
 
   /** Stops the heartbeat and removes this instance (its sessions end with the client). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.ticking;
     owners.delete(this.client);
@@ -169,9 +217,10 @@ export class SessionOwners {
    * again with every known lsid.
    */
   private async heartbeat(): Promise<void> {
+    this.idle = Date.now() - this.activeAt >= this.idleAfterMs;
     const { matchedCount } = await this.collection.updateOne(
       { _id: this.instanceId },
-      { $set: { beat: ++this.beat } },
+      this.paced({ $set: { beat: ++this.beat } }),
     );
     if (matchedCount === 0) await this.recordAll();
   }
@@ -181,11 +230,11 @@ export class SessionOwners {
     const lsids = [...[...this.known.values()].map((e) => e.id), ...extra];
     await this.collection.updateOne(
       { _id: this.instanceId },
-      {
+      this.paced({
         $set: { beat: this.beat, service: this.options.service },
         $addToSet: { lsids: { $each: lsids } },
         $setOnInsert: { started_at: new Date() },
-      },
+      }),
       { upsert: true },
     );
   }

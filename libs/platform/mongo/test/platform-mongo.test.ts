@@ -4,7 +4,15 @@ import { MongoClient, type Db } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
-import { Inbox, Lease, Outbox, SessionOwners, withTransaction, type OutboxMessage } from '../src';
+import {
+  Inbox,
+  Lease,
+  Outbox,
+  SessionOwners,
+  withTransaction,
+  type OutboxMessage,
+  type SessionOwnersOptions,
+} from '../src';
 
 // MONGODB_URI set: run against that (real) replica set; unset: the embedded devstack server.
 let server: MongoDevServer | undefined;
@@ -53,6 +61,20 @@ describe('withTransaction', () => {
     expect((await counters.findOne({ _id: 'c' }))!.n).toBe(10);
   });
 });
+
+/** A client of its own with a (not yet started) SessionOwners on it. */
+async function ownedClient(
+  options: Omit<SessionOwnersOptions, 'service' | 'logger'>,
+): Promise<{ own: MongoClient; instance: SessionOwners }> {
+  const own = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+  await own.connect();
+  const instance = new SessionOwners(own, db, {
+    service: 'test',
+    logger: captureLogger().logger,
+    ...options,
+  });
+  return { own, instance };
+}
 
 describe('SessionOwners', () => {
   it("a dead instance's open transaction is killed within seconds, not after the server's 60 s lifetime", async () => {
@@ -125,14 +147,7 @@ describe('SessionOwners', () => {
 
   it('an instance wrongly taken for dead records itself again; idle sessions are forgotten', async () => {
     const owners = db.collection<{ _id: string; lsids: unknown[] }>('session_owners');
-    const own = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
-    await own.connect();
-    const instance = new SessionOwners(own, db, {
-      service: 'test',
-      logger: captureLogger().logger,
-      heartbeatMs: 50,
-      idleSessionMs: 2_000,
-    });
+    const { own, instance } = await ownedClient({ heartbeatMs: 50, idleSessionMs: 2_000 });
     try {
       await instance.start();
       await withTransaction(own, (session) =>
@@ -148,6 +163,50 @@ describe('SessionOwners', () => {
       await waitFor(
         async () => (await owners.findOne({ _id: instance.instanceId }))?.lsids.length === 0,
         { what: 'the idle session to be forgotten' },
+      );
+    } finally {
+      await instance.stop();
+      await own.close();
+    }
+  });
+
+  it('an idle instance beats at the idle pace, its watchers wait for it, and a transaction brings back the busy pace', async () => {
+    const owners = db.collection<{ _id: string; beat: number; idle_beat_ms?: number }>(
+      'session_owners',
+    );
+    const { own, instance } = await ownedClient({
+      heartbeatMs: 50,
+      idleAfterMs: 200,
+      idleHeartbeatMs: 600_000,
+    });
+    try {
+      await instance.start();
+      const idle = await waitFor(
+        async () => {
+          const doc = await owners.findOne({ _id: instance.instanceId });
+          return doc?.idle_beat_ms === 600_000 ? doc : undefined;
+        },
+        { what: 'the record to say it beats at the idle pace' },
+      );
+      // A watcher's clock 5 s on, with the idle instance's next beat ten minutes away: not dead.
+      const watcher = new SessionOwners(client, db, {
+        service: 'watcher',
+        logger: captureLogger().logger,
+        deadAfterMs: 100,
+      });
+      await watcher.sweep(0);
+      expect(await watcher.sweep(5_000)).toBe(0);
+      expect(await owners.countDocuments({ _id: instance.instanceId })).toBe(1);
+
+      await withTransaction(own, (session) =>
+        own.db(db.databaseName).collection('paced').insertOne({ n: 1 }, { session }),
+      );
+      await waitFor(
+        async () => {
+          const doc = await owners.findOne({ _id: instance.instanceId });
+          return doc && doc.beat > idle.beat && doc.idle_beat_ms === undefined;
+        },
+        { what: 'a beat at the busy pace' },
       );
     } finally {
       await instance.stop();

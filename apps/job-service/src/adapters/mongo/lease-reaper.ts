@@ -4,12 +4,14 @@ import type { ReapExpiredLeases } from '../../app/reap-expired-leases.command';
 
 /**
  * Runs ReapExpiredLeases every `intervalMs` in the one replica holding the `job-reaper` lease;
- * the others stand by and take over when the holder stops renewing.
+ * the others stand by and take over when the holder stops renewing. Passes that reap nothing
+ * space out, doubling up to 5 × `intervalMs`, so an idle system is not scanned every second.
  */
 export class LeaseReaper {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private running = false;
+  private delay = 0;
 
   constructor(
     private readonly reap: ReapExpiredLeases,
@@ -27,21 +29,30 @@ export class LeaseReaper {
   private schedule(delay: number): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {
-      this.pass = this.runOnce().finally(() => this.schedule(this.intervalMs));
+      this.pass = this.runOnce().then((reaped) => {
+        const max = this.intervalMs * 5;
+        this.delay =
+          reaped > 0 ? this.intervalMs : Math.min(max, Math.max(this.delay * 2, this.intervalMs));
+        this.schedule(this.delay);
+      });
     }, delay);
   }
 
-  private async runOnce(): Promise<void> {
+  /** One pass; resolves with how many jobs it returned. */
+  private async runOnce(): Promise<number> {
+    let total = 0;
     try {
-      if (!(await this.lease.tryAcquire())) return;
+      if (!(await this.lease.tryAcquire())) return 0;
       for (;;) {
         const reaped = await this.reap.execute();
+        total += reaped;
         if (reaped > 0) this.logger.info({ reaped }, 'returned jobs with expired leases');
         if (reaped < 100 || !this.running) break;
       }
     } catch (err) {
       this.logger.warn({ err }, 'reaper pass failed');
     }
+    return total;
   }
 
   async stop(): Promise<void> {
