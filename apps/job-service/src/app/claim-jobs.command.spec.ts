@@ -109,7 +109,14 @@ describe('ClaimJobs', () => {
   it("an idle long-poll's fallback polls space out", async () => {
     const { repo, claims } = nothingDue();
     const notifier = new ClaimNotifier();
-    const claim = new ClaimJobs(repo, types, notifier, systemRuntime, noMetrics, 10);
+    const claim = new ClaimJobs({
+      jobs: repo,
+      types,
+      notifier,
+      runtime: systemRuntime,
+      metrics: noMetrics,
+      pollIntervalMs: 10,
+    });
     const polling = claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
@@ -127,7 +134,14 @@ describe('ClaimJobs', () => {
     const { repo, claims } = nothingDue();
     const notifier = new ClaimNotifier();
     // Polling once a minute within a 30 s wait: only the drain can end it within the test.
-    const claim = new ClaimJobs(repo, types, notifier, systemRuntime, noMetrics, 60_000);
+    const claim = new ClaimJobs({
+      jobs: repo,
+      types,
+      notifier,
+      runtime: systemRuntime,
+      metrics: noMetrics,
+      pollIntervalMs: 60_000,
+    });
     const polling = claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
