@@ -16,6 +16,12 @@ import type { HeartbeatJob } from '../../app/heartbeat-job.command';
 import type { ListJobTypes } from '../../app/list-job-types.query';
 import type { ListJobs } from '../../app/list-jobs.query';
 import type { RetryJob } from '../../app/retry-job.command';
+import type { AppendJobLogs } from '../../app/append-job-logs.command';
+import type { ListJobLogs } from '../../app/list-job-logs.query';
+import type { RegisterJobType } from '../../app/register-job-type.command';
+import type { UpdateJobType } from '../../app/update-job-type.command';
+import type { JobTypeInput } from '../../app/support/job-type-input';
+import type { JobLogLine } from '../../domain/job-log';
 import { fromDuration, toDuration } from '../proto-time';
 
 export interface JobUseCases {
@@ -30,6 +36,10 @@ export interface JobUseCases {
   heartbeatJob: HeartbeatJob;
   completeJob: CompleteJob;
   failJob: FailJob;
+  appendJobLogs: AppendJobLogs;
+  listJobLogs: ListJobLogs;
+  registerJobType: RegisterJobType;
+  updateJobType: UpdateJobType;
 }
 
 const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
@@ -97,7 +107,48 @@ function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
     defaultMaxAttempts: def.defaultMaxAttempts,
     defaultLeaseDuration: toDuration(def.defaultLeaseMs),
     defaultBackoff: protoBackoff(def.defaultBackoff),
+    workers: def.workers ?? [],
+    maxLogLines: def.maxLogLines ?? 0,
+    maxLogBytes: def.maxLogBytes ?? 0,
+    revision: BigInt(def.revision ?? 0),
+    source: def.source ?? '',
+    updatedAt: def.updatedAt,
   });
+}
+
+/** A JobType of RegisterJobType / UpdateJobType as the use cases' input. */
+function jobTypeInput(type: jobV1.JobType | undefined): JobTypeInput {
+  const backoff = type?.defaultBackoff;
+  return {
+    name: type?.name ?? '',
+    description: type?.description ?? '',
+    payloadSchema: type?.payloadSchema,
+    maxPayloadBytes: type?.maxPayloadBytes ?? 0,
+    defaultMaxAttempts: type?.defaultMaxAttempts ?? 0,
+    defaultLeaseMs: type?.defaultLeaseDuration
+      ? fromDuration(type.defaultLeaseDuration)
+      : undefined,
+    defaultBackoff: backoff
+      ? {
+          initialDelayMs: backoff.initialDelay ? fromDuration(backoff.initialDelay) : undefined,
+          maxDelayMs: backoff.maxDelay ? fromDuration(backoff.maxDelay) : undefined,
+          multiplier: backoff.multiplier,
+          jitter: backoff.jitter,
+        }
+      : undefined,
+    workers: type?.workers ?? [],
+    maxLogLines: type?.maxLogLines ?? 0,
+    maxLogBytes: type?.maxLogBytes ?? 0,
+  };
+}
+
+function toProtoLogLine(line: JobLogLine): jobV1.JobLogLine {
+  return {
+    seq: BigInt(line.seq),
+    message: line.message,
+    loggedAt: line.loggedAt,
+    attempt: line.attempt,
+  };
 }
 
 /** A CreateJobRequest as the use case's input. */
@@ -289,6 +340,37 @@ export function jobServiceHandler(
         retryable: request.retryable,
       });
       return { job: toProtoJob(job), willRetry, nextRunAt: nextRunAt ?? undefined };
+    },
+
+    async appendJobLogs(request) {
+      const { lineCount, dropped } = await uc.appendJobLogs.execute({
+        jobId: request.jobId,
+        leaseToken: request.leaseToken,
+        lines: request.lines.map((line) => ({ message: line.message, loggedAt: line.loggedAt })),
+      });
+      return { lineCount: BigInt(lineCount), droppedLines: BigInt(dropped) };
+    },
+
+    async listJobLogs(request) {
+      const { lines, nextPageToken, dropped } = await uc.listJobLogs.execute({
+        jobId: request.jobId,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { lines: lines.map(toProtoLogLine), nextPageToken, droppedLines: BigInt(dropped) };
+    },
+
+    async registerJobType(request) {
+      const stored = await uc.registerJobType.execute(jobTypeInput(request.jobType));
+      return { jobType: toProtoJobType(stored) };
+    },
+
+    async updateJobType(request) {
+      const stored = await uc.updateJobType.execute({
+        ...jobTypeInput(request.jobType),
+        expectedRevision: Number(request.expectedRevision),
+      });
+      return { jobType: toProtoJobType(stored) };
     },
   };
 }
