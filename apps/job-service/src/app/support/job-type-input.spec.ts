@@ -75,6 +75,10 @@ describe('jobTypeFromInput', () => {
     expect(fieldsOf({ payloadSchema: { $ref: '#/nowhere' } })).toEqual(['job_type.payload_schema']);
   });
 
+  it('accepts what JOB_TYPES accepts, e.g. required properties it does not describe', () => {
+    expect(fieldsOf({ payloadSchema: { type: 'object', required: ['title'] } })).toEqual([]);
+  });
+
   it('accepts a schema with an $id twice (validation compiles nothing it keeps)', () => {
     const payloadSchema = { $id: 'https://example.org/report', type: 'object' };
     expect(jobTypeFromInput({ ...valid, payloadSchema }).payloadSchema).toEqual(payloadSchema);

@@ -33,8 +33,15 @@ export const MAX_TYPE_LOG_LINES = 100_000;
 export const MAX_TYPE_LOG_BYTES = 8 * 1024 * 1024;
 const MAX_WORKERS = 32;
 
-// Strict: a keyword ajv does not know ("requird") is a mistake to name, not a schema to accept.
-const strictAjv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false });
+// strictSchema: a keyword ajv does not know ("requird") is a mistake to name, not a schema to
+// accept; the other strict checks (e.g. `required` naming an undeclared property) stay off, as
+// for JOB_TYPES.
+const strictAjv = new Ajv2020({
+  allErrors: true,
+  strict: false,
+  strictSchema: true,
+  strictNumbers: true,
+});
 addFormats(strictAjv);
 
 /** Why `schema` is not a usable JSON Schema (draft 2020-12), or undefined. */
