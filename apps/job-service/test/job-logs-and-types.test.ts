@@ -1,5 +1,4 @@
 import { Status } from 'nice-grpc';
-import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1 } from '@trellis/contracts';
 import { createWorker } from '@trellis/job-worker';
 import { createGrpcClient, type GrpcClientHandle } from '@trellis/platform/grpc';
@@ -7,7 +6,14 @@ import type { RunningService } from '@trellis/platform/runtime';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import { startJobService } from '@trellis/job-service';
 import { loadServiceConfig } from '../src/config';
-import { startHarness, TEST_JOB_TYPES, type Harness } from './harness';
+import {
+  fieldsOf,
+  reasonOf,
+  rpcError,
+  startHarness,
+  TEST_JOB_TYPES,
+  type Harness,
+} from './harness';
 
 const { JobState } = jobV1;
 type JobClient = GrpcClientHandle<typeof jobV1.JobServiceDefinition>;
@@ -36,22 +42,6 @@ async function startReplica(
     },
   };
 }
-
-async function rpcError(call: Promise<unknown>): Promise<RichClientError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RichClientError);
-  return err as RichClientError;
-}
-
-const reasonOf = (err: RichClientError) =>
-  (err.extra.find((d) => d.$type === ErrorInfo.$type) as ErrorInfo | undefined)?.reason;
-const fieldsOf = (err: RichClientError) =>
-  (
-    err.extra.find((d) => d.$type === BadRequest.$type) as BadRequest | undefined
-  )?.fieldViolations.map((v) => v.field) ?? [];
 
 const schemaOf = (required: string) => ({
   type: 'object',
