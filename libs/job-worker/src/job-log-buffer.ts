@@ -39,12 +39,10 @@ export class JobLogBuffer {
   private droppedLocally = 0;
   private closed = false;
   private sending: Promise<void> | undefined;
-  private readonly timer: NodeJS.Timeout;
+  /** Started by the first line: a job that logs nothing costs no timer (the worker's hot path). */
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly settings: JobLogBufferSettings) {
-    this.timer = setInterval(() => void this.flush(), settings.flushIntervalMs ?? 1_000);
-    this.timer.unref();
-  }
+  constructor(private readonly settings: JobLogBufferSettings) {}
 
   /** Adds a line (an arrow: handlers destructure `log` from their context). */
   readonly log = (message: string): void => {
@@ -54,6 +52,10 @@ export class JobLogBuffer {
       return;
     }
     this.pending.push({ message, loggedAt: new Date() });
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.flush(), this.settings.flushIntervalMs ?? 1_000);
+      this.timer.unref();
+    }
     if (this.pending.length > MAX_PENDING_LOG_LINES) {
       this.pending.shift();
       this.droppedLocally++;
@@ -66,12 +68,20 @@ export class JobLogBuffer {
     return this.sending;
   }
 
-  /** Stops the periodic sends and sends the rest; never throws. */
-  async close(): Promise<void> {
+  /**
+   * Stops the periodic sends and sends the rest; never throws. Not async: nothing to await for a
+   * job that logged nothing.
+   */
+  close(): Promise<void> | undefined {
     clearInterval(this.timer);
-    await this.flush();
-    this.closed = true;
-    this.pending = [];
+    if (this.pending.length === 0 && !this.sending) {
+      this.closed = true;
+      return undefined;
+    }
+    return this.flush().then(() => {
+      this.closed = true;
+      this.pending = [];
+    });
   }
 
   /** Drops what is waiting: the lease is gone. */

@@ -126,13 +126,19 @@ export class MongoJobTypeRepository implements JobTypeRepository {
   async seed(definitions: JobTypeDefinition[], now: Date): Promise<void> {
     for (const def of definitions) {
       const definition = definitionOf(def);
-      await withTransaction(this.client, async (session) => {
-        const existing = await this.types.findOne({ _id: def.name }, { session });
-        if (existing) {
-          const { source, revision: _r, updated_at: _u, ...stored } = existing;
-          if (source === 'api' || isDeepStrictEqual(stored, definition)) return;
-        }
-        await this.write(session, definition, 'config', now);
+      const seedOne = () =>
+        withTransaction(this.client, async (session) => {
+          const existing = await this.types.findOne({ _id: def.name }, { session });
+          if (existing) {
+            const { source, revision: _r, updated_at: _u, ...stored } = existing;
+            if (source === 'api' || isDeepStrictEqual(stored, definition)) return;
+          }
+          await this.write(session, definition, 'config', now);
+        });
+      // Two replicas starting at once may both insert a missing type: the loser reads it again.
+      await seedOne().catch((err: unknown) => {
+        if (!isDuplicateKeyError(err)) throw err;
+        return seedOne();
       });
     }
   }
