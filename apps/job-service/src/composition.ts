@@ -9,6 +9,15 @@ import { jobServiceHandler } from './adapters/grpc/job-service.handler';
 import { createPromJobMetrics } from './adapters/metrics/prom-job-metrics';
 import { LeaseReaper } from './adapters/mongo/lease-reaper';
 import { MongoJobRepository } from './adapters/mongo/mongo-job.repository';
+import { MongoJobLogRepository } from './adapters/mongo/job-log.repository';
+import { MongoJobTypeRepository } from './adapters/mongo/job-type.repository';
+import { JobTypeRefresher } from './adapters/mongo/job-type-refresher';
+import { AppendJobLogs } from './app/append-job-logs.command';
+import { ListJobLogs } from './app/list-job-logs.query';
+import { RefreshJobTypes } from './app/refresh-job-types.command';
+import { RegisterJobType } from './app/register-job-type.command';
+import { SeedJobTypes } from './app/seed-job-types.command';
+import { UpdateJobType } from './app/update-job-type.command';
 import { CancelJob } from './app/cancel-job.command';
 import { ClaimJobs } from './app/claim-jobs.command';
 import { CompleteAndClaimJobs } from './app/complete-and-claim-jobs.command';
@@ -60,6 +69,19 @@ export async function startJobService(
         config.CLAIM_CANDIDATE_TTL_MS,
       );
       await jobs.ensureIndexes();
+      // JOB_TYPES is the initial set: stored once, then the shared catalog is what every replica uses.
+      const catalog = new MongoJobTypeRepository(ctx.mongo.client, ctx.mongo.db);
+      await catalog.ensureIndexes();
+      await new SeedJobTypes({ catalog, runtime }).execute(config.JOB_TYPES);
+      const refreshTypes = new RefreshJobTypes({ catalog, types });
+      await refreshTypes.execute();
+      const typeRefresher = new JobTypeRefresher(
+        refreshTypes,
+        config.JOB_TYPES_REFRESH_MS,
+        ctx.logger.child({ component: 'job-types' }),
+      );
+      typeRefresher.start();
+      const logs = new MongoJobLogRepository(ctx.mongo.client, ctx.mongo.db);
       const metrics = createPromJobMetrics(ctx.metrics, jobs);
       const notifier = new ClaimNotifier();
       ctx.grpc.draining.addEventListener('abort', () => notifier.close(), { once: true });
@@ -84,6 +106,15 @@ export async function startJobService(
         completeJob: new CompleteJob({ jobs, types, runtime, metrics }),
         completeAndClaimJobs: new CompleteAndClaimJobs({ jobs, types, runtime, metrics }),
         failJob: new FailJob({ jobs, notifier, runtime, metrics }),
+        appendJobLogs: new AppendJobLogs({
+          logs,
+          types,
+          runtime,
+          defaultLimits: { maxLines: config.JOB_LOG_MAX_LINES, maxBytes: config.JOB_LOG_MAX_BYTES },
+        }),
+        listJobLogs: new ListJobLogs({ jobs, logs }),
+        registerJobType: new RegisterJobType({ catalog, types, runtime }),
+        updateJobType: new UpdateJobType({ catalog, types, runtime }),
       };
       ctx.grpc.add(jobV1.JobServiceDefinition, jobServiceHandler(useCases, ctx.logger));
       const reaper = new LeaseReaper(
@@ -101,7 +132,7 @@ export async function startJobService(
       return {
         async stop() {
           notifier.close();
-          await reaper.stop();
+          await Promise.all([reaper.stop(), typeRefresher.stop()]);
         },
       };
     },

@@ -42,3 +42,19 @@ describe('job-service config', () => {
     );
   });
 });
+
+describe('job-service config: job logs and run-time types', () => {
+  it('reads per-type log bounds and the service-wide defaults', () => {
+    const config = loadServiceConfig({
+      JOB_TYPES: JSON.stringify([{ name: 'a.b', max_log_lines: 10, max_log_bytes: 4096 }]),
+      JOB_LOG_MAX_LINES: '50',
+    });
+    expect(config.JOB_TYPES[0]).toMatchObject({ maxLogLines: 10, maxLogBytes: 4096 });
+    expect(config.JOB_LOG_MAX_LINES).toBe(50);
+    expect(config.JOB_LOG_MAX_BYTES).toBe(256 * 1024);
+    expect(config.JOB_TYPES_REFRESH_MS).toBe(1_000);
+    expect(() => loadServiceConfig({ JOB_TYPES: '[{"name":"x","max_log_lines":-1}]' })).toThrow(
+      /0.max_log_lines/,
+    );
+  });
+});

@@ -42,6 +42,14 @@ const jobTypeEntry = z.object({
     .optional(),
   /** Services that may claim this type when service tokens are on; omitted: any. */
   workers: z.array(z.string().min(1)).optional(),
+  /** Log lines / bytes of log messages a job keeps; omitted: JOB_LOG_MAX_LINES / _BYTES. */
+  max_log_lines: z.number().int().min(1).max(100_000).optional(),
+  max_log_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(8 * 1024 * 1024)
+    .optional(),
 });
 
 function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
@@ -62,6 +70,8 @@ function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
         }
       : DEFAULT_BACKOFF,
     workers: entry.workers,
+    maxLogLines: entry.max_log_lines,
+    maxLogBytes: entry.max_log_bytes,
   };
 }
 
@@ -115,6 +125,10 @@ export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
   [`${JOB}/GetQueueStats`]: [ADMIN],
   [`${JOB}/ListJobTypes`]: [ADMIN],
   [`${JOB}/RetryJob`]: [ADMIN],
+  [`${JOB}/AppendJobLogs`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/ListJobLogs`]: [ADMIN],
+  [`${JOB}/RegisterJobType`]: [ADMIN],
+  [`${JOB}/UpdateJobType`]: [ADMIN],
 };
 
 export const configShape = {
@@ -135,6 +149,12 @@ export const configShape = {
    * other replicas, or by time passing, can be claimed here (this replica's own are seen at once).
    */
   CLAIM_CANDIDATE_TTL_MS: envInt(250, 10, 10_000),
+  /** How often each replica looks for job types registered or changed on another one. */
+  JOB_TYPES_REFRESH_MS: envInt(1_000, 50, 60_000),
+  /** Log lines a job keeps (AppendJobLogs) unless its type says otherwise; the newest are kept. */
+  JOB_LOG_MAX_LINES: envInt(1_000, 1, 100_000),
+  /** Bytes of log messages a job keeps unless its type says otherwise. */
+  JOB_LOG_MAX_BYTES: envInt(256 * 1024, 1024, 8 * 1024 * 1024),
 };
 
 export type JobServiceConfig = ReturnType<typeof loadServiceConfig>;

@@ -22,6 +22,7 @@ describe('job-service default AUTHZ_POLICY', () => {
     );
     expect(worker.sort()).toEqual(
       [
+        'AppendJobLogs',
         'CancelJob',
         'ClaimJobs',
         'CompleteJob',

@@ -1,3 +1,4 @@
+import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1, topics, type DecodedEvent } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
@@ -146,4 +147,25 @@ export async function startHarness(
       await mongo?.stop();
     },
   };
+}
+
+/** The RichClientError `call` fails with (the test fails if it succeeds). */
+export async function rpcError(call: Promise<unknown>): Promise<RichClientError> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RichClientError);
+  return err as RichClientError;
+}
+
+/** The ErrorInfo reason of an error, e.g. LEASE_LOST. */
+export function reasonOf(err: RichClientError): string | undefined {
+  return (err.extra.find((d) => d.$type === ErrorInfo.$type) as ErrorInfo | undefined)?.reason;
+}
+
+/** The fields a BadRequest of an error names. */
+export function fieldsOf(err: RichClientError): string[] {
+  const bad = err.extra.find((d) => d.$type === BadRequest.$type) as BadRequest | undefined;
+  return bad?.fieldViolations.map((v) => v.field) ?? [];
 }

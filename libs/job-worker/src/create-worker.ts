@@ -4,6 +4,7 @@ import type { jobV1 } from '@trellis/contracts';
 import { createLogger } from '@trellis/platform/logging';
 import { createClaimLoop } from './claim-loop';
 import { createCompletionReporter, type JobOutcome, type ReportedJob } from './completion-reporter';
+import { JobLogBuffer } from './job-log-buffer';
 import { LeaseKeeper } from './lease-keeper';
 import {
   JobCancelledError,
@@ -15,6 +16,7 @@ import {
 interface RunningJob {
   reported: ReportedJob;
   keeper: LeaseKeeper;
+  logs: JobLogBuffer;
   /** Set when stop() reported the job; the handler's outcome is then ignored. */
   abandoned: boolean;
   done: Promise<void>;
@@ -68,6 +70,13 @@ export function createWorker(options: WorkerOptions): Worker {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         log,
       }),
+      logs: new JobLogBuffer({
+        client,
+        jobId: job.id,
+        leaseToken,
+        flushIntervalMs: options.logFlushIntervalMs,
+        log,
+      }),
       abandoned: false,
       done: Promise.resolve(),
     };
@@ -79,7 +88,7 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   async function execute(job: jobV1.Job, entry: RunningJob): Promise<void> {
-    const { keeper } = entry;
+    const { keeper, logs } = entry;
     let outcome: JobOutcome | undefined;
     let failure: unknown;
     try {
@@ -87,13 +96,19 @@ export function createWorker(options: WorkerOptions): Worker {
         job,
         signal: keeper.signal,
         progress: keeper.progress,
+        log: logs.log,
       });
       outcome = { kind: 'completed', result: result ?? {} };
     } catch (err) {
       failure = err;
     }
     await keeper.finish();
-    if (keeper.leaseLost || entry.abandoned) return;
+    if (keeper.leaseLost || entry.abandoned) {
+      logs.discard();
+      return;
+    }
+    // The lines go before the outcome: after it the lease is gone and they would be refused.
+    await logs.close();
     // Decided after the last heartbeat: its answer may have cancelled the job.
     outcome ??=
       keeper.signal.reason instanceof JobCancelledError
@@ -119,6 +134,7 @@ export function createWorker(options: WorkerOptions): Worker {
     await Promise.all(
       [...running.values()].map((entry) => {
         entry.abandoned = true;
+        entry.logs.discard();
         entry.keeper.abort(new WorkerStoppingError(entry.reported.jobId));
         return reporter.handBack(entry.reported);
       }),

@@ -14,7 +14,9 @@ export interface WorkerCallOptions {
 export type JobServiceClient = Pick<
   jobV1.JobServiceClient<WorkerCallOptions>,
   'claimJobs' | 'heartbeatJob' | 'completeJob' | 'completeJobs' | 'failJob'
->;
+> &
+  // Optional: without it (an older job-service, a hand-made client) `log()` goes to the logger.
+  Partial<Pick<jobV1.JobServiceClient<WorkerCallOptions>, 'appendJobLogs'>>;
 
 /** Progress a handler reports; sent with the next heartbeat. */
 export interface ProgressUpdate {
@@ -34,6 +36,12 @@ export interface JobContext {
   signal: AbortSignal;
   /** Records progress; it goes to the service with the next heartbeat (at most ~1/s). */
   progress(update: ProgressUpdate): void;
+  /**
+   * Appends a line to the job's log (ListJobLogs): lines are sent in batches about every second and
+   * before the outcome, under the job's lease. The job keeps its newest lines within its type's
+   * bounds (lines over 4096 characters are cut).
+   */
+  log(message: string): void;
 }
 
 /** Returns the job's result (a JSON object) or nothing; throwing fails the attempt. */
@@ -93,6 +101,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs?: number;
   /** How long one ClaimJobs long-poll waits when nothing is due (default 10 s, max 30 s). */
   claimWaitMs?: number;
+  /** How often a running job's log lines are sent (default 1 s); the rest go before its outcome. */
+  logFlushIntervalMs?: number;
   /** Start claiming at once (default true); otherwise call start(). */
   autostart?: boolean;
 }

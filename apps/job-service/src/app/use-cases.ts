@@ -1,3 +1,4 @@
+import type { AppendJobLogs } from './append-job-logs.command';
 import type { CancelJob } from './cancel-job.command';
 import type { ClaimJobs } from './claim-jobs.command';
 import type { CompleteAndClaimJobs } from './complete-and-claim-jobs.command';
@@ -9,8 +10,11 @@ import type { GetJob } from './get-job.query';
 import type { GetQueueStats } from './get-queue-stats.query';
 import type { HeartbeatJob } from './heartbeat-job.command';
 import type { ListJobTypes } from './list-job-types.query';
+import type { ListJobLogs } from './list-job-logs.query';
 import type { ListJobs } from './list-jobs.query';
+import type { RegisterJobType } from './register-job-type.command';
 import type { RetryJob } from './retry-job.command';
+import type { UpdateJobType } from './update-job-type.command';
 
 /** What the gRPC handler gets: the use cases of every RPC, nothing else. */
 export interface JobUseCases {
@@ -27,4 +31,8 @@ export interface JobUseCases {
   completeJob: CompleteJob;
   completeAndClaimJobs: CompleteAndClaimJobs;
   failJob: FailJob;
+  appendJobLogs: AppendJobLogs;
+  listJobLogs: ListJobLogs;
+  registerJobType: RegisterJobType;
+  updateJobType: UpdateJobType;
 }

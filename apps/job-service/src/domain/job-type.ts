@@ -1,6 +1,6 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { ValidationError } from '@trellis/platform/errors';
+import { AbortedError, AlreadyExistsError, ValidationError } from '@trellis/platform/errors';
 import { backoffProblems, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { JsonObject } from './job';
 
@@ -21,9 +21,19 @@ export interface JobTypeDefinition {
    * empty means any authenticated worker. E.g. only the notification-service works campaigns.
    */
   workers?: string[];
+  /** Log lines / bytes of messages a job keeps; unset: the service's JOB_LOG_MAX_LINES / _BYTES. */
+  maxLogLines?: number;
+  maxLogBytes?: number;
+  /** Where the stored definition came from: JOB_TYPES ('config') or the API ('api'). */
+  source?: JobTypeSource;
+  /** The catalog revision of its last change (0 or unset: not stored yet). */
+  revision?: number;
+  updatedAt?: Date;
 }
 
-const NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+export type JobTypeSource = 'config' | 'api';
+
+export const JOB_TYPE_NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 
 /** Field violations naming each failing JSON pointer under `payload`, e.g. `payload/campaign_id`. */
 function schemaViolations(errors: ErrorObject[]): Array<{ field: string; description: string }> {
@@ -38,35 +48,64 @@ function schemaViolations(errors: ErrorObject[]): Array<{ field: string; descrip
   });
 }
 
+/** RegisterJobType of a name already declared (UpdateJobType changes a type). */
+export function jobTypeExists(name: string): AlreadyExistsError {
+  return new AlreadyExistsError('JOB.JOB_TYPE_EXISTS', `job type ${name} exists already`, {
+    type: name,
+  });
+}
+
+/** UpdateJobType based on a revision that is no longer the stored one. */
+export function jobTypeRevisionMismatch(name: string, expected: number): AbortedError {
+  return new AbortedError(
+    'JOB.REVISION_MISMATCH',
+    `job type ${name} changed since revision ${expected}`,
+    { type: name, expected_revision: String(expected) },
+  );
+}
+
 /** The declared types with their compiled payload validators. */
 export class JobTypeRegistry {
   private readonly types = new Map<
     string,
     { def: JobTypeDefinition; validate: ValidateFunction }
   >();
+  private readonly ajv = new Ajv2020({ allErrors: true, strict: false });
 
   constructor(definitions: JobTypeDefinition[]) {
-    const ajv = new Ajv2020({ allErrors: true, strict: false });
-    addFormats(ajv);
+    addFormats(this.ajv);
     for (const def of definitions) {
-      if (!NAME.test(def.name))
-        throw new Error(
-          `job type name ${JSON.stringify(def.name)}: expected lower-case, dot-separated`,
-        );
       if (this.types.has(def.name)) throw new Error(`job type ${def.name} is declared twice`);
-      const problems = backoffProblems(def.defaultBackoff);
-      if (problems.length > 0)
-        throw new Error(
-          `job type ${def.name}: backoff ${problems.map((p) => p.join(' ')).join('; ')}`,
-        );
-      let validate: ValidateFunction;
-      try {
-        validate = ajv.compile(def.payloadSchema);
-      } catch (err) {
-        throw new Error(`job type ${def.name}: invalid payload_schema: ${(err as Error).message}`);
-      }
-      this.types.set(def.name, { def, validate });
+      this.put(def);
     }
+  }
+
+  /**
+   * Adds or replaces a type (a type registered or updated at run time, on any replica); throws
+   * when the definition is invalid (the API validates it before, naming the field).
+   */
+  put(def: JobTypeDefinition): void {
+    // A refresh that read an older revision must not undo a newer one applied meanwhile.
+    if ((this.types.get(def.name)?.def.revision ?? 0) > (def.revision ?? 0)) return;
+    if (!JOB_TYPE_NAME.test(def.name))
+      throw new Error(
+        `job type name ${JSON.stringify(def.name)}: expected lower-case, dot-separated`,
+      );
+    const problems = backoffProblems(def.defaultBackoff);
+    if (problems.length > 0)
+      throw new Error(
+        `job type ${def.name}: backoff ${problems.map((p) => p.join(' ')).join('; ')}`,
+      );
+    let validate: ValidateFunction;
+    try {
+      // An updated schema with the same $id would otherwise clash with the one compiled before.
+      const id = def.payloadSchema.$id;
+      if (typeof id === 'string') this.ajv.removeSchema(id);
+      validate = this.ajv.compile(def.payloadSchema);
+    } catch (err) {
+      throw new Error(`job type ${def.name}: invalid payload_schema: ${(err as Error).message}`);
+    }
+    this.types.set(def.name, { def, validate });
   }
 
   list(): JobTypeDefinition[] {

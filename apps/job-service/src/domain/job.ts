@@ -135,7 +135,10 @@ export function leaseLost(jobId: string): PreconditionFailedError {
 }
 
 /** The lease token must be the current one of a RUNNING job; anything else changes nothing. */
-export function assertLease(job: Job, leaseToken: string): void {
+export function assertLease(
+  job: Pick<Job, 'id' | 'state' | 'leaseToken'>,
+  leaseToken: string,
+): void {
   if (job.state !== 'RUNNING' || leaseToken === '' || job.leaseToken !== leaseToken)
     throw leaseLost(job.id);
 }

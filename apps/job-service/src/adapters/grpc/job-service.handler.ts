@@ -6,7 +6,9 @@ import type { BackoffPolicy } from '../../domain/backoff';
 import type { Job, JobState } from '../../domain/job';
 import type { JobTypeDefinition } from '../../domain/job-type';
 import type { CreateJobInput } from '../../app/create-job.command';
+import type { JobTypeInput } from '../../app/support/job-type-input';
 import type { JobUseCases } from '../../app/use-cases';
+import type { JobLogLine } from '../../domain/job-log';
 import { fromDuration, toDuration } from '../proto-time';
 
 const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
@@ -74,7 +76,48 @@ function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
     defaultMaxAttempts: def.defaultMaxAttempts,
     defaultLeaseDuration: toDuration(def.defaultLeaseMs),
     defaultBackoff: protoBackoff(def.defaultBackoff),
+    workers: def.workers ?? [],
+    maxLogLines: def.maxLogLines ?? 0,
+    maxLogBytes: def.maxLogBytes ?? 0,
+    revision: BigInt(def.revision ?? 0),
+    source: def.source ?? '',
+    updatedAt: def.updatedAt,
   });
+}
+
+/** A JobType of RegisterJobType / UpdateJobType as the use cases' input. */
+function jobTypeInput(type: jobV1.JobType | undefined): JobTypeInput {
+  const backoff = type?.defaultBackoff;
+  return {
+    name: type?.name ?? '',
+    description: type?.description ?? '',
+    payloadSchema: type?.payloadSchema,
+    maxPayloadBytes: type?.maxPayloadBytes ?? 0,
+    defaultMaxAttempts: type?.defaultMaxAttempts ?? 0,
+    defaultLeaseMs: type?.defaultLeaseDuration
+      ? fromDuration(type.defaultLeaseDuration)
+      : undefined,
+    defaultBackoff: backoff
+      ? {
+          initialDelayMs: backoff.initialDelay ? fromDuration(backoff.initialDelay) : undefined,
+          maxDelayMs: backoff.maxDelay ? fromDuration(backoff.maxDelay) : undefined,
+          multiplier: backoff.multiplier,
+          jitter: backoff.jitter,
+        }
+      : undefined,
+    workers: type?.workers ?? [],
+    maxLogLines: type?.maxLogLines ?? 0,
+    maxLogBytes: type?.maxLogBytes ?? 0,
+  };
+}
+
+function toProtoLogLine(line: JobLogLine): jobV1.JobLogLine {
+  return {
+    seq: BigInt(line.seq),
+    message: line.message,
+    loggedAt: line.loggedAt,
+    attempt: line.attempt,
+  };
 }
 
 /** A CreateJobRequest as the use case's input. */
@@ -260,6 +303,37 @@ export function jobServiceHandler(
         retryable: request.retryable,
       });
       return { job: toProtoJob(job), willRetry, nextRunAt: nextRunAt ?? undefined };
+    },
+
+    async appendJobLogs(request) {
+      const { lineCount, dropped } = await uc.appendJobLogs.execute({
+        jobId: request.jobId,
+        leaseToken: request.leaseToken,
+        lines: request.lines.map((line) => ({ message: line.message, loggedAt: line.loggedAt })),
+      });
+      return { lineCount: BigInt(lineCount), droppedLines: BigInt(dropped) };
+    },
+
+    async listJobLogs(request) {
+      const { lines, nextPageToken, dropped } = await uc.listJobLogs.execute({
+        jobId: request.jobId,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { lines: lines.map(toProtoLogLine), nextPageToken, droppedLines: BigInt(dropped) };
+    },
+
+    async registerJobType(request) {
+      const stored = await uc.registerJobType.execute(jobTypeInput(request.jobType));
+      return { jobType: toProtoJobType(stored) };
+    },
+
+    async updateJobType(request) {
+      const stored = await uc.updateJobType.execute({
+        ...jobTypeInput(request.jobType),
+        expectedRevision: Number(request.expectedRevision),
+      });
+      return { jobType: toProtoJobType(stored) };
     },
   };
 }
