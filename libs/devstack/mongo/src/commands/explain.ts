@@ -67,8 +67,19 @@ export const explain: CommandHandler = (ctx) => {
     : plan
       ? { stage: 'FETCH', filter, inputStage: plan.stage }
       : { stage: 'COLLSCAN', filter, direction: 'forward' };
+  // mongod's shapes: a blocking SORT keeps the limit itself, a walk in order gets a LIMIT on top,
+  // and a rooted $or is planned branch by branch under SUBPLAN.
   if (coll && sorted && !plan?.sortCovered)
-    winningPlan = { stage: 'SORT', sortPattern: sorted, inputStage: winningPlan };
+    winningPlan = {
+      stage: 'SORT',
+      sortPattern: sorted,
+      ...(limit > 0 ? { limitAmount: skip + limit } : {}),
+      inputStage: winningPlan,
+    };
+  else if (coll && name === 'find' && limit > 0)
+    winningPlan = { stage: 'LIMIT', limitAmount: skip + limit, inputStage: winningPlan };
+  if (plan?.stage.stage === 'OR' && Array.isArray(filter.$or))
+    winningPlan = { stage: 'SUBPLAN', inputStage: winningPlan };
   const query: Document = {
     queryPlanner: {
       namespace: `${ctx.db}.${collName}`,

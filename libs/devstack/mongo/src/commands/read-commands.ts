@@ -37,8 +37,7 @@ const find: CommandHandler = (ctx) => {
   // Without a sort, stop scanning once skip+limit documents matched.
   const enough = !sort && limit !== 0 ? skip + Math.abs(limit) : Infinity;
   // With a sort and a limit only the first skip+limit in sort order are needed (an index walk).
-  const top =
-    sort && limit !== 0 && !hinted ? { sort, k: skip + Math.abs(limit) } : undefined;
+  const top = sort && limit !== 0 && !hinted ? { sort, k: skip + Math.abs(limit) } : undefined;
   const matched = matchingDocs(
     readView(ctx),
     coll,

@@ -365,7 +365,9 @@ function sortedWalk(
   budget: number,
 ): { keys: string[]; reverse: boolean } | null {
   const entries = index.ordered;
-  if (!entries) return null;
+  // mingo's sort of arrays and embedded documents is not a consistent order over subsets, so a
+  // walk is exact only when every document holds plain values on the index's fields.
+  if (!entries || entries.irregular.size > 0) return null;
   const sortFields = Object.keys(top.sort);
   const n = index.fields.length;
   let p = 0;
@@ -471,7 +473,8 @@ export function planQuery(
     const scans: IndexScan[] = [];
     let size = 0;
     for (const branch of branches) {
-      const merged = conjunction(branch, { fields: new Map(conj.fields), ors: [] });
+      const copy = new Map([...conj.fields].map(([f, conds]) => [f, [...conds]]));
+      const merged = conjunction(branch, { fields: copy, ors: [] });
       const s = cheapestScan(coll, merged.fields);
       if (!s) break;
       scans.push(s);
@@ -497,7 +500,6 @@ export function planQuery(
       const walked = sortedWalk(view, coll, index, conj.fields, top, matcher, budget);
       if (!walked) continue;
       keys = new Set(walked.keys);
-      for (const k of index.ordered?.irregular ?? []) keys.add(k);
       stage = ixscanStage(index, walked.reverse ? 'backward' : 'forward');
       sortCovered = true;
       break;
