@@ -18,6 +18,7 @@ import type { Collection } from './collection';
 import { IRREGULAR, type Index } from './index-catalog';
 import { valueKey } from './keys';
 import {
+  type Comparable,
   comparePart,
   type EntryKey,
   HI,
@@ -119,12 +120,13 @@ function postingSets(
 /*
  * Ordered plans (storage/ordered-index.ts), chosen like mongod's planner for the common shapes:
  * equality, `$in` and a range on an index's leading fields (the first non-equality field bounds the
- * scan, later fields filter its keys), an `$or` whose every branch has such a scan (the union of
- * the branches' keys, each branch also bound by the conditions outside the `$or`), and, when the
- * caller sorts and keeps only the first k, a walk of an index whose fields after an equality prefix
- * are the sort, stopping after k matches (plus ties). The walk has a budget (the cheapest other
- * plan's size) and gives up past it, so a sorted walk over keys that do not match costs at most
- * twice the other plan — mongod's multi-planner races its candidates in the same spirit.
+ * scan, later fields filter its keys and seek past what they rule out), an `$or` whose every
+ * branch has such a scan (the union of the branches' keys, each branch also bound by the conditions
+ * outside the `$or`), and, when the caller sorts and keeps only the first k, a walk of an index
+ * whose fields after an equality prefix are the sort, stopping after k matches (plus ties).
+ * Candidate plans race as mongod's multi-planner makes them: each gets a budget of steps (64, then
+ * ×4 each round) and the first to finish wins, so the winner costs a small multiple of the cheapest
+ * plan; when none finishes within half the collection, a scan is as cheap.
  */
 
 /** One field's bounds in value order; a point when `lo` equals `hi`. */
@@ -282,34 +284,69 @@ function scanFor(index: Index, fields: Map<string, unknown[]>): IndexScan | null
   return { index, entries, ranges, filters, size };
 }
 
-function passes(key: EntryKey, filters: Array<Interval[] | null>): boolean {
+/**
+ * The first field whose filter `key` fails, and the key to seek to from there (the next interval
+ * of that field in tree order, or past the current prefix), or null when the key passes.
+ */
+function seekFrom(
+  key: EntryKey,
+  filters: Array<Interval[] | null>,
+  dirs: number[],
+): { target: EntryKey; past: boolean } | null {
   for (let i = 0; i < filters.length; i++) {
     const f = filters[i];
     if (!f) continue;
     const r = key[2 * i] as number;
-    const c = key[2 * i + 1] as KeyPart[1];
-    if (
-      !f.some(
-        (iv) =>
-          comparePart(r, c, iv.lo[0], iv.lo[1]) >= 0 && comparePart(r, c, iv.hi[0], iv.hi[1]) <= 0,
-      )
-    )
-      return false;
+    const c = key[2 * i + 1] as Comparable;
+    const dir = dirs[i];
+    let inside = false;
+    let next: KeyPart | null = null;
+    for (const iv of f) {
+      const [lo, hi] = treeBounds(iv, dir);
+      const fromLo = dir * comparePart(r, c, lo[0], lo[1]);
+      if (fromLo >= 0 && dir * comparePart(r, c, hi[0], hi[1]) <= 0) inside = true;
+      else if (fromLo < 0 && (!next || dir * comparePart(lo[0], lo[1], next[0], next[1]) < 0))
+        next = lo;
+    }
+    if (inside) continue;
+    const target: EntryKey = key.slice(0, 2 * i);
+    if (next) target.push(...next);
+    else target.push(...treeBounds(null, dir)[1]);
+    for (let j = i + 1; j < filters.length; j++)
+      target.push(...treeBounds(null, dirs[j])[next ? 0 : 1]);
+    target.push(next ? LO : HI);
+    return { target, past: !next };
   }
-  return true;
+  return null;
 }
 
-function collectScan(scan: IndexScan, out: Set<string>): void {
+/**
+ * Adds the `_id` keys of `scan` to `out`, seeking past keys its filters rule out (as mongod's index
+ * bounds checker does); false when that takes more than `budget` steps (entries and seeks).
+ */
+function collectScan(scan: IndexScan, out: Set<string>, budget = Infinity): boolean {
   const n = scan.index.fields.length;
-  const tree = scan.entries.tree;
+  const { tree, dirs } = scan.entries;
+  let steps = 0;
   for (const [low, high] of scan.ranges) {
     const end = tree.upperBound(high);
-    for (const it = tree.lowerBound(low); !it.equals(end); it.next()) {
+    let it = tree.lowerBound(low);
+    while (!it.equals(end)) {
+      if (++steps > budget) return false;
       const key = it.pointer[0];
-      if (passes(key, scan.filters)) out.add(key[2 * n] as string);
+      const seek = seekFrom(key, scan.filters, dirs);
+      if (!seek) {
+        out.add(key[2 * n] as string);
+        it.next();
+        continue;
+      }
+      if (scan.entries.compare(seek.target, high) > 0) break;
+      it = tree.lowerBound(seek.target);
     }
   }
+  if (steps + scan.entries.irregular.size > budget) return false;
   for (const k of scan.entries.irregular) out.add(k);
+  return true;
 }
 
 function cheapestScan(coll: Collection, fields: Map<string, unknown[]>): IndexScan | null {
@@ -352,8 +389,9 @@ export interface QueryPlan {
 
 /**
  * A walk over `index` in the order of `top.sort` when its fields after an equality prefix are the
- * sort keys (all in the index's directions, or all reversed): the `_id` keys of the first k matches
- * and their ties, or null when the walk needs more than `budget` entries or does not apply.
+ * sort keys (all in the index's directions, or all reversed), or null when it does not apply: run
+ * with a budget, it gives the `_id` keys of the first k matches and their ties, or null when that
+ * takes more than `budget` entries.
  */
 function sortedWalk(
   view: Transaction,
@@ -362,8 +400,7 @@ function sortedWalk(
   fields: Map<string, unknown[]>,
   top: TopK,
   matcher: (doc: Document) => boolean,
-  budget: number,
-): { keys: string[]; reverse: boolean } | null {
+): ((budget: number) => string[] | null) | null {
   const entries = index.ordered;
   // mingo's sort of arrays and embedded documents is not a consistent order over subsets, so a
   // walk is exact only when every document holds plain values on the index's fields.
@@ -401,34 +438,36 @@ function sortedWalk(
   const tree = entries.tree;
   const own = view.writes.get(coll.ns);
   const sortEnd = 2 * (p + sortFields.length);
-  const found: string[] = [];
-  let boundary: EntryKey | null = null;
-  let examined = 0;
-  const it = reverse ? tree.reverseLowerBound(high) : tree.lowerBound(low);
-  const end = tree.end();
-  const begin = tree.begin();
-  while (!it.equals(end)) {
-    const key = it.pointer[0];
-    if (reverse ? entries.compare(key, low) < 0 : entries.compare(key, high) > 0) break;
-    if (++examined > budget) return null;
-    if (boundary) {
-      let same = true;
-      for (let i = 2 * p; i < sortEnd && same; i++) same = key[i] === boundary[i];
-      if (!same) break;
+  return (budget) => {
+    const found: string[] = [];
+    let boundary: EntryKey | null = null;
+    let examined = 0;
+    const it = reverse ? tree.reverseLowerBound(high) : tree.lowerBound(low);
+    const end = tree.end();
+    const begin = tree.begin();
+    while (!it.equals(end)) {
+      const key = it.pointer[0];
+      if (reverse ? entries.compare(key, low) < 0 : entries.compare(key, high) > 0) break;
+      if (++examined > budget) return null;
+      if (boundary) {
+        let same = true;
+        for (let i = 2 * p; i < sortEnd && same; i++) same = key[i] === boundary[i];
+        if (!same) break;
+      }
+      const idKey = key[2 * n] as string;
+      const doc = own?.has(idKey) ? null : view.get(coll, idKey); // own writes: candidates anyway
+      // An entry of another version is skipped: the visible one has its own entry (or is irregular).
+      const current = doc ? entries.keyOf(doc) : null;
+      if (doc && current && signature(current) === signature(key.slice(0, 2 * n)) && matcher(doc)) {
+        found.push(idKey);
+        if (found.length >= top.k && !boundary) boundary = key;
+      }
+      if (!reverse) it.next();
+      else if (it.equals(begin)) break;
+      else it.pre();
     }
-    const idKey = key[2 * n] as string;
-    const doc = own?.has(idKey) ? null : view.get(coll, idKey); // own writes: candidates anyway
-    // An entry of another version is skipped: the visible one has its own entry (or is irregular).
-    const current = doc ? entries.keyOf(doc) : null;
-    if (doc && current && signature(current) === signature(key.slice(0, 2 * n)) && matcher(doc)) {
-      found.push(idKey);
-      if (found.length >= top.k && !boundary) boundary = key;
-    }
-    if (!reverse) it.next();
-    else if (it.equals(begin)) break;
-    else it.pre();
-  }
-  return { keys: found, reverse: reverse === true };
+    return found;
+  };
 }
 
 /**
@@ -442,73 +481,85 @@ export function planQuery(
   matcher: (doc: Document) => boolean,
   top?: TopK,
 ): QueryPlan | null {
-  if (coll.indexes.size === 0) return null;
   const conj = conjunction(filter);
   const total = coll.docs.size;
-  let bestKeys: (() => Set<string>) | null = null;
-  let bestStage: Document | null = null;
-  let bestSize = Infinity;
+  const options: Array<{ stage: Document; sortCovered: boolean; run: Run }> = [];
 
+  if (top && Number.isFinite(top.k) && top.k > 0) {
+    for (const index of coll.indexes.values()) {
+      const walk = sortedWalk(view, coll, index, conj.fields, top, matcher);
+      if (!walk) continue;
+      const first = Object.keys(top.sort)[0];
+      const forward = top.sort[first] === (index.spec.key[first] === -1 ? -1 : 1);
+      options.push({
+        stage: ixscanStage(index, forward ? 'forward' : 'backward'),
+        sortCovered: true,
+        run: (budget) => {
+          const keys = walk(budget);
+          return keys ? new Set(keys) : null;
+        },
+      });
+    }
+  }
   const eq = postingSets(coll, filter);
-  if (eq) {
-    bestSize = eq.size;
-    bestKeys = () => {
-      const out = new Set<string>();
-      for (const ids of eq.sets) for (const k of ids) out.add(k);
-      return out;
-    };
-    bestStage = ixscanStage(eq.index);
-  }
+  if (eq)
+    options.push({
+      stage: ixscanStage(eq.index),
+      sortCovered: false,
+      run: (budget) => {
+        if (eq.size > budget) return null;
+        const out = new Set<string>();
+        for (const ids of eq.sets) for (const k of ids) out.add(k);
+        return out;
+      },
+    });
   const scan = cheapestScan(coll, conj.fields);
-  if (scan && scan.size + scan.entries.irregular.size < bestSize) {
-    bestSize = scan.size + scan.entries.irregular.size;
-    bestKeys = () => {
-      const out = new Set<string>();
-      collectScan(scan, out);
-      return out;
-    };
-    bestStage = ixscanStage(scan.index);
-  }
+  if (scan)
+    options.push({
+      stage: ixscanStage(scan.index),
+      sortCovered: false,
+      run: (budget) => {
+        const out = new Set<string>();
+        return collectScan(scan, out, budget) ? out : null;
+      },
+    });
   for (const branches of conj.ors) {
     const scans: IndexScan[] = [];
-    let size = 0;
     for (const branch of branches) {
       const copy = new Map([...conj.fields].map(([f, conds]) => [f, [...conds]]));
-      const merged = conjunction(branch, { fields: copy, ors: [] });
-      const s = cheapestScan(coll, merged.fields);
+      const s = cheapestScan(coll, conjunction(branch, { fields: copy, ors: [] }).fields);
       if (!s) break;
       scans.push(s);
-      size += s.size + s.entries.irregular.size;
     }
-    if (scans.length === branches.length && size < bestSize) {
-      bestSize = size;
-      bestKeys = () => {
-        const out = new Set<string>();
-        for (const s of scans) collectScan(s, out);
-        return out;
-      };
-      bestStage = { stage: 'OR', inputStages: scans.map((s) => ixscanStage(s.index)) };
-    }
+    if (scans.length === branches.length)
+      options.push({
+        stage: { stage: 'OR', inputStages: scans.map((s) => ixscanStage(s.index)) },
+        sortCovered: false,
+        run: (budget) => {
+          const out = new Set<string>();
+          for (const s of scans) if (!collectScan(s, out, budget - out.size)) return null;
+          return out;
+        },
+      });
   }
+  if (options.length === 0) return null;
 
-  let keys: Set<string> | null = null;
-  let stage = bestStage;
-  let sortCovered = false;
-  if (top && Number.isFinite(top.k) && top.k > 0) {
-    const budget = Math.max(Math.min(bestSize, total), 16);
-    for (const index of coll.indexes.values()) {
-      const walked = sortedWalk(view, coll, index, conj.fields, top, matcher, budget);
-      if (!walked) continue;
-      keys = new Set(walked.keys);
-      stage = ixscanStage(index, walked.reverse ? 'backward' : 'forward');
-      sortCovered = true;
-      break;
+  let won: { keys: Set<string>; stage: Document; sortCovered: boolean } | null = null;
+  const limit = Math.max(total / 2, 64);
+  for (let budget = 64; !won; budget *= 4) {
+    const b = Math.min(budget, limit);
+    for (const option of options) {
+      const keys = option.run(b);
+      if (keys) {
+        won = { keys, stage: option.stage, sortCovered: option.sortCovered };
+        break;
+      }
     }
+    if (b >= limit) break;
   }
-  if (!keys) {
-    if (!bestKeys || bestSize > total / 2) return null;
-    keys = bestKeys();
-  }
+  if (!won) return null;
+
+  const keys = won.keys;
   const own = view.writes.get(coll.ns);
   const extra: string[] = [];
   if (own) {
@@ -524,10 +575,12 @@ export function planQuery(
   }
   return {
     keys: extra.length > 0 ? known.concat(extra) : known,
-    stage: stage ?? { stage: 'IXSCAN' },
-    sortCovered,
+    stage: won.stage,
+    sortCovered: won.sortCovered,
   };
 }
+
+type Run = (budget: number) => Set<string> | null;
 
 /** Candidate keys for `filter` (no sort), or null when a scan is as cheap (tests, explain). */
 export function indexCandidates(
