@@ -1,5 +1,5 @@
 /**
- * The ordered side of an index: its entries in key order (a red-black tree from @js-sdsl, with
+ * The ordered side of an index: its entries in key order (a red-black tree from @js-sdsl/ordered-set, with
  * ranks so a range can be counted in O(log n)), for range scans, `$or` branches and sorted walks
  * (storage/query-plan.ts). Like the equality postings it is a SUPERSET over the MVCC history: an
  * entry for every kept version of every document, dropped when a version is pruned and no kept
@@ -13,7 +13,7 @@
  * booleans < dates < ObjectIds — mingo's type order, not mongod's (ObjectId < boolean < date) —
  * so a walk in index order agrees with `sortDocs`.
  */
-import { OrderedMap } from '@js-sdsl/ordered-map';
+import { OrderedSet } from '@js-sdsl/ordered-set';
 import { type Document, ObjectId } from 'bson';
 import { isPlainObject } from '../query/documents';
 
@@ -69,7 +69,7 @@ export function comparePart(ar: number, ac: Comparable, br: number, bc: Comparab
 }
 
 export class OrderedEntries {
-  readonly tree: OrderedMap<EntryKey, true>;
+  readonly tree: OrderedSet<EntryKey>;
   /** The tree's order. */
   readonly compare: (a: EntryKey, b: EntryKey) => number;
   /** `_id` keys of documents with an irregular kept version (candidates of every plan). */
@@ -94,7 +94,7 @@ export class OrderedEntries {
       }
       return compareComparable(a[2 * n] as Comparable, b[2 * n] as Comparable);
     };
-    this.tree = new OrderedMap<EntryKey, true>([], this.compare, true);
+    this.tree = new OrderedSet<EntryKey>([], this.compare, true);
   }
 
   /** The entry key of `doc` (without the `_id` key appended yet), or null when irregular. */
@@ -115,7 +115,7 @@ export class OrderedEntries {
 
   add(idKey: string, doc: Document): void {
     const key = this.keyOf(doc);
-    if (key) this.tree.setElement([...key, idKey], true);
+    if (key) this.tree.insert([...key, idKey]);
     else this.irregular.add(idKey);
   }
 

@@ -333,7 +333,7 @@ function collectScan(scan: IndexScan, out: Set<string>, budget = Infinity): bool
     let it = tree.lowerBound(low);
     while (!it.equals(end)) {
       if (++steps > budget) return false;
-      const key = it.pointer[0];
+      const key = it.pointer;
       const seek = seekFrom(key, scan.filters, dirs);
       if (!seek) {
         out.add(key[2 * n] as string);
@@ -397,10 +397,11 @@ function sortedWalk(
   view: Transaction,
   coll: Collection,
   index: Index,
-  fields: Map<string, unknown[]>,
+  conj: Conjunction,
   top: TopK,
   matcher: (doc: Document) => boolean,
 ): ((budget: number) => string[] | null) | null {
+  const fields = conj.fields;
   const entries = index.ordered;
   // mingo's sort of arrays and embedded documents is not a consistent order over subsets, so a
   // walk is exact only when every document holds plain values on the index's fields.
@@ -438,6 +439,17 @@ function sortedWalk(
   const tree = entries.tree;
   const own = view.writes.get(coll.ns);
   const sortEnd = 2 * (p + sortFields.length);
+  // Keys the filter's bounds rule out are passed over without fetching the document (the walk
+  // stays in order, so it cannot seek): the conjunction's bounds, and those of some `$or` branch.
+  const bounds = (f: Map<string, unknown[]>) => index.fields.map((x) => fieldIntervals(f.get(x)));
+  const conjBounds = bounds(fields);
+  const branchBounds = (conj.ors[0] ?? []).map((branch) => {
+    const copy = new Map([...fields].map(([f, conds]) => [f, [...conds]]));
+    return bounds(conjunction(branch, { fields: copy, ors: [] }).fields);
+  });
+  const possible = (key: EntryKey) =>
+    within(key, conjBounds) &&
+    (branchBounds.length === 0 || branchBounds.some((b) => within(key, b)));
   return (budget) => {
     const found: string[] = [];
     let boundary: EntryKey | null = null;
@@ -446,7 +458,7 @@ function sortedWalk(
     const end = tree.end();
     const begin = tree.begin();
     while (!it.equals(end)) {
-      const key = it.pointer[0];
+      const key = it.pointer;
       if (reverse ? entries.compare(key, low) < 0 : entries.compare(key, high) > 0) break;
       if (++examined > budget) return null;
       if (boundary) {
@@ -455,10 +467,9 @@ function sortedWalk(
         if (!same) break;
       }
       const idKey = key[2 * n] as string;
-      const doc = own?.has(idKey) ? null : view.get(coll, idKey); // own writes: candidates anyway
+      const doc = own?.has(idKey) || !possible(key) ? null : view.get(coll, idKey); // own writes: candidates anyway
       // An entry of another version is skipped: the visible one has its own entry (or is irregular).
-      const current = doc ? entries.keyOf(doc) : null;
-      if (doc && current && signature(current) === signature(key.slice(0, 2 * n)) && matcher(doc)) {
+      if (doc && sameKey(entries.keyOf(doc), key) && matcher(doc)) {
         found.push(idKey);
         if (found.length >= top.k && !boundary) boundary = key;
       }
@@ -483,11 +494,57 @@ export function planQuery(
 ): QueryPlan | null {
   const conj = conjunction(filter);
   const total = coll.docs.size;
+  // Tried in this order each round (walks in sort order: see below).
   const options: Array<{ stage: Document; sortCovered: boolean; run: Run }> = [];
+  let hasOrPlan = false;
 
+  const eq = postingSets(coll, filter);
+  if (eq)
+    options.push({
+      stage: ixscanStage(eq.index),
+      sortCovered: false,
+      run: (budget) => {
+        if (eq.size > budget) return null;
+        const out = new Set<string>();
+        for (const ids of eq.sets) for (const k of ids) out.add(k);
+        return out;
+      },
+    });
+  for (const branches of conj.ors) {
+    const scans: IndexScan[] = [];
+    for (const branch of branches) {
+      const copy = new Map([...conj.fields].map(([f, conds]) => [f, [...conds]]));
+      const s = cheapestScan(coll, conjunction(branch, { fields: copy, ors: [] }).fields);
+      if (!s) break;
+      scans.push(s);
+    }
+    if (scans.length === branches.length) {
+      hasOrPlan = true;
+      options.push({
+        stage: { stage: 'OR', inputStages: scans.map((s) => ixscanStage(s.index)) },
+        sortCovered: false,
+        run: (budget) => {
+          const out = new Set<string>();
+          for (const s of scans) if (!collectScan(s, out, budget - out.size)) return null;
+          return out;
+        },
+      });
+    }
+  }
+  const scan = cheapestScan(coll, conj.fields);
+  // Each $or branch is bound by the conditions outside it too, so an $or plan makes this one moot.
+  if (scan && !hasOrPlan)
+    options.push({
+      stage: ixscanStage(scan.index),
+      sortCovered: false,
+      run: (budget) => {
+        const out = new Set<string>();
+        return collectScan(scan, out, budget) ? out : null;
+      },
+    });
   if (top && Number.isFinite(top.k) && top.k > 0) {
     for (const index of coll.indexes.values()) {
-      const walk = sortedWalk(view, coll, index, conj.fields, top, matcher);
+      const walk = sortedWalk(view, coll, index, conj, top, matcher);
       if (!walk) continue;
       const first = Object.keys(top.sort)[0];
       const forward = top.sort[first] === (index.spec.key[first] === -1 ? -1 : 1);
@@ -501,54 +558,16 @@ export function planQuery(
       });
     }
   }
-  const eq = postingSets(coll, filter);
-  if (eq)
-    options.push({
-      stage: ixscanStage(eq.index),
-      sortCovered: false,
-      run: (budget) => {
-        if (eq.size > budget) return null;
-        const out = new Set<string>();
-        for (const ids of eq.sets) for (const k of ids) out.add(k);
-        return out;
-      },
-    });
-  const scan = cheapestScan(coll, conj.fields);
-  if (scan)
-    options.push({
-      stage: ixscanStage(scan.index),
-      sortCovered: false,
-      run: (budget) => {
-        const out = new Set<string>();
-        return collectScan(scan, out, budget) ? out : null;
-      },
-    });
-  for (const branches of conj.ors) {
-    const scans: IndexScan[] = [];
-    for (const branch of branches) {
-      const copy = new Map([...conj.fields].map(([f, conds]) => [f, [...conds]]));
-      const s = cheapestScan(coll, conjunction(branch, { fields: copy, ors: [] }).fields);
-      if (!s) break;
-      scans.push(s);
-    }
-    if (scans.length === branches.length)
-      options.push({
-        stage: { stage: 'OR', inputStages: scans.map((s) => ixscanStage(s.index)) },
-        sortCovered: false,
-        run: (budget) => {
-          const out = new Set<string>();
-          for (const s of scans) if (!collectScan(s, out, budget - out.size)) return null;
-          return out;
-        },
-      });
-  }
   if (options.length === 0) return null;
 
   let won: { keys: Set<string>; stage: Document; sortCovered: boolean } | null = null;
   const limit = Math.max(total / 2, 64);
   for (let budget = 64; !won; budget *= 4) {
     const b = Math.min(budget, limit);
-    for (const option of options) {
+    // A walk that finishes within the first budget needs no sort: it goes first then, last after.
+    const walks = options.filter((o) => o.sortCovered);
+    const others = options.filter((o) => !o.sortCovered);
+    for (const option of budget === 64 ? [...walks, ...others] : [...others, ...walks]) {
       const keys = option.run(b);
       if (keys) {
         won = { keys, stage: option.stage, sortCovered: option.sortCovered };
@@ -581,6 +600,34 @@ export function planQuery(
 }
 
 type Run = (budget: number) => Set<string> | null;
+
+/** Whether every field of `key` lies in its intervals (value order; null: any). */
+function within(key: EntryKey, filters: Array<Interval[] | null>): boolean {
+  for (let i = 0; i < filters.length; i++) {
+    const f = filters[i];
+    if (!f) continue;
+    const r = key[2 * i] as number;
+    const c = key[2 * i + 1] as Comparable;
+    let inside = false;
+    for (const iv of f)
+      if (
+        comparePart(r, c, iv.lo[0], iv.lo[1]) >= 0 &&
+        comparePart(r, c, iv.hi[0], iv.hi[1]) <= 0
+      ) {
+        inside = true;
+        break;
+      }
+    if (!inside) return false;
+  }
+  return true;
+}
+
+/** Whether `current` (a document's key) is the key part of the entry `key`. */
+function sameKey(current: EntryKey | null, key: EntryKey): boolean {
+  if (!current) return false;
+  for (let i = 0; i < current.length; i++) if (current[i] !== key[i]) return false;
+  return true;
+}
 
 /** Candidate keys for `filter` (no sort), or null when a scan is as cheap (tests, explain). */
 export function indexCandidates(
