@@ -19,7 +19,7 @@ import { Engine } from '../src/storage/engine';
 import { parseIndexSpec } from '../src/storage/index-catalog';
 import { indexCandidates } from '../src/storage/query-plan';
 import type { Transaction } from '../src/transactions/transaction';
-import { rng } from './support/rng';
+import { seededRandom as rng } from '@trellis/platform/testing';
 
 const bytes = (doc: Document) => Buffer.from(BSON.serialize(doc)).toString('hex');
 const OIDS = Array.from({ length: 3 }, (_, i) => new ObjectId(`65f000000000000000000${i}00`));

@@ -19,7 +19,7 @@ import { planQuery } from '../src/storage/query-plan';
 import type { Collection } from '../src/storage/collection';
 import type { Transaction } from '../src/transactions/transaction';
 import { compileFilter } from '../src/query/mingo-adapter';
-import { rng } from './support/rng';
+import { seededRandom as rng } from '@trellis/platform/testing';
 
 const NAMES = ['a', 'b', 'c'];
 const OIDS = Array.from({ length: 3 }, (_, i) => new ObjectId(`65f000000000000000000${i}00`));
