@@ -16,12 +16,11 @@
  * The devstack server runs in a child process (as under `npm start`), so the driver and the server
  * do not share an event loop.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
 import { percentile } from '../support/percentile';
+import { spawnMongo } from '../support/spawn-mongo';
 
 const ROOT = join(__dirname, '../..');
 const SECONDS_PER_CASE = Number(process.env.BENCH_SECONDS ?? 3);
@@ -43,44 +42,6 @@ interface Result {
   p50: number;
   p99: number;
   retries: number;
-}
-
-async function startServer(
-  journal: boolean,
-): Promise<{ uri: string; child: ChildProcess; cleanup: () => void }> {
-  const dataDir = journal ? mkdtempSync(join(tmpdir(), 'bench-devstack-mongo-')) : undefined;
-  const profile = process.env.BENCH_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-    : [];
-  const entry = join(SERVER_ROOT, 'libs/devstack/mongo/src/main.ts');
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', entry], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DEVSTACK_MONGO_PORT: '0',
-      LOG_LEVEL: 'warn',
-      ...(dataDir ? { DEVSTACK_MONGO_DATA_DIR: dataDir } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const uri = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = out.match(/MONGODB_URI=(\S+)/);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return {
-    uri,
-    child,
-    cleanup: () => {
-      // SIGINT lets node write the --cpu-prof profile on the way out.
-      child.kill(profile.length > 0 ? 'SIGINT' : 'SIGTERM');
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function measure(
@@ -125,7 +86,13 @@ async function measure(
 async function main(): Promise<void> {
   const journal = process.argv.includes('--journal');
   const external = process.env.MONGODB_URI;
-  const server = external ? null : await startServer(journal);
+  const server = external
+    ? null
+    : await spawnMongo({
+        journal,
+        serverRoot: process.env.BENCH_SERVER_ROOT,
+        profileDir: process.env.BENCH_PROFILE_DIR,
+      });
   const uri = external ?? server!.uri;
   const client = new MongoClient(uri, { maxPoolSize: 64 });
   await client.connect();

@@ -5,6 +5,7 @@
 import {
   Binary,
   type Db,
+  type Document,
   type MongoClient,
   MongoBulkWriteError,
   MongoServerError,
@@ -635,6 +636,19 @@ describe('let variables', () => {
   });
 });
 
+/** The stages of an explained plan, depth first; IXSCANs with their index and direction. */
+function stagesOf(plan: Document): string[] {
+  const own =
+    plan.stage === 'IXSCAN'
+      ? `IXSCAN ${String(plan.indexName)} ${String(plan.direction)}`
+      : plan.stage;
+  const children = [
+    ...(plan.inputStage ? [plan.inputStage as Document] : []),
+    ...((plan.inputStages as Document[] | undefined) ?? []),
+  ];
+  return [String(own), ...children.flatMap(stagesOf)];
+}
+
 describe('explain', () => {
   it('explains find, update and aggregate without running them; refuses a bad verbosity', async () => {
     const col = freshDb('crud-explain').collection<{ a: number }>('e');
@@ -644,8 +658,30 @@ describe('explain', () => {
     expect(plan.executionStats).toMatchObject({ nReturned: 2 });
     await col.createIndex({ a: 1 });
     expect((await col.find({ a: 2 }).explain('queryPlanner')).queryPlanner).toMatchObject({
-      winningPlan: { inputStage: { stage: 'IXSCAN' } },
+      winningPlan: { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: 'a_1' } },
     });
+    // A range with a sort and limit on the index walks it backwards (no SORT stage), as mongod.
+    const walk = await col
+      .find({ a: { $gte: 1 } })
+      .sort({ a: -1 })
+      .limit(1)
+      .explain();
+    expect(stagesOf(walk.queryPlanner.winningPlan)).toEqual([
+      'LIMIT',
+      'FETCH',
+      'IXSCAN a_1 backward',
+    ]);
+    expect(
+      await col
+        .find({ a: { $gte: 1 } })
+        .sort({ a: -1 })
+        .limit(1)
+        .toArray(),
+    ).toEqual([expect.objectContaining({ a: 2 })]);
+    const or = await col.find({ $or: [{ a: 2 }, { a: { $lt: 0 } }] }).explain();
+    expect(stagesOf(or.queryPlanner.winningPlan)).toEqual(
+      expect.arrayContaining(['OR', 'IXSCAN a_1 forward', 'IXSCAN a_1 forward']),
+    );
     const update = await col.updateMany({ a: 1 }, { $inc: { a: 5 } }, { explain: true });
     expect(update).toHaveProperty('queryPlanner');
     expect(await col.countDocuments({ a: 1 })).toBe(2);

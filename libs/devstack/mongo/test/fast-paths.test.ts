@@ -19,18 +19,7 @@ import { Engine } from '../src/storage/engine';
 import { parseIndexSpec } from '../src/storage/index-catalog';
 import { indexCandidates } from '../src/storage/query-plan';
 import type { Transaction } from '../src/transactions/transaction';
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '@trellis/platform/testing';
 
 const bytes = (doc: Document) => Buffer.from(BSON.serialize(doc)).toString('hex');
 const OIDS = Array.from({ length: 3 }, (_, i) => new ObjectId(`65f000000000000000000${i}00`));

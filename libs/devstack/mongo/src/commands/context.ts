@@ -15,7 +15,7 @@ import type { Collection } from '../storage/collection';
 import type { Index } from '../storage/index-catalog';
 import type { Engine } from '../storage/engine';
 import { valueKey } from '../storage/keys';
-import { indexCandidates } from '../storage/query-plan';
+import { planQuery, type TopK } from '../storage/query-plan';
 import { LockWait } from '../transactions/lock-table';
 import type { SessionRegistry } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
@@ -95,6 +95,10 @@ export function arrayArg(ctx: CommandContext, field: string): Document[] {
   return v as Document[];
 }
 
+/** `DEVSTACK_MONGO_PLANNER=off` answers every query with a scan (to rule the planner out). */
+const PLANNER_DEFAULT: 'auto' | 'scan' =
+  process.env.DEVSTACK_MONGO_PLANNER === 'off' ? 'scan' : 'auto';
+
 /** The unit reads go through: the transaction, or a fresh snapshot of now. */
 export function readView(ctx: CommandContext): Transaction {
   return ctx.tx ?? ctx.server.engine.begin(true);
@@ -102,16 +106,19 @@ export function readView(ctx: CommandContext): Transaction {
 
 /**
  * Documents of `coll` matching `filter` as seen by `view`, in natural order. An equality on `_id`
- * (or `$in` of plain values) is looked up directly; an equality/`$in` on the leading field(s) of
- * another index takes its candidates from that index (storage/query-plan.ts); otherwise we scan.
- * `plan: 'scan'` forces the scan (tests compare both).
+ * (or `$in` of plain values) is looked up directly; otherwise the planner (storage/query-plan.ts)
+ * takes candidates from indexes when that is cheaper than a scan. With `top` the caller sorts the
+ * result by `top.sort` and keeps the first `top.k`: then only those (and their ties) need to be
+ * among the results, which lets an index walk in sort order stop early. `plan: 'scan'` forces the
+ * scan (tests compare both; DEVSTACK_MONGO_PLANNER=off makes it the default, for debugging).
  */
 export function matchingDocs(
   view: Transaction,
   coll: Collection | undefined,
   filter: Document,
   limit = Infinity,
-  plan: 'auto' | 'scan' = 'auto',
+  plan: 'auto' | 'scan' = PLANNER_DEFAULT,
+  top?: TopK,
 ): Document[] {
   if (!coll) return [];
   const ids = idLookup(filter);
@@ -126,9 +133,9 @@ export function matchingDocs(
     }
     return out;
   }
-  const candidates = plan === 'auto' ? indexCandidates(view, coll, filter) : null;
-  if (candidates) {
-    for (const key of candidates) {
+  const planned = plan === 'auto' ? planQuery(view, coll, filter, matcher, top) : null;
+  if (planned) {
+    for (const key of planned.keys) {
       const doc = view.get(coll, key);
       if (!doc || !matcher(doc)) continue;
       out.push(doc);

@@ -1,15 +1,16 @@
 /**
  * `explain` for find, count, distinct, aggregate, update, delete and findAndModify. The explained
  * command never runs (no write is applied); the reply has mongod's shape with a plan describing
- * what this server does: IXSCAN when an index narrows the candidates (storage/query-plan.ts),
- * COLLSCAN otherwise, EOF for a missing collection. With `executionStats` / `allPlansExecution`,
+ * what this server does: FETCH over an IXSCAN (index name, key pattern, direction) or an OR of
+ * IXSCANs when indexes narrow the candidates (storage/query-plan.ts), COLLSCAN otherwise, EOF for a
+ * missing collection; a find's sort is a SORT stage unless an index walk gives the order. With `executionStats` / `allPlansExecution`,
  * `nReturned` counts the documents the filter matches (for aggregate: its leading `$match`).
  */
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
 import { isPlainObject } from '../query/documents';
 import { compileFilter, rejectWriteStages } from '../query/mingo-adapter';
-import { indexCandidates } from '../storage/query-plan';
+import { planQuery } from '../storage/query-plan';
 import { checkHint, type CommandHandler, matchingDocs, readView } from './context';
 
 const VERBOSITIES = new Set(['queryPlanner', 'executionStats', 'allPlansExecution']);
@@ -54,12 +55,31 @@ export const explain: CommandHandler = (ctx) => {
   const coll = collName ? ctx.server.engine.collection(ctx.db, collName) : undefined;
   checkHint(coll, inner.hint);
   const view = readView(ctx);
-  const candidates = coll ? indexCandidates(view, coll, filter) : null;
-  const winningPlan: Document = !coll
+  const sort: unknown = name === 'find' ? inner.sort : undefined;
+  const sorted = isPlainObject(sort) && Object.keys(sort).length > 0 ? sort : undefined;
+  const limit = typeof inner.limit === 'number' ? Math.abs(inner.limit) : 0;
+  const skip = typeof inner.skip === 'number' ? inner.skip : 0;
+  const top = sorted && limit > 0 ? { sort: sorted, k: skip + limit } : undefined;
+  const plan = coll ? planQuery(view, coll, filter, compileFilter(filter), top) : null;
+  const candidates = plan?.keys ?? null;
+  let winningPlan: Document = !coll
     ? { stage: 'EOF' }
-    : candidates
-      ? { stage: 'FETCH', filter, inputStage: { stage: 'IXSCAN' } }
+    : plan
+      ? { stage: 'FETCH', filter, inputStage: plan.stage }
       : { stage: 'COLLSCAN', filter, direction: 'forward' };
+  // mongod's shapes: a blocking SORT keeps the limit itself, a walk in order gets a LIMIT on top,
+  // and a rooted $or is planned branch by branch under SUBPLAN.
+  if (coll && sorted && !plan?.sortCovered)
+    winningPlan = {
+      stage: 'SORT',
+      sortPattern: sorted,
+      ...(limit > 0 ? { limitAmount: skip + limit } : {}),
+      inputStage: winningPlan,
+    };
+  else if (coll && name === 'find' && limit > 0)
+    winningPlan = { stage: 'LIMIT', limitAmount: skip + limit, inputStage: winningPlan };
+  if (plan?.stage.stage === 'OR' && Array.isArray(filter.$or))
+    winningPlan = { stage: 'SUBPLAN', inputStage: winningPlan };
   const query: Document = {
     queryPlanner: {
       namespace: `${ctx.db}.${collName}`,

@@ -36,7 +36,16 @@ const find: CommandHandler = (ctx) => {
   checkTailable(ctx, coll);
   // Without a sort, stop scanning once skip+limit documents matched.
   const enough = !sort && limit !== 0 ? skip + Math.abs(limit) : Infinity;
-  const matched = matchingDocs(readView(ctx), coll, filter, hinted ? Infinity : enough);
+  // With a sort and a limit only the first skip+limit in sort order are needed (an index walk).
+  const top = sort && limit !== 0 && !hinted ? { sort, k: skip + Math.abs(limit) } : undefined;
+  const matched = matchingDocs(
+    readView(ctx),
+    coll,
+    filter,
+    hinted ? Infinity : enough,
+    undefined,
+    top,
+  );
   const docs = hinted ? matched.filter((d) => hinted.covers(d)) : matched;
   const results = shapeResults(docs, { sort, skip, limit: Math.abs(limit), projection });
   const singleBatch = ctx.cmd.singleBatch === true || limit < 0;

@@ -253,7 +253,9 @@ const findAndModify: CommandHandler = async (ctx) => {
   const outcome = await runStatement(ctx, (unit) => {
     const coll = ctx.server.engine.collection(ctx.db, name);
     checkHint(coll, ctx.cmd.hint);
-    const candidates = matchingDocs(unit, coll, query, sort ? Infinity : 1);
+    const candidates = sort
+      ? matchingDocs(unit, coll, query, Infinity, undefined, { sort, k: 1 })
+      : matchingDocs(unit, coll, query, 1);
     const target = sort ? sortDocs(candidates, sort)[0] : candidates[0];
     if (remove) {
       if (target) unit.remove(coll as Collection, target);

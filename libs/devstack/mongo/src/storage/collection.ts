@@ -60,7 +60,7 @@ export class Collection {
       if (previous) index.remove(key, previous);
       if (doc) {
         index.add(key, doc);
-        if (index.plannable) index.addPostings(key, doc);
+        index.addPostings(key, doc);
       }
     }
     const chain = this.docs.get(key);
@@ -103,8 +103,7 @@ export class Collection {
     if (gone.length === 0) return;
     const live: Document[] = [];
     for (const v of kept) if (v.doc) live.push(v.doc);
-    for (const index of this.indexes.values())
-      if (index.plannable) index.removePostings(key, gone, live);
+    for (const index of this.indexes.values()) index.removePostings(key, gone, live);
   }
 
   /**
@@ -113,10 +112,8 @@ export class Collection {
    */
   addIndex(spec: IndexSpec): Index {
     const index = new Index(spec);
-    if (index.plannable) {
-      for (const [key, chain] of this.docs)
-        for (const v of chain) if (v.doc) index.addPostings(key, v.doc);
-    }
+    for (const [key, chain] of this.docs)
+      for (const v of chain) if (v.doc) index.addPostings(key, v.doc);
     if (index.unique) {
       for (const [key, chain] of this.docs) {
         const doc = chain[chain.length - 1].doc;

@@ -20,6 +20,7 @@ import { CommandError } from '../errors';
 import { formatValue, isPlainObject, pathValues } from '../query/documents';
 import { compileFilter, type Matcher } from '../query/mingo-adapter';
 import { compoundKey, valueKey } from './keys';
+import { OrderedEntries } from './ordered-index';
 
 /** How many leading fields query postings cover (equality prefixes longer than this are filtered). */
 export const POSTING_LEVELS = 3;
@@ -47,6 +48,8 @@ export class Index {
   readonly plannable: boolean;
   /** Leading fields covered by postings. */
   readonly levels: number;
+  /** Entries in key order for range, `$or` and sorted plans (plannable indexes and `_id`). */
+  readonly ordered: OrderedEntries | null;
   private readonly fieldParts: string[][];
 
   constructor(readonly spec: IndexSpec) {
@@ -64,6 +67,14 @@ export class Index {
         parts.every((p) => p.length > 0 && !p.startsWith('$') && !/^\d+$/.test(p)),
       );
     this.levels = this.plannable ? Math.min(this.fields.length, POSTING_LEVELS) : 0;
+    const isId = this.fields.length === 1 && this.fields[0] === '_id';
+    this.ordered =
+      this.plannable || isId
+        ? new OrderedEntries(
+            this.fields,
+            this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1)),
+          )
+        : null;
   }
 
   get name(): string {
@@ -143,8 +154,10 @@ export class Index {
     return out;
   }
 
-  /** Adds the postings of a newly installed version. */
+  /** Adds the postings and ordered entry of a newly installed version. */
   addPostings(idKey: string, doc: Document): void {
+    this.ordered?.add(idKey, doc);
+    if (!this.plannable) return;
     for (const k of this.postingKeysOf(doc)) {
       const ids = this.postings.get(k);
       if (ids) ids.add(idKey);
@@ -154,6 +167,8 @@ export class Index {
 
   /** Removes the postings of pruned versions that no kept version of the document still has. */
   removePostings(idKey: string, dropped: Document[], kept: Document[]): void {
+    this.ordered?.remove(idKey, dropped, kept);
+    if (!this.plannable) return;
     const keep = new Set<string>();
     for (const doc of kept) for (const k of this.postingKeysOf(doc)) keep.add(k);
     for (const doc of dropped) {
