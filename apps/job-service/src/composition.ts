@@ -9,6 +9,17 @@ import { jobServiceHandler } from './adapters/grpc/job-service.handler';
 import { createPromJobMetrics } from './adapters/metrics/prom-job-metrics';
 import { LeaseReaper } from './adapters/mongo/lease-reaper';
 import { MongoJobRepository } from './adapters/mongo/mongo-job.repository';
+import { MongoScheduleRepository } from './adapters/mongo/schedule.repository';
+import { ScheduleTicker } from './adapters/ticker/schedule-ticker';
+import { CreateSchedule } from './app/create-schedule.command';
+import { DeleteSchedule } from './app/delete-schedule.command';
+import { FireDueSchedules } from './app/fire-due-schedules.command';
+import { GetSchedule } from './app/get-schedule.query';
+import { ListSchedules } from './app/list-schedules.query';
+import { PauseSchedule } from './app/pause-schedule.command';
+import { ResumeSchedule } from './app/resume-schedule.command';
+import { TriggerSchedule } from './app/trigger-schedule.command';
+import { UpdateSchedule } from './app/update-schedule.command';
 import { CancelJob } from './app/cancel-job.command';
 import { ClaimJobs } from './app/claim-jobs.command';
 import { ClaimNotifier } from './app/claim-notifier';
@@ -57,6 +68,13 @@ export async function startJobService(
         config.CLAIM_POLL_INTERVAL_MS,
       );
       await repository.ensureIndexes();
+      const schedules = new MongoScheduleRepository(
+        ctx.mongo.client,
+        ctx.mongo.db,
+        ctx.outbox,
+        () => ctx.relay.notify(),
+      );
+      await schedules.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, repository);
       const notifier = new ClaimNotifier();
       ctx.grpc.draining.addEventListener('abort', () => notifier.close(), { once: true });
@@ -82,6 +100,14 @@ export async function startJobService(
             heartbeatJob: new HeartbeatJob(repository, runtime),
             completeJob: new CompleteJob(repository, types, runtime, metrics),
             failJob: new FailJob(repository, notifier, runtime, metrics),
+            createSchedule: new CreateSchedule({ schedules, types, runtime }),
+            getSchedule: new GetSchedule({ schedules }),
+            listSchedules: new ListSchedules({ schedules }),
+            updateSchedule: new UpdateSchedule({ schedules, types, runtime }),
+            pauseSchedule: new PauseSchedule({ schedules, runtime }),
+            resumeSchedule: new ResumeSchedule({ schedules, runtime }),
+            deleteSchedule: new DeleteSchedule({ schedules }),
+            triggerSchedule: new TriggerSchedule({ schedules, types, runtime, notifier }),
           },
           ctx.logger,
         ),
@@ -98,9 +124,16 @@ export async function startJobService(
         ctx.logger.child({ component: 'reaper' }),
       );
       reaper.start();
+      const ticker = new ScheduleTicker(
+        new FireDueSchedules({ schedules, types, runtime, notifier }),
+        config.SCHEDULE_TICK_INTERVAL_MS,
+        ctx.logger.child({ component: 'schedule-ticker' }),
+      );
+      ticker.start();
       return {
         async stop() {
           notifier.close();
+          await ticker.stop();
           await reaper.stop();
         },
       };

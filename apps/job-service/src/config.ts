@@ -115,6 +115,14 @@ export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
   [`${JOB}/GetQueueStats`]: [ADMIN],
   [`${JOB}/ListJobTypes`]: [ADMIN],
   [`${JOB}/RetryJob`]: [ADMIN],
+  [`${JOB}/CreateSchedule`]: [ADMIN],
+  [`${JOB}/GetSchedule`]: [ADMIN],
+  [`${JOB}/ListSchedules`]: [ADMIN],
+  [`${JOB}/UpdateSchedule`]: [ADMIN],
+  [`${JOB}/PauseSchedule`]: [ADMIN],
+  [`${JOB}/ResumeSchedule`]: [ADMIN],
+  [`${JOB}/DeleteSchedule`]: [ADMIN],
+  [`${JOB}/TriggerSchedule`]: [ADMIN],
 };
 
 export const configShape = {
@@ -130,6 +138,8 @@ export const configShape = {
   REAPER_INTERVAL_MS: envInt(1_000, 10, 60_000),
   /** How often a waiting ClaimJobs re-checks MongoDB (jobs made due by other replicas). */
   CLAIM_POLL_INTERVAL_MS: envInt(250, 10, 10_000),
+  /** How often every replica's schedule ticker looks for due schedules (a tick fires up to this late). */
+  SCHEDULE_TICK_INTERVAL_MS: envInt(1_000, 10, 60_000),
 };
 
 export type JobServiceConfig = ReturnType<typeof loadServiceConfig>;

@@ -16,6 +16,15 @@ import type { HeartbeatJob } from '../../app/heartbeat-job.command';
 import type { ListJobTypes } from '../../app/list-job-types.query';
 import type { ListJobs } from '../../app/list-jobs.query';
 import type { RetryJob } from '../../app/retry-job.command';
+import type { CreateSchedule } from '../../app/create-schedule.command';
+import type { DeleteSchedule } from '../../app/delete-schedule.command';
+import type { GetSchedule } from '../../app/get-schedule.query';
+import type { ListSchedules } from '../../app/list-schedules.query';
+import type { PauseSchedule } from '../../app/pause-schedule.command';
+import type { ResumeSchedule } from '../../app/resume-schedule.command';
+import type { TriggerSchedule } from '../../app/trigger-schedule.command';
+import type { UpdateSchedule } from '../../app/update-schedule.command';
+import { definitionInput, toProtoSchedule } from './schedule.mapper';
 import { fromDuration, toDuration } from '../proto-time';
 
 export interface JobUseCases {
@@ -30,6 +39,14 @@ export interface JobUseCases {
   heartbeatJob: HeartbeatJob;
   completeJob: CompleteJob;
   failJob: FailJob;
+  createSchedule: CreateSchedule;
+  getSchedule: GetSchedule;
+  listSchedules: ListSchedules;
+  updateSchedule: UpdateSchedule;
+  pauseSchedule: PauseSchedule;
+  resumeSchedule: ResumeSchedule;
+  deleteSchedule: DeleteSchedule;
+  triggerSchedule: TriggerSchedule;
 }
 
 const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
@@ -289,6 +306,59 @@ export function jobServiceHandler(
         retryable: request.retryable,
       });
       return { job: toProtoJob(job), willRetry, nextRunAt: nextRunAt ?? undefined };
+    },
+
+    async createSchedule(request) {
+      const schedule = await uc.createSchedule.execute({
+        scheduleId: request.scheduleId,
+        definition: definitionInput(request.definition),
+        paused: request.paused,
+      });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async getSchedule(request) {
+      const view = await uc.getSchedule.execute({
+        scheduleId: request.scheduleId,
+        nextRunCount: request.nextRunCount,
+      });
+      return { schedule: toProtoSchedule(view.schedule, view) };
+    },
+
+    async listSchedules(request) {
+      const { schedules, nextPageToken } = await uc.listSchedules.execute({
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { schedules: schedules.map((s) => toProtoSchedule(s)), nextPageToken };
+    },
+
+    async updateSchedule(request) {
+      const schedule = await uc.updateSchedule.execute({
+        scheduleId: request.scheduleId,
+        definition: definitionInput(request.definition),
+      });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async pauseSchedule(request) {
+      const schedule = await uc.pauseSchedule.execute({ scheduleId: request.scheduleId });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async resumeSchedule(request) {
+      const schedule = await uc.resumeSchedule.execute({ scheduleId: request.scheduleId });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async deleteSchedule(request) {
+      await uc.deleteSchedule.execute({ scheduleId: request.scheduleId });
+      return {};
+    },
+
+    async triggerSchedule(request) {
+      const job = await uc.triggerSchedule.execute({ scheduleId: request.scheduleId });
+      return { job: toProtoJob(job) };
     },
   };
 }

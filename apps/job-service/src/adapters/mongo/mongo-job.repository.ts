@@ -243,7 +243,10 @@ type JobWrite = AnyBulkWriteOperation<JobDocument>;
 type ChangeRequest = ({ kind: 'update' } & UpdateRequest) | ({ kind: 'claim' } & ClaimRequest);
 
 /** The outbox messages of one call's events, under that call's trace context. */
-function messagesOf(events: Transition['events'], trace: Record<string, string>): OutboxMessage[] {
+export function messagesOf(
+  events: Transition['events'],
+  trace: Record<string, string>,
+): OutboxMessage[] {
   return toOutboxMessages(events).map((message) => ({ ...message, headers: trace }));
 }
 
