@@ -238,7 +238,7 @@ function dueTicks(schedule: Schedule, now: Date): Date[] {
 /**
  * Handles what is due at `now`: the ticks from nextTickAt up to now (catch-up policy: missed ticks
  * — older than TICK_GRACE_MS — are dropped (SKIP), folded into the latest (RUN_ONCE) or each run,
- * the latest `maxCatchUpRuns` (RUN_EACH)), then the overlap policy against the previous job, and
+ * the latest `maxCatchUpRuns` due (RUN_EACH)), then the overlap policy against the previous job, and
  * a buffered tick whose previous job has ended. Pure; `appendRuns` records the created jobs.
  */
 export function planTicks(schedule: Schedule, previous: PreviousRun | null, now: Date): TickPlan {
@@ -252,7 +252,6 @@ export function planTicks(schedule: Schedule, previous: PreviousRun | null, now:
   }
   let candidates: Date[];
   const onTime = due.filter((t) => now.getTime() - t.getTime() <= TICK_GRACE_MS);
-  const missed = due.filter((t) => now.getTime() - t.getTime() > TICK_GRACE_MS);
   switch (def.catchUp) {
     case 'SKIP':
       candidates = onTime;
@@ -261,7 +260,7 @@ export function planTicks(schedule: Schedule, previous: PreviousRun | null, now:
       candidates = due.length > 0 ? [due[due.length - 1]] : [];
       break;
     case 'RUN_EACH':
-      candidates = [...missed.slice(-def.maxCatchUpRuns), ...onTime];
+      candidates = due.slice(-def.maxCatchUpRuns);
       break;
   }
   const skipped = due.filter((t) => !candidates.includes(t));
