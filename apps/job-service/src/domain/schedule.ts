@@ -69,8 +69,6 @@ export const LAST_RUNS_KEPT = 10;
 export const TICK_GRACE_MS = 60_000;
 /** How often a buffered tick re-checks whether the previous job ended. */
 export const BUFFER_RECHECK_MS = 1_000;
-/** Ticks enumerated at most while catching up (a per-second cron after a year of downtime). */
-const MAX_ENUMERATED_TICKS = 10_000;
 
 /** A job state that counts as "still running" for the overlap policy. */
 export function isActive(state: JobState): boolean {
@@ -220,19 +218,34 @@ export interface TickPlan {
   fire: Date[];
   /** CANCEL_PREVIOUS: the previous job to cancel before the first new one. */
   cancel: string | null;
-  /** Ticks dropped (missed and not caught up, or skipped by the overlap policy). */
+  /**
+   * Ticks dropped among those looked at (the overlap policy's, and the missed one of SKIP); older
+   * missed ticks are passed over without being listed.
+   */
   skipped: Date[];
 }
 
-/** The ticks due at `now` (oldest first), beginning at nextTickAt. */
-function dueTicks(schedule: Schedule, now: Date): Date[] {
-  const due: Date[] = [];
-  let tick = schedule.nextTickAt;
-  while (tick && tick.getTime() <= now.getTime() && due.length < MAX_ENUMERATED_TICKS) {
-    due.push(tick);
-    tick = tickAfter(schedule.definition, tick, schedule.createdAt);
+/**
+ * The latest `keep` ticks due at `now` (from nextTickAt on), oldest first. Found backwards from
+ * now (croner's previousRuns, interval arithmetic), so a long downtime costs no enumeration.
+ */
+function latestDueTicks(schedule: Schedule, now: Date, keep: number): Date[] {
+  const first = schedule.nextTickAt;
+  if (!first || first.getTime() > now.getTime()) return [];
+  const def = schedule.definition;
+  const until = Math.min(now.getTime(), def.endAt?.getTime() ?? Number.MAX_VALUE);
+  let latest: Date[];
+  if (def.timing.kind === 'interval') {
+    const origin = (def.startAt ?? schedule.createdAt).getTime();
+    const step = def.timing.intervalMs;
+    const last = Math.floor((until - origin) / step);
+    latest = [];
+    for (let k = last; k > last - keep && k >= 0; k--) latest.push(new Date(origin + k * step));
+  } else {
+    // previousRuns leaves the reference out: one millisecond on keeps a tick at `until`.
+    latest = cronOf(def.timing).previousRuns(keep, new Date(until + 1));
   }
-  return due;
+  return latest.filter((t) => t.getTime() >= first.getTime()).reverse();
 }
 
 /**
@@ -243,24 +256,18 @@ function dueTicks(schedule: Schedule, now: Date): Date[] {
  */
 export function planTicks(schedule: Schedule, previous: PreviousRun | null, now: Date): TickPlan {
   const def = schedule.definition;
-  const due = dueTicks(schedule, now);
-  let nextTickAt: Date | null = schedule.nextTickAt;
-  if (due.length > 0) {
-    const last = due[due.length - 1];
-    // A capped enumeration goes on from the last tick it saw next time.
-    nextTickAt = tickAfter(def, last, schedule.createdAt);
-  }
-  let candidates: Date[];
+  const due = latestDueTicks(schedule, now, def.catchUp === 'RUN_EACH' ? def.maxCatchUpRuns : 1);
+  // Everything up to now is handled: the next tick is the first after now.
+  const nextTickAt = due.length > 0 ? tickAfter(def, now, schedule.createdAt) : schedule.nextTickAt;
   const onTime = due.filter((t) => now.getTime() - t.getTime() <= TICK_GRACE_MS);
+  let candidates: Date[];
   switch (def.catchUp) {
     case 'SKIP':
       candidates = onTime;
       break;
     case 'RUN_ONCE':
-      candidates = due.length > 0 ? [due[due.length - 1]] : [];
-      break;
     case 'RUN_EACH':
-      candidates = due.slice(-def.maxCatchUpRuns);
+      candidates = due;
       break;
   }
   const skipped = due.filter((t) => !candidates.includes(t));
