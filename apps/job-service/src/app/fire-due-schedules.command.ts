@@ -24,13 +24,15 @@ export interface FireDueSchedulesResult {
   failures: Array<{ scheduleId: string; error: unknown }>;
 }
 
-/** Firings in flight at once per pass. */
-const CONCURRENCY = 16;
+/** Schedules fired in one transaction. */
+const BATCH = 50;
+/** Transactions in flight at once per pass. */
+const CONCURRENCY = 4;
 
 /**
  * One ticker pass: every schedule due now is fired — its due ticks planned by the catch-up and
- * overlap policies, their jobs created with the schedule's next state in one transaction. Each
- * firing is conditional on the schedule's version, so replicas racing for a schedule fire it once.
+ * overlap policies, their jobs created with the schedule's next state in one transaction (a batch
+ * of schedules per transaction). Each firing is conditional on the schedule's version, so replicas racing for a schedule fire it once.
  */
 export class FireDueSchedules {
   constructor(private readonly deps: FireDueSchedulesDeps) {}
@@ -42,22 +44,37 @@ export class FireDueSchedules {
     const offset = Math.floor(this.deps.runtime.random() * ids.length);
     const queue = [...ids.slice(offset), ...ids.slice(0, offset)];
     const result: FireDueSchedulesResult = { due: ids.length, fired: 0, jobs: 0, failures: [] };
+    const fire = async (batch: string[]) => {
+      const outcomes = await this.deps.schedules.fireMany(batch, (s, previous) =>
+        this.change(s, previous, now),
+      );
+      for (const fired of outcomes) {
+        if (!fired) continue;
+        result.fired++;
+        result.jobs += fired.jobs.length;
+        for (const { job } of fired.jobs) this.deps.notifier.notify(job.type, job.runAt);
+      }
+    };
     const work = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      for (let batch = queue.splice(0, BATCH); batch.length > 0; batch = queue.splice(0, BATCH)) {
         try {
-          const fired = await this.deps.schedules.fire(id, (s, previous) =>
-            this.change(s, previous, now),
-          );
-          if (!fired) continue;
-          result.fired++;
-          result.jobs += fired.jobs.length;
-          for (const { job } of fired.jobs) this.deps.notifier.notify(job.type, job.runAt);
+          await fire(batch);
         } catch (error) {
-          result.failures.push({ scheduleId: id, error });
+          if (batch.length === 1) {
+            result.failures.push({ scheduleId: batch[0], error });
+            continue;
+          }
+          // One bad schedule (e.g. its job type no longer declared) fails its whole batch: one by
+          // one, the others still fire.
+          for (const id of batch)
+            await fire([id]).catch((err: unknown) =>
+              result.failures.push({ scheduleId: id, error: err }),
+            );
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, work));
+    const workers = Math.min(CONCURRENCY, Math.ceil(queue.length / BATCH));
+    await Promise.all(Array.from({ length: workers }, work));
     return result;
   }
 

@@ -1,4 +1,4 @@
-import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
+import type { ClientSession, Collection, Db, MongoClient, UpdateFilter } from 'mongodb';
 import { AlreadyExistsError, NotFoundError } from '@trellis/platform/errors';
 import {
   isDuplicateKeyError,
@@ -242,50 +242,98 @@ export class MongoScheduleRepository implements ScheduleRepository {
     id: string,
     change: (schedule: Schedule, previous: Job | null) => FireTransition | null,
   ): Promise<FireTransition | null> {
-    const trace = traceHeaders();
+    return (await this.fireMany([id], change))[0];
+  }
+
+  /**
+   * Fires several schedules in one transaction (a ticker pass). If any of them was changed by
+   * another writer meanwhile, the transaction aborts and each is fired on its own instead, so one
+   * lost race costs its own firing only.
+   */
+  async fireMany(
+    ids: string[],
+    change: (schedule: Schedule, previous: Job | null) => FireTransition | null,
+  ): Promise<Array<FireTransition | null>> {
     try {
-      const outcome = await withTransaction(this.client, async (session) => {
-        const doc = await this.collection.findOne({ _id: id }, { session });
-        if (!doc) return null;
-        const schedule = fromScheduleDocument(doc);
-        const previousId = schedule.lastRuns[0]?.jobId;
-        const previousDoc = previousId
-          ? await this.jobs.findOne({ _id: previousId }, { session })
+      return await this.commitFirings(ids, change);
+    } catch (err) {
+      if (!isDuplicateKeyError(err) && !(err instanceof Superseded)) throw err;
+      if (ids.length === 1) return [null];
+      const outcomes: Array<FireTransition | null> = [];
+      for (const id of ids) outcomes.push(...(await this.fireMany([id], change)));
+      return outcomes;
+    }
+  }
+
+  private async commitFirings(
+    ids: string[],
+    change: (schedule: Schedule, previous: Job | null) => FireTransition | null,
+  ): Promise<Array<FireTransition | null>> {
+    const trace = traceHeaders();
+    const outcomes = await withTransaction(this.client, async (session) => {
+      const docs = await this.collection.find({ _id: { $in: ids } }, { session }).toArray();
+      const schedules = new Map(docs.map((d) => [d._id, fromScheduleDocument(d)]));
+      const previousIds = [...schedules.values()].flatMap((s) =>
+        s.lastRuns[0] ? [s.lastRuns[0].jobId] : [],
+      );
+      const previousDocs = new Map(
+        previousIds.length === 0
+          ? []
+          : (await this.jobs.find({ _id: { $in: previousIds } }, { session }).toArray()).map(
+              (d) => [d._id, d],
+            ),
+      );
+      const outcomes: Array<FireTransition | null> = [];
+      const inserts: JobDocument[] = [];
+      const jobUpdates: Array<{ id: string; update: UpdateFilter<JobDocument> }> = [];
+      const messages: OutboxMessage[] = [];
+      const replaced: Array<{ before: Schedule; after: Schedule }> = [];
+      for (const id of ids) {
+        const schedule = schedules.get(id);
+        const previousDoc = schedule?.lastRuns[0] && previousDocs.get(schedule.lastRuns[0].jobId);
+        const transition = schedule
+          ? change(schedule, previousDoc ? fromDocument(previousDoc) : null)
           : null;
-        const transition = change(schedule, previousDoc ? fromDocument(previousDoc) : null);
-        if (!transition) return null;
-        const messages: OutboxMessage[] = [];
+        if (!schedule || !transition) {
+          outcomes.push(null);
+          continue;
+        }
         if (transition.previous && previousDoc) {
           const update = updateOf(previousDoc, toDocument(transition.previous.job));
-          if (update) await this.jobs.updateOne({ _id: previousDoc._id }, update, { session });
+          if (update) jobUpdates.push({ id: previousDoc._id, update });
           messages.push(...messagesOf(transition.previous.events, trace));
         }
-        if (transition.jobs.length > 0) {
-          // A tick's job exists already only if its firing committed, which moved the version on:
-          // the duplicate key ends this attempt as "done by another replica".
-          await this.jobs.insertMany(
-            transition.jobs.map((t) => toDocument(t.job)),
-            { session },
-          );
-          for (const t of transition.jobs) messages.push(...messagesOf(t.events, trace));
+        for (const t of transition.jobs) {
+          inserts.push(toDocument(t.job));
+          messages.push(...messagesOf(t.events, trace));
         }
-        const saved = await replaceIfUnchanged(
-          this.collection,
-          schedule,
-          transition.schedule,
-          session,
+        const after = { ...transition.schedule, version: schedule.version + 1 };
+        replaced.push({ before: schedule, after });
+        outcomes.push({ ...transition, schedule: after });
+      }
+      for (const { id, update } of jobUpdates)
+        await this.jobs.updateOne({ _id: id }, update, { session });
+      // A tick's job exists already only if its firing committed, which moved the version on:
+      // the duplicate key ends this attempt as "done by another replica".
+      if (inserts.length > 0) await this.jobs.insertMany(inserts, { session });
+      if (replaced.length > 0) {
+        const result = await this.collection.bulkWrite(
+          replaced.map(({ before, after }) => ({
+            replaceOne: {
+              filter: { _id: before.id, version: before.version },
+              replacement: toScheduleDocument(after),
+            },
+          })),
+          { session, ordered: true },
         );
-        // Unmatched: another writer moved the version on; abort, its transaction did this work.
-        if (!saved) throw new Superseded();
-        if (messages.length > 0) await this.outbox.append(session, messages);
-        return { ...transition, schedule: saved };
-      });
-      if (outcome && (outcome.jobs.length > 0 || outcome.previous)) this.onCommitted();
-      return outcome;
-    } catch (err) {
-      if (isDuplicateKeyError(err) || err instanceof Superseded) return null;
-      throw err;
-    }
+        // Unmatched: another writer moved a version on; abort, its transaction did that work.
+        if (result.matchedCount !== replaced.length) throw new Superseded();
+      }
+      if (messages.length > 0) await this.outbox.append(session, messages);
+      return outcomes;
+    });
+    if (outcomes.some((o) => o && (o.jobs.length > 0 || o.previous))) this.onCommitted();
+    return outcomes;
   }
 
   async jobStates(ids: string[]): Promise<Map<string, Job['state']>> {

@@ -32,6 +32,11 @@ export interface ScheduleRepository {
     id: string,
     change: (schedule: Schedule, previous: Job | null) => FireTransition | null,
   ): Promise<FireTransition | null>;
+  /** `fire` of several schedules, in one transaction when none of them is contended. */
+  fireMany(
+    ids: string[],
+    change: (schedule: Schedule, previous: Job | null) => FireTransition | null,
+  ): Promise<Array<FireTransition | null>>;
   /** The current states of jobs (for the last runs of GetSchedule). */
   jobStates(ids: string[]): Promise<Map<string, Job['state']>>;
 }
