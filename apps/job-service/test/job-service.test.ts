@@ -1,9 +1,10 @@
 import { createChannel, createClient, Status } from 'nice-grpc';
-import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
+import { ErrorInfo, type RichClientError } from 'nice-grpc-error-details';
 import { jobV1, type DecodedEvent } from '@trellis/contracts';
 import { createJobProducer, createWorker, JobCancelledError } from '@trellis/job-worker';
 import { bufCurl, waitFor } from '@trellis/platform/testing';
 import { startHarness, type Harness } from './harness';
+import { fieldsOf, reasonOf, rpcError } from './rpc-errors';
 
 const { JobState } = jobV1;
 let h: Harness;
@@ -14,24 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
 });
-
-async function rpcError(call: Promise<unknown>): Promise<RichClientError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RichClientError);
-  return err as RichClientError;
-}
-
-function reasonOf(err: RichClientError): string | undefined {
-  return (err.extra.find((d) => d.$type === ErrorInfo.$type) as ErrorInfo | undefined)?.reason;
-}
-
-function fieldsOf(err: RichClientError): string[] {
-  const bad = err.extra.find((d) => d.$type === BadRequest.$type) as BadRequest | undefined;
-  return bad?.fieldViolations.map((v) => v.field) ?? [];
-}
 
 const claim = (types: string[], maxJobs = 1, waitMs = 0, workerId = 'test-worker') =>
   h.jobs.client.claimJobs({

@@ -1,10 +1,10 @@
 import { Status } from 'nice-grpc';
-import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1 } from '@trellis/contracts';
 import { waitFor } from '@trellis/platform/testing';
 import type { Runtime } from '../src/app/runtime.port';
 import type { JobDocument } from '../src/adapters/mongo/mongo-job.repository';
 import { startHarness, type Harness } from './harness';
+import { fieldsOf, reasonOf, rpcError } from './rpc-errors';
 
 const { CatchUpPolicy, OverlapPolicy, JobState } = jobV1;
 
@@ -76,20 +76,6 @@ async function settled(scheduleId: string): Promise<jobV1.Schedule> {
   return schedule!;
 }
 
-async function rpcError(call: Promise<unknown>): Promise<RichClientError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RichClientError);
-  return err as RichClientError;
-}
-
-function fieldsOf(err: RichClientError): string[] {
-  const bad = err.extra.find((d) => d.$type === BadRequest.$type) as BadRequest | undefined;
-  return bad?.fieldViolations.map((v) => v.field) ?? [];
-}
-
 describe('schedule validation at the edge', () => {
   const bad = async (
     definition: Parameters<typeof jobV1.ScheduleDefinition.fromPartial>[0],
@@ -145,9 +131,7 @@ describe('schedule validation at the edge', () => {
     await h.jobs.client.createSchedule({ scheduleId: 'taken', definition });
     const err = await rpcError(h.jobs.client.createSchedule({ scheduleId: 'taken', definition }));
     expect(err.code).toBe(Status.ALREADY_EXISTS);
-    expect(
-      (err.extra.find((d) => d.$type === ErrorInfo.$type) as ErrorInfo | undefined)?.reason,
-    ).toBe('SCHEDULE_EXISTS');
+    expect(reasonOf(err)).toBe('SCHEDULE_EXISTS');
     await h.jobs.client.deleteSchedule({ scheduleId: 'taken' });
   });
 });

@@ -14,6 +14,7 @@ import type { ClaimNotifier } from './claim-notifier';
 import { requireBatchSize } from './job-input';
 import type { JobRepository } from './job.repository.port';
 import type { Runtime } from './runtime.port';
+import { jobOptionProblems } from './support/job-options';
 
 export interface CreateJobInput {
   type: string;
@@ -74,18 +75,9 @@ export class CreateJob {
     const bad = (field: string, description: string) => violations.push({ field, description });
     if (input.type === '') throw ValidationError.field('type', 'is required');
     const type = this.types.get(input.type);
-    if (input.payload === undefined) bad('payload', 'is required');
-    if (!Number.isInteger(input.priority) || input.priority < -1000 || input.priority > 1000)
-      bad('priority', 'must be between -1000 and 1000');
+    for (const [field, description] of jobOptionProblems(input)) bad(field, description);
     if (input.delayMs !== undefined && (input.delayMs < 0 || input.delayMs > MAX_DELAY_MS))
       bad('delay', 'must be between 0 and 365 days');
-    if (input.maxAttempts < 0 || input.maxAttempts > 100)
-      bad('max_attempts', 'must be between 1 and 100 (0 = the type default)');
-    if (
-      input.leaseDurationMs !== undefined &&
-      (input.leaseDurationMs < 1000 || input.leaseDurationMs > 3_600_000)
-    )
-      bad('lease_duration', 'must be between 1 s and 1 h');
     const key = idempotencyKeyViolation('idempotency_key', input.idempotencyKey, false);
     if (key) violations.push(key);
     let backoff: BackoffPolicy = type.defaultBackoff;

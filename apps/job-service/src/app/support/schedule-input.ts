@@ -12,6 +12,7 @@ import {
   type Schedule,
   type ScheduleDefinition,
 } from '../../domain/schedule';
+import { jobOptionProblems } from './job-options';
 
 /** A schedule definition as the handler hands it over (unset proto fields undefined). */
 export interface ScheduleDefinitionInput {
@@ -63,16 +64,8 @@ export function parseDefinition(
   const violations: FieldViolation[] = [];
   const bad = (field: string, description: string) =>
     violations.push({ field: at(field), description });
-  if (template.payload === undefined) bad('template.payload', 'is required');
-  if (!Number.isInteger(template.priority) || template.priority < -1000 || template.priority > 1000)
-    bad('template.priority', 'must be between -1000 and 1000');
-  if (template.maxAttempts < 0 || template.maxAttempts > 100)
-    bad('template.max_attempts', 'must be between 1 and 100 (0 = the type default)');
-  if (
-    template.leaseDurationMs !== undefined &&
-    (template.leaseDurationMs < 1000 || template.leaseDurationMs > 3_600_000)
-  )
-    bad('template.lease_duration', 'must be between 1 s and 1 h');
+  for (const [field, description] of jobOptionProblems(template))
+    bad(`template.${field}`, description);
   let timing: ScheduleDefinition['timing'] | undefined;
   if (input.cron !== '' && input.intervalMs !== undefined) {
     bad('interval', 'give either cron or interval, not both');
