@@ -92,6 +92,7 @@ describe('schedule validation at the edge', () => {
       'definition.time_zone',
     ]);
     expect(await bad({ template, interval: seconds(0) })).toEqual(['definition.interval']);
+    expect(await bad({ template, cron: '0 0 31 2 *' })).toEqual(['definition.cron']);
     expect(await bad({ template, interval: seconds(10), cron: '* * * * *' })).toEqual([
       'definition.interval',
     ]);

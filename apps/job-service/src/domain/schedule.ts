@@ -93,7 +93,8 @@ export function isTimeZone(timeZone: string): boolean {
 /** Why a cron expression is refused, or null (croner's own message). */
 export function cronProblem(cron: string): string | null {
   try {
-    new Cron(cron, { paused: true });
+    // A valid pattern that matches no date (e.g. 31 February) would never tick.
+    if (new Cron(cron, { paused: true }).nextRun() === null) return 'it matches no time';
     return null;
   } catch (err) {
     return (err as Error).message;

@@ -36,6 +36,7 @@ export interface ScheduleDefinitionInput {
 
 const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIN_INTERVAL_MS = 1000;
+const MAX_INTERVAL_MS = 366 * 24 * 3600_000;
 const MAX_JITTER_MS = 3_600_000;
 const DEFAULT_CATCH_UP_RUNS = 10;
 
@@ -78,7 +79,8 @@ export function parseDefinition(
     timing = { kind: 'cron', cron: input.cron, timeZone };
   } else if (input.intervalMs !== undefined) {
     if (input.timeZone !== '') bad('time_zone', 'applies to cron only');
-    if (input.intervalMs < MIN_INTERVAL_MS) bad('interval', 'must be at least 1 s');
+    if (input.intervalMs < MIN_INTERVAL_MS || input.intervalMs > MAX_INTERVAL_MS)
+      bad('interval', 'must be between 1 s and 366 days');
     timing = { kind: 'interval', intervalMs: input.intervalMs };
   } else {
     bad('cron', 'either cron or interval is required');
