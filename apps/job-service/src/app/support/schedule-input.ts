@@ -37,6 +37,8 @@ export interface ScheduleDefinitionInput {
 const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIN_INTERVAL_MS = 1000;
 const MAX_INTERVAL_MS = 366 * 24 * 3600_000;
+const MIN_TIME_MS = Date.parse('0001-01-01T00:00:00Z');
+const MAX_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
 const MAX_JITTER_MS = 3_600_000;
 const DEFAULT_CATCH_UP_RUNS = 10;
 
@@ -85,6 +87,13 @@ export function parseDefinition(
   } else {
     bad('cron', 'either cron or interval is required');
   }
+  // Timestamps outside proto's range (years 1-9999; beyond a Date's, an invalid Date) are refused.
+  for (const [field, value] of [
+    ['start_at', input.startAt],
+    ['end_at', input.endAt],
+  ] as const)
+    if (value && !(value.getTime() >= MIN_TIME_MS && value.getTime() <= MAX_TIME_MS))
+      bad(field, 'must be between the years 1 and 9999');
   if (input.startAt && input.endAt && input.endAt <= input.startAt)
     bad('end_at', 'must be after start_at');
   const jitterMs = input.jitterMs ?? 0;
