@@ -56,6 +56,7 @@ export function startJobServiceForTest(infra: Infra, database: string): Promise<
     ],
     REAPER_INTERVAL_MS: 200,
     CLAIM_POLL_INTERVAL_MS: 50,
+    SCHEDULE_TICK_INTERVAL_MS: 1_000,
   };
   return startJobService(config, { logger: captureLogger('job-service').logger });
 }
