@@ -9,6 +9,8 @@
 //                                        LATENCY_JOBS=200)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
+//   BENCH_SCHEDULES=0                   leaves out the last section, schedule ticks/s for 1,000
+//                                        schedules due at once (bench/job/schedules.ts)
 //
 // The producer is the SDK's createJobProducer (concurrent creates share CreateJobs calls) and the
 // workers report completions through CompleteJobs the same way; BullMQ's producer is Queue.add,
@@ -21,7 +23,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import PgBoss from 'pg-boss';
 import { jobV1 } from '@trellis/contracts';
@@ -31,6 +32,8 @@ import { createLogger } from '@trellis/platform/logging';
 import { percentile } from '../support/percentile';
 import { startPostgres, type Postgres } from '../support/postgres';
 import { treeCpuMs } from '../support/proc';
+import { freePort, startJobServiceProcess } from './job-service-process';
+import { benchScheduleTicks } from './schedules';
 import { spawnDevstack } from '../support/spawn-devstack';
 
 const JOBS = Number(process.env.JOBS ?? 10_000);
@@ -45,24 +48,11 @@ const LATENCY_JOBS = Number(process.env.LATENCY_JOBS ?? 200);
 // job still cost 1.5–1.7 CPU ms in all at 8 workers, after 5,000 1.0–1.3 and after 15,000 ~1.0.
 const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 10_000);
 const SINGLE_CALLS = process.env.BENCH_SINGLE_CALLS === '1';
-const ROOT = join(__dirname, '..', '..');
 
 /** BENCH_PROFILE_DIR=/tmp/prof: CPU profiles of the server processes go to /tmp/prof/<name>. */
 function profileArgs(name: string): string[] {
   const dir = process.env.BENCH_PROFILE_DIR;
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /**
@@ -214,61 +204,6 @@ async function measure(
     cpuMsPerJob,
     latencyMs: { saturated, oneAtATime: progress.latencyMs() },
   };
-}
-
-/**
- * The job-service in a process of its own, as deployed: workers are remote by definition, and
- * sharing their event loop would cap the service at what one core minus theirs allows.
- */
-async function startJobServiceProcess(
-  infra: { mongoUri: string; brokers: string },
-  database: string,
-  nodeArgs: string[],
-): Promise<{ address: string; metricsUrl: string; process: ChildProcess }> {
-  const [grpcPort, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, '--import', 'tsx', 'apps/job-service/src/main.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        GRPC_HOST: '127.0.0.1',
-        GRPC_PORT: String(grpcPort),
-        METRICS_PORT: String(metricsPort),
-        MONGODB_URI: infra.mongoUri,
-        MONGODB_DATABASE: database,
-        KAFKA_BROKERS: infra.brokers,
-        TRACING_ENABLED: 'false',
-        LOG_LEVEL: 'warn',
-        JOB_TYPES: JSON.stringify([{ name: 'bench.noop', lease_seconds: 60 }]),
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`job-service exited with ${code}`))),
-  );
-  const address = `127.0.0.1:${grpcPort}`;
-  const probe = createGrpcClient(jobV1.JobServiceDefinition, { address });
-  try {
-    for (let tries = 0; ; tries++) {
-      const ready = await Promise.race([
-        probe.client.listJobTypes({}).then(
-          () => true,
-          () => false,
-        ),
-        exited,
-      ]);
-      if (ready) break;
-      if (tries > 300) throw new Error('job-service did not become ready');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    probe.close();
-  }
-  exited.catch(() => undefined);
-  return { address, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, process: child };
 }
 
 /** The worker's client, telling `progress` of each job a completion call reports completed. */
@@ -500,6 +435,8 @@ async function main(): Promise<void> {
         `workers=${workers}  job-service ${figuresText(trellis)}  BullMQ ${figuresText(bullmq)}${pgBoss ? `  pg-boss ${figuresText(pgBoss)}` : ''}`,
       );
     }
+    // Schedules: ticks/s of 1,000 schedules due at once, on the same devstack (BENCH_SCHEDULES=0: skip).
+    if (process.env.BENCH_SCHEDULES !== '0') await benchScheduleTicks(infra);
     console.log(
       `peak RSS: this process ${peakRssMb('self').toFixed(0)} MB, ${devstack ? `devstack ${peakRssMb(devstack.process.pid!).toFixed(0)} MB, ` : ''}redis-server ${peakRssMb(redis.process.pid!).toFixed(0)} MB`,
     );

@@ -18,6 +18,17 @@ import { RefreshJobTypes } from './app/refresh-job-types.command';
 import { RegisterJobType } from './app/register-job-type.command';
 import { SeedJobTypes } from './app/seed-job-types.command';
 import { UpdateJobType } from './app/update-job-type.command';
+import { MongoScheduleRepository } from './adapters/mongo/schedule.repository';
+import { ScheduleTicker } from './adapters/ticker/schedule-ticker';
+import { CreateSchedule } from './app/create-schedule.command';
+import { DeleteSchedule } from './app/delete-schedule.command';
+import { FireDueSchedules } from './app/fire-due-schedules.command';
+import { GetSchedule } from './app/get-schedule.query';
+import { ListSchedules } from './app/list-schedules.query';
+import { PauseSchedule } from './app/pause-schedule.command';
+import { ResumeSchedule } from './app/resume-schedule.command';
+import { TriggerSchedule } from './app/trigger-schedule.command';
+import { UpdateSchedule } from './app/update-schedule.command';
 import { CancelJob } from './app/cancel-job.command';
 import { ClaimJobs } from './app/claim-jobs.command';
 import { CompleteAndClaimJobs } from './app/complete-and-claim-jobs.command';
@@ -82,6 +93,13 @@ export async function startJobService(
       );
       typeRefresher.start();
       const logs = new MongoJobLogRepository(ctx.mongo.client, ctx.mongo.db);
+      const schedules = new MongoScheduleRepository(
+        ctx.mongo.client,
+        ctx.mongo.db,
+        ctx.outbox,
+        () => ctx.relay.notify(),
+      );
+      await schedules.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, jobs);
       const notifier = new ClaimNotifier();
       ctx.grpc.draining.addEventListener('abort', () => notifier.close(), { once: true });
@@ -115,6 +133,14 @@ export async function startJobService(
         listJobLogs: new ListJobLogs({ jobs, logs }),
         registerJobType: new RegisterJobType({ catalog, types, runtime }),
         updateJobType: new UpdateJobType({ catalog, types, runtime }),
+        createSchedule: new CreateSchedule({ schedules, types, runtime }),
+        getSchedule: new GetSchedule({ schedules }),
+        listSchedules: new ListSchedules({ schedules }),
+        updateSchedule: new UpdateSchedule({ schedules, types, runtime }),
+        pauseSchedule: new PauseSchedule({ schedules, runtime }),
+        resumeSchedule: new ResumeSchedule({ schedules, runtime }),
+        deleteSchedule: new DeleteSchedule({ schedules }),
+        triggerSchedule: new TriggerSchedule({ schedules, types, runtime, notifier }),
       };
       ctx.grpc.add(jobV1.JobServiceDefinition, jobServiceHandler(useCases, ctx.logger));
       const reaper = new LeaseReaper(
@@ -129,10 +155,16 @@ export async function startJobService(
         ctx.logger.child({ component: 'reaper' }),
       );
       reaper.start();
+      const ticker = new ScheduleTicker(
+        new FireDueSchedules({ schedules, types, runtime, notifier }),
+        config.SCHEDULE_TICK_INTERVAL_MS,
+        ctx.logger.child({ component: 'schedule-ticker' }),
+      );
+      ticker.start();
       return {
         async stop() {
           notifier.close();
-          await Promise.all([reaper.stop(), typeRefresher.stop()]);
+          await Promise.all([ticker.stop(), reaper.stop(), typeRefresher.stop()]);
         },
       };
     },

@@ -129,6 +129,14 @@ export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
   [`${JOB}/ListJobLogs`]: [ADMIN],
   [`${JOB}/RegisterJobType`]: [ADMIN],
   [`${JOB}/UpdateJobType`]: [ADMIN],
+  [`${JOB}/CreateSchedule`]: [ADMIN],
+  [`${JOB}/GetSchedule`]: [ADMIN],
+  [`${JOB}/ListSchedules`]: [ADMIN],
+  [`${JOB}/UpdateSchedule`]: [ADMIN],
+  [`${JOB}/PauseSchedule`]: [ADMIN],
+  [`${JOB}/ResumeSchedule`]: [ADMIN],
+  [`${JOB}/DeleteSchedule`]: [ADMIN],
+  [`${JOB}/TriggerSchedule`]: [ADMIN],
 };
 
 export const configShape = {
@@ -155,6 +163,8 @@ export const configShape = {
   JOB_LOG_MAX_LINES: envInt(1_000, 1, 100_000),
   /** Bytes of log messages a job keeps unless its type says otherwise. */
   JOB_LOG_MAX_BYTES: envInt(256 * 1024, 1024, 8 * 1024 * 1024),
+  /** How often every replica's schedule ticker looks for due schedules (a tick fires up to this late). */
+  SCHEDULE_TICK_INTERVAL_MS: envInt(1_000, 10, 60_000),
 };
 
 export type JobServiceConfig = ReturnType<typeof loadServiceConfig>;

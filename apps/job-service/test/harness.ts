@@ -1,4 +1,3 @@
-import { BadRequest, ErrorInfo, RichClientError } from 'nice-grpc-error-details';
 import { jobV1, topics, type DecodedEvent } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
@@ -6,7 +5,7 @@ import { createGrpcClient, type GrpcClientHandle } from '@trellis/platform/grpc'
 import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import type { RunningService } from '@trellis/platform/runtime';
-import { startJobService } from '@trellis/job-service';
+import { startJobService, type JobServiceOptions } from '@trellis/job-service';
 import { loadServiceConfig } from '../src/config';
 
 /** One event read back from job.events.v1. */
@@ -72,6 +71,8 @@ export const TEST_JOB_TYPES = [
 export async function startHarness(
   database: string,
   extraEnv: Record<string, string> = {},
+  /** E.g. a controllable clock as `runtime`. */
+  options: Omit<JobServiceOptions, 'logger'> = {},
 ): Promise<Harness> {
   const mongo: MongoDevServer | undefined = process.env.MONGODB_URI
     ? undefined
@@ -99,7 +100,7 @@ export async function startHarness(
     ...extraEnv,
   };
   const { logger } = captureLogger('job-service');
-  const service = await startJobService(loadServiceConfig(env), { logger });
+  const service = await startJobService(loadServiceConfig(env), { ...options, logger });
   const jobs = createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress });
   const events: PublishedEvent[] = [];
   const { kafka, producer } = service.context;
@@ -147,25 +148,4 @@ export async function startHarness(
       await mongo?.stop();
     },
   };
-}
-
-/** The RichClientError `call` fails with (the test fails if it succeeds). */
-export async function rpcError(call: Promise<unknown>): Promise<RichClientError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RichClientError);
-  return err as RichClientError;
-}
-
-/** The ErrorInfo reason of an error, e.g. LEASE_LOST. */
-export function reasonOf(err: RichClientError): string | undefined {
-  return (err.extra.find((d) => d.$type === ErrorInfo.$type) as ErrorInfo | undefined)?.reason;
-}
-
-/** The fields a BadRequest of an error names. */
-export function fieldsOf(err: RichClientError): string[] {
-  const bad = err.extra.find((d) => d.$type === BadRequest.$type) as BadRequest | undefined;
-  return bad?.fieldViolations.map((v) => v.field) ?? [];
 }

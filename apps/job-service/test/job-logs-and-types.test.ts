@@ -6,14 +6,8 @@ import type { RunningService } from '@trellis/platform/runtime';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import { startJobService } from '@trellis/job-service';
 import { loadServiceConfig } from '../src/config';
-import {
-  fieldsOf,
-  reasonOf,
-  rpcError,
-  startHarness,
-  TEST_JOB_TYPES,
-  type Harness,
-} from './harness';
+import { startHarness, TEST_JOB_TYPES, type Harness } from './harness';
+import { fieldsOf, reasonOf, rpcError } from './rpc-errors';
 
 const { JobState } = jobV1;
 type JobClient = GrpcClientHandle<typeof jobV1.JobServiceDefinition>;

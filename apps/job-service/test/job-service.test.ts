@@ -3,7 +3,8 @@ import { ErrorInfo, type RichClientError } from 'nice-grpc-error-details';
 import { jobV1, type DecodedEvent } from '@trellis/contracts';
 import { createJobProducer, createWorker, JobCancelledError } from '@trellis/job-worker';
 import { bufCurl, waitFor } from '@trellis/platform/testing';
-import { fieldsOf, reasonOf, rpcError, startHarness, type Harness } from './harness';
+import { startHarness, type Harness } from './harness';
+import { fieldsOf, reasonOf, rpcError } from './rpc-errors';
 
 const { JobState } = jobV1;
 let h: Harness;

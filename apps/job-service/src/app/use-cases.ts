@@ -1,3 +1,11 @@
+import type { CreateSchedule } from './create-schedule.command';
+import type { DeleteSchedule } from './delete-schedule.command';
+import type { GetSchedule } from './get-schedule.query';
+import type { ListSchedules } from './list-schedules.query';
+import type { PauseSchedule } from './pause-schedule.command';
+import type { ResumeSchedule } from './resume-schedule.command';
+import type { TriggerSchedule } from './trigger-schedule.command';
+import type { UpdateSchedule } from './update-schedule.command';
 import type { AppendJobLogs } from './append-job-logs.command';
 import type { CancelJob } from './cancel-job.command';
 import type { ClaimJobs } from './claim-jobs.command';
@@ -35,4 +43,12 @@ export interface JobUseCases {
   listJobLogs: ListJobLogs;
   registerJobType: RegisterJobType;
   updateJobType: UpdateJobType;
+  createSchedule: CreateSchedule;
+  deleteSchedule: DeleteSchedule;
+  getSchedule: GetSchedule;
+  listSchedules: ListSchedules;
+  pauseSchedule: PauseSchedule;
+  resumeSchedule: ResumeSchedule;
+  triggerSchedule: TriggerSchedule;
+  updateSchedule: UpdateSchedule;
 }

@@ -10,6 +10,7 @@ import type { JobTypeInput } from '../../app/support/job-type-input';
 import type { JobUseCases } from '../../app/use-cases';
 import type { JobLogLine } from '../../domain/job-log';
 import { fromDuration, toDuration } from '../proto-time';
+import { definitionInput, toProtoSchedule } from './schedule.mapper';
 
 const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
   PENDING: jobV1.JobState.JOB_STATE_PENDING,
@@ -334,6 +335,59 @@ export function jobServiceHandler(
         expectedRevision: Number(request.expectedRevision),
       });
       return { jobType: toProtoJobType(stored) };
+    },
+
+    async createSchedule(request) {
+      const schedule = await uc.createSchedule.execute({
+        scheduleId: request.scheduleId,
+        definition: definitionInput(request.definition),
+        paused: request.paused,
+      });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async getSchedule(request) {
+      const view = await uc.getSchedule.execute({
+        scheduleId: request.scheduleId,
+        nextRunCount: request.nextRunCount,
+      });
+      return { schedule: toProtoSchedule(view.schedule, view) };
+    },
+
+    async listSchedules(request) {
+      const { schedules, nextPageToken } = await uc.listSchedules.execute({
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { schedules: schedules.map((s) => toProtoSchedule(s)), nextPageToken };
+    },
+
+    async updateSchedule(request) {
+      const schedule = await uc.updateSchedule.execute({
+        scheduleId: request.scheduleId,
+        definition: definitionInput(request.definition),
+      });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async pauseSchedule(request) {
+      const schedule = await uc.pauseSchedule.execute({ scheduleId: request.scheduleId });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async resumeSchedule(request) {
+      const schedule = await uc.resumeSchedule.execute({ scheduleId: request.scheduleId });
+      return { schedule: toProtoSchedule(schedule) };
+    },
+
+    async deleteSchedule(request) {
+      await uc.deleteSchedule.execute({ scheduleId: request.scheduleId });
+      return {};
+    },
+
+    async triggerSchedule(request) {
+      const job = await uc.triggerSchedule.execute({ scheduleId: request.scheduleId });
+      return { job: toProtoJob(job) };
     },
   };
 }

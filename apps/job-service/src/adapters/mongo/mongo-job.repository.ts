@@ -248,7 +248,10 @@ interface ChangeResult {
 const MAX_CHANGES_PER_TRANSACTION = 256;
 
 /** The outbox messages of one call's events, under that call's trace context. */
-function messagesOf(events: Transition['events'], trace: Record<string, string>): OutboxMessage[] {
+export function messagesOf(
+  events: Transition['events'],
+  trace: Record<string, string>,
+): OutboxMessage[] {
   return toOutboxMessages(events).map((message) => ({ ...message, headers: trace }));
 }
 

@@ -12,6 +12,7 @@ import type { JobTypeRegistry } from '../../domain/job-type';
 import type { JobRepository } from '../ports/job.repository.port';
 import type { Runtime } from '../ports/runtime.port';
 import type { ClaimNotifier } from './claim-notifier';
+import { jobOptionProblems } from './job-options';
 
 export interface CreateJobInput {
   type: string;
@@ -40,18 +41,9 @@ export function buildJob(types: JobTypeRegistry, runtime: Runtime, input: Create
   const bad = (field: string, description: string) => violations.push({ field, description });
   if (input.type === '') throw ValidationError.field('type', 'is required');
   const type = types.get(input.type);
-  if (input.payload === undefined) bad('payload', 'is required');
-  if (!Number.isInteger(input.priority) || input.priority < -1000 || input.priority > 1000)
-    bad('priority', 'must be between -1000 and 1000');
+  for (const [field, description] of jobOptionProblems(input)) bad(field, description);
   if (input.delayMs !== undefined && (input.delayMs < 0 || input.delayMs > MAX_DELAY_MS))
     bad('delay', 'must be between 0 and 365 days');
-  if (input.maxAttempts < 0 || input.maxAttempts > 100)
-    bad('max_attempts', 'must be between 1 and 100 (0 = the type default)');
-  if (
-    input.leaseDurationMs !== undefined &&
-    (input.leaseDurationMs < 1000 || input.leaseDurationMs > 3_600_000)
-  )
-    bad('lease_duration', 'must be between 1 s and 1 h');
   const key = idempotencyKeyViolation('idempotency_key', input.idempotencyKey, false);
   if (key) violations.push(key);
   let backoff: BackoffPolicy = type.defaultBackoff;
