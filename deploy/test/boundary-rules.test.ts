@@ -103,12 +103,12 @@ const forbidden: [string, string, string][] = [
   ],
   [
     `${account}/adapters/mongo/x.ts`,
-    `import { toAccountProto } from '../grpc/account-proto.mapper'; void toAccountProto;`,
+    `import { toAccountProto } from '../grpc/account.mapper'; void toAccountProto;`,
     'another adapter',
   ],
   [
     `${account}/adapters/mongo/x.ts`,
-    `import { toAccountProto } from '../../adapters/grpc/account-proto.mapper'; void toAccountProto;`,
+    `import { toAccountProto } from '../../adapters/grpc/account.mapper'; void toAccountProto;`,
     'another adapter',
   ],
   [

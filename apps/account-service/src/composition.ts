@@ -1,7 +1,7 @@
 import { accountV1 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { type RunningService, startService } from '@trellis/platform/runtime';
-import { accountServiceHandler } from './adapters/grpc/account-service.handler';
+import { accountServiceHandler } from './adapters/grpc/account.handler';
 import { loggerAuditLog } from './adapters/logging/audit-log';
 import { MongoAccountRepository } from './adapters/mongo/account.repository';
 import { CloseAccount } from './app/close-account.command';

@@ -6,7 +6,7 @@ import {
   moneyFromProto,
   statusFromProto,
   transactionToProto,
-} from './account-proto.mapper';
+} from './account.mapper';
 
 /** trellis.account.v1.AccountService: request → command/query → response, nothing more. */
 export function accountServiceHandler(uc: AccountUseCases): accountV1.AccountServiceImplementation {
