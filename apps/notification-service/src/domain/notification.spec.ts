@@ -136,6 +136,7 @@ describe('campaign transitions', () => {
     recipients: { kind: 'domain', domain: 'example.com' },
     cc: [],
     variables: {},
+    category: 'marketing',
     idempotencyKey: '',
     requestHash: '',
     cancelRequested: false,

@@ -10,7 +10,7 @@ interface ListSuppressionDoc {
 }
 
 /**
- * Per-list opt-outs in `list_suppressions`, keyed by (email, list) so a repeated click is a no-op.
+ * Per-category opt-outs in `list_suppressions`, keyed by (email, list) so a repeated click is a no-op.
  * Not in `suppressions`: that collection's `_id` is the bare address and means "no mail at all",
  * and ListSuppressions pages it by string `_id`.
  */
@@ -19,6 +19,11 @@ export class MongoListSuppressionRepository implements ListSuppressionStore {
 
   constructor(db: Db) {
     this.docs = db.collection<ListSuppressionDoc>('list_suppressions');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    // `_id` is {email, list}: an index on the email alone serves listsOf.
+    await this.docs.createIndex({ '_id.email': 1, '_id.list': 1 }, { name: 'email_list' });
   }
 
   async suppressForList(entry: ListSuppression): Promise<{ created: boolean }> {
@@ -33,6 +38,34 @@ export class MongoListSuppressionRepository implements ListSuppressionStore {
       if (isDuplicateKeyError(err)) return { created: false };
       throw err;
     }
+  }
+
+  async removeForList(email: string, list: string): Promise<boolean> {
+    const { deletedCount } = await this.docs.deleteOne({
+      _id: { email: email.toLowerCase(), list },
+    });
+    return deletedCount === 1;
+  }
+
+  async suppressedForList(emails: string[], list: string): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    const docs = await this.docs
+      .find({ _id: { $in: [...new Set(emails)].map((email) => ({ email, list })) } })
+      .project<Pick<ListSuppressionDoc, '_id'>>({ _id: 1 })
+      .toArray();
+    return new Set(docs.map((d) => d._id.email));
+  }
+
+  async listsOf(emails: string[]): Promise<Map<string, string[]>> {
+    const lists = new Map<string, string[]>();
+    if (emails.length === 0) return lists;
+    const docs = await this.docs
+      .find({ '_id.email': { $in: [...new Set(emails)] } })
+      .project<Pick<ListSuppressionDoc, '_id'>>({ _id: 1 })
+      .sort({ '_id.email': 1, '_id.list': 1 })
+      .toArray();
+    for (const { _id } of docs) lists.set(_id.email, [...(lists.get(_id.email) ?? []), _id.list]);
+    return lists;
   }
 
   async isSuppressedForList(email: string, list: string): Promise<boolean> {
