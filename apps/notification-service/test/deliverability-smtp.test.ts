@@ -145,6 +145,14 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
     expect(
       await db.collection('delivery_reports').findOne({ '_id.notification_id': notificationId }),
     ).toMatchObject({ _id: { recipient: 'gone@example.test', kind: 'hard' }, source: 'dsn' });
+    // The notification moved SENT → BOUNCED once the intake accepted the DSN.
+    await waitFor(
+      async () =>
+        (await db.collection('notifications').findOne({ _id: notificationId } as never))?.state ===
+        'BOUNCED',
+      { what: 'the notification BOUNCED' },
+    );
+    await waitFor(() => sink.sentDsns().length > 0, { what: 'the sink to log its DSN as sent' });
     expect(sink.sentDsns()).toMatchObject([{ recipient: 'gone@example.test', status: '5.1.1' }]);
   });
 
