@@ -142,7 +142,11 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
     const forgedTokens = new UnsubscribeTokens(KeyRing.parse('k1:attacker-guessed-secret-00'), DAY);
     const forged = `${http.url}/unsubscribe?token=${forgedTokens.issue(await mailTo('bob@example.com', 'newsletter'), 'newsletter', new Date())}`;
     expect((await oneClick(forged)).status).toBe(403);
-    const expired = await oneClickUrl('bob@example.com', 'newsletter', new Date(Date.now() - 31 * DAY));
+    const expired = await oneClickUrl(
+      'bob@example.com',
+      'newsletter',
+      new Date(Date.now() - 31 * DAY),
+    );
     const refused = await oneClick(expired);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toMatch(/expired/);

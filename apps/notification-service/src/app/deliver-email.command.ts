@@ -83,7 +83,10 @@ export class DeliverEmail {
       return 'suppressed';
     }
     const { category } = claimed;
-    if (category && (await deps.listSuppressions.isSuppressedForList(claimed.recipient, category))) {
+    if (
+      category &&
+      (await deps.listSuppressions.isSuppressedForList(claimed.recipient, category))
+    ) {
       await deps.notifications.update(claimed.id, (n) =>
         suppress(n, attempt, deps.runtime.now(), 'category'),
       );

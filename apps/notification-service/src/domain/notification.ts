@@ -1,11 +1,5 @@
 export type NotificationState =
-  | 'QUEUED'
-  | 'SENDING'
-  | 'SENT'
-  | 'FAILED'
-  | 'SUPPRESSED'
-  | 'BOUNCED'
-  | 'COMPLAINED';
+  'QUEUED' | 'SENDING' | 'SENT' | 'FAILED' | 'SUPPRESSED' | 'BOUNCED' | 'COMPLAINED';
 export type NotificationSource = 'API' | 'EVENT' | 'CAMPAIGN';
 
 export const FINAL_STATES: readonly NotificationState[] = [

@@ -60,7 +60,8 @@ export function validateTemplateContent(content: TemplateContent): void {
   if (category && !content.marketing) {
     violations.push({
       field: 'category',
-      description: 'only a marketing template has a category (transactional mail is not unsubscribable)',
+      description:
+        'only a marketing template has a category (transactional mail is not unsubscribable)',
     });
   } else if (category) {
     const violation = categoryViolation('category', category);

@@ -26,9 +26,7 @@ export function toTemplate(t: Template): notificationV1.Template {
   });
 }
 
-export function toContact(
-  c: Contact & { optedOutCategories?: string[] },
-): notificationV1.Contact {
+export function toContact(c: Contact & { optedOutCategories?: string[] }): notificationV1.Contact {
   return N.Contact.fromPartial({
     id: c.id,
     email: c.email,
