@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
@@ -46,6 +47,8 @@ export interface DevstackEndpoints {
   smtpUrl: string;
   /** The embedded sink's HTTP mailbox; undefined with a real SMTP_URL. */
   mailboxUrl?: string;
+  /** The notification-service's HTTP endpoint (one-click unsubscribe, delivery-event webhook). */
+  notificationHttpUrl: string;
 }
 
 export interface Devstack {
@@ -64,8 +67,33 @@ const FIXED = {
   mailbox: 8025,
   account: { grpc: 50051, metrics: 9464 },
   job: { grpc: 50052, metrics: 9465 },
-  notification: { grpc: 50053, metrics: 9466 },
+  notification: { grpc: 50053, metrics: 9466, http: 8053 },
 };
+
+/**
+ * Development-only secrets of the notification-service's #22 features, so `npm start` sends
+ * unsubscribable marketing mail with VERP return paths and takes signed webhook events (the
+ * service README's curl examples sign with the webhook one). Any of the variables (or its `_FILE`)
+ * in the environment replaces them.
+ */
+const DEV_NOTIFICATION_KEYS: Record<string, string> = {
+  UNSUBSCRIBE_KEYS: 'dev:devstack-unsubscribe-secret',
+  BOUNCE_KEYS: 'dev:devstack-bounce-secret-0000',
+  BOUNCE_WEBHOOK_KEYS: 'dev:devstack-webhook-secret-000',
+};
+
+/** A port free right now (ephemeral mode: the service then binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 const workspaceRoot = join(__dirname, '..', '..', '..');
 const IDENTITIES = ['account-service', 'job-service', 'notification-service', 'admin'];
@@ -151,9 +179,20 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       },
     );
     stops.push(() => account.stop());
+    const httpPort = fixed ? FIXED.notification.http : await freePort();
+    const notificationHttpUrl = `http://127.0.0.1:${httpPort}`;
+    const devKeys = Object.fromEntries(
+      Object.entries(DEV_NOTIFICATION_KEYS).filter(
+        ([name]) => env[name] === undefined && env[`${name}_FILE`] === undefined,
+      ),
+    );
     const notification = await startNotificationService(
       loadNotificationConfig({
         ...serviceEnv('notification-service', FIXED.notification),
+        ...devKeys,
+        NOTIFICATION_HTTP_HOST: env.NOTIFICATION_HTTP_HOST ?? '127.0.0.1',
+        NOTIFICATION_HTTP_PORT: String(httpPort),
+        PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? notificationHttpUrl,
         SMTP_URL: env.SMTP_URL ?? smtp!.url,
         JOB_SERVICE_ADDRESS: env.JOB_SERVICE_ADDRESS ?? `localhost:${job.grpcPort}`,
       }),
@@ -181,6 +220,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
         kafkaBrokers: shared.KAFKA_BROKERS!.split(','),
         smtpUrl: env.SMTP_URL ?? smtp!.url,
         mailboxUrl: smtp?.httpUrl,
+        notificationHttpUrl,
       },
       services: { account, job, notification },
       smtp,
