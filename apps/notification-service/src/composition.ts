@@ -135,6 +135,9 @@ export async function startNotificationService(
             config.UNSUBSCRIBE_TOKEN_TTL_DAYS * 86_400_000,
           )
         : undefined;
+      if (!unsubscribeTokens) {
+        ctx.logger.warn('UNSUBSCRIBE_KEYS unset: marketing mail goes out without List-Unsubscribe');
+      }
       const verp = config.BOUNCE_KEYS
         ? new VerpAddresses(KeyRing.parse(config.BOUNCE_KEYS), config.BOUNCE_DOMAIN)
         : undefined;
