@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
@@ -16,7 +15,7 @@ import { startSmtpSink, type SmtpSink } from '@trellis/devstack/smtp';
 import { channelTlsCredentials } from '@trellis/platform/grpc';
 import type { Logger } from '@trellis/platform/logging';
 import type { RunningService } from '@trellis/platform/runtime';
-import { waitFor } from '@trellis/platform/testing';
+import { freePort, waitFor } from '@trellis/platform/testing';
 
 type Env = Record<string, string | undefined>;
 
@@ -81,19 +80,6 @@ const DEV_NOTIFICATION_KEYS: Record<string, string> = {
   BOUNCE_KEYS: 'dev:devstack-bounce-secret-0000',
   BOUNCE_WEBHOOK_KEYS: 'dev:devstack-webhook-secret-000',
 };
-
-/** A port free right now (ephemeral mode: the service then binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const workspaceRoot = join(__dirname, '..', '..', '..');
 const IDENTITIES = ['account-service', 'job-service', 'notification-service', 'admin'];

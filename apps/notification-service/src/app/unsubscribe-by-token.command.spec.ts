@@ -26,15 +26,13 @@ const notifications = {
 };
 const tokens = new UnsubscribeTokens(KeyRing.parse('k1:first-secret-0123456789'), 86_400_000);
 
+const useCaseAt = (store: MemoryListSuppressions, at: Date) =>
+  new UnsubscribeByToken({ tokens, listSuppressions: store, notifications, clock: () => at });
+
 describe('UnsubscribeByToken', () => {
   it('suppresses exactly the token’s address and list, with the source, once', async () => {
     const store = new MemoryListSuppressions();
-    const useCase = new UnsubscribeByToken({
-      tokens,
-      listSuppressions: store,
-      notifications,
-      clock: () => now,
-    });
+    const useCase = useCaseAt(store, now);
     const token = tokens.issue(annsMail, 'newsletter', now);
     expect(await useCase.execute({ token, source: 'one-click' })).toEqual({
       ok: true,
@@ -52,12 +50,7 @@ describe('UnsubscribeByToken', () => {
   it('writes nothing for a forged or expired token', async () => {
     const store = new MemoryListSuppressions();
     const later = new Date(now.getTime() + 86_400_000);
-    const useCase = new UnsubscribeByToken({
-      tokens,
-      listSuppressions: store,
-      notifications,
-      clock: () => later,
-    });
+    const useCase = useCaseAt(store, later);
     const expired = tokens.issue(annsMail, 'newsletter', now);
     const forged = new UnsubscribeTokens(
       KeyRing.parse('k1:not-the-real-secret-000'),
@@ -77,12 +70,7 @@ describe('UnsubscribeByToken', () => {
 
   it('writes nothing for a genuine token whose mail is unknown', async () => {
     const store = new MemoryListSuppressions();
-    const useCase = new UnsubscribeByToken({
-      tokens,
-      listSuppressions: store,
-      notifications,
-      clock: () => now,
-    });
+    const useCase = useCaseAt(store, now);
     const token = tokens.issue('ffffffff-3f7e-4c55-9d7a-3f0b1a2c4d5e', 'newsletter', now);
     expect(await useCase.execute({ token, source: 'one-click' })).toEqual({
       ok: false,
