@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { allSucceeded, GroupCommit } from '@trellis/platform/batching';
 import { isDuplicateKeyError } from '@trellis/platform/mongo';
 import type { ListSuppression, UnsubscribeSource } from '../../domain/list-suppression';
 import type { ListSuppressionStore } from '../../app/ports/list-suppression.port';
@@ -16,6 +17,19 @@ interface ListSuppressionDoc {
  */
 export class MongoListSuppressionRepository implements ListSuppressionStore {
   private readonly docs: Collection<ListSuppressionDoc>;
+  /** The delivery consumer's concurrent pre-send checks (one consumer batch) share one query. */
+  private readonly checks = new GroupCommit<{ email: string; list: string }, boolean>(
+    async (pairs) => {
+      const found = await this.docs
+        .find({ _id: { $in: pairs } })
+        .project<Pick<ListSuppressionDoc, '_id'>>({ _id: 1 })
+        .toArray();
+      const key = (p: { email: string; list: string }) => `${p.list}\n${p.email}`;
+      const suppressed = new Set(found.map((d) => key(d._id)));
+      return allSucceeded(pairs.map((p) => suppressed.has(key(p))));
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
 
   constructor(db: Db) {
     this.docs = db.collection<ListSuppressionDoc>('list_suppressions');
@@ -68,8 +82,8 @@ export class MongoListSuppressionRepository implements ListSuppressionStore {
     return lists;
   }
 
-  async isSuppressedForList(email: string, list: string): Promise<boolean> {
-    const found = await this.docs.findOne({ _id: { email: email.toLowerCase(), list } });
-    return found !== null;
+  isSuppressedForList(email: string, list: string): Promise<boolean> {
+    // Field order matters: `_id` is matched as a whole document, written {email, list}.
+    return this.checks.submit({ email: email.toLowerCase(), list });
   }
 }
