@@ -1,14 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
 import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { bufCurl, waitFor } from '@trellis/platform/testing';
+import { bufCurl, freePort, waitFor } from '@trellis/platform/testing';
 import { dockerfile, get, nxProjects, readText, repoRoot, serviceNames } from './support/repo';
 
 interface Instruction {
@@ -140,18 +139,6 @@ describe('Dockerfile', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Bare package names a bundle requires at run time (what --packages=external left out). */
 function externalPackages(bundle: string): string[] {

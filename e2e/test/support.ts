@@ -90,7 +90,10 @@ export function markedShellBlocks(file: string, marker: string): string[] {
   return blocks;
 }
 
-/** The documented fixed ports (gRPC 50051-50053, mailbox 8025) → the test system's free ones. */
+/**
+ * The documented fixed ports (gRPC 50051-50053, mailbox 8025, notification HTTP 8053) → the test
+ * system's free ones.
+ */
 export function documentedPorts(system: E2eSystem): Record<string, string> {
   const { endpoints } = system.devstack;
   const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
@@ -99,6 +102,7 @@ export function documentedPorts(system: E2eSystem): Record<string, string> {
     '50052': port(endpoints.job),
     '50053': port(endpoints.notification),
     ...(endpoints.mailboxUrl ? { '8025': port(endpoints.mailboxUrl) } : {}),
+    '8053': port(endpoints.notificationHttpUrl),
   };
 }
 

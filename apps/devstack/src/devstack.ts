@@ -15,7 +15,7 @@ import { startSmtpSink, type SmtpSink } from '@trellis/devstack/smtp';
 import { channelTlsCredentials } from '@trellis/platform/grpc';
 import type { Logger } from '@trellis/platform/logging';
 import type { RunningService } from '@trellis/platform/runtime';
-import { waitFor } from '@trellis/platform/testing';
+import { freePort, waitFor } from '@trellis/platform/testing';
 
 type Env = Record<string, string | undefined>;
 
@@ -46,6 +46,8 @@ export interface DevstackEndpoints {
   smtpUrl: string;
   /** The embedded sink's HTTP mailbox; undefined with a real SMTP_URL. */
   mailboxUrl?: string;
+  /** The notification-service's HTTP endpoint (one-click unsubscribe, delivery-event webhook). */
+  notificationHttpUrl: string;
 }
 
 export interface Devstack {
@@ -64,7 +66,19 @@ const FIXED = {
   mailbox: 8025,
   account: { grpc: 50051, metrics: 9464 },
   job: { grpc: 50052, metrics: 9465 },
-  notification: { grpc: 50053, metrics: 9466 },
+  notification: { grpc: 50053, metrics: 9466, http: 8053 },
+};
+
+/**
+ * Development-only secrets of the notification-service's #22 features, so `npm start` sends
+ * unsubscribable marketing mail with VERP return paths and takes signed webhook events (the
+ * service README's curl examples sign with the webhook one). Any of the variables (or its `_FILE`)
+ * in the environment replaces them.
+ */
+const DEV_NOTIFICATION_KEYS: Record<string, string> = {
+  UNSUBSCRIBE_KEYS: 'dev:devstack-unsubscribe-secret',
+  BOUNCE_KEYS: 'dev:devstack-bounce-secret-0000',
+  BOUNCE_WEBHOOK_KEYS: 'dev:devstack-webhook-secret-000',
 };
 
 const workspaceRoot = join(__dirname, '..', '..', '..');
@@ -151,9 +165,20 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       },
     );
     stops.push(() => account.stop());
+    const httpPort = fixed ? FIXED.notification.http : await freePort();
+    const notificationHttpUrl = `http://127.0.0.1:${httpPort}`;
+    const devKeys = Object.fromEntries(
+      Object.entries(DEV_NOTIFICATION_KEYS).filter(
+        ([name]) => env[name] === undefined && env[`${name}_FILE`] === undefined,
+      ),
+    );
     const notification = await startNotificationService(
       loadNotificationConfig({
         ...serviceEnv('notification-service', FIXED.notification),
+        ...devKeys,
+        NOTIFICATION_HTTP_HOST: env.NOTIFICATION_HTTP_HOST ?? '127.0.0.1',
+        NOTIFICATION_HTTP_PORT: String(httpPort),
+        PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? notificationHttpUrl,
         SMTP_URL: env.SMTP_URL ?? smtp!.url,
         JOB_SERVICE_ADDRESS: env.JOB_SERVICE_ADDRESS ?? `localhost:${job.grpcPort}`,
       }),
@@ -181,6 +206,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
         kafkaBrokers: shared.KAFKA_BROKERS!.split(','),
         smtpUrl: env.SMTP_URL ?? smtp!.url,
         mailboxUrl: smtp?.httpUrl,
+        notificationHttpUrl,
       },
       services: { account, job, notification },
       smtp,

@@ -22,6 +22,7 @@ export function printReady(devstack: Devstack, elapsedMs: number): void {
     `  Kafka     ${e.kafkaBrokers.join(',')}`,
     `  SMTP      ${e.smtpUrl}`,
     `  Mailbox   ${e.mailboxUrl ?? '(real SMTP server: read mail there)'}`,
+    `  Mail HTTP ${e.notificationHttpUrl} (one-click unsubscribe, delivery-event webhook)`,
     '',
   ];
   if (pki) {

@@ -20,7 +20,6 @@ import { MongoBounceRecorder } from './adapters/mongo/bounce-recorder.repository
 import { MongoCampaignRepository } from './adapters/mongo/campaign.repository';
 import { MongoContactRepository } from './adapters/mongo/contact.repository';
 import { MongoListSuppressionRepository } from './adapters/mongo/list-suppression.repository';
-import { MongoNotificationRecipients } from './adapters/mongo/notification-recipients.reader';
 import { MongoNotificationRepository } from './adapters/mongo/notification.repository';
 import { MongoSuppressionRepository } from './adapters/mongo/suppression.repository';
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
@@ -51,10 +50,12 @@ import { CallerLimit } from './app/support/caller-limit';
 import { SendThrottle } from './app/support/send-throttle';
 import { SyncCampaignFromJob } from './app/sync-campaign-from-job.command';
 import { Unsubscribe } from './app/unsubscribe.command';
+import { UpdateContactPreferences } from './app/update-contact-preferences.command';
 import { UpdateTemplate } from './app/update-template.command';
 import type { NotificationUseCases } from './app/use-cases';
 import { RecordDeliveryReport } from './app/record-delivery-report.command';
 import { KeyRing } from './app/support/key-ring';
+import { ListUnsubscribeHeaders } from './app/support/list-unsubscribe-headers';
 import { UnsubscribeTokens } from './app/support/unsubscribe-token';
 import { VerpAddresses } from './app/support/verp';
 import { UnsubscribeByToken } from './app/unsubscribe-by-token.command';
@@ -99,7 +100,14 @@ export async function startNotificationService(
         inbox,
       );
       const campaigns = new MongoCampaignRepository(client, db);
+      const listSuppressions = new MongoListSuppressionRepository(db);
+      const bounceRecorder = new MongoBounceRecorder(db, {
+        softBounceLimit: config.SOFT_BOUNCE_LIMIT,
+        softBounceWindowMs: config.SOFT_BOUNCE_WINDOW_MS,
+      });
       await Promise.all([
+        listSuppressions.ensureIndexes(),
+        bounceRecorder.ensureIndexes(),
         templates.ensureIndexes(),
         contacts.ensureIndexes(),
         notifications.ensureIndexes(),
@@ -119,6 +127,20 @@ export async function startNotificationService(
         burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
       );
       const messageIdDomain = config.MESSAGE_ID_DOMAIN;
+      // #22: signed unsubscribe tokens (List-Unsubscribe, the HTTP endpoint) and VERP return paths.
+      const clock = () => new Date();
+      const unsubscribeTokens = config.UNSUBSCRIBE_KEYS
+        ? new UnsubscribeTokens(
+            KeyRing.parse(config.UNSUBSCRIBE_KEYS, config.UNSUBSCRIBE_KEY_ID || undefined),
+            config.UNSUBSCRIBE_TOKEN_TTL_DAYS * 86_400_000,
+          )
+        : undefined;
+      if (!unsubscribeTokens) {
+        ctx.logger.warn('UNSUBSCRIBE_KEYS unset: marketing mail goes out without List-Unsubscribe');
+      }
+      const verp = config.BOUNCE_KEYS
+        ? new VerpAddresses(KeyRing.parse(config.BOUNCE_KEYS), config.BOUNCE_DOMAIN)
+        : undefined;
 
       const seeded = await new SeedTemplates({ templates, runtime }).execute();
       if (seeded.length > 0) ctx.logger.info({ templates: seeded }, 'seeded event templates');
@@ -130,9 +152,14 @@ export async function startNotificationService(
         updateTemplate: new UpdateTemplate({ templates, runtime }),
         renderTemplate: new RenderTemplate({ templates, contacts, renderer }),
         createContact: new CreateContact({ contacts, runtime }),
-        getContact: new GetContact({ contacts }),
-        listContacts: new ListContacts({ contacts }),
+        getContact: new GetContact({ contacts, listSuppressions }),
+        listContacts: new ListContacts({ contacts, listSuppressions }),
         deleteContact: new DeleteContact({ contacts }),
+        updateContactPreferences: new UpdateContactPreferences({
+          contacts,
+          listSuppressions,
+          runtime,
+        }),
         unsubscribe: new Unsubscribe({ suppressions, runtime }),
         listSuppressions: new ListSuppressions({ suppressions }),
         removeSuppression: new RemoveSuppression({ suppressions }),
@@ -141,6 +168,7 @@ export async function startNotificationService(
           templates,
           contacts,
           suppressions,
+          listSuppressions,
           renderer,
           callerLimit,
           runtime,
@@ -191,6 +219,15 @@ export async function startNotificationService(
           },
           claimMs: config.EMAIL_SEND_CLAIM_MS,
         },
+        listSuppressions,
+        bounces: bounceRecorder,
+        unsubscribeHeaders: unsubscribeTokens
+          ? new ListUnsubscribeHeaders(unsubscribeTokens, {
+              publicUrl: config.PUBLIC_BASE_URL,
+              mailto: config.UNSUBSCRIBE_MAILTO,
+            })
+          : undefined,
+        verp,
       });
       const emails = new Counter({
         name: 'notification_emails_total',
@@ -240,6 +277,7 @@ export async function startNotificationService(
             contacts,
             notifications,
             suppressions,
+            listSuppressions,
             runtime,
             settings: {
               batchSize: config.CAMPAIGN_BATCH_SIZE,
@@ -257,30 +295,19 @@ export async function startNotificationService(
           },
         );
       }
-      // #22 deliverability endpoints (not yet wired into the delivery path: see the README).
-      const clock = () => new Date();
-      const bounceRecorder = new MongoBounceRecorder(db, {
-        softBounceLimit: config.SOFT_BOUNCE_LIMIT,
-        softBounceWindowMs: config.SOFT_BOUNCE_WINDOW_MS,
-      });
-      await bounceRecorder.ensureIndexes();
-      const recordDeliveryReport = config.BOUNCE_KEYS
-        ? new RecordDeliveryReport({
-            verp: new VerpAddresses(KeyRing.parse(config.BOUNCE_KEYS), config.BOUNCE_DOMAIN),
-            bounces: bounceRecorder,
-            notifications: new MongoNotificationRecipients(db),
-            clock,
-          })
+      // #22 intake: the one-click unsubscribe / webhook endpoint and the bounce SMTP listener.
+      const recordDeliveryReport = verp
+        ? new RecordDeliveryReport({ verp, bounces: bounceRecorder, notifications, clock })
         : undefined;
       let http: NotificationHttp | undefined;
-      if (config.UNSUBSCRIBE_KEYS) {
-        const keys = KeyRing.parse(config.UNSUBSCRIBE_KEYS, config.UNSUBSCRIBE_KEY_ID || undefined);
+      if (unsubscribeTokens) {
         http = await startNotificationHttp({
           host: config.NOTIFICATION_HTTP_HOST,
           port: config.NOTIFICATION_HTTP_PORT,
           unsubscribeByToken: new UnsubscribeByToken({
-            tokens: new UnsubscribeTokens(keys, config.UNSUBSCRIBE_TOKEN_TTL_DAYS * 86_400_000),
-            listSuppressions: new MongoListSuppressionRepository(db),
+            tokens: unsubscribeTokens,
+            listSuppressions,
+            notifications,
             clock,
           }),
           recordDeliveryReport,

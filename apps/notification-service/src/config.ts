@@ -42,6 +42,7 @@ export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
   [`${NOTIFICATION}/GetContact`]: [ADMIN],
   [`${NOTIFICATION}/ListContacts`]: [ADMIN],
   [`${NOTIFICATION}/DeleteContact`]: [ADMIN],
+  [`${NOTIFICATION}/UpdateContactPreferences`]: [ADMIN],
   [`${NOTIFICATION}/ListSuppressions`]: [ADMIN],
   [`${NOTIFICATION}/RemoveSuppression`]: [ADMIN],
   [`${NOTIFICATION}/StartCampaign`]: [ADMIN],

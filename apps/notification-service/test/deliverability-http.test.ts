@@ -7,8 +7,8 @@ import {
   type NotificationHttp,
 } from '../src/adapters/http/notification.http';
 import { MongoBounceRecorder } from '../src/adapters/mongo/bounce-recorder.repository';
-import { MongoNotificationRecipients } from '../src/adapters/mongo/notification-recipients.reader';
 import { MongoListSuppressionRepository } from '../src/adapters/mongo/list-suppression.repository';
+import { MongoNotificationRepository } from '../src/adapters/mongo/notification.repository';
 import { RecordDeliveryReport } from '../src/app/record-delivery-report.command';
 import { KeyRing } from '../src/app/support/key-ring';
 import { ListUnsubscribeHeaders } from '../src/app/support/list-unsubscribe-headers';
@@ -36,18 +36,26 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
       softBounceWindowMs: 7 * DAY,
     });
     await bounces.ensureIndexes();
+    // No relay in this test: outbox messages are written, nobody publishes them.
+    const notifications = new MongoNotificationRepository(
+      client,
+      db,
+      { append: async () => undefined },
+      { notify: () => undefined },
+    );
     http = await startNotificationHttp({
       host: '127.0.0.1',
       port: 0,
       unsubscribeByToken: new UnsubscribeByToken({
         tokens,
         listSuppressions: new MongoListSuppressionRepository(db),
+        notifications,
         clock: () => new Date(),
       }),
       recordDeliveryReport: new RecordDeliveryReport({
         verp: new VerpAddresses(KeyRing.parse(KEYS), 'bounce.trellis.test'),
         bounces,
-        notifications: new MongoNotificationRecipients(db),
+        notifications,
         clock: () => new Date(),
       }),
       webhookKeys: KeyRing.parse(WEBHOOK),
@@ -64,14 +72,24 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
   const listSuppressions = () =>
     db.collection('list_suppressions').find({}).sort({ created_at: 1 }).toArray();
 
+  /** A sent marketing mail to `email`: its notification is what the token names. */
+  const mailTo = async (email: string, category: string) => {
+    const id = randomUUID();
+    await db
+      .collection<{ _id: string; recipient: string; cc: string[]; state: string }>('notifications')
+      .insertOne({ _id: id, recipient: email, cc: [], state: 'SENT', category } as never);
+    return id;
+  };
+
   /** The https URL of a campaign mail's List-Unsubscribe header, pointed at this test's server. */
-  const oneClickUrl = (email: string, list: string, now = new Date()) => {
+  const oneClickUrl = async (email: string, list: string, now = new Date()) => {
+    const notificationId = await mailTo(email, list);
     const headers = new ListUnsubscribeHeaders(tokens, {
       publicUrl: http.url,
       mailto: 'unsub@trellis.test',
     });
     return /^<([^>]+)>/.exec(
-      headers.for(email, { kind: 'marketing', list }, now)['List-Unsubscribe'],
+      headers.for(notificationId, { kind: 'marketing', list }, now)['List-Unsubscribe'],
     )![1];
   };
 
@@ -84,7 +102,7 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
 
   it('a one-click POST suppresses exactly that contact for that list, sets no cookie, and repeats harmlessly', async () => {
     await db.collection('list_suppressions').deleteMany({});
-    const url = oneClickUrl('ann@example.com', 'newsletter');
+    const url = await oneClickUrl('ann@example.com', 'newsletter');
     const first = await oneClick(url);
     expect(first.status).toBe(200);
     expect(first.headers.get('set-cookie')).toBeNull();
@@ -109,7 +127,7 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
     await db.collection('list_suppressions').deleteMany({});
     const form = new FormData();
     form.append('List-Unsubscribe', 'One-Click');
-    const res = await fetch(oneClickUrl('gmail@example.com', 'newsletter'), {
+    const res = await fetch(await oneClickUrl('gmail@example.com', 'newsletter'), {
       method: 'POST',
       body: form,
     });
@@ -122,9 +140,13 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
   it('a forged or expired token is refused (403, 400 for garbage) and writes nothing', async () => {
     await db.collection('list_suppressions').deleteMany({});
     const forgedTokens = new UnsubscribeTokens(KeyRing.parse('k1:attacker-guessed-secret-00'), DAY);
-    const forged = `${http.url}/unsubscribe?token=${forgedTokens.issue('bob@example.com', 'newsletter', new Date())}`;
+    const forged = `${http.url}/unsubscribe?token=${forgedTokens.issue(await mailTo('bob@example.com', 'newsletter'), 'newsletter', new Date())}`;
     expect((await oneClick(forged)).status).toBe(403);
-    const expired = oneClickUrl('bob@example.com', 'newsletter', new Date(Date.now() - 31 * DAY));
+    const expired = await oneClickUrl(
+      'bob@example.com',
+      'newsletter',
+      new Date(Date.now() - 31 * DAY),
+    );
     const refused = await oneClick(expired);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toMatch(/expired/);
@@ -135,7 +157,7 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
 
   it('GET shows a confirmation page without writing; its form POST suppresses with source confirm-page', async () => {
     await db.collection('list_suppressions').deleteMany({});
-    const url = oneClickUrl('carol@example.com', 'product-news');
+    const url = await oneClickUrl('carol@example.com', 'product-news');
     const page = await fetch(url);
     expect(page.status).toBe(200);
     const html = await page.text();
@@ -170,8 +192,13 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
   it('a signed provider webhook records a hard bounce and a complaint and suppresses both addresses', async () => {
     const notificationId = randomUUID();
     await db
-      .collection<{ _id: string; recipient: string; cc: string[] }>('notifications')
-      .insertOne({ _id: notificationId, recipient: 'dave@example.com', cc: ['erin@example.com'] });
+      .collection<{ _id: string; recipient: string; cc: string[]; state: string }>('notifications')
+      .insertOne({
+        _id: notificationId,
+        recipient: 'dave@example.com',
+        cc: ['erin@example.com'],
+        state: 'SENT',
+      });
     const body = JSON.stringify({
       events: [
         {
@@ -193,9 +220,13 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
       .sort({ _id: 1 })
       .toArray();
     expect(suppressed).toMatchObject([
-      { _id: 'dave@example.com', reason: 'BOUNCED', comment: '5.1.1 550 no user' },
+      { _id: 'dave@example.com', reason: 'HARD_BOUNCE', comment: '5.1.1 550 no user' },
       { _id: 'erin@example.com', reason: 'COMPLAINED' },
     ]);
+    // The bounce of its recipient (To) moved the notification; the cc's complaint did not.
+    expect(
+      await db.collection('notifications').findOne({ _id: notificationId } as never),
+    ).toMatchObject({ state: 'BOUNCED', lastError: '5.1.1 550 no user' });
   });
 
   it('refuses an unsigned, wrongly signed or stale webhook (401) and a malformed one (400), recording nothing', async () => {

@@ -42,8 +42,15 @@ describe('the notification-service starts its HTTP endpoint and bounce intake fr
         mailto: 'unsubscribe@trellis.test',
       },
     );
+    // A newsletter mail to Ann: the token names its notification.
+    const { notifications } = await svc.client.sendEmail({
+      to: ['ann@example.com'],
+      inline: { subject: 'News', textBody: 'Hello', htmlBody: '' },
+      idempotencyKey: 'news-1',
+      category: 'newsletter',
+    });
     const link = /^<([^>]+)>/.exec(
-      headers.for('ann@example.com', { kind: 'marketing', list: 'newsletter' }, new Date())[
+      headers.for(notifications[0].id, { kind: 'marketing', list: 'newsletter' }, new Date())[
         'List-Unsubscribe'
       ],
     )![1];

@@ -9,7 +9,7 @@ import {
   type BounceSmtpListener,
 } from '../src/adapters/bounce-intake/smtp-listener';
 import { MongoBounceRecorder } from '../src/adapters/mongo/bounce-recorder.repository';
-import { MongoNotificationRecipients } from '../src/adapters/mongo/notification-recipients.reader';
+import { MongoNotificationRepository } from '../src/adapters/mongo/notification.repository';
 import { dkimTransportOption } from '../src/adapters/smtp/dkim-options';
 import { composeMessage } from '../src/adapters/smtp/mime-message';
 import { RecordDeliveryReport } from '../src/app/record-delivery-report.command';
@@ -55,7 +55,13 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
       recordDeliveryReport: new RecordDeliveryReport({
         verp,
         bounces,
-        notifications: new MongoNotificationRecipients(db),
+        // No relay here: outbox messages are written, nobody publishes them.
+        notifications: new MongoNotificationRepository(
+          client,
+          db,
+          { append: async () => undefined },
+          { notify: () => undefined },
+        ),
         clock: () => new Date(),
       }),
       logger: captureLogger().logger,
@@ -73,8 +79,8 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
   const send = async (to: string, notificationId: string, kind: 'marketing' | 'transactional') => {
     // The notification the mail belongs to (the intake checks a DSN names one of its recipients).
     await db
-      .collection<{ _id: string; recipient: string; cc: string[] }>('notifications')
-      .insertOne({ _id: notificationId, recipient: to, cc: [] });
+      .collection<{ _id: string; recipient: string; cc: string[]; state: string }>('notifications')
+      .insertOne({ _id: notificationId, recipient: to, cc: [], state: 'SENT' });
     return nodemailer
       .createTransport({
         url: sink.url,
@@ -97,8 +103,8 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
             messageId: `<${notificationId}@trellis>`,
             headers:
               kind === 'marketing'
-                ? headers.for(to, { kind: 'marketing', list: 'newsletter' }, new Date())
-                : headers.for(to, { kind: 'transactional' }, new Date()),
+                ? headers.for(notificationId, { kind: 'marketing', list: 'newsletter' }, new Date())
+                : headers.for(notificationId, { kind: 'transactional' }, new Date()),
           },
           'b0undary',
         ),
@@ -133,12 +139,20 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
       { what: 'the bounce suppression' },
     );
     expect(suppression).toMatchObject({
-      reason: 'BOUNCED',
+      reason: 'HARD_BOUNCE',
       comment: expect.stringMatching(/^5\.1\.1 smtp; 550/),
     });
     expect(
       await db.collection('delivery_reports').findOne({ '_id.notification_id': notificationId }),
     ).toMatchObject({ _id: { recipient: 'gone@example.test', kind: 'hard' }, source: 'dsn' });
+    // The notification moved SENT → BOUNCED once the intake accepted the DSN.
+    await waitFor(
+      async () =>
+        (await db.collection('notifications').findOne({ _id: notificationId } as never))?.state ===
+        'BOUNCED',
+      { what: 'the notification BOUNCED' },
+    );
+    await waitFor(() => sink.sentDsns().length > 0, { what: 'the sink to log its DSN as sent' });
     expect(sink.sentDsns()).toMatchObject([{ recipient: 'gone@example.test', status: '5.1.1' }]);
   });
 
@@ -156,7 +170,7 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
       await waitFor(() =>
         db.collection<{ _id: string }>('suppressions').findOne({ _id: 'full@example.test' }),
       ),
-    ).toMatchObject({ reason: 'BOUNCED', comment: expect.stringMatching(/^2 soft bounces/) });
+    ).toMatchObject({ reason: 'SOFT_BOUNCE', comment: expect.stringMatching(/^2 soft bounces/) });
   });
 
   it('refuses mail to a return path it did not issue at RCPT TO (550), so no DSN data is taken', async () => {

@@ -33,6 +33,8 @@ export const eventTypes = {
   'trellis.notification.v1.NotificationSent': notificationV1.NotificationSent,
   'trellis.notification.v1.NotificationFailed': notificationV1.NotificationFailed,
   'trellis.notification.v1.NotificationSuppressed': notificationV1.NotificationSuppressed,
+  'trellis.notification.v1.NotificationBounced': notificationV1.NotificationBounced,
+  'trellis.notification.v1.NotificationComplained': notificationV1.NotificationComplained,
 } as const;
 
 /** A fully qualified event type name, e.g. "trellis.account.v1.TransferCompleted". */

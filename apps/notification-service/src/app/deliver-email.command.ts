@@ -8,6 +8,11 @@ import {
   scheduleRetry,
   suppress,
 } from '../domain/notification';
+import { enhancedStatusOf } from '../domain/delivery-report';
+import type { BounceRecorder } from './ports/bounce-recorder.port';
+import type { ListSuppressionStore } from './ports/list-suppression.port';
+import type { ListUnsubscribeHeaders } from './support/list-unsubscribe-headers';
+import type { VerpAddresses } from './support/verp';
 import type { RenderedContent, TemplateRenderer } from '../domain/template-engine';
 import type { MailSender } from './ports/mail-sender.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
@@ -29,6 +34,14 @@ export interface DeliverEmailDeps {
     /** How long a SENDING claim holds before a redelivery may take the attempt over. */
     claimMs: number;
   };
+  /** Per-category opt-outs: marketing mail to a recipient opted out of its category is not sent. */
+  listSuppressions: Pick<ListSuppressionStore, 'isSuppressedForList'>;
+  /** SMTP failures at send time: 5.x.x suppresses the address, exhausted 4.x.x retries count. */
+  bounces: Pick<BounceRecorder, 'recordBounce'>;
+  /** List-Unsubscribe headers for marketing mail (UNSUBSCRIBE_KEYS); none without. */
+  unsubscribeHeaders?: ListUnsubscribeHeaders;
+  /** VERP return paths naming the notification (BOUNCE_KEYS); MAIL_FROM without. */
+  verp?: VerpAddresses;
 }
 
 /** One EmailRequested work item (the Kafka adapter decodes it). */
@@ -69,6 +82,16 @@ export class DeliverEmail {
       await deps.notifications.update(claimed.id, (n) => suppress(n, attempt, deps.runtime.now()));
       return 'suppressed';
     }
+    const { category } = claimed;
+    if (
+      category &&
+      (await deps.listSuppressions.isSuppressedForList(claimed.recipient, category))
+    ) {
+      await deps.notifications.update(claimed.id, (n) =>
+        suppress(n, attempt, deps.runtime.now(), 'category'),
+      );
+      return 'suppressed';
+    }
 
     let rendered: RenderedContent;
     try {
@@ -93,7 +116,16 @@ export class DeliverEmail {
       headers: {
         ...(traceId ? { 'X-Trellis-Trace-Id': traceId } : {}),
         'X-Trellis-Notification-Id': claimed.id,
+        // Marketing mail only: transactional mail (no category) is not unsubscribable.
+        ...(category
+          ? deps.unsubscribeHeaders?.for(
+              claimed.id,
+              { kind: 'marketing', list: category },
+              deps.runtime.now(),
+            )
+          : {}),
       },
+      returnPath: deps.verp?.encode(claimed.id),
     });
 
     const { subject } = rendered;
@@ -105,6 +137,19 @@ export class DeliverEmail {
       return 'sent';
     }
     if (outcome.permanent || attempt >= deps.settings.retry.maxAttempts) {
+      // The server's verdict on the address: a 5xx suppresses it, a 4xx after every retry counts
+      // towards SOFT_BOUNCE_LIMIT. Connection errors and timeouts (no code) say nothing about it.
+      if (outcome.code !== undefined) {
+        await deps.bounces.recordBounce({
+          notificationId: claimed.id,
+          recipient: claimed.recipient,
+          kind: outcome.permanent ? 'hard' : 'soft',
+          status: enhancedStatusOf(outcome.error, outcome.code),
+          diagnostic: outcome.error,
+          source: 'smtp',
+          at: now,
+        });
+      }
       // Exhausted retries also go to the DLQ topic.
       const deadLetter = outcome.permanent ? undefined : input.content;
       await deps.notifications.update(claimed.id, (n) =>

@@ -46,10 +46,10 @@ export class HandleDomainEvent {
     const { deps } = this;
     const mails = input.mails.filter((m) => isValidEmail(m.to));
     if (mails.length === 0) return 'ignored';
-    const versions = new Map<string, number>();
+    const templates = new Map<string, { version: number; category: string }>();
     for (const m of mails) {
-      if (!versions.has(m.templateId))
-        versions.set(m.templateId, (await findTemplate(deps.templates, m.templateId, 0)).version);
+      if (!templates.has(m.templateId))
+        templates.set(m.templateId, await findTemplate(deps.templates, m.templateId, 0));
     }
     const recipients = [...new Set(mails.map((m) => m.to.toLowerCase()))];
     const contacts = new Map((await deps.contacts.byEmails(recipients)).map((c) => [c.email, c]));
@@ -61,9 +61,12 @@ export class HandleDomainEvent {
         content: {
           kind: 'template',
           templateId: m.templateId,
-          templateVersion: versions.get(m.templateId)!,
+          templateVersion: templates.get(m.templateId)!.version,
           variables: m.variables,
         },
+        // The seeded templates are transactional; one an operator marked marketing is unsubscribable
+        // (the pre-send check skips recipients opted out of its category).
+        category: templates.get(m.templateId)!.category,
         contextVariables: recipientVariables(to, contacts.get(to)),
         source: 'EVENT',
         sourceRef: input.eventId,

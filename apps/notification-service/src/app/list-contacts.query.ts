@@ -1,10 +1,12 @@
-import type { Contact } from '../domain/contact';
+import type { ContactWithPreferences } from '../domain/contact';
 import { normalizeDomain } from '../domain/email-address';
 import { decodePageToken, type Page, pageSize, toPage } from '../domain/pagination';
 import type { ContactRepository } from './ports/contact.repository.port';
+import type { ListSuppressionStore } from './ports/list-suppression.port';
 
 export interface ListContactsDeps {
   contacts: ContactRepository;
+  listSuppressions: Pick<ListSuppressionStore, 'listsOf'>;
 }
 
 export class ListContacts {
@@ -14,7 +16,7 @@ export class ListContacts {
     pageSize: number;
     pageToken: string;
     emailDomain: string;
-  }): Promise<Page<Contact>> {
+  }): Promise<Page<ContactWithPreferences>> {
     const limit = pageSize(input.pageSize);
     const domain = input.emailDomain
       ? normalizeDomain(input.emailDomain, 'email_domain')
@@ -25,6 +27,13 @@ export class ListContacts {
       { domain, afterEmail: after ? String(after[0]) : undefined },
       limit + 1,
     );
-    return toPage(rows, limit, (c) => [c.email], filter);
+    // One query for the page's opt-outs.
+    const lists = await this.deps.listSuppressions.listsOf(rows.map((c) => c.email));
+    return toPage(
+      rows.map((c) => ({ ...c, optedOutCategories: lists.get(c.email) ?? [] })),
+      limit,
+      (c) => [c.email],
+      filter,
+    );
   }
 }

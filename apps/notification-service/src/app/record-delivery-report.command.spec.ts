@@ -1,6 +1,7 @@
 import type { BounceRecord, ComplaintRecord } from '../domain/delivery-report';
 import type { BounceRecorder } from './ports/bounce-recorder.port';
-import type { NotificationRecipients } from './ports/notification-recipients.port';
+import type { Notification, Transition } from '../domain/notification';
+import type { NotificationRepository } from './ports/notification.repository.port';
 import { RecordDeliveryReport } from './record-delivery-report.command';
 import { KeyRing } from './support/key-ring';
 import { VerpAddresses } from './support/verp';
@@ -18,9 +19,19 @@ class MemoryBounces implements BounceRecorder {
 
 const at = new Date('2026-12-01T00:00:00Z');
 const id = '0b6c9f52-3f7e-4c55-9d7a-3f0b1a2c4d5e';
-const notifications: NotificationRecipients = {
-  recipientsOf: async (n) => (n === id ? ['ann@example.com', 'bob@example.com'] : undefined),
+const sent = { id, recipient: 'ann@example.com', cc: ['bob@example.com'], state: 'SENT' };
+/** The notification as the transitions left it. */
+let stored: Notification;
+const notifications: Pick<NotificationRepository, 'findById' | 'update'> = {
+  findById: async (n) => (n === id ? stored : undefined),
+  update: async (_id: string, change: (n: Notification) => Transition) => {
+    stored = change(stored).notification;
+    return stored;
+  },
 };
+beforeEach(() => {
+  stored = { ...sent, category: '', lastError: '' } as unknown as Notification;
+});
 const verp = new VerpAddresses(KeyRing.parse('k1:first-secret-0123456789'), 'bounce.trellis.test');
 
 describe('RecordDeliveryReport', () => {
@@ -41,6 +52,10 @@ describe('RecordDeliveryReport', () => {
       ],
     });
     expect(result).toEqual({ ok: true, notificationId: id, bounces: 1, complaints: 0 });
+    expect(stored).toMatchObject({
+      state: 'BOUNCED',
+      lastError: '5.1.1 smtp; 550 5.1.1 no such user',
+    });
     expect(bounces.bounces).toEqual([
       {
         notificationId: id,
@@ -89,6 +104,8 @@ describe('RecordDeliveryReport', () => {
       complaint: { recipient: 'Bob@Example.com', feedbackType: 'abuse' },
     });
     expect(bounces.bounces).toMatchObject([{ kind: 'soft', source: 'webhook', status: '4.2.2' }]);
+    // The bounce moved the notification (its To); the complaint came from a cc: no second change.
+    expect(stored).toMatchObject({ state: 'BOUNCED', lastError: '4.2.2 mailbox full' });
     expect(bounces.complaints).toEqual([
       {
         notificationId: id,
@@ -132,5 +149,21 @@ describe('RecordDeliveryReport', () => {
     ).toEqual({ ok: false, reason: 'unknown-notification' });
     expect(bounces.bounces).toEqual([]);
     expect(bounces.complaints).toEqual([]);
+    expect(stored.state).toBe('SENT');
+  });
+
+  it('marks a sent notification COMPLAINED when its recipient complains', async () => {
+    const useCase = new RecordDeliveryReport({
+      verp,
+      bounces: new MemoryBounces(),
+      notifications,
+      clock: () => at,
+    });
+    await useCase.execute({
+      via: 'webhook',
+      notificationId: id,
+      complaint: { recipient: 'ann@example.com', feedbackType: 'abuse' },
+    });
+    expect(stored).toMatchObject({ state: 'COMPLAINED', lastError: 'complaint: abuse' });
   });
 });

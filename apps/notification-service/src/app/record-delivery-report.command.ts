@@ -1,17 +1,19 @@
 import { bounceKind, type RecipientReport } from '../domain/delivery-report';
+import { bounce, complain } from '../domain/notification';
 import type { BounceRecorder } from './ports/bounce-recorder.port';
-import type { NotificationRecipients } from './ports/notification-recipients.port';
+import type { NotificationRepository } from './ports/notification.repository.port';
 import type { VerpAddresses } from './support/verp';
 
 export interface RecordDeliveryReportDeps {
   verp: VerpAddresses;
   bounces: BounceRecorder;
-  notifications: NotificationRecipients;
+  notifications: Pick<NotificationRepository, 'findById' | 'update'>;
   clock: () => Date;
 }
 
 /**
- * A report from the bounce intake: a DSN mailed to a VERP return path (the address names the
+ * A report from the bounce intake (recorded, the address suppressed per the bounce rules, and the
+ * notification moved SENT → BOUNCED / COMPLAINED by its domain transition, with its event): a DSN mailed to a VERP return path (the address names the
  * notification and is signed), or a provider's webhook event (the request is signed, the event
  * names the notification). Only the notification's own recipients may be named: the return path
  * is visible to whoever received the mail, and must not let them suppress anyone else.
@@ -42,8 +44,9 @@ export class RecordDeliveryReport {
     const notificationId =
       input.via === 'dsn' ? this.deps.verp.decode(input.returnPath) : input.notificationId;
     if (!notificationId) return { ok: false, reason: 'unknown-return-path' };
-    const recipients = await this.deps.notifications.recipientsOf(notificationId);
-    if (!recipients) return { ok: false, reason: 'unknown-notification' };
+    const notification = await this.deps.notifications.findById(notificationId);
+    if (!notification) return { ok: false, reason: 'unknown-notification' };
+    const recipients = [notification.recipient, ...notification.cc];
     const ours = (address: string) => recipients.includes(address.toLowerCase());
     if (input.via === 'dsn') {
       let bounces = 0;
@@ -54,13 +57,17 @@ export class RecordDeliveryReport {
     }
     if ('complaint' in input) {
       if (!ours(input.complaint.recipient)) return { ok: false, reason: 'not-a-recipient' };
-      await this.deps.bounces.recordComplaint({
-        notificationId,
+      const complaint = {
         recipient: input.complaint.recipient.toLowerCase(),
         feedbackType: input.complaint.feedbackType,
+      };
+      await this.deps.bounces.recordComplaint({
+        notificationId,
+        ...complaint,
         source: 'webhook',
         at,
       });
+      await this.deps.notifications.update(notificationId, (n) => complain(n, complaint, at));
       return { ok: true, notificationId, bounces: 0, complaints: 1 };
     }
     if (!ours(input.bounce.recipient)) return { ok: false, reason: 'not-a-recipient' };
@@ -76,15 +83,25 @@ export class RecordDeliveryReport {
   ): Promise<boolean> {
     const kind = bounceKind(report);
     if (!kind) return false;
+    const recipient = report.recipient.toLowerCase();
+    const { status, diagnostic } = report;
+    // Recorded (and suppressed) first: a crash before the state change is repaired by the
+    // redelivered report, as both steps are idempotent.
     await this.deps.bounces.recordBounce({
       notificationId,
-      recipient: report.recipient.toLowerCase(),
+      recipient,
       kind,
-      status: report.status,
-      diagnostic: report.diagnostic,
+      status,
+      diagnostic,
       source,
       at,
     });
+    // A "delayed" report is no verdict yet: the mail may still arrive.
+    if (report.action === 'failed') {
+      await this.deps.notifications.update(notificationId, (n) =>
+        bounce(n, { recipient, status, diagnostic, permanent: kind === 'hard' }, at),
+      );
+    }
     return true;
   }
 }

@@ -8,6 +8,7 @@ import {
 import type { Contact } from '../domain/contact';
 import type { CampaignRepository } from './ports/campaign.repository.port';
 import type { ContactRepository } from './ports/contact.repository.port';
+import type { ListSuppressionStore } from './ports/list-suppression.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
 import type { Runtime } from './ports/runtime.port';
 import type { SuppressionRepository } from './ports/suppression.repository.port';
@@ -35,6 +36,7 @@ export interface RunCampaignDeps {
   contacts: ContactRepository;
   notifications: NotificationRepository;
   suppressions: SuppressionRepository;
+  listSuppressions: Pick<ListSuppressionStore, 'suppressedForList'>;
   runtime: Runtime;
   settings: CampaignRunSettings & { messageIdDomain: string };
 }
@@ -93,7 +95,11 @@ export class RunCampaign {
     for await (const batch of recipientBatches(deps.contacts, campaign, settings.batchSize)) {
       if (!(await waitForRoom(deps.notifications, campaignId, settings, cancelled)))
         return finish('cancelled');
-      const suppressed = await deps.suppressions.suppressed(batch.map((c) => c.email));
+      const emails = batch.map((c) => c.email);
+      const [suppressed, optedOut] = await Promise.all([
+        deps.suppressions.suppressed(emails),
+        deps.listSuppressions.suppressedForList(emails, campaign.category),
+      ]);
       await deps.notifications.create(
         queueTransitions(
           batch.map((contact) => ({
@@ -110,11 +116,13 @@ export class RunCampaign {
             sourceRef: campaignId,
             dedupeKey: `campaign:${campaignId}:${contact.email}`,
             campaignId,
+            category: campaign!.category,
             traceId: campaign!.traceId,
           })),
           suppressed,
           settings.messageIdDomain,
           deps.runtime.now(),
+          optedOut,
         ),
       );
       await report('queueing');

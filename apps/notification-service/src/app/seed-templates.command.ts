@@ -1,3 +1,4 @@
+import { templateVersion } from '../domain/template';
 import { DEFAULT_TEMPLATES } from '../domain/default-templates';
 import type { Runtime } from './ports/runtime.port';
 import type { TemplateRepository } from './ports/template.repository.port';
@@ -15,7 +16,7 @@ export class SeedTemplates {
     const created: string[] = [];
     for (const { id, ...content } of DEFAULT_TEMPLATES) {
       if (await this.deps.templates.latest(id)) continue;
-      const template = { id, version: 1, ...content, createdAt: this.deps.runtime.now() };
+      const template = templateVersion(id, 1, content, this.deps.runtime.now());
       if (await this.deps.templates.create(template)) created.push(id);
     }
     return created;

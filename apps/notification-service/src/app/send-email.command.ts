@@ -5,6 +5,7 @@ import {
   validIdempotencyKey,
   ValidationError,
 } from '@trellis/platform/errors';
+import { optionalCategory } from '../domain/category';
 import { isValidEmail } from '../domain/email-address';
 import type {
   EmailContent,
@@ -15,6 +16,7 @@ import type {
 import type { Template } from '../domain/template';
 import type { TemplateRenderer } from '../domain/template-engine';
 import type { ContactRepository } from './ports/contact.repository.port';
+import type { ListSuppressionStore } from './ports/list-suppression.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
 import type { Runtime } from './ports/runtime.port';
 import type { SuppressionRepository } from './ports/suppression.repository.port';
@@ -29,6 +31,7 @@ export interface SendEmailDeps {
   templates: TemplateRepository;
   contacts: ContactRepository;
   suppressions: SuppressionRepository;
+  listSuppressions: Pick<ListSuppressionStore, 'suppressedForList'>;
   renderer: TemplateRenderer;
   callerLimit: CallerLimit;
   runtime: Runtime;
@@ -46,6 +49,8 @@ export interface SendEmailInput {
   template?: { templateId: string; templateVersion: number; variables: Record<string, unknown> };
   inline?: InlineContent;
   idempotencyKey: string;
+  /** Absent or '' = the template's category if it is marketing, else transactional. */
+  category?: string;
   caller: string;
   traceId: string;
 }
@@ -64,9 +69,13 @@ export class SendEmail {
     const { deps } = this;
     deps.callerLimit.enforce(input.caller, 'send_email_per_caller', deps.runtime.now());
     const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
+    const declared = optionalCategory(input.category ?? '');
     const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, true);
     const { content, template } = await this.resolveContent(input);
-    const requestHash = hashOf({ to, cc, content });
+    // Marketing mail names its category (unsubscribable per category); none = transactional.
+    const category = declared || template?.category || '';
+    // Requests without a category hash as before #22, so their replays still match.
+    const requestHash = hashOf(category ? { to, cc, content, category } : { to, cc, content });
 
     const contacts = new Map((await deps.contacts.byEmails(to)).map((c) => [c.email, c]));
     if (template) {
@@ -84,15 +93,19 @@ export class SendEmail {
       source: 'API',
       sourceRef: key,
       dedupeKey: `api:${key}:${i}`,
+      category,
       traceId: input.traceId,
     }));
     try {
       const now = deps.runtime.now();
-      const suppressed = await deps.suppressions.suppressed(to);
+      const [suppressed, optedOut] = await Promise.all([
+        deps.suppressions.suppressed(to),
+        category ? deps.listSuppressions.suppressedForList(to, category) : new Set<string>(),
+      ]);
       // The idempotency record commits with the notifications: a key used before fails the
       // create at once (duplicate key), and the original answer is replayed below.
       const { notifications } = await deps.notifications.create(
-        queueTransitions(specs, suppressed, deps.settings.messageIdDomain, now),
+        queueTransitions(specs, suppressed, deps.settings.messageIdDomain, now, optedOut),
         {
           sendRequest: {
             key,

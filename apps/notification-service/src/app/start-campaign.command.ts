@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from '@trellis/platform/errors';
 import { attachJob, type Campaign, type CampaignRecipients } from '../domain/campaign';
+import { DEFAULT_MARKETING_CATEGORY, optionalCategory } from '../domain/category';
 import { isValidEmail, normalizeDomain } from '../domain/email-address';
 import { CONTACT_ID } from '../domain/ids';
 import type { CampaignJobs } from './ports/campaign-jobs.port';
@@ -31,6 +32,8 @@ export interface StartCampaignInput {
   recipients?: CampaignRecipients;
   cc: string[];
   variables: Record<string, unknown>;
+  /** Absent or '' = the template's category, else DEFAULT_MARKETING_CATEGORY. */
+  category?: string;
   idempotencyKey: string;
   caller: string;
   traceId: string;
@@ -50,7 +53,10 @@ export class StartCampaign {
     deps.callerLimit.enforce(input.caller, 'start_campaign_per_caller', deps.runtime.now());
     const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, false);
     const recipients = validateRecipients(input);
+    const declared = optionalCategory(input.category ?? '');
     const template = await findTemplate(deps.templates, input.templateId, 0);
+    // Campaign mail is marketing mail: it always has a category, so it is always unsubscribable.
+    const category = declared || template.category || DEFAULT_MARKETING_CATEGORY;
     if (recipients.kind === 'contacts') {
       const missing = await deps.contacts.missingIds(recipients.contactIds);
       if (missing.length > 0) {
@@ -64,6 +70,7 @@ export class StartCampaign {
       recipients,
       cc,
       variables: input.variables,
+      ...(declared ? { category: declared } : {}),
     });
 
     if (key) {
@@ -81,6 +88,7 @@ export class StartCampaign {
       recipients,
       cc,
       variables: input.variables,
+      category,
       idempotencyKey: key,
       requestHash,
       cancelRequested: false,

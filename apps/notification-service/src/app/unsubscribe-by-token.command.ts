@@ -1,10 +1,12 @@
 import type { UnsubscribeSource } from '../domain/list-suppression';
 import type { ListSuppressionStore } from './ports/list-suppression.port';
+import type { NotificationRepository } from './ports/notification.repository.port';
 import type { UnsubscribeTokens } from './support/unsubscribe-token';
 
 export interface UnsubscribeByTokenDeps {
   tokens: UnsubscribeTokens;
-  listSuppressions: ListSuppressionStore;
+  listSuppressions: Pick<ListSuppressionStore, 'suppressForList'>;
+  notifications: Pick<NotificationRepository, 'findById'>;
   clock: () => Date;
 }
 
@@ -15,11 +17,16 @@ export interface UnsubscribeByTokenInput {
 
 export type UnsubscribeByTokenResult =
   | { ok: true; list: string; created: boolean }
-  | { ok: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
+  | {
+      ok: false;
+      reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' | 'unknown-notification';
+    };
 
 /**
- * The one-click (RFC 8058) and confirmation-page unsubscribe: the signed token alone names the
- * address and the list — no lookup, no login — and a bad or expired token writes nothing.
+ * The one-click (RFC 8058) and confirmation-page unsubscribe: the signed token alone says which
+ * mail and which category — verified with no lookup, no login — and a bad or expired token writes
+ * nothing. Only then is the token's notification read for its recipient, whose opt-out of the
+ * category is recorded with the source.
  */
 export class UnsubscribeByToken {
   constructor(private readonly deps: UnsubscribeByTokenDeps) {}
@@ -28,9 +35,11 @@ export class UnsubscribeByToken {
     const now = this.deps.clock();
     const check = this.deps.tokens.verify(input.token, now);
     if (!check.ok) return check;
-    const { email, list } = check.claim;
+    const { notificationId, list } = check.claim;
+    const notification = await this.deps.notifications.findById(notificationId);
+    if (!notification) return { ok: false, reason: 'unknown-notification' };
     const { created } = await this.deps.listSuppressions.suppressForList({
-      email,
+      email: notification.recipient,
       list,
       source: input.source,
       createdAt: now,
@@ -38,7 +47,7 @@ export class UnsubscribeByToken {
     return { ok: true, list, created };
   }
 
-  /** Checks a token without writing (the GET confirmation page). */
+  /** Checks a token without writing or reading anything (the GET confirmation page). */
   preview(token: string): UnsubscribeByTokenResult {
     const check = this.deps.tokens.verify(token, this.deps.clock());
     return check.ok ? { ok: true, list: check.claim.list, created: false } : check;

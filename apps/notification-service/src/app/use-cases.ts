@@ -15,6 +15,7 @@ import type { RenderTemplate } from './render-template.query';
 import type { SendEmail } from './send-email.command';
 import type { StartCampaign } from './start-campaign.command';
 import type { Unsubscribe } from './unsubscribe.command';
+import type { UpdateContactPreferences } from './update-contact-preferences.command';
 import type { UpdateTemplate } from './update-template.command';
 
 /** What the gRPC handler gets: one use case per RPC, nothing else. */
@@ -28,6 +29,7 @@ export interface NotificationUseCases {
   getContact: GetContact;
   listContacts: ListContacts;
   deleteContact: DeleteContact;
+  updateContactPreferences: UpdateContactPreferences;
   unsubscribe: Unsubscribe;
   listSuppressions: ListSuppressions;
   removeSuppression: RemoveSuppression;

@@ -29,6 +29,8 @@ export interface Campaign {
   recipients: CampaignRecipients;
   cc: string[];
   variables: Record<string, unknown>;
+  /** The category of its (marketing) mails. */
+  category: string;
   idempotencyKey: string;
   requestHash: string;
   cancelRequested: boolean;

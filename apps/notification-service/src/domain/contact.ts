@@ -19,6 +19,9 @@ export interface Contact {
   createdAt: Date;
 }
 
+/** A contact as the directory RPCs show it: with the categories it opted out of, sorted. */
+export type ContactWithPreferences = Contact & { optedOutCategories: string[] };
+
 export interface NewContact {
   email: string;
   name: string;

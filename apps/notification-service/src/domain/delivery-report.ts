@@ -29,8 +29,8 @@ export interface BounceRecord {
   kind: BounceKind;
   status: string;
   diagnostic: string;
-  /** Where it was learnt: an asynchronous DSN or a provider's webhook event. */
-  source: 'dsn' | 'webhook';
+  /** Where it was learnt: the SMTP reply at send time, an asynchronous DSN or a provider's webhook event. */
+  source: 'smtp' | 'dsn' | 'webhook';
   at: Date;
 }
 
@@ -41,4 +41,13 @@ export interface ComplaintRecord {
   feedbackType: string;
   source: 'arf' | 'webhook';
   at: Date;
+}
+
+/**
+ * The enhanced status code (RFC 3463) of an SMTP reply, e.g. "550 5.1.1 no such user" → "5.1.1";
+ * a reply without one gets the class of its basic code ("550 no" → "5.0.0").
+ */
+export function enhancedStatusOf(reply: string, code: number): string {
+  const match = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(reply);
+  return match ? `${match[1]}.${match[2]}.${match[3]}` : `${Math.floor(code / 100)}.0.0`;
 }

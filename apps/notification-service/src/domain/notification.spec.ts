@@ -1,6 +1,8 @@
 import { PreconditionFailedError } from '@trellis/platform/errors';
 import { type Campaign, cancel, end } from './campaign';
 import {
+  bounce,
+  complain,
   type DeliveryContent,
   fail,
   markSent,
@@ -125,6 +127,75 @@ describe('notification delivery transitions', () => {
   });
 });
 
+describe('marketing mail, bounces and complaints', () => {
+  const newsletter = (suppressed: false | 'address' | 'category') =>
+    queue(
+      {
+        id: 'n-2',
+        recipient: 'a@example.com',
+        cc: ['c@example.com'],
+        ...content,
+        source: 'CAMPAIGN',
+        sourceRef: 'c-1',
+        dedupeKey: 'campaign:c-1:a@example.com',
+        category: 'newsletter',
+        traceId: '',
+      },
+      suppressed,
+      'mail.example.com',
+      t0,
+    ).notification;
+  const sent = (): Notification => ({ ...newsletter(false), state: 'SENT', attempts: 1 });
+
+  it('queue keeps the category (transactional: none) and says why a mail is suppressed', () => {
+    expect(queued().notification.category).toBe('');
+    expect(newsletter(false)).toMatchObject({ state: 'QUEUED', category: 'newsletter' });
+    expect(newsletter('category')).toMatchObject({
+      state: 'SUPPRESSED',
+      lastError: 'SUPPRESSED: opted out of newsletter',
+    });
+    expect(newsletter('address').lastError).toBe('SUPPRESSED');
+    const claimed = { ...newsletter(false), state: 'SENDING' as const, attempts: 1 };
+    expect(suppress(claimed, 1, t1, 'category').notification.lastError).toBe(
+      'SUPPRESSED: opted out of newsletter',
+    );
+  });
+
+  it('bounce: SENT → BOUNCED with NotificationBounced, only for its own recipient', () => {
+    const report = { recipient: 'A@Example.com', status: '5.1.1', diagnostic: '550 gone' };
+    const { notification, events } = bounce(sent(), { ...report, permanent: true }, t1);
+    expect(notification).toMatchObject({ state: 'BOUNCED', lastError: '5.1.1 550 gone' });
+    expect(events).toEqual([
+      {
+        type: 'NotificationBounced',
+        notification,
+        status: '5.1.1',
+        diagnostic: '550 gone',
+        permanent: true,
+        at: t1,
+      },
+    ]);
+    // A cc's bounce, a second report, or a mail never sent changes nothing.
+    const cc = { ...report, recipient: 'c@example.com', permanent: true };
+    expect(bounce(sent(), cc, t1).events).toEqual([]);
+    expect(bounce(notification, { ...report, permanent: true }, t1).events).toEqual([]);
+    expect(bounce(sending(), { ...report, permanent: true }, t1).events).toEqual([]);
+  });
+
+  it('complain: SENT → COMPLAINED with NotificationComplained', () => {
+    const { notification, events } = complain(
+      sent(),
+      { recipient: 'a@example.com', feedbackType: 'abuse' },
+      t1,
+    );
+    expect(notification).toMatchObject({ state: 'COMPLAINED', lastError: 'complaint: abuse' });
+    expect(events.map((e) => e.type)).toEqual(['NotificationComplained']);
+    expect(
+      complain(notification, { recipient: 'a@example.com', feedbackType: 'abuse' }, t1).events,
+    ).toEqual([]);
+  });
+});
+
 describe('campaign transitions', () => {
   const campaign = (state: Campaign['state']): Campaign => ({
     id: 'c-1',
@@ -136,6 +207,7 @@ describe('campaign transitions', () => {
     recipients: { kind: 'domain', domain: 'example.com' },
     cc: [],
     variables: {},
+    category: 'marketing',
     idempotencyKey: '',
     requestHash: '',
     cancelRequested: false,

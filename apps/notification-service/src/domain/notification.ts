@@ -1,7 +1,24 @@
-export type NotificationState = 'QUEUED' | 'SENDING' | 'SENT' | 'FAILED' | 'SUPPRESSED';
+export type NotificationState =
+  'QUEUED' | 'SENDING' | 'SENT' | 'FAILED' | 'SUPPRESSED' | 'BOUNCED' | 'COMPLAINED';
 export type NotificationSource = 'API' | 'EVENT' | 'CAMPAIGN';
 
-export const FINAL_STATES: readonly NotificationState[] = ['SENT', 'FAILED', 'SUPPRESSED'];
+export const FINAL_STATES: readonly NotificationState[] = [
+  'SENT',
+  'FAILED',
+  'SUPPRESSED',
+  'BOUNCED',
+  'COMPLAINED',
+];
+
+/**
+ * Why a notification is SUPPRESSED: its address is on the suppression list (`true` / 'address'),
+ * or its recipient opted out of the mail's category ('category').
+ */
+export type SuppressedBecause = 'address' | 'category';
+
+function suppressionError(n: Pick<Notification, 'category'>, because: SuppressedBecause): string {
+  return because === 'category' ? `SUPPRESSED: opted out of ${n.category}` : 'SUPPRESSED';
+}
 
 /** Literal content of an email (no Handlebars). */
 export interface InlineContent {
@@ -35,6 +52,8 @@ export interface Notification {
   messageId: string;
   smtpMessageId: string;
   campaignId: string;
+  /** Marketing mail's category (unsubscribable per category); '' for transactional mail. */
+  category: string;
   source: NotificationSource;
   sourceRef: string;
   traceId: string;
@@ -84,6 +103,8 @@ export interface NewNotification {
   sourceRef: string;
   dedupeKey: string;
   campaignId?: string;
+  /** Marketing mail's category; absent or '' for transactional mail. */
+  category?: string;
   traceId: string;
   /** The rendered subject when known at queue time. */
   subject?: string;
@@ -113,7 +134,16 @@ export type NotificationEvent =
       permanent: boolean;
       at: Date;
     }
-  | { type: 'NotificationSuppressed'; notification: Notification; at: Date };
+  | { type: 'NotificationSuppressed'; notification: Notification; at: Date }
+  | {
+      type: 'NotificationBounced';
+      notification: Notification;
+      status: string;
+      diagnostic: string;
+      permanent: boolean;
+      at: Date;
+    }
+  | { type: 'NotificationComplained'; notification: Notification; feedbackType: string; at: Date };
 
 export interface Transition {
   notification: Notification;
@@ -132,11 +162,14 @@ export interface DeliveryContent {
  */
 export function queue(
   spec: NewNotification,
-  suppressed: boolean,
+  suppressed: boolean | SuppressedBecause,
   messageIdDomain: string,
   now: Date,
 ): Transition {
   const { content } = spec;
+  const because: SuppressedBecause | undefined =
+    suppressed === true ? 'address' : suppressed === false ? undefined : suppressed;
+  const category = spec.category ?? '';
   const notification: Notification = {
     id: spec.id,
     recipient: spec.recipient,
@@ -144,13 +177,14 @@ export function queue(
     templateId: content.kind === 'template' ? content.templateId : '',
     templateVersion: content.kind === 'template' ? content.templateVersion : 0,
     subject: spec.subject ?? (content.kind === 'inline' ? content.inline.subject : ''),
-    state: suppressed ? 'SUPPRESSED' : 'QUEUED',
+    state: because ? 'SUPPRESSED' : 'QUEUED',
     attempts: 0,
-    lastError: suppressed ? 'SUPPRESSED' : '',
+    lastError: because ? suppressionError({ category }, because) : '',
     smtpResponse: '',
     messageId: messageIdFor(spec.id, messageIdDomain),
     smtpMessageId: '',
     campaignId: spec.campaignId ?? '',
+    category,
     source: spec.source,
     sourceRef: spec.sourceRef,
     traceId: spec.traceId,
@@ -161,7 +195,7 @@ export function queue(
   return {
     notification,
     events: [
-      suppressed
+      because
         ? { type: 'NotificationSuppressed', notification, at: now }
         : {
             type: 'EmailRequested',
@@ -186,13 +220,18 @@ function holdsClaim(n: Notification, attempt: number): boolean {
 
 const unchanged = (notification: Notification): Transition => ({ notification, events: [] });
 
-/** SENDING → SUPPRESSED: the recipient was suppressed after the mail was queued. */
-export function suppress(n: Notification, attempt: number, now: Date): Transition {
+/** SENDING → SUPPRESSED: the recipient was suppressed (or opted out) after the mail was queued. */
+export function suppress(
+  n: Notification,
+  attempt: number,
+  now: Date,
+  because: SuppressedBecause = 'address',
+): Transition {
   if (!holdsClaim(n, attempt)) return unchanged(n);
   const notification: Notification = {
     ...n,
     state: 'SUPPRESSED',
-    lastError: 'SUPPRESSED',
+    lastError: suppressionError(n, because),
     updatedAt: now,
   };
   return { notification, events: [{ type: 'NotificationSuppressed', notification, at: now }] };
@@ -292,5 +331,55 @@ export function scheduleRetry(
           },
         ]
       : [],
+  };
+}
+
+/**
+ * SENT → BOUNCED: a delivery status notification (or a provider event) says the mail did not
+ * reach its recipient after all. Only a failure of the notification's own recipient (To) counts;
+ * any other state (already bounced, never sent) is left as it is.
+ */
+export function bounce(
+  n: Notification,
+  report: { recipient: string; status: string; diagnostic: string; permanent: boolean },
+  now: Date,
+): Transition {
+  if (n.state !== 'SENT' || report.recipient.toLowerCase() !== n.recipient) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'BOUNCED',
+    lastError: `${report.status} ${report.diagnostic}`.trim(),
+    updatedAt: now,
+  };
+  const { status, diagnostic, permanent } = report;
+  return {
+    notification,
+    events: [{ type: 'NotificationBounced', notification, status, diagnostic, permanent, at: now }],
+  };
+}
+
+/** SENT → COMPLAINED: the recipient (To) marked the delivered mail as spam. */
+export function complain(
+  n: Notification,
+  complaint: { recipient: string; feedbackType: string },
+  now: Date,
+): Transition {
+  if (n.state !== 'SENT' || complaint.recipient.toLowerCase() !== n.recipient) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'COMPLAINED',
+    lastError: `complaint: ${complaint.feedbackType}`,
+    updatedAt: now,
+  };
+  return {
+    notification,
+    events: [
+      {
+        type: 'NotificationComplained',
+        notification,
+        feedbackType: complaint.feedbackType,
+        at: now,
+      },
+    ],
   };
 }

@@ -1,4 +1,5 @@
 import { type FieldViolation, requireFields, ValidationError } from '@trellis/platform/errors';
+import { categoryViolation, DEFAULT_MARKETING_CATEGORY } from './category';
 import { TEMPLATE_ID } from './ids';
 import { checkTemplateSyntax } from './template-engine';
 
@@ -11,13 +12,18 @@ export interface Template {
   subject: string;
   textBody: string;
   htmlBody: string;
+  /** Marketing mail is unsubscribable (List-Unsubscribe); transactional mail is not. */
+  marketing: boolean;
+  /** The default category of a marketing template's mail; '' for a transactional one. */
+  category: string;
   createdAt: Date;
 }
 
 export type TemplateContent = Pick<
   Template,
   'displayName' | 'description' | 'subject' | 'textBody' | 'htmlBody'
->;
+> &
+  Partial<Pick<Template, 'marketing' | 'category'>>;
 
 const MAX_BODY = 1024 * 1024;
 
@@ -50,6 +56,17 @@ export function validateTemplateContent(content: TemplateContent): void {
     const source = field === 'text_body' ? content.textBody : content.htmlBody;
     if (source.length > MAX_BODY) violations.push({ field, description: 'must be at most 1 MiB' });
   }
+  const category = content.category?.trim() ?? '';
+  if (category && !content.marketing) {
+    violations.push({
+      field: 'category',
+      description:
+        'only a marketing template has a category (transactional mail is not unsubscribable)',
+    });
+  } else if (category) {
+    const violation = categoryViolation('category', category);
+    if (violation) violations.push(violation);
+  }
   if (violations.length > 0) throw new ValidationError(violations);
   checkTemplateSyntax([
     ['subject', content.subject],
@@ -73,6 +90,8 @@ export function templateVersion(
     subject: content.subject,
     textBody: content.textBody,
     htmlBody: content.htmlBody,
+    marketing: content.marketing ?? false,
+    category: content.marketing ? content.category?.trim() || DEFAULT_MARKETING_CATEGORY : '',
     createdAt: now,
   };
 }

@@ -1,4 +1,5 @@
 export { waitFor } from './wait-for';
+export { freePort } from './free-port';
 export { bufCurl, type BufCurlResult } from './buf-curl';
 export { captureLogger } from './capture-logger';
 export { RawGrpcClient, type RawCallResult } from './raw-grpc';

@@ -31,6 +31,8 @@ export function notificationHandler(
         subject: req.subject,
         textBody: req.textBody,
         htmlBody: req.htmlBody,
+        marketing: req.marketing,
+        category: req.category,
       });
       return N.CreateTemplateResponse.fromPartial({ template: toTemplate(template) });
     },
@@ -54,6 +56,8 @@ export function notificationHandler(
         subject: req.subject,
         textBody: req.textBody,
         htmlBody: req.htmlBody,
+        marketing: req.marketing,
+        category: req.category,
       });
       return { template: toTemplate(template) };
     },
@@ -87,11 +91,19 @@ export function notificationHandler(
     },
     async listContacts(req) {
       const page = await useCases.listContacts.execute(req);
-      return { contacts: page.items.map(toContact), nextPageToken: page.nextPageToken };
+      return { contacts: page.items.map((c) => toContact(c)), nextPageToken: page.nextPageToken };
     },
     async deleteContact(req) {
       await useCases.deleteContact.execute({ contactId: req.contactId });
       return {};
+    },
+    async updateContactPreferences(req) {
+      const contact = await useCases.updateContactPreferences.execute({
+        contactId: req.contactId,
+        optOut: req.optOut,
+        optIn: req.optIn,
+      });
+      return { contact: toContact(contact) };
     },
     async unsubscribe(req) {
       const suppression = await useCases.unsubscribe.execute({
@@ -122,6 +134,7 @@ export function notificationHandler(
           : undefined,
         inline: req.inline,
         idempotencyKey: req.idempotencyKey,
+        category: req.category,
         caller: callerIdentityOf(context),
         traceId: activeTraceId(),
       });
@@ -162,6 +175,7 @@ export function notificationHandler(
             : undefined,
         cc: req.cc,
         variables: req.variables ?? {},
+        category: req.category,
         idempotencyKey: req.idempotencyKey,
         caller: callerIdentityOf(context),
         traceId: activeTraceId(),

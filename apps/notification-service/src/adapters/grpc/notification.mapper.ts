@@ -21,10 +21,12 @@ export function toTemplate(t: Template): notificationV1.Template {
     textBody: t.textBody,
     htmlBody: t.htmlBody,
     createdAt: t.createdAt,
+    marketing: t.marketing,
+    category: t.category,
   });
 }
 
-export function toContact(c: Contact): notificationV1.Contact {
+export function toContact(c: Contact & { optedOutCategories?: string[] }): notificationV1.Contact {
   return N.Contact.fromPartial({
     id: c.id,
     email: c.email,
@@ -32,6 +34,7 @@ export function toContact(c: Contact): notificationV1.Contact {
     address: c.address,
     attributes: c.attributes,
     createdAt: c.createdAt,
+    optedOutCategories: c.optedOutCategories ?? [],
   });
 }
 
@@ -53,6 +56,8 @@ const REASONS: Record<SuppressionReason, notificationV1.SuppressionReason> = {
   BOUNCED: N.SuppressionReason.SUPPRESSION_REASON_BOUNCED,
   COMPLAINED: N.SuppressionReason.SUPPRESSION_REASON_COMPLAINED,
   MANUAL: N.SuppressionReason.SUPPRESSION_REASON_MANUAL,
+  HARD_BOUNCE: N.SuppressionReason.SUPPRESSION_REASON_HARD_BOUNCE,
+  SOFT_BOUNCE: N.SuppressionReason.SUPPRESSION_REASON_SOFT_BOUNCE,
 };
 
 export function fromSuppressionReason(reason: notificationV1.SuppressionReason): SuppressionReason {
@@ -77,6 +82,8 @@ const STATES: Record<NotificationState, notificationV1.NotificationState> = {
   SENT: N.NotificationState.NOTIFICATION_STATE_SENT,
   FAILED: N.NotificationState.NOTIFICATION_STATE_FAILED,
   SUPPRESSED: N.NotificationState.NOTIFICATION_STATE_SUPPRESSED,
+  BOUNCED: N.NotificationState.NOTIFICATION_STATE_BOUNCED,
+  COMPLAINED: N.NotificationState.NOTIFICATION_STATE_COMPLAINED,
 };
 
 export function fromNotificationState(
@@ -116,6 +123,7 @@ export function toNotification(n: Notification): notificationV1.Notification {
     sentAt: n.sentAt,
     nextAttemptAt: n.state === 'QUEUED' ? n.nextAttemptAt : undefined,
     smtpMessageId: n.smtpMessageId,
+    category: n.category,
   });
 }
 
@@ -150,5 +158,6 @@ export function toCampaign(c: Campaign, progress?: CampaignProgress): notificati
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
     finishedAt: c.finishedAt,
+    category: c.category,
   });
 }

@@ -153,6 +153,8 @@ function unsubscribeGet(settings: NotificationHttpSettings, url: URL, res: Serve
 function refuseBadToken(result: UnsubscribeByTokenResult): void {
   if (result.ok) return;
   if (result.reason === 'malformed') throw new HttpError(400, 'malformed unsubscribe token');
+  // Signed by us, but its mail is gone: nothing to unsubscribe.
+  if (result.reason === 'unknown-notification') throw new HttpError(404, 'unknown mail');
   throw new HttpError(
     403,
     result.reason === 'expired' ? 'unsubscribe link expired' : 'invalid unsubscribe token',

@@ -29,11 +29,12 @@ export interface BounceRecorderSettings {
 }
 
 /**
- * Records bounces and complaints in `delivery_reports` (one per notification, recipient and kind:
+ * Records bounces (SMTP replies at send time, DSNs, webhook events) and complaints in `delivery_reports` (one per notification, recipient and kind:
  * a DSN delivered twice counts once) and suppresses the address in `suppressions` on a hard
  * bounce, a complaint, or the N-th soft bounce in the window. Two idempotent inserts rather than
  * a transaction: a crash between them is repaired by the redelivered report, which retries both.
- * Marking the notification BOUNCED / COMPLAINED is the notification repository's (later round).
+ * Marking the notification BOUNCED / COMPLAINED is the use case's, through the notification
+ * repository.
  */
 export class MongoBounceRecorder implements BounceRecorder {
   private readonly reports: Collection<DeliveryReportDoc>;
@@ -62,7 +63,7 @@ export class MongoBounceRecorder implements BounceRecorder {
     });
     const comment = `${b.status} ${b.diagnostic}`.trim();
     if (b.kind === 'hard') {
-      await this.suppress(b.recipient, 'BOUNCED', comment, b.at);
+      await this.suppress(b.recipient, 'HARD_BOUNCE', comment, b.at);
       return;
     }
     const { softBounceLimit, softBounceWindowMs } = this.settings;
@@ -73,7 +74,7 @@ export class MongoBounceRecorder implements BounceRecorder {
       at: { $gte: new Date(b.at.getTime() - softBounceWindowMs) },
     });
     if (recent >= softBounceLimit) {
-      await this.suppress(b.recipient, 'BOUNCED', `${recent} soft bounces: ${comment}`, b.at);
+      await this.suppress(b.recipient, 'SOFT_BOUNCE', `${recent} soft bounces: ${comment}`, b.at);
     }
   }
 

@@ -2,6 +2,7 @@ import type { Collection, Db, MongoClient } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
 import { isDuplicateKeyError, withTransaction } from '@trellis/platform/mongo';
 import type { Campaign, CampaignTransition } from '../../domain/campaign';
+import { DEFAULT_MARKETING_CATEGORY } from '../../domain/category';
 import type { CampaignRepository } from '../../app/ports/campaign.repository.port';
 
 type CampaignDoc = Omit<Campaign, 'id' | 'idempotencyKey'> & {
@@ -86,5 +87,11 @@ export class MongoCampaignRepository implements CampaignRepository {
 
 function fromDoc(d: CampaignDoc): Campaign {
   const { _id, idempotencyKey, ...rest } = d;
-  return { id: _id, idempotencyKey: idempotencyKey ?? '', ...rest };
+  // Campaigns stored before #22 have no category: the default one.
+  return {
+    id: _id,
+    idempotencyKey: idempotencyKey ?? '',
+    ...rest,
+    category: rest.category ?? DEFAULT_MARKETING_CATEGORY,
+  };
 }

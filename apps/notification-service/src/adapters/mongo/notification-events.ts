@@ -90,5 +90,33 @@ function outboxMessageOf(event: NotificationEvent): OutboxMessage {
         }),
         aggregate(n.id),
       );
+    case 'NotificationBounced':
+      return toOutboxMessage(
+        topics.notificationEvents,
+        'trellis.notification.v1.NotificationBounced',
+        notificationV1.NotificationBounced.fromPartial({
+          notificationId: n.id,
+          recipient: n.recipient,
+          campaignId: n.campaignId,
+          status: event.status,
+          diagnostic: event.diagnostic,
+          permanent: event.permanent,
+          bouncedAt: event.at,
+        }),
+        aggregate(n.id),
+      );
+    case 'NotificationComplained':
+      return toOutboxMessage(
+        topics.notificationEvents,
+        'trellis.notification.v1.NotificationComplained',
+        notificationV1.NotificationComplained.fromPartial({
+          notificationId: n.id,
+          recipient: n.recipient,
+          campaignId: n.campaignId,
+          feedbackType: event.feedbackType,
+          complainedAt: event.at,
+        }),
+        aggregate(n.id),
+      );
   }
 }

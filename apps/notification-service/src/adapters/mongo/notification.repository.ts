@@ -291,10 +291,11 @@ export class MongoNotificationRepository implements NotificationRepository {
       ])
       .toArray();
     const by = new Map(rows.map((r) => [r._id, r.n]));
+    // A complaint means it was delivered; a bounce that it was not after all.
     return {
       queued: (by.get('QUEUED') ?? 0) + (by.get('SENDING') ?? 0),
-      sent: by.get('SENT') ?? 0,
-      failed: by.get('FAILED') ?? 0,
+      sent: (by.get('SENT') ?? 0) + (by.get('COMPLAINED') ?? 0),
+      failed: (by.get('FAILED') ?? 0) + (by.get('BOUNCED') ?? 0),
       suppressed: by.get('SUPPRESSED') ?? 0,
     };
   }
@@ -337,5 +338,6 @@ function toDoc(n: Notification): NotificationDoc {
 
 function fromDoc(d: NotificationDoc): Notification {
   const { _id, sendingUntil: _sendingUntil, writeToken: _writeToken, ...rest } = d;
-  return { id: _id, ...rest };
+  // Notifications stored before #22 have no category: transactional.
+  return { id: _id, ...rest, category: d.category ?? '' };
 }

@@ -13,6 +13,9 @@ interface TemplateDoc {
   subject: string;
   text_body: string;
   html_body: string;
+  /** Absent on versions stored before #22: transactional. */
+  marketing?: boolean;
+  category?: string;
   created_at: Date;
 }
 
@@ -102,6 +105,8 @@ function toDoc(t: Template, _id: string): TemplateDoc {
     subject: t.subject,
     text_body: t.textBody,
     html_body: t.htmlBody,
+    marketing: t.marketing,
+    category: t.category,
     created_at: t.createdAt,
   };
 }
@@ -115,6 +120,8 @@ function fromDoc(d: TemplateDoc): Template {
     subject: d.subject,
     textBody: d.text_body,
     htmlBody: d.html_body,
+    marketing: d.marketing ?? false,
+    category: d.category ?? '',
     createdAt: d.created_at,
   };
 }

@@ -46,7 +46,7 @@ export class NodemailerSender implements MailSender {
   async send(mail: OutgoingMail): Promise<SendOutcome> {
     try {
       const info = (await this.transport.sendMail({
-        envelope: { from: this.envelopeFrom, to: [mail.to, ...mail.cc] },
+        envelope: { from: mail.returnPath ?? this.envelopeFrom, to: [mail.to, ...mail.cc] },
         raw: composeMessage(
           {
             from: this.settings.from,
@@ -90,5 +90,6 @@ function failure(err: SmtpError): SendOutcome {
     ok: false,
     permanent: isPermanentSmtpCode(code),
     error: err.code && code === undefined ? `${err.code}: ${error}` : error,
+    ...(code !== undefined ? { code } : {}),
   };
 }

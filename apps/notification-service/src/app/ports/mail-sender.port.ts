@@ -8,6 +8,8 @@ export interface OutgoingMail {
   html: string;
   messageId: string;
   headers: Record<string, string>;
+  /** The envelope sender (MAIL FROM), e.g. the VERP bounce address; default MAIL_FROM's address. */
+  returnPath?: string;
 }
 
 /** The SMTP side; never throws for SMTP failures, it classifies them. */

@@ -21,9 +21,10 @@ export class ListUnsubscribeHeaders {
     private readonly settings: ListUnsubscribeSettings,
   ) {}
 
-  for(recipient: string, mail: MailKind, now: Date): Record<string, string> {
+  /** `notificationId`: the mail's notification, which the token names (never the address). */
+  for(notificationId: string, mail: MailKind, now: Date): Record<string, string> {
     if (mail.kind === 'transactional') return {};
-    const token = this.tokens.issue(recipient, mail.list, now);
+    const token = this.tokens.issue(notificationId, mail.list, now);
     const url = new URL('/unsubscribe', this.settings.publicUrl);
     url.searchParams.set('token', token);
     const mailto = `mailto:${this.settings.mailto}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`;

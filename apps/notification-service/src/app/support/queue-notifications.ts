@@ -13,18 +13,24 @@ export function notificationIdOf(dedupeKey: string): string {
 
 /**
  * One new notification per spec (id from its dedupe key), QUEUED with its EmailRequested, or
- * SUPPRESSED when the recipient is among `suppressed`; the repository's `create` writes them.
+ * SUPPRESSED when the recipient is among `suppressed` (the address) or `optedOut` (of the specs'
+ * category); the repository's `create` writes them.
  */
 export function queueTransitions(
   specs: Array<Omit<NewNotification, 'id'>>,
   suppressed: Set<string>,
   messageIdDomain: string,
   now: Date,
+  optedOut: Set<string> = new Set(),
 ): Transition[] {
   return specs.map((spec) =>
     queue(
       { ...spec, id: notificationIdOf(spec.dedupeKey) },
-      suppressed.has(spec.recipient),
+      suppressed.has(spec.recipient)
+        ? 'address'
+        : optedOut.has(spec.recipient)
+          ? 'category'
+          : false,
       messageIdDomain,
       now,
     ),

@@ -1,8 +1,13 @@
 import type { KeyRing } from './key-ring';
 
-/** What an unsubscribe token stands for: this address leaves this list or category. */
+/**
+ * What an unsubscribe token stands for: the recipient of this notification leaves this list or
+ * category. The token names the notification, not the address: it ends up in URLs, access logs
+ * and mail headers, and an id reveals nothing; the address is looked up only when the opt-out is
+ * written, never to verify.
+ */
 export interface UnsubscribeClaim {
-  email: string;
+  notificationId: string;
   /** A campaign list or a template category, e.g. `newsletter`. */
   list: string;
   expiresAt: Date;
@@ -12,12 +17,12 @@ export type TokenCheck =
   | { ok: true; claim: UnsubscribeClaim }
   | { ok: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
 
-const VERSION = 'u1';
+const VERSION = 'u2';
 
 /**
  * Per-recipient, per-list unsubscribe tokens, verified without a database:
- * `u1.<keyId>.<base64url payload>.<base64url HMAC-SHA256>`, the MAC over everything before it, the
- * payload `{"e":email,"l":list,"x":expiry in epoch seconds}`. The key id says which key of the ring
+ * `u2.<keyId>.<base64url payload>.<base64url HMAC-SHA256>`, the MAC over everything before it, the
+ * payload `{"n":notification id,"l":list,"x":expiry in epoch seconds}`. The key id says which key of the ring
  * signed it, so rotated-out keys stop verifying exactly when removed from config.
  */
 export class UnsubscribeTokens {
@@ -27,9 +32,9 @@ export class UnsubscribeTokens {
     private readonly ttlMs: number,
   ) {}
 
-  issue(email: string, list: string, now: Date): string {
+  issue(notificationId: string, list: string, now: Date): string {
     const payload = {
-      e: email.toLowerCase(),
+      n: notificationId,
       l: list,
       x: Math.floor((now.getTime() + this.ttlMs) / 1000),
     };
@@ -64,8 +69,8 @@ function parseClaim(json: string): UnsubscribeClaim | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { e, l, x } = value as Record<string, unknown>;
-  if (typeof e !== 'string' || typeof l !== 'string' || typeof x !== 'number') return undefined;
-  if (!e.includes('@') || l.length === 0 || !Number.isSafeInteger(x)) return undefined;
-  return { email: e, list: l, expiresAt: new Date(x * 1000) };
+  const { n, l, x } = value as Record<string, unknown>;
+  if (typeof n !== 'string' || typeof l !== 'string' || typeof x !== 'number') return undefined;
+  if (n.length === 0 || l.length === 0 || !Number.isSafeInteger(x)) return undefined;
+  return { notificationId: n, list: l, expiresAt: new Date(x * 1000) };
 }
