@@ -107,6 +107,19 @@ export function toOutboxMessages(events: JobEvent[]): OutboxMessage[] {
           aggregate,
           job.updatedAt,
         );
+      case 'JobChildrenCompleted':
+        return toOutboxMessage(
+          topic,
+          'trellis.job.v1.JobChildrenCompleted',
+          jobV1.JobChildrenCompleted.fromPartial({
+            jobId: job.id,
+            type: job.type,
+            childCount: job.childCount,
+            runAt: job.runAt,
+          }),
+          aggregate,
+          job.updatedAt,
+        );
     }
   });
 }
