@@ -38,7 +38,7 @@ function fakeService() {
         });
         if (options?.signal?.aborted) throw new Error('aborted');
       }
-      return { jobs: jobs.map((job) => ({ job, leaseToken: `tok-${job.id}` })) };
+      return { jobs: jobs.map((job) => ({ job, leaseToken: `tok-${job.id}`, children: [] })) };
     },
     async heartbeatJob(request) {
       calls.push({ method: 'heartbeat', request: { ...request } });
@@ -66,7 +66,7 @@ function fakeService() {
       const next = request.claimNext ? queue.splice(0, request.claimNext.maxJobs ?? 1) : [];
       for (const job of next) state.handedOutBy[job.id] = 'CompleteJobs';
       return {
-        claimed: next.map((job) => ({ job, leaseToken: `tok-${job.id}` })),
+        claimed: next.map((job) => ({ job, leaseToken: `tok-${job.id}`, children: [] })),
         results: completions.map(({ jobId }) =>
           state.lost.has(jobId!)
             ? {
