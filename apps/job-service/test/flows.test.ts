@@ -30,6 +30,10 @@ const node = (type: string, name: string, children: FlowRequest[] = []): FlowReq
 
 const getJob = async (jobId: string) => (await h.jobs.client.getJob({ jobId })).job!;
 
+/** FailJob, not retryable: the job ends DEAD (or CANCELLED when cancellation was requested). */
+const failForGood = (jobId: string, leaseToken: string, errorMessage = 'broken') =>
+  h.jobs.client.failJob({ jobId, leaseToken, errorMessage, retryable: false });
+
 const claim = async (type: string, maxJobs = 10) =>
   (await h.jobs.client.claimJobs({ workerId: 'flow-test', types: [type], maxJobs })).jobs;
 
@@ -151,12 +155,7 @@ describe('flows', () => {
     const leaseOf = (name: string) => claimed.find((c) => c.job!.payload!.name === name)!;
     // c finished before the failure: it stays SUCCEEDED.
     await h.jobs.client.completeJob({ jobId: id('c'), leaseToken: leaseOf('c').leaseToken });
-    await h.jobs.client.failJob({
-      jobId: id('a1'),
-      leaseToken: leaseOf('a1').leaseToken,
-      errorMessage: 'broken',
-      retryable: false,
-    });
+    await failForGood(id('a1'), leaseOf('a1').leaseToken, 'broken');
     const a = await getJob(id('a'));
     expect(a.state).toBe(JobState.JOB_STATE_DEAD);
     expect(a.lastError).toMatchObject({ code: 'CHILD_FAILED' });
@@ -195,12 +194,7 @@ describe('flows', () => {
     const jobs = byName(flow);
     const [first] = await claim(type, 1);
     const other = first.job!.payload!.name === 'x' ? 'y' : 'x';
-    await h.jobs.client.failJob({
-      jobId: first.job!.id,
-      leaseToken: first.leaseToken,
-      errorMessage: 'no',
-      retryable: false,
-    });
+    await failForGood(first.job!.id, first.leaseToken, 'no');
     expect((await getJob(jobs.get('root')!.id)).state).toBe(JobState.JOB_STATE_DEAD);
     const sibling = await getJob(jobs.get(other)!.id);
     expect(sibling.state).toBe(JobState.JOB_STATE_CANCELLED);
@@ -218,12 +212,7 @@ describe('flows', () => {
     expect(jobs.get('root')!.onChildFailure).toBe(ChildFailurePolicy.CHILD_FAILURE_POLICY_IGNORE);
     const claimed = await claim(type, 3);
     const leaseOf = (name: string) => claimed.find((c) => c.job!.payload!.name === name)!;
-    await h.jobs.client.failJob({
-      jobId: id('bad'),
-      leaseToken: leaseOf('bad').leaseToken,
-      errorMessage: 'ignored',
-      retryable: false,
-    });
+    await failForGood(id('bad'), leaseOf('bad').leaseToken, 'ignored');
     expect(await getJob(id('root'))).toMatchObject({
       state: JobState.JOB_STATE_WAITING_CHILDREN,
       pendingChildren: 2,
@@ -233,24 +222,14 @@ describe('flows', () => {
     expect((await getJob(id('root'))).pendingChildren).toBe(3);
     const [again] = await claim(type, 1);
     expect(again.job!.id).toBe(id('bad'));
-    await h.jobs.client.failJob({
-      jobId: id('bad'),
-      leaseToken: again.leaseToken,
-      errorMessage: 'ignored again',
-      retryable: false,
-    });
+    await failForGood(id('bad'), again.leaseToken, 'ignored again');
     await h.jobs.client.completeJob({
       jobId: id('ok'),
       leaseToken: leaseOf('ok').leaseToken,
       result: { fine: true },
     });
     expect((await getJob(id('root'))).pendingChildren).toBe(1);
-    await h.jobs.client.failJob({
-      jobId: id('late'),
-      leaseToken: leaseOf('late').leaseToken,
-      errorMessage: 'also ignored',
-      retryable: false,
-    });
+    await failForGood(id('late'), leaseOf('late').leaseToken, 'also ignored');
     expect(await getJob(id('root'))).toMatchObject({
       state: JobState.JOB_STATE_PENDING,
       pendingChildren: 0,
