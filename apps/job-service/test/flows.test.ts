@@ -5,6 +5,8 @@ import { waitFor } from '@trellis/platform/testing';
 import { fieldsOf, reasonOf, rpcError, startHarness, type Harness } from './harness';
 
 const { JobState, ChildFailurePolicy } = jobV1;
+// Liveness bounds, not speed: on a loaded 2-core machine a flow's levels and its events take a while.
+jest.setTimeout(30_000);
 let h: Harness;
 
 beforeAll(async () => {
@@ -103,7 +105,7 @@ describe('flows', () => {
           const job = await getJob(jobs.get('root')!.id);
           return job.state === JobState.JOB_STATE_SUCCEEDED ? job : undefined;
         },
-        { what: 'the root to succeed' },
+        { what: 'the root to succeed', timeoutMs: 30_000 },
       );
       expect(root.result).toEqual({ name: 'root', count: 7 });
       expect(root.attempts).toBe(1);
@@ -141,7 +143,7 @@ describe('flows', () => {
     // The children are listed by parent.
     const listed = await h.jobs.client.listJobs({ parentId: jobs.get('root')!.id });
     expect(listed.jobs.map((j) => j.payload!.name).sort()).toEqual(['a', 'b', 'c']);
-  });
+  }, 60_000);
 
   it('FAIL_PARENT: a DEAD grandchild fails its parent and the root, naming the child, and cancels the unfinished rest', async () => {
     const type = 'flow.fail';

@@ -61,7 +61,7 @@ export class CreateFlow {
       const existing = replayable(saved.job, root.requestHash, 'JOB', saved.job.idempotencyKey);
       return { flow: await this.stored(existing), created: false };
     }
-    for (const job of descendants)
+    for (const job of [root, ...descendants])
       if (job.state === 'PENDING') this.deps.notifier.notify(job.type, job.runAt);
     return { flow: { ...flow, job: root }, created: true };
   }
