@@ -134,6 +134,10 @@ describe('flows', () => {
     expect(seen.get('a1')).toEqual({});
     // The parent's release is an event of its own, after its creation.
     const events = await h.eventsOf(jobs.get('a')!.id, 4);
+    expect(events[0].payload).toMatchObject({
+      parentId: jobs.get('root')!.id,
+      childCount: 2,
+    });
     expect(events.map((e) => e.eventType)).toEqual([
       'trellis.job.v1.JobCreated',
       'trellis.job.v1.JobChildrenCompleted',

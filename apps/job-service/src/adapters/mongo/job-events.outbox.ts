@@ -29,6 +29,8 @@ export function toOutboxMessages(events: JobEvent[]): OutboxMessage[] {
             maxAttempts: job.maxAttempts,
             idempotencyKey: job.idempotencyKey,
             createdAt: job.createdAt,
+            parentId: job.parentId ?? '',
+            childCount: job.childCount,
           }),
           aggregate,
           job.updatedAt,
