@@ -33,6 +33,7 @@ import { CancelJob } from './app/cancel-job.command';
 import { ClaimJobs } from './app/claim-jobs.command';
 import { CompleteAndClaimJobs } from './app/complete-and-claim-jobs.command';
 import { CompleteJob } from './app/complete-job.command';
+import { CreateFlow } from './app/create-flow.command';
 import { CreateJob } from './app/create-job.command';
 import { CreateJobs } from './app/create-jobs.command';
 import { FailJob } from './app/fail-job.command';
@@ -72,12 +73,15 @@ export async function startJobService(
     config,
     logger: options.logger,
     async register(ctx) {
+      const notifier = new ClaimNotifier();
       const jobs = new MongoJobRepository(
         ctx.mongo.client,
         ctx.mongo.db,
         ctx.outbox,
         () => ctx.relay.notify(),
         config.CLAIM_CANDIDATE_TTL_MS,
+        // A flow parent released by its last child's change wakes the claimers of its type.
+        (job) => notifier.notify(job.type, job.runAt),
       );
       await jobs.ensureIndexes();
       // JOB_TYPES is the initial set: stored once, then the shared catalog is what every replica uses.
@@ -101,11 +105,11 @@ export async function startJobService(
       );
       await schedules.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, jobs);
-      const notifier = new ClaimNotifier();
       ctx.grpc.draining.addEventListener('abort', () => notifier.close(), { once: true });
       const useCases: JobUseCases = {
         createJob: new CreateJob({ jobs, types, notifier, runtime }),
         createJobs: new CreateJobs({ jobs, types, notifier, runtime }),
+        createFlow: new CreateFlow({ jobs, types, notifier, runtime }),
         getJob: new GetJob({ jobs }),
         listJobs: new ListJobs({ jobs, types }),
         getQueueStats: new GetQueueStats({ jobs, types, runtime }),

@@ -114,6 +114,7 @@ const NOTIFICATION = 'notification-service';
 export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
   [`${JOB}/CreateJob`]: [NOTIFICATION, ADMIN],
   [`${JOB}/CreateJobs`]: [NOTIFICATION, ADMIN],
+  [`${JOB}/CreateFlow`]: [ADMIN],
   [`${JOB}/CancelJob`]: [NOTIFICATION, ADMIN],
   [`${JOB}/ClaimJobs`]: [NOTIFICATION, ADMIN],
   [`${JOB}/HeartbeatJob`]: [NOTIFICATION, ADMIN],

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import { MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { Outbox } from '@trellis/platform/mongo';
+import { waitFor } from '@trellis/platform/testing';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import {
   complete,
@@ -13,6 +14,7 @@ import {
   type Transition,
 } from '../src/domain/job';
 import { MongoJobRepository } from '../src/adapters/mongo/mongo-job.repository';
+import { awaitChildren, childOf } from '../src/domain/flow';
 
 // The repository group-commits calls made in the same event-loop turn; these tests make them so.
 let server: MongoDevServer | undefined;
@@ -279,5 +281,45 @@ describe('MongoJobRepository group commit', () => {
       'trellis.job.v1.JobStarted',
       'trellis.job.v1.JobSucceeded',
     ]);
+  });
+});
+
+describe('flows in the repository', () => {
+  it('two replicas completing the last two siblings at once release the parent exactly once', async () => {
+    // A second repository on the same database: its own group commit, so its own transactions.
+    const other = new MongoJobRepository(client, client.db(repositoryDb), outbox);
+    for (let round = 0; round < 5; round++) {
+      const parent = awaitChildren(pendingJob({ type: 'repo.flow' }), 2, 'FAIL_PARENT');
+      const children = [0, 1].map(() => childOf(pendingJob({ type: 'repo.flow' }), parent.id));
+      await repository.createFlow(parent, children, [parent, ...children].flatMap(created));
+      const now = new Date();
+      const claimed = await claim(['repo.flow'], 2, now, (job) =>
+        startAttempt(job, 'w', `lease-${job.id}`, now),
+      );
+      expect(claimed.map((job) => job.id).sort()).toEqual(children.map((c) => c.id).sort());
+      const finish = (job: Job) => (current: Job) =>
+        complete(current, `lease-${job.id}`, {}, new Date());
+      await Promise.all([
+        repository.update(claimed[0].id, finish(claimed[0])),
+        other.update(claimed[1].id, finish(claimed[1])),
+      ]);
+      const stored = await repository.findById(parent.id);
+      expect(stored).toMatchObject({ state: 'PENDING', pendingChildren: 0 });
+      expect(await eventTypes(parent.id)).toEqual([
+        'trellis.job.v1.JobCreated',
+        'trellis.job.v1.JobChildrenCompleted',
+      ]);
+      // The other replica may have released it: this one's candidates see it within their TTL.
+      const [released] = await waitFor(async () => {
+        const jobs = await claim(['repo.flow'], 1, new Date(), (job) =>
+          startAttempt(job, 'w', 'lease-parent', new Date()),
+        );
+        return jobs.length > 0 ? jobs : undefined;
+      });
+      expect(released.id).toBe(parent.id);
+      await repository.update(parent.id, (current) =>
+        complete(current, 'lease-parent', {}, new Date()),
+      );
+    }
   });
 });

@@ -29,6 +29,7 @@ export const eventTypes = {
   'trellis.job.v1.JobFailed': jobV1.JobFailed,
   'trellis.job.v1.JobDeadLettered': jobV1.JobDeadLettered,
   'trellis.job.v1.JobCancelled': jobV1.JobCancelled,
+  'trellis.job.v1.JobChildrenCompleted': jobV1.JobChildrenCompleted,
   'trellis.notification.v1.EmailRequested': notificationV1.EmailRequested,
   'trellis.notification.v1.NotificationSent': notificationV1.NotificationSent,
   'trellis.notification.v1.NotificationFailed': notificationV1.NotificationFailed,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { jobV1 } from '@trellis/contracts';
+import { jobV1 } from '@trellis/contracts';
 import { createLogger } from '@trellis/platform/logging';
 import { createClaimLoop } from './claim-loop';
 import { createCompletionReporter, type JobOutcome, type ReportedJob } from './completion-reporter';
@@ -39,7 +39,8 @@ export function createWorker(options: WorkerOptions): Worker {
   });
   const running = new Map<string, RunningJob>();
   const runClaimed = (claimed: jobV1.ClaimedJob[]) => {
-    for (const { job, leaseToken } of claimed) if (job) runJob(job, leaseToken);
+    for (const { job, leaseToken, children } of claimed)
+      if (job) runJob(job, leaseToken, children ?? []);
   };
   const claimLoop = createClaimLoop({
     client,
@@ -59,7 +60,7 @@ export function createWorker(options: WorkerOptions): Worker {
   });
   let stopped: Promise<void> | undefined;
 
-  function runJob(job: jobV1.Job, leaseToken: string): void {
+  function runJob(job: jobV1.Job, leaseToken: string, children: jobV1.Job[]): void {
     const log = logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts });
     const entry: RunningJob = {
       reported: { jobId: job.id, leaseToken, log },
@@ -81,19 +82,21 @@ export function createWorker(options: WorkerOptions): Worker {
       done: Promise.resolve(),
     };
     running.set(job.id, entry);
-    entry.done = execute(job, entry).finally(() => {
+    entry.done = execute(job, children, entry).finally(() => {
       running.delete(job.id);
       claimLoop.wake();
     });
   }
 
-  async function execute(job: jobV1.Job, entry: RunningJob): Promise<void> {
+  async function execute(job: jobV1.Job, children: jobV1.Job[], entry: RunningJob): Promise<void> {
     const { keeper, logs } = entry;
     let outcome: JobOutcome | undefined;
     let failure: unknown;
     try {
       const result = await options.handler({
         job,
+        children,
+        childrenResults: childrenResultsOf(children),
         signal: keeper.signal,
         progress: keeper.progress,
         log: logs.log,
@@ -155,4 +158,12 @@ export function createWorker(options: WorkerOptions): Worker {
   };
   if (options.autostart ?? true) worker.start();
   return worker;
+}
+
+/** The results of a flow parent's SUCCEEDED children by child id (BullMQ's getChildrenValues). */
+function childrenResultsOf(children: jobV1.Job[]): Record<string, Record<string, unknown>> {
+  const results: Record<string, Record<string, unknown>> = {};
+  for (const child of children)
+    if (child.state === jobV1.JobState.JOB_STATE_SUCCEEDED) results[child.id] = child.result ?? {};
+  return results;
 }

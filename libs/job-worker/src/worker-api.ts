@@ -30,6 +30,14 @@ export interface JobContext {
   /** The claimed job (RUNNING; `attempts` counts this attempt). */
   job: jobV1.Job;
   /**
+   * A flow parent's children (CreateFlow), oldest first, with their states and results: each
+   * SUCCEEDED, or DEAD/CANCELLED when the flow's policy ignores failed children. Empty for a job
+   * without children.
+   */
+  children: jobV1.Job[];
+  /** The results of the SUCCEEDED children by child job id (BullMQ's `getChildrenValues()`). */
+  childrenResults: Record<string, Record<string, unknown>>;
+  /**
    * Aborts when the job is cancelled (reason: JobCancelledError), the lease is lost (LeaseLostError)
    * or the worker's stop deadline passed (WorkerStoppingError). Stop work and return or throw.
    */

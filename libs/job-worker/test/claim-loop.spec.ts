@@ -23,6 +23,7 @@ function fakeClaims() {
               jobs: ids.map((id) => ({
                 job: jobV1.Job.fromPartial({ id }),
                 leaseToken: `t-${id}`,
+                children: [],
               })),
             }),
           fail: reject,

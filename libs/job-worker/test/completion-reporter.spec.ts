@@ -24,7 +24,7 @@ function fakeService() {
       });
       return {
         claimed: request.claimNext
-          ? [{ job: jobV1.Job.fromPartial({ id: 'next' }), leaseToken: 't-next' }]
+          ? [{ job: jobV1.Job.fromPartial({ id: 'next' }), leaseToken: 't-next', children: [] }]
           : [],
         results: completions.map(({ jobId }) => ({
           jobId,

@@ -22,6 +22,8 @@ function fakeService() {
     batchRpcRefusal: undefined as Status | undefined,
     /** Job id → the RPC that handed it out. */
     handedOutBy: {} as Record<string, string>,
+    /** Job id → the children a flow parent is claimed with. */
+    children: {} as Record<string, jobV1.Job[]>,
   };
   const client: JobServiceClient = {
     async claimJobs(request, options?: WorkerCallOptions) {
@@ -38,7 +40,13 @@ function fakeService() {
         });
         if (options?.signal?.aborted) throw new Error('aborted');
       }
-      return { jobs: jobs.map((job) => ({ job, leaseToken: `tok-${job.id}` })) };
+      return {
+        jobs: jobs.map((job) => ({
+          job,
+          leaseToken: `tok-${job.id}`,
+          children: state.children[job.id] ?? [],
+        })),
+      };
     },
     async heartbeatJob(request) {
       calls.push({ method: 'heartbeat', request: { ...request } });
@@ -66,7 +74,11 @@ function fakeService() {
       const next = request.claimNext ? queue.splice(0, request.claimNext.maxJobs ?? 1) : [];
       for (const job of next) state.handedOutBy[job.id] = 'CompleteJobs';
       return {
-        claimed: next.map((job) => ({ job, leaseToken: `tok-${job.id}` })),
+        claimed: next.map((job) => ({
+          job,
+          leaseToken: `tok-${job.id}`,
+          children: state.children[job.id] ?? [],
+        })),
         results: completions.map(({ jobId }) =>
           state.lost.has(jobId!)
             ? {
@@ -98,6 +110,37 @@ function fakeService() {
 const { logger } = captureLogger('job-worker-test');
 
 describe('createWorker', () => {
+  it('hands a flow parent its children and the results of those that succeeded, by child id', async () => {
+    const svc = fakeService();
+    svc.add('parent');
+    svc.state.children.parent = [
+      jobV1.Job.fromPartial({
+        id: 'c1',
+        parentId: 'parent',
+        state: jobV1.JobState.JOB_STATE_SUCCEEDED,
+        result: { rows: 3 },
+      }),
+      jobV1.Job.fromPartial({ id: 'c2', parentId: 'parent', state: jobV1.JobState.JOB_STATE_DEAD }),
+    ];
+    svc.add('leaf');
+    const seen: Record<string, { children: string[]; results: unknown }> = {};
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      logger,
+      async handler({ job, children, childrenResults }) {
+        seen[job.id] = { children: children.map((c) => c.id), results: childrenResults };
+      },
+    });
+    await waitFor(() => Object.keys(seen).length === 2);
+    await worker.stop();
+    expect(seen).toEqual({
+      parent: { children: ['c1', 'c2'], results: { c1: { rows: 3 } } },
+      leaf: { children: [], results: {} },
+    });
+  });
+
   it('completes with the handler result and reports failures as retryable unless told not to', async () => {
     const svc = fakeService();
     svc.add('ok');

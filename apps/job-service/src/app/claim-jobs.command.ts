@@ -5,6 +5,7 @@ import type { JobRepository } from './ports/job.repository.port';
 import type { Runtime } from './ports/runtime.port';
 import type { ClaimNotifier } from './support/claim-notifier';
 import { claimSpecOf, validateClaim, type ClaimRequest } from './support/claim-request';
+import { claimedWithChildren, type ClaimedJob } from './support/claimed-jobs';
 
 export interface ClaimJobsInput extends ClaimRequest {
   /** How long to wait when nothing is due; capped at 30 s. */
@@ -36,7 +37,7 @@ export interface ClaimJobsDeps {
 export class ClaimJobs {
   constructor(private readonly deps: ClaimJobsDeps) {}
 
-  async execute(input: ClaimJobsInput): Promise<Array<{ job: Job; leaseToken: string }>> {
+  async execute(input: ClaimJobsInput): Promise<ClaimedJob[]> {
     const { notifier } = this.deps;
     validateClaim(this.deps.types, input);
     const types = [...new Set(input.types)];
@@ -51,7 +52,7 @@ export class ClaimJobs {
         await this.handBack(claimed);
         return [];
       }
-      if (claimed.length > 0) return claimed.map((job) => ({ job, leaseToken: job.leaseToken }));
+      if (claimed.length > 0) return claimedWithChildren(this.deps.jobs, claimed);
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted || notifier.closed) return [];
       if (notifier.version(types) !== since) continue;

@@ -2,6 +2,7 @@ import type { BatchOutcome } from '@trellis/platform/batching';
 import type { Job } from '../domain/job';
 import { runMsOf } from './support/attempt-outcome';
 import { claimSpecOf, validateClaim, type ClaimRequest } from './support/claim-request';
+import { claimedWithChildren, type ClaimedJob } from './support/claimed-jobs';
 import {
   completionOf,
   validateCompletions,
@@ -18,7 +19,7 @@ export interface CompleteAndClaimJobsInput {
 export interface CompleteAndClaimJobsResult {
   /** One per completion, in order: one entry's LEASE_LOST does not stop the others. */
   outcomes: Array<BatchOutcome<Job>>;
-  claimed: Array<{ job: Job; leaseToken: string }>;
+  claimed: ClaimedJob[];
 }
 
 export type CompleteAndClaimJobsDeps = CompletionDeps;
@@ -49,7 +50,7 @@ export class CompleteAndClaimJobs {
     for (const job of claimed) this.deps.metrics.claimed(job, now);
     return {
       outcomes: changed,
-      claimed: claimed.map((job) => ({ job, leaseToken: job.leaseToken })),
+      claimed: await claimedWithChildren(this.deps.jobs, claimed),
     };
   }
 }

@@ -10,6 +10,8 @@ export interface JobTypeStats {
   succeeded: number;
   dead: number;
   cancelled: number;
+  /** Flow parents whose children have not all finished. */
+  waitingChildren: number;
   /** now - run_at of the oldest due PENDING job; null when none is due. */
   oldestPendingAgeMs: number | null;
 }
@@ -43,6 +45,7 @@ export class GetQueueStats {
           succeeded: 0,
           dead: 0,
           cancelled: 0,
+          waitingChildren: 0,
           oldestPendingAgeMs: null,
         };
         byType.set(type, stats);
@@ -57,6 +60,7 @@ export class GetQueueStats {
       else if (state === 'RUNNING') stats.running += count;
       else if (state === 'SUCCEEDED') stats.succeeded += count;
       else if (state === 'DEAD') stats.dead += count;
+      else if (state === 'WAITING_CHILDREN') stats.waitingChildren += count;
       else stats.cancelled += count;
     }
     for (const { type, count, oldestRunAt } of due) {

@@ -1,7 +1,13 @@
-import { timeRangeViolation, validPageSize, ValidationError } from '@trellis/platform/errors';
+import {
+  idViolation,
+  timeRangeViolation,
+  validPageSize,
+  ValidationError,
+} from '@trellis/platform/errors';
 import { MAX_RESPONSE_JSON_BYTES, type Job } from '../domain/job';
 import type { JobTypeRegistry } from '../domain/job-type';
 import type { JobRepository, ListJobsFilter } from './ports/job.repository.port';
+import { JOB_ID } from './support/job-input';
 import { decodePageToken, encodePageToken } from './support/page-token';
 
 export interface ListJobsDeps {
@@ -25,6 +31,11 @@ export class ListJobs {
       { field: 'created_before', value: input.filter.createdBefore },
     );
     if (range) throw new ValidationError([range]);
+    const parent =
+      input.filter.parentId === undefined
+        ? undefined
+        : idViolation('parent_id', input.filter.parentId, JOB_ID);
+    if (parent) throw new ValidationError([parent]);
     const after = decodePageToken(input.pageToken, input.filter);
     const rows = await this.deps.jobs.list(input.filter, after, pageSize + 1);
     // A page ends early at MAX_RESPONSE_JSON_BYTES of payloads and results (AIP-158 allows fewer).

@@ -11,6 +11,7 @@ import type { CancelJob } from './cancel-job.command';
 import type { ClaimJobs } from './claim-jobs.command';
 import type { CompleteAndClaimJobs } from './complete-and-claim-jobs.command';
 import type { CompleteJob } from './complete-job.command';
+import type { CreateFlow } from './create-flow.command';
 import type { CreateJob } from './create-job.command';
 import type { CreateJobs } from './create-jobs.command';
 import type { FailJob } from './fail-job.command';
@@ -28,6 +29,7 @@ import type { UpdateJobType } from './update-job-type.command';
 export interface JobUseCases {
   createJob: CreateJob;
   createJobs: CreateJobs;
+  createFlow: CreateFlow;
   getJob: GetJob;
   listJobs: ListJobs;
   getQueueStats: GetQueueStats;

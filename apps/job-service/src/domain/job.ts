@@ -1,7 +1,14 @@
 import { PreconditionFailedError } from '@trellis/platform/errors';
 import { backoffDelayMs, type BackoffPolicy } from './backoff';
 
-export type JobState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
+export type JobState =
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'DEAD'
+  | 'CANCELLED'
+  /** A flow's parent whose children have not all finished (domain/flow.ts). */
+  | 'WAITING_CHILDREN';
 
 export const JOB_STATES: readonly JobState[] = [
   'PENDING',
@@ -9,7 +16,11 @@ export const JOB_STATES: readonly JobState[] = [
   'SUCCEEDED',
   'DEAD',
   'CANCELLED',
+  'WAITING_CHILDREN',
 ];
+
+/** What a child that ends DEAD (or CANCELLED on its own) does to its parent (domain/flow.ts). */
+export type ChildFailurePolicy = 'FAIL_PARENT' | 'IGNORE';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -58,6 +69,14 @@ export interface Job {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** The flow parent this job is a child of (CreateFlow); null for a job without one. */
+  parentId: string | null;
+  /** Children created with this job; 0 for a job that is not a flow parent. */
+  childCount: number;
+  /** Children not finished yet: the job is WAITING_CHILDREN while this is above 0. */
+  pendingChildren: number;
+  /** What a failed child does to this job (meaningful when childCount > 0). */
+  onChildFailure: ChildFailurePolicy;
 }
 
 /** What a caller chooses when it creates a job; the rest of a new job is fixed. */
@@ -101,6 +120,10 @@ export function newJob(fields: NewJobFields, now: Date): Job {
     updatedAt: now,
     startedAt: null,
     finishedAt: null,
+    parentId: null,
+    childCount: 0,
+    pendingChildren: 0,
+    onChildFailure: 'FAIL_PARENT',
   };
 }
 
@@ -111,7 +134,9 @@ export type JobEvent =
   | { type: 'JobSucceeded'; job: Job; runDurationMs: number }
   | { type: 'JobFailed'; job: Job; error: JobError; willRetry: boolean; nextRunAt: Date | null }
   | { type: 'JobDeadLettered'; job: Job }
-  | { type: 'JobCancelled'; job: Job; wasRunning: boolean };
+  | { type: 'JobCancelled'; job: Job; wasRunning: boolean }
+  /** A flow's parent left WAITING_CHILDREN for PENDING (domain/flow.ts). */
+  | { type: 'JobChildrenCompleted'; job: Job };
 
 export interface Transition {
   job: Job;
@@ -290,12 +315,14 @@ export function isLeaseExpired(job: Job, now: Date): boolean {
 }
 
 /**
- * PENDING → CANCELLED at once; RUNNING → cancel requested (the worker acknowledges with FailJob,
- * or the lease ends); CANCELLED → no-op; SUCCEEDED and DEAD are illegal.
+ * PENDING or WAITING_CHILDREN → CANCELLED at once (a flow parent's unfinished children are
+ * cancelled with it, by the repository: domain/flow.ts); RUNNING → cancel requested (the worker
+ * acknowledges with FailJob, or the lease ends); CANCELLED → no-op; SUCCEEDED and DEAD are illegal.
  */
 export function cancel(job: Job, reason: string, now: Date): Transition {
   switch (job.state) {
     case 'PENDING':
+    case 'WAITING_CHILDREN':
       return cancelNow({ ...job, cancelReason: reason }, now, false);
     case 'RUNNING':
       if (job.cancelRequested) return { job, events: [] };

@@ -3,9 +3,11 @@ import { callerOf, logAsIdle, rpcStatusOf, type CallContext } from '@trellis/pla
 import type { Logger } from '@trellis/platform/logging';
 import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
-import type { Job, JobState } from '../../domain/job';
+import type { ChildFailurePolicy, Job, JobState } from '../../domain/job';
 import type { JobTypeDefinition } from '../../domain/job-type';
 import type { CreateJobInput } from '../../app/create-job.command';
+import type { CreateFlowInput, FlowNode } from '../../app/create-flow.command';
+import type { ClaimedJob } from '../../app/support/claimed-jobs';
 import type { JobTypeInput } from '../../app/support/job-type-input';
 import type { JobUseCases } from '../../app/use-cases';
 import type { JobLogLine } from '../../domain/job-log';
@@ -18,7 +20,26 @@ const STATE_TO_PROTO: Record<JobState, jobV1.JobState> = {
   SUCCEEDED: jobV1.JobState.JOB_STATE_SUCCEEDED,
   DEAD: jobV1.JobState.JOB_STATE_DEAD,
   CANCELLED: jobV1.JobState.JOB_STATE_CANCELLED,
+  WAITING_CHILDREN: jobV1.JobState.JOB_STATE_WAITING_CHILDREN,
 };
+
+const POLICY_TO_PROTO: Record<ChildFailurePolicy, jobV1.ChildFailurePolicy> = {
+  FAIL_PARENT: jobV1.ChildFailurePolicy.CHILD_FAILURE_POLICY_FAIL_PARENT,
+  IGNORE: jobV1.ChildFailurePolicy.CHILD_FAILURE_POLICY_IGNORE,
+};
+
+/** Unset (UNSPECIFIED) → undefined: the parent's policy. */
+function policyFromProto(
+  policy: jobV1.ChildFailurePolicy,
+  field: string,
+): ChildFailurePolicy | undefined {
+  if (policy === jobV1.ChildFailurePolicy.CHILD_FAILURE_POLICY_UNSPECIFIED) return undefined;
+  const found = (Object.keys(POLICY_TO_PROTO) as ChildFailurePolicy[]).find(
+    (key) => POLICY_TO_PROTO[key] === policy,
+  );
+  if (!found) throw ValidationError.field(field, 'is not a child failure policy');
+  return found;
+}
 
 function stateFromProto(state: jobV1.JobState): JobState | undefined {
   if (state === jobV1.JobState.JOB_STATE_UNSPECIFIED) return undefined;
@@ -61,11 +82,27 @@ export function toProtoJob(job: Job): jobV1.Job {
     updatedAt: job.updatedAt,
     startedAt: job.startedAt ?? undefined,
     finishedAt: job.finishedAt ?? undefined,
+    parentId: job.parentId ?? '',
+    childCount: job.childCount,
+    pendingChildren: job.pendingChildren,
+    onChildFailure:
+      job.childCount > 0
+        ? POLICY_TO_PROTO[job.onChildFailure]
+        : jobV1.ChildFailurePolicy.CHILD_FAILURE_POLICY_UNSPECIFIED,
   });
 }
 
-function toClaimedJob({ job, leaseToken }: { job: Job; leaseToken: string }): jobV1.ClaimedJob {
-  return { job: toProtoJob(job), leaseToken, leaseExpiresAt: job.leaseExpiresAt ?? undefined };
+function toClaimedJob({ job, leaseToken, children }: ClaimedJob): jobV1.ClaimedJob {
+  return {
+    job: toProtoJob(job),
+    leaseToken,
+    leaseExpiresAt: job.leaseExpiresAt ?? undefined,
+    children: children.map(toProtoJob),
+  };
+}
+
+function toFlowNode(node: FlowNode): jobV1.FlowNode {
+  return { job: toProtoJob(node.job), children: node.children.map(toFlowNode) };
 }
 
 function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
@@ -121,7 +158,17 @@ function toProtoLogLine(line: JobLogLine): jobV1.JobLogLine {
   };
 }
 
-/** A CreateJobRequest as the use case's input. */
+/** A CreateFlowRequest (a job and its children) as the use case's input. */
+function createFlowInput(request: jobV1.CreateFlowRequest, path = ''): CreateFlowInput {
+  const field = (name: string) => (path === '' ? name : `${path}.${name}`);
+  return {
+    ...createJobInput(request),
+    onChildFailure: policyFromProto(request.onChildFailure, field('on_child_failure')),
+    children: request.children.map((child, i) => createFlowInput(child, field(`children[${i}]`))),
+  };
+}
+
+/** A CreateJobRequest (or a node of a CreateFlowRequest) as the use case's input. */
 function createJobInput(request: jobV1.CreateJobRequest): CreateJobInput {
   return {
     type: request.type,
@@ -178,6 +225,11 @@ export function jobServiceHandler(
       };
     },
 
+    async createFlow(request) {
+      const { flow, created } = await uc.createFlow.execute(createFlowInput(request));
+      return { flow: toFlowNode(flow), created };
+    },
+
     async getJob(request) {
       return { job: toProtoJob(await uc.getJob.execute({ jobId: request.jobId })) };
     },
@@ -191,6 +243,7 @@ export function jobServiceHandler(
           state: stateFromProto(request.state),
           createdAfter: request.createdAfter,
           createdBefore: request.createdBefore,
+          parentId: request.parentId || undefined,
         },
       });
       return { jobs: jobs.map(toProtoJob), nextPageToken };
@@ -208,6 +261,7 @@ export function jobServiceHandler(
           succeeded: BigInt(s.succeeded),
           dead: BigInt(s.dead),
           cancelled: BigInt(s.cancelled),
+          waitingChildren: BigInt(s.waitingChildren),
           oldestPendingAge:
             s.oldestPendingAgeMs === null ? undefined : toDuration(s.oldestPendingAgeMs),
         })),

@@ -25,6 +25,7 @@ const JOB_STATE: Record<JobState, jobV1.JobState> = {
   SUCCEEDED: jobV1.JobState.JOB_STATE_SUCCEEDED,
   DEAD: jobV1.JobState.JOB_STATE_DEAD,
   CANCELLED: jobV1.JobState.JOB_STATE_CANCELLED,
+  WAITING_CHILDREN: jobV1.JobState.JOB_STATE_WAITING_CHILDREN,
 };
 
 /** The domain value of a proto enum value; unspecified → undefined; unknown → INVALID_ARGUMENT. */

@@ -29,6 +29,8 @@ export function toOutboxMessages(events: JobEvent[]): OutboxMessage[] {
             maxAttempts: job.maxAttempts,
             idempotencyKey: job.idempotencyKey,
             createdAt: job.createdAt,
+            parentId: job.parentId ?? '',
+            childCount: job.childCount,
           }),
           aggregate,
           job.updatedAt,
@@ -103,6 +105,19 @@ export function toOutboxMessages(events: JobEvent[]): OutboxMessage[] {
             reason: job.cancelReason,
             wasRunning: event.wasRunning,
             cancelledAt: job.finishedAt ?? job.updatedAt,
+          }),
+          aggregate,
+          job.updatedAt,
+        );
+      case 'JobChildrenCompleted':
+        return toOutboxMessage(
+          topic,
+          'trellis.job.v1.JobChildrenCompleted',
+          jobV1.JobChildrenCompleted.fromPartial({
+            jobId: job.id,
+            type: job.type,
+            childCount: job.childCount,
+            runAt: job.runAt,
           }),
           aggregate,
           job.updatedAt,

@@ -18,7 +18,7 @@ import {
 } from '@trellis/platform/mongo';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import { ClaimAllocation, claimGroups, claimTime } from '../../domain/claim-policy';
-import type { Job, JobState, Transition } from '../../domain/job';
+import type { ChildFailurePolicy, Job, JobState, Transition } from '../../domain/job';
 import type {
   ClaimSpec,
   DuePending,
@@ -29,6 +29,7 @@ import type {
   TypeStateCount,
 } from '../../app/ports/job.repository.port';
 import { type Candidate, ClaimCandidates } from './claim-candidates';
+import { propagateFlows } from './flow-propagation';
 import { toOutboxMessages } from './job-events.outbox';
 
 /** A job as stored in the `jobs` collection (snake_case, payload and result as JSON text). */
@@ -69,6 +70,12 @@ export interface JobDocument {
   updated_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  /** The flow parent (null for none; absent on jobs stored before flows). Indexed with state. */
+  parent_id?: string | null;
+  /** Present on flow parents only. */
+  child_count?: number;
+  pending_children?: number;
+  on_child_failure?: ChildFailurePolicy;
 }
 
 export const JOBS_COLLECTION = 'jobs';
@@ -128,6 +135,12 @@ export function toDocument(job: Job): JobDocument {
     finished_at: job.finishedAt,
   };
   if (job.idempotencyKey !== '') doc.idempotency_key = job.idempotencyKey;
+  doc.parent_id = job.parentId;
+  if (job.childCount > 0) {
+    doc.child_count = job.childCount;
+    doc.pending_children = job.pendingChildren;
+    doc.on_child_failure = job.onChildFailure;
+  }
   return doc;
 }
 
@@ -180,6 +193,10 @@ export function fromDocument(doc: JobDocument): Job {
     updatedAt: doc.updated_at,
     startedAt: doc.started_at,
     finishedAt: doc.finished_at,
+    parentId: doc.parent_id ?? null,
+    childCount: doc.child_count ?? 0,
+    pendingChildren: doc.pending_children ?? 0,
+    onChildFailure: doc.on_child_failure ?? 'FAIL_PARENT',
   };
 }
 
@@ -218,7 +235,9 @@ interface TracedRequest {
 }
 
 interface CreateRequest extends TracedRequest {
+  /** The job whose idempotency key counts, then (a flow) the rest of its jobs. */
   job: Job;
+  descendants: Job[];
   events: Transition['events'];
 }
 
@@ -283,6 +302,8 @@ export class MongoJobRepository implements JobRepository {
     private readonly onCommitted: () => void = () => undefined,
     /** How long a candidate list serves claims before it is rescanned. */
     candidateTtlMs = 250,
+    /** Called after a flow parent became PENDING with its last child's change (wakes claimers). */
+    private readonly onReleased: (job: Job) => void = () => undefined,
   ) {
     this.collection = db.collection<JobDocument>(JOBS_COLLECTION);
     this.candidates = new ClaimCandidates(candidateTtlMs);
@@ -293,6 +314,12 @@ export class MongoJobRepository implements JobRepository {
       { key: { state: 1, type: 1, ...CLAIM_SORT }, name: 'claim_order' },
       { key: { state: 1, lease_expires_at: 1 }, name: 'expired_leases' },
       { key: { created_at: -1, _id: -1 }, name: 'newest_first' },
+      // A flow's children by parent and state (settling, cascades, claims' children results).
+      {
+        key: { parent_id: 1, state: 1 },
+        name: 'parent_state',
+        partialFilterExpression: { parent_id: { $type: 'string' } },
+      },
       {
         key: { idempotency_key: 1 },
         name: 'idempotency_key_unique',
@@ -307,7 +334,15 @@ export class MongoJobRepository implements JobRepository {
   }
 
   create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
-    return this.creates.submit({ job, events, trace: traceHeaders() });
+    return this.creates.submit({ job, descendants: [], events, trace: traceHeaders() });
+  }
+
+  createFlow(
+    root: Job,
+    descendants: Job[],
+    events: Transition['events'],
+  ): Promise<{ job: Job; created: boolean }> {
+    return this.creates.submit({ job: root, descendants, events, trace: traceHeaders() });
   }
 
   /**
@@ -332,14 +367,14 @@ export class MongoJobRepository implements JobRepository {
         outcomes = [];
         const inserts: JobDocument[] = [];
         const messages: OutboxMessage[] = [];
-        for (const { job, events, trace } of batch) {
+        for (const { job, descendants, events, trace } of batch) {
           const existing = job.idempotencyKey === '' ? undefined : stored.get(job.idempotencyKey);
           if (existing) {
             outcomes.push({ value: { job: existing, created: false } });
             continue;
           }
           if (job.idempotencyKey !== '') stored.set(job.idempotencyKey, job);
-          inserts.push(toDocument(job));
+          inserts.push(toDocument(job), ...descendants.map(toDocument));
           messages.push(...messagesOf(events, trace));
           outcomes.push({ value: { job, created: true } });
         }
@@ -350,16 +385,19 @@ export class MongoJobRepository implements JobRepository {
       if (!isDuplicateKeyError(err)) throw err;
       return Promise.all(batch.map((r) => outcomeOf(this.createOne(r))));
     }
-    for (const outcome of outcomes)
-      if ('value' in outcome && outcome.value.created) this.becamePending(outcome.value.job);
+    batch.forEach((request, i) => {
+      const outcome = outcomes[i];
+      if ('value' in outcome && outcome.value.created) this.madePending(request);
+    });
     this.onCommitted();
     return outcomes;
   }
 
-  private async createOne({ job, events, trace }: CreateRequest) {
+  private async createOne(request: CreateRequest) {
+    const { job, descendants, events, trace } = request;
     try {
       await withTransaction(this.client, async (session) => {
-        await this.collection.insertOne(toDocument(job), { session });
+        await this.collection.insertMany([job, ...descendants].map(toDocument), { session });
         await this.appendEvents(session, messagesOf(events, trace));
       });
     } catch (err) {
@@ -368,7 +406,7 @@ export class MongoJobRepository implements JobRepository {
       if (!existing) throw err;
       return { job: existing, created: false };
     }
-    this.becamePending(job);
+    this.madePending(request);
     this.onCommitted();
     return { job, created: true };
   }
@@ -446,6 +484,7 @@ export class MongoJobRepository implements JobRepository {
       throw err;
     });
     for (const job of updated.madePending) this.becamePending(job);
+    for (const job of updated.released) this.onReleased(job);
     if (messages.length > 0) this.onCommitted();
     let nextUpdate = 0;
     let nextClaim = 0;
@@ -466,7 +505,8 @@ export class MongoJobRepository implements JobRepository {
     const outcomes: Array<BatchOutcome<Job>> = [];
     const messages: OutboxMessage[] = [];
     const touched = new Set(batch.map((r) => r.id));
-    if (batch.length === 0) return { outcomes, messages, madePending: [], writes: [], touched };
+    if (batch.length === 0)
+      return { outcomes, messages, madePending: [], released: [], writes: [], touched };
     const docs = await this.collection.find({ _id: { $in: [...touched] } }, { session }).toArray();
     const stored = new Map(docs.map((doc) => [doc._id, doc]));
     const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
@@ -489,12 +529,23 @@ export class MongoJobRepository implements JobRepository {
         outcomes.push({ error });
       }
     }
+    // Flow parents and children change with them, here (the trace is the first change's).
+    const trace = batch[0].trace;
+    await propagateFlows(
+      session,
+      this.collection,
+      { stored, current, changed, messages },
+      (events) => messagesOf(events, trace),
+      fromDocument,
+    );
+    for (const id of changed.keys()) touched.add(id);
     const writes: JobWrite[] = [...changed.values()].flatMap((job) => {
       const update = updateOf(stored.get(job.id)!, toDocument(job));
       return update ? [{ updateOne: { filter: { _id: job.id }, update } }] : [];
     });
     const madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
-    return { outcomes, messages, madePending, writes, touched };
+    const released = madePending.filter((job) => stored.get(job.id)!.state === 'WAITING_CHILDREN');
+    return { outcomes, messages, madePending, released, writes, touched };
   }
 
   /**
@@ -593,6 +644,12 @@ export class MongoJobRepository implements JobRepository {
     return this.candidates.set(key, types, entries, docs.length === CANDIDATE_BATCH, Date.now());
   }
 
+  /** The new jobs of a create request that are PENDING (not flow parents) join the candidates. */
+  private madePending({ job, descendants }: CreateRequest): void {
+    for (const created of [job, ...descendants])
+      if (created.state === 'PENDING') this.becamePending(created);
+  }
+
   /** Keeps the claim candidates exact when this process makes a job PENDING. */
   private becamePending(job: Job): void {
     this.candidates.add(
@@ -621,6 +678,7 @@ export class MongoJobRepository implements JobRepository {
     const query: Filter<JobDocument> = {};
     if (filter.type) query.type = filter.type;
     if (filter.state) query.state = filter.state;
+    if (filter.parentId) query.parent_id = filter.parentId;
     const created: { $gte?: Date; $lt?: Date } = {};
     if (filter.createdAfter) created.$gte = filter.createdAfter;
     if (filter.createdBefore) created.$lt = filter.createdBefore;
@@ -633,6 +691,14 @@ export class MongoJobRepository implements JobRepository {
     }
     const docs = await this.collection
       .find(query, { sort: { created_at: -1, _id: -1 }, limit })
+      .toArray();
+    return docs.map(fromDocument);
+  }
+
+  async listChildren(parentIds: string[]): Promise<Job[]> {
+    if (parentIds.length === 0) return [];
+    const docs = await this.collection
+      .find({ parent_id: { $in: parentIds } }, { sort: { created_at: 1, _id: 1 } })
       .toArray();
     return docs.map(fromDocument);
   }

@@ -7,6 +7,8 @@ export interface ListJobsFilter {
   state?: JobState;
   createdAfter?: Date;
   createdBefore?: Date;
+  /** Only the children of this flow parent. */
+  parentId?: string;
 }
 
 /** The sort key of the last job of a page: jobs strictly older come next. */
@@ -48,11 +50,24 @@ export interface JobRepository {
    * inserts nothing and returns that job with `created = false`.
    */
   create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }>;
+  /**
+   * Inserts a flow: `root` (whose idempotency key counts, as in `create`), its `descendants` and
+   * the events of all, in ONE transaction. A stored root with the key: nothing is inserted.
+   */
+  createFlow(
+    root: Job,
+    descendants: Job[],
+    events: Transition['events'],
+  ): Promise<{ job: Job; created: boolean }>;
   findById(id: string): Promise<Job | null>;
+  /** The children of the given flow parents, oldest first. */
+  listChildren(parentIds: string[]): Promise<Job[]>;
   /**
    * Loads the job, applies `change` (pure; it may throw a domain error, which aborts everything)
    * and saves the result with its events in one transaction; `change` reruns on a write conflict.
-   * NotFoundError when the job does not exist.
+   * NotFoundError when the job does not exist. The change carries through the job's flow in the
+   * same transaction (domain/flow.ts): a finished child settles with its parent, a parent that
+   * ended while waiting cancels its unfinished children (also for `completeAndClaim`).
    */
   update(id: string, change: (job: Job) => Transition): Promise<Job>;
   /**

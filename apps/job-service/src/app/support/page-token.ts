@@ -12,6 +12,8 @@ function filterFingerprint(filter: ListJobsFilter): string {
     filter.state ?? '',
     filter.createdAfter?.getTime() ?? null,
     filter.createdBefore?.getTime() ?? null,
+    // Only when set, so tokens issued before the filter existed stay valid.
+    ...(filter.parentId === undefined ? [] : [filter.parentId]),
   ]).slice(0, 12);
 }
 
