@@ -58,6 +58,11 @@ export interface Job {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /**
+   * The job that waits on this one (flows); null for a job of its own. Retention never removes a
+   * job whose parent exists and is not terminal.
+   */
+  parentId: string | null;
 }
 
 /** What a caller chooses when it creates a job; the rest of a new job is fixed. */
@@ -101,6 +106,7 @@ export function newJob(fields: NewJobFields, now: Date): Job {
     updatedAt: now,
     startedAt: null,
     finishedAt: null,
+    parentId: null,
   };
 }
 

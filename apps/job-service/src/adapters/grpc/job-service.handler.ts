@@ -5,6 +5,7 @@ import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
 import type { Job, JobState } from '../../domain/job';
 import type { JobTypeDefinition } from '../../domain/job-type';
+import type { RetentionRule } from '../../domain/retention';
 import type { CreateJobInput } from '../../app/create-job.command';
 import type { JobTypeInput } from '../../app/support/job-type-input';
 import type { JobUseCases } from '../../app/use-cases';
@@ -67,6 +68,25 @@ function toClaimedJob({ job, leaseToken }: { job: Job; leaseToken: string }): jo
   return { job: toProtoJob(job), leaseToken, leaseExpiresAt: job.leaseExpiresAt ?? undefined };
 }
 
+/** A type's own retention rule of one state (unset parts: the service default). */
+function toProtoRetention(
+  rule: Partial<RetentionRule> | undefined,
+): jobV1.RetentionRule | undefined {
+  if (!rule) return undefined;
+  return {
+    maxAge: rule.maxAgeMs === undefined ? undefined : toDuration(rule.maxAgeMs),
+    maxCount: BigInt(rule.maxCount ?? 0),
+  };
+}
+
+function fromProtoRetention(rule: jobV1.RetentionRule | undefined) {
+  if (!rule) return undefined;
+  return {
+    maxAgeMs: rule.maxAge ? fromDuration(rule.maxAge) : undefined,
+    maxCount: Number(rule.maxCount),
+  };
+}
+
 function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
   return jobV1.JobType.fromPartial({
     name: def.name,
@@ -79,6 +99,9 @@ function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
     workers: def.workers ?? [],
     maxLogLines: def.maxLogLines ?? 0,
     maxLogBytes: def.maxLogBytes ?? 0,
+    succeededRetention: toProtoRetention(def.retention?.SUCCEEDED),
+    deadRetention: toProtoRetention(def.retention?.DEAD),
+    cancelledRetention: toProtoRetention(def.retention?.CANCELLED),
     revision: BigInt(def.revision ?? 0),
     source: def.source ?? '',
     updatedAt: def.updatedAt,
@@ -108,6 +131,11 @@ function jobTypeInput(type: jobV1.JobType | undefined): JobTypeInput {
     workers: type?.workers ?? [],
     maxLogLines: type?.maxLogLines ?? 0,
     maxLogBytes: type?.maxLogBytes ?? 0,
+    retention: {
+      SUCCEEDED: fromProtoRetention(type?.succeededRetention),
+      DEAD: fromProtoRetention(type?.deadRetention),
+      CANCELLED: fromProtoRetention(type?.cancelledRetention),
+    },
   };
 }
 

@@ -69,6 +69,8 @@ export interface JobDocument {
   updated_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  /** The waiting parent's id (flows); absent in documents written before flows. */
+  parent_id?: string | null;
 }
 
 export const JOBS_COLLECTION = 'jobs';
@@ -126,6 +128,7 @@ export function toDocument(job: Job): JobDocument {
     updated_at: job.updatedAt,
     started_at: job.startedAt,
     finished_at: job.finishedAt,
+    parent_id: job.parentId,
   };
   if (job.idempotencyKey !== '') doc.idempotency_key = job.idempotencyKey;
   return doc;
@@ -180,6 +183,7 @@ export function fromDocument(doc: JobDocument): Job {
     updatedAt: doc.updated_at,
     startedAt: doc.started_at,
     finishedAt: doc.finished_at,
+    parentId: doc.parent_id ?? null,
   };
 }
 
