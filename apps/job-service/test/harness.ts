@@ -6,7 +6,7 @@ import { createGrpcClient, type GrpcClientHandle } from '@trellis/platform/grpc'
 import { startEventConsumer, type EventConsumer } from '@trellis/platform/messaging';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import type { RunningService } from '@trellis/platform/runtime';
-import { startJobService } from '@trellis/job-service';
+import { startJobService, type JobServiceOptions } from '@trellis/job-service';
 import { loadServiceConfig } from '../src/config';
 
 /** One event read back from job.events.v1. */
@@ -72,6 +72,7 @@ export const TEST_JOB_TYPES = [
 export async function startHarness(
   database: string,
   extraEnv: Record<string, string> = {},
+  options: Pick<JobServiceOptions, 'runtime'> = {},
 ): Promise<Harness> {
   const mongo: MongoDevServer | undefined = process.env.MONGODB_URI
     ? undefined
@@ -99,7 +100,7 @@ export async function startHarness(
     ...extraEnv,
   };
   const { logger } = captureLogger('job-service');
-  const service = await startJobService(loadServiceConfig(env), { logger });
+  const service = await startJobService(loadServiceConfig(env), { ...options, logger });
   const jobs = createGrpcClient(jobV1.JobServiceDefinition, { address: service.grpcAddress });
   const events: PublishedEvent[] = [];
   const { kafka, producer } = service.context;
