@@ -24,7 +24,9 @@ export interface JobTypeDocument {
   max_log_lines: number | null;
   max_log_bytes: number | null;
   /** Per terminal state (`SUCCEEDED`...), the parts of a rule the type sets; null: none. */
-  retention: Partial<Record<keyof JobRetention, { max_age_ms?: number; max_count?: number }>> | null;
+  retention: Partial<
+    Record<keyof JobRetention, { max_age_ms?: number; max_count?: number }>
+  > | null;
   source: JobTypeSource;
   /** The catalog revision of the type's last change. */
   revision: number;
