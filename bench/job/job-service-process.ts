@@ -47,6 +47,9 @@ export async function startJobServiceProcess(
         TRACING_ENABLED: 'false',
         LOG_LEVEL: 'warn',
         JOB_TYPES: JSON.stringify([{ name: 'bench.noop', lease_seconds: 60 }]),
+        // The throughput runs check that every job SUCCEEDED, so nothing may be removed there
+        // (the default keeps 10,000 per type); the retention run sets its own.
+        JOB_RETENTION: '{"succeeded":{"max_count":1000000000}}',
         ...env,
       },
       stdio: ['ignore', 'ignore', 'inherit'],

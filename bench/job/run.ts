@@ -11,6 +11,9 @@
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
 //   BENCH_SCHEDULES=0                   leaves out the last section, schedule ticks/s for 1,000
 //                                        schedules due at once (bench/job/schedules.ts)
+//   BENCH_RETENTION=0                   skips the retention run: RETENTION_JOBS (100000) jobs through
+//                                       a job-service keeping SUCCEEDED jobs 5 s / at most 5,000,
+//                                       the jobs collection counted every 10,000 (it stays flat)
 //
 // The producer is the SDK's createJobProducer (concurrent creates share CreateJobs calls) and the
 // workers report completions through CompleteJobs the same way; BullMQ's producer is Queue.add,
@@ -24,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker as BullWorker } from 'bullmq';
+import { MongoClient } from 'mongodb';
 import PgBoss from 'pg-boss';
 import { jobV1 } from '@trellis/contracts';
 import { createJobProducer, createWorker, type JobServiceClient } from '@trellis/job-worker';
@@ -48,6 +52,14 @@ const LATENCY_JOBS = Number(process.env.LATENCY_JOBS ?? 200);
 // job still cost 1.5–1.7 CPU ms in all at 8 workers, after 5,000 1.0–1.3 and after 15,000 ~1.0.
 const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 10_000);
 const SINGLE_CALLS = process.env.BENCH_SINGLE_CALLS === '1';
+const RETENTION_JOBS =
+  process.env.BENCH_RETENTION === '0' ? 0 : Number(process.env.RETENTION_JOBS ?? 100_000);
+/** The retention run's type: SUCCEEDED jobs kept 5 s, at most 5,000 (a pass every second). */
+const RETENTION_TYPE = {
+  name: 'bench.noop',
+  lease_seconds: 60,
+  retention: { succeeded: { max_age_seconds: 5, max_count: 5_000 } },
+};
 
 /** BENCH_PROFILE_DIR=/tmp/prof: CPU profiles of the server processes go to /tmp/prof/<name>. */
 function profileArgs(name: string): string[] {
@@ -241,18 +253,47 @@ async function benchJobService(
     { name: 'job-service', pid: service.process.pid! },
     ...(infra.pid ? [{ name: 'devstack', pid: infra.pid }] : []),
   ];
+  const progress = new Progress();
+  const { producer, create, stop } = startBenchClients(service.address, workers, progress);
+  const figures = await measure(progress, create, servers);
+  console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
+  if (process.env.BENCH_RPC_COUNTS) {
+    const text = await (await fetch(service.metricsUrl)).text();
+    for (const line of text.split('\n'))
+      if (line.startsWith('rpc_server_requests_total')) console.log(line);
+  }
+  const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
+  const succeeded = Number(stats.stats[0]?.succeeded ?? 0);
+  const created = WARMUP_JOBS + JOBS + LATENCY_JOBS;
+  if (succeeded !== created) throw new Error(`${succeeded} jobs SUCCEEDED, expected ${created}`);
+  await stop();
+  await stopProcess(service.process);
+  return figures;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * The producer and `workers` SDK workers of bench.noop on the job-service at `address`, each
+ * completion reported to `progress`.
+ */
+function startBenchClients(address: string, workers: number, progress: Progress) {
   const logger = createLogger({ service: 'bench', level: 'warn' });
-  const producer = createGrpcClient(jobV1.JobServiceDefinition, { address: service.address });
+  const producer = createGrpcClient(jobV1.JobServiceDefinition, { address });
   const jobProducer = SINGLE_CALLS
     ? producer.client
     : createJobProducer({ client: producer.client });
   const clients = Array.from({ length: workers }, () =>
-    createGrpcClient(jobV1.JobServiceDefinition, { address: service.address }),
+    createGrpcClient(jobV1.JobServiceDefinition, { address }),
   );
   // A job counts as done once its completion call returns OK, as BullMQ's 'completed' event fires
   // once moveToFinished has returned: counted here rather than by polling GetQueueStats, whose
   // count over every job would be measured as the service's work.
-  const progress = new Progress();
   const pool = clients.map((c, i) =>
     createWorker({
       client: reportingCompletions(c.client, progress),
@@ -268,24 +309,59 @@ async function benchJobService(
   );
   const create = async (i: number) =>
     (await jobProducer.createJob({ type: 'bench.noop', payload: { i } })).job!.id;
-  const figures = await measure(progress, create, servers);
-  console.log(`  job-service process peak RSS ${peakRssMb(service.process.pid!).toFixed(0)} MB`);
-  if (process.env.BENCH_RPC_COUNTS) {
-    const text = await (await fetch(service.metricsUrl)).text();
-    for (const line of text.split('\n'))
-      if (line.startsWith('rpc_server_requests_total')) console.log(line);
-  }
-  const stats = await producer.client.getQueueStats({ types: ['bench.noop'] });
-  const succeeded = Number(stats.stats[0]?.succeeded ?? 0);
-  const created = WARMUP_JOBS + JOBS + LATENCY_JOBS;
-  if (succeeded !== created) throw new Error(`${succeeded} jobs SUCCEEDED, expected ${created}`);
-  await Promise.all(pool.map((w) => w.stop({ deadlineMs: 5_000 })));
-  for (const c of [producer, ...clients]) c.close();
-  await new Promise((resolve) => {
-    service.process.once('exit', resolve);
-    service.process.kill('SIGTERM');
+  return {
+    producer,
+    create,
+    async stop() {
+      await Promise.all(pool.map((w) => w.stop({ deadlineMs: 5_000 })));
+      for (const c of [producer, ...clients]) c.close();
+    },
+  };
+}
+
+/**
+ * RETENTION_JOBS jobs through a job-service whose type keeps SUCCEEDED jobs 5 s / at most 5,000:
+ * the jobs collection's size every 10,000 jobs, which retention keeps flat.
+ */
+async function benchRetention(
+  workers: number,
+  infra: { mongoUri: string; brokers: string },
+): Promise<void> {
+  const database = `bench_job_retention_${Date.now()}`;
+  const service = await startJobServiceProcess(infra, database, [], {
+    JOB_TYPES: JSON.stringify([RETENTION_TYPE]),
+    JOB_RETENTION_INTERVAL_MS: '1000',
   });
-  return figures;
+  const progress = new Progress();
+  const { create, stop } = startBenchClients(service.address, workers, progress);
+  const mongo = new MongoClient(infra.mongoUri);
+  const jobs = mongo.db(database).collection('jobs');
+  const step = 10_000;
+  const started = performance.now();
+  const sizes: number[] = [];
+  try {
+    for (let done = 0; done < RETENTION_JOBS;) {
+      const n = Math.min(step, RETENTION_JOBS - done);
+      await progress.run(n, (i) => create(done + i));
+      done += n;
+      sizes.push(await jobs.countDocuments({}));
+      console.log(
+        `  retention: ${done} jobs done in ${((performance.now() - started) / 1000).toFixed(0)} s, jobs collection ${sizes[sizes.length - 1]} documents`,
+      );
+    }
+    const metrics = await (await fetch(service.metricsUrl)).text();
+    const removed = metrics
+      .split('\n')
+      .filter((line) => line.startsWith('job_retention_removed_total{'))
+      .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+    console.log(
+      `retention (SUCCEEDED kept 5 s / at most 5,000, a pass every second, ${workers} workers): jobs collection ${sizes.join(', ')} documents every ${step} of ${RETENTION_JOBS} jobs (max ${Math.max(...sizes)}); ${removed} removed`,
+    );
+  } finally {
+    await mongo.close();
+    await stop();
+    await stopProcess(service.process);
+  }
 }
 
 async function startRedis(): Promise<{ port: number; process: ChildProcess }> {
@@ -437,6 +513,7 @@ async function main(): Promise<void> {
     }
     // Schedules: ticks/s of 1,000 schedules due at once, on the same devstack (BENCH_SCHEDULES=0: skip).
     if (process.env.BENCH_SCHEDULES !== '0') await benchScheduleTicks(infra);
+    if (RETENTION_JOBS > 0) await benchRetention(Math.max(...WORKER_COUNTS), infra);
     console.log(
       `peak RSS: this process ${peakRssMb('self').toFixed(0)} MB, ${devstack ? `devstack ${peakRssMb(devstack.process.pid!).toFixed(0)} MB, ` : ''}redis-server ${peakRssMb(redis.process.pid!).toFixed(0)} MB`,
     );

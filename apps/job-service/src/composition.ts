@@ -12,6 +12,8 @@ import { MongoJobRepository } from './adapters/mongo/mongo-job.repository';
 import { MongoJobLogRepository } from './adapters/mongo/job-log.repository';
 import { MongoJobTypeRepository } from './adapters/mongo/job-type.repository';
 import { JobTypeRefresher } from './adapters/mongo/job-type-refresher';
+import { MongoJobRetentionRepository } from './adapters/mongo/job-retention.repository';
+import { ApplyRetention } from './app/apply-retention.command';
 import { AppendJobLogs } from './app/append-job-logs.command';
 import { ListJobLogs } from './app/list-job-logs.query';
 import { RefreshJobTypes } from './app/refresh-job-types.command';
@@ -60,7 +62,7 @@ export interface JobServiceOptions {
 
 /**
  * The job-service composition root: declared types, the MongoDB repository (jobs + outbox in one
- * transaction), the use cases, the gRPC handler, metrics and the leased reaper.
+ * transaction), the use cases, the gRPC handler, metrics, the leased reaper and retention.
  */
 export async function startJobService(
   config: JobServiceConfig,
@@ -147,18 +149,38 @@ export async function startJobService(
         triggerSchedule: new TriggerSchedule({ schedules, types, runtime, notifier }),
       };
       ctx.grpc.add(jobV1.JobServiceDefinition, jobServiceHandler(useCases, ctx.logger));
-      const reaper = new LeaseReaper(
-        new ReapExpiredLeases({ jobs, notifier, runtime, metrics }),
+      // A holder that stops renewing (crash) is replaced after three of its intervals.
+      const lease = (name: string, intervalMs: number) =>
         new Lease(
           ctx.mongo.db,
-          'job-reaper',
+          name,
           `${hostname()}:${process.pid}:${randomUUID()}`,
-          Math.max(5_000, config.REAPER_INTERVAL_MS * 3),
-        ),
+          Math.max(5_000, intervalMs * 3),
+        );
+      const reaper = new LeaseReaper(
+        new ReapExpiredLeases({ jobs, notifier, runtime, metrics }),
+        lease('job-reaper', config.REAPER_INTERVAL_MS),
         config.REAPER_INTERVAL_MS,
         ctx.logger.child({ component: 'reaper' }),
       );
       reaper.start();
+      const retention = new MongoJobRetentionRepository(ctx.mongo.client, ctx.mongo.db);
+      await retention.ensureIndexes();
+      // Retention is the reaper's pattern on a lease of its own: one replica removes at a time.
+      const retentionReaper = new LeaseReaper(
+        new ApplyRetention({
+          retention,
+          types,
+          runtime,
+          metrics,
+          defaults: config.JOB_RETENTION,
+        }),
+        lease('job-retention', config.JOB_RETENTION_INTERVAL_MS),
+        config.JOB_RETENTION_INTERVAL_MS,
+        ctx.logger.child({ component: 'retention' }),
+        'removed jobs past retention',
+      );
+      retentionReaper.start();
       const ticker = new ScheduleTicker(
         new FireDueSchedules({ schedules, types, runtime, notifier }),
         config.SCHEDULE_TICK_INTERVAL_MS,
@@ -168,7 +190,12 @@ export async function startJobService(
       return {
         async stop() {
           notifier.close();
-          await Promise.all([ticker.stop(), reaper.stop(), typeRefresher.stop()]);
+          await Promise.all([
+            ticker.stop(),
+            reaper.stop(),
+            retentionReaper.stop(),
+            typeRefresher.stop(),
+          ]);
         },
       };
     },

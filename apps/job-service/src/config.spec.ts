@@ -58,3 +58,38 @@ describe('job-service config: job logs and run-time types', () => {
     );
   });
 });
+
+describe('job-service config: retention', () => {
+  it('keeps finished jobs by DEFAULT_RETENTION unless JOB_RETENTION says otherwise', () => {
+    const day = 24 * 3600 * 1000;
+    expect(loadServiceConfig({}).JOB_RETENTION).toEqual({
+      SUCCEEDED: { maxAgeMs: day, maxCount: 10_000 },
+      DEAD: { maxAgeMs: 14 * day, maxCount: 100_000 },
+      CANCELLED: { maxAgeMs: 7 * day, maxCount: 10_000 },
+    });
+    const config = loadServiceConfig({
+      JOB_RETENTION: '{"succeeded":{"max_age_seconds":60},"dead":{"max_count":5}}',
+    });
+    expect(config.JOB_RETENTION).toEqual({
+      SUCCEEDED: { maxAgeMs: 60_000, maxCount: 10_000 },
+      DEAD: { maxAgeMs: 14 * day, maxCount: 5 },
+      CANCELLED: { maxAgeMs: 7 * day, maxCount: 10_000 },
+    });
+    expect(config.JOB_RETENTION_INTERVAL_MS).toBe(60_000);
+  });
+
+  it('reads a type retention from JOB_TYPES, and names a bad one', () => {
+    const [type] = loadServiceConfig({
+      JOB_TYPES: JSON.stringify([
+        { name: 'a.b', retention: { succeeded: { max_age_seconds: 0.5, max_count: 3 } } },
+      ]),
+    }).JOB_TYPES;
+    expect(type.retention).toEqual({ SUCCEEDED: { maxAgeMs: 500, maxCount: 3 } });
+    expect(() =>
+      loadServiceConfig({ JOB_TYPES: '[{"name":"x","retention":{"dead":{"max_count":0}}}]' }),
+    ).toThrow(/JOB_TYPES is invalid: .*0.retention.dead.max_count/);
+    expect(() => loadServiceConfig({ JOB_RETENTION: '{"succeded":{}}' })).toThrow(
+      /JOB_RETENTION is invalid: expected an object of retention rules/,
+    );
+  });
+});

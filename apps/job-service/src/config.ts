@@ -7,6 +7,85 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type JobTypeDefinition,
 } from './domain/job-type';
+import {
+  DEFAULT_RETENTION,
+  effectiveRetention,
+  type EffectiveRetention,
+  type JobRetention,
+} from './domain/retention';
+
+/** 100 years: the longest age a retention rule takes (keep "for ever"). */
+const MAX_RETENTION_SECONDS = 100 * 365 * 24 * 3600;
+
+/** `{"max_age_seconds": 86400, "max_count": 10000}`; either may be left out. */
+const retentionRule = z
+  .object({
+    max_age_seconds: z.number().min(0).max(MAX_RETENTION_SECONDS).optional(),
+    max_count: z.number().int().min(1).max(1_000_000_000).optional(),
+  })
+  .strict();
+
+/**
+ * Retention per terminal state, as JOB_RETENTION and a JOB_TYPES entry's `retention` give it:
+ * `{"succeeded": {...}, "dead": {...}, "cancelled": {...}}`; what is left out is the default.
+ */
+const retentionEntry = z
+  .object({
+    succeeded: retentionRule.optional(),
+    dead: retentionRule.optional(),
+    cancelled: retentionRule.optional(),
+  })
+  .strict();
+
+function toRetention(entry: z.infer<typeof retentionEntry>): JobRetention {
+  const retention: JobRetention = {};
+  for (const [state, rule] of [
+    ['SUCCEEDED', entry.succeeded],
+    ['DEAD', entry.dead],
+    ['CANCELLED', entry.cancelled],
+  ] as const) {
+    if (!rule) continue;
+    retention[state] = {
+      ...(rule.max_age_seconds !== undefined && {
+        maxAgeMs: Math.round(rule.max_age_seconds * 1000),
+      }),
+      ...(rule.max_count !== undefined && { maxCount: rule.max_count }),
+    };
+  }
+  return retention;
+}
+
+/** An environment variable holding JSON that `schema` checks; `fallback` when unset. */
+function jsonEnv<S extends z.ZodType, T>(
+  schema: S,
+  what: string,
+  fallback: T,
+  convert: (value: z.infer<S>) => T,
+) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): T => {
+      if (raw === undefined) return fallback;
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `expected JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected ${what}: ${issue.path.join('.')} ${issue.message}`,
+        });
+        return z.NEVER;
+      }
+      return convert(parsed.data);
+    });
+}
 
 /**
  * One declared job type in JOB_TYPES (a JSON array) or the file JOB_TYPES_FILE names:
@@ -50,6 +129,8 @@ const jobTypeEntry = z.object({
     .min(1024)
     .max(8 * 1024 * 1024)
     .optional(),
+  /** How long its finished jobs are kept; omitted parts: JOB_RETENTION. */
+  retention: retentionEntry.optional(),
 });
 
 function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
@@ -72,32 +153,23 @@ function toDefinition(entry: z.infer<typeof jobTypeEntry>): JobTypeDefinition {
     workers: entry.workers,
     maxLogLines: entry.max_log_lines,
     maxLogBytes: entry.max_log_bytes,
+    retention: entry.retention && toRetention(entry.retention),
   };
 }
 
-const jobTypes = z
-  .string()
-  .optional()
-  .transform((raw, ctx): JobTypeDefinition[] => {
-    if (raw === undefined) return DEFAULT_JOB_TYPES;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `expected JSON: ${(err as Error).message}` });
-      return z.NEVER;
-    }
-    const parsed = z.array(jobTypeEntry).min(1).safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a JSON array of job types: ${issue.path.join('.')} ${issue.message}`,
-      });
-      return z.NEVER;
-    }
-    return parsed.data.map(toDefinition);
-  });
+const jobTypes = jsonEnv(
+  z.array(jobTypeEntry).min(1),
+  'a JSON array of job types',
+  DEFAULT_JOB_TYPES,
+  (entries) => entries.map(toDefinition),
+);
+
+const retention = jsonEnv(
+  retentionEntry,
+  'an object of retention rules',
+  DEFAULT_RETENTION,
+  (entry): EffectiveRetention => effectiveRetention(toRetention(entry), DEFAULT_RETENTION),
+);
 
 const JOB = 'trellis.job.v1.JobService';
 /** The operator identity (the devstack mints its tokens: `npm run -s token -- job-service`). */
@@ -166,6 +238,13 @@ export const configShape = {
   JOB_LOG_MAX_BYTES: envInt(256 * 1024, 1024, 8 * 1024 * 1024),
   /** How often every replica's schedule ticker looks for due schedules (a tick fires up to this late). */
   SCHEDULE_TICK_INTERVAL_MS: envInt(1_000, 10, 60_000),
+  /**
+   * How long finished jobs are kept where their type says nothing (JSON, per state
+   * `max_age_seconds` and `max_count`; what is left out keeps DEFAULT_RETENTION's value).
+   */
+  JOB_RETENTION: retention,
+  /** How often the replica holding the `job-retention` lease removes jobs past retention. */
+  JOB_RETENTION_INTERVAL_MS: envInt(60_000, 100, 3_600_000),
 };
 
 export type JobServiceConfig = ReturnType<typeof loadServiceConfig>;

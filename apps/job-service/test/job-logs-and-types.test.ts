@@ -171,6 +171,11 @@ describe('job types at run time', () => {
       [{ maxLogLines: -3 }, 'job_type.max_log_lines'],
       [{ name: 'Not A Name' }, 'job_type.name'],
       [{ defaultLeaseDuration: { seconds: -5n, nanos: 0 } }, 'job_type.default_lease_duration'],
+      [{ succeededRetention: { maxCount: -1n } }, 'job_type.succeeded_retention.max_count'],
+      [
+        { deadRetention: { maxAge: { seconds: -1n, nanos: 0 }, maxCount: 0n } },
+        'job_type.dead_retention.max_age',
+      ],
     ];
     for (const [jobType, field] of cases) {
       const err = await register(jobType);

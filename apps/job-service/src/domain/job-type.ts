@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import { AbortedError, AlreadyExistsError, ValidationError } from '@trellis/platform/errors';
 import { backoffProblems, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { JsonObject } from './job';
+import type { JobRetention } from './retention';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
@@ -24,6 +25,11 @@ export interface JobTypeDefinition {
   /** Log lines / bytes of messages a job keeps; unset: the service's JOB_LOG_MAX_LINES / _BYTES. */
   maxLogLines?: number;
   maxLogBytes?: number;
+  /**
+   * How long its SUCCEEDED, DEAD and CANCELLED jobs are kept (by age and by count); what it leaves
+   * unset: the service's JOB_RETENTION.
+   */
+  retention?: JobRetention;
   /** Where the stored definition came from: JOB_TYPES ('config') or the API ('api'). */
   source?: JobTypeSource;
   /** The catalog revision of its last change (0 or unset: not stored yet). */

@@ -5,6 +5,7 @@ import { ValidationError } from '@trellis/platform/errors';
 import type { BackoffPolicy } from '../../domain/backoff';
 import type { ChildFailurePolicy, Job, JobState } from '../../domain/job';
 import type { JobTypeDefinition } from '../../domain/job-type';
+import type { RetentionRule } from '../../domain/retention';
 import type { CreateJobInput } from '../../app/create-job.command';
 import type { CreateFlowInput, FlowNode } from '../../app/create-flow.command';
 import type { ClaimedJob } from '../../app/support/claimed-jobs';
@@ -105,6 +106,25 @@ function toFlowNode(node: FlowNode): jobV1.FlowNode {
   return { job: toProtoJob(node.job), children: node.children.map(toFlowNode) };
 }
 
+/** A type's own retention rule of one state (unset parts: the service default). */
+function toProtoRetention(
+  rule: Partial<RetentionRule> | undefined,
+): jobV1.RetentionRule | undefined {
+  if (!rule) return undefined;
+  return {
+    maxAge: rule.maxAgeMs === undefined ? undefined : toDuration(rule.maxAgeMs),
+    maxCount: BigInt(rule.maxCount ?? 0),
+  };
+}
+
+function fromProtoRetention(rule: jobV1.RetentionRule | undefined) {
+  if (!rule) return undefined;
+  return {
+    maxAgeMs: rule.maxAge ? fromDuration(rule.maxAge) : undefined,
+    maxCount: Number(rule.maxCount),
+  };
+}
+
 function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
   return jobV1.JobType.fromPartial({
     name: def.name,
@@ -117,6 +137,9 @@ function toProtoJobType(def: JobTypeDefinition): jobV1.JobType {
     workers: def.workers ?? [],
     maxLogLines: def.maxLogLines ?? 0,
     maxLogBytes: def.maxLogBytes ?? 0,
+    succeededRetention: toProtoRetention(def.retention?.SUCCEEDED),
+    deadRetention: toProtoRetention(def.retention?.DEAD),
+    cancelledRetention: toProtoRetention(def.retention?.CANCELLED),
     revision: BigInt(def.revision ?? 0),
     source: def.source ?? '',
     updatedAt: def.updatedAt,
@@ -146,6 +169,11 @@ function jobTypeInput(type: jobV1.JobType | undefined): JobTypeInput {
     workers: type?.workers ?? [],
     maxLogLines: type?.maxLogLines ?? 0,
     maxLogBytes: type?.maxLogBytes ?? 0,
+    retention: {
+      SUCCEEDED: fromProtoRetention(type?.succeededRetention),
+      DEAD: fromProtoRetention(type?.deadRetention),
+      CANCELLED: fromProtoRetention(type?.cancelledRetention),
+    },
   };
 }
 

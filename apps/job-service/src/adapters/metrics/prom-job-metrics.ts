@@ -45,7 +45,16 @@ export function createPromJobMetrics(registry: Registry, repository: JobReposito
     labelNames: ['type', 'outcome'],
     registers: [registry],
   });
+  const removals = new Counter({
+    name: 'job_retention_removed_total',
+    help: 'Finished jobs (with their logs) removed by retention, by type and state',
+    labelNames: ['type', 'state'],
+    registers: [registry],
+  });
   return {
+    removed(type: string, state: string, count: number) {
+      removals.inc({ type, state }, count);
+    },
     claimed(job: Job, now: Date) {
       claimLatency.observe(
         { type: job.type },

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
 import { isDuplicateKeyError, withTransaction } from '@trellis/platform/mongo';
 import type { JobTypeDefinition, JobTypeSource } from '../../domain/job-type';
+import { TERMINAL_STATES, type JobRetention, type RetentionRule } from '../../domain/retention';
 import type { JobTypeRepository, StoredJobType } from '../../app/ports/job-type.repository.port';
 
 /** A job type as stored in `job_types` (`_id` = its name). */
@@ -22,6 +23,10 @@ export interface JobTypeDocument {
   workers: string[] | null;
   max_log_lines: number | null;
   max_log_bytes: number | null;
+  /** Per terminal state (`SUCCEEDED`...), the parts of a rule the type sets; null: none. */
+  retention: Partial<
+    Record<keyof JobRetention, { max_age_ms?: number; max_count?: number }>
+  > | null;
   source: JobTypeSource;
   /** The catalog revision of the type's last change. */
   revision: number;
@@ -33,6 +38,35 @@ type Definition = Omit<JobTypeDocument, 'source' | 'revision' | 'updated_at'>;
 export const JOB_TYPES_COLLECTION = 'job_types';
 /** One counter document: the catalog revision the next change takes. */
 const CATALOG_COLLECTION = 'job_type_catalog';
+
+function retentionOf(retention: JobRetention | undefined): JobTypeDocument['retention'] {
+  if (!retention) return null;
+  const doc: NonNullable<JobTypeDocument['retention']> = {};
+  // No undefined values: seeding compares a stored definition with a fresh one.
+  for (const state of TERMINAL_STATES) {
+    const rule = retention[state];
+    if (!rule) continue;
+    doc[state] = {
+      ...(rule.maxAgeMs !== undefined && { max_age_ms: rule.maxAgeMs }),
+      ...(rule.maxCount !== undefined && { max_count: rule.maxCount }),
+    };
+  }
+  return doc;
+}
+
+function retentionFrom(doc: JobTypeDocument['retention'] | undefined): JobRetention | undefined {
+  if (!doc) return undefined;
+  const retention: JobRetention = {};
+  for (const state of TERMINAL_STATES) {
+    const rule = doc[state];
+    if (!rule) continue;
+    const parts: Partial<RetentionRule> = {};
+    if (rule.max_age_ms !== undefined) parts.maxAgeMs = rule.max_age_ms;
+    if (rule.max_count !== undefined) parts.maxCount = rule.max_count;
+    retention[state] = parts;
+  }
+  return retention;
+}
 
 function definitionOf(def: JobTypeDefinition): Definition {
   return {
@@ -51,6 +85,7 @@ function definitionOf(def: JobTypeDefinition): Definition {
     workers: def.workers ?? null,
     max_log_lines: def.maxLogLines ?? null,
     max_log_bytes: def.maxLogBytes ?? null,
+    retention: retentionOf(def.retention),
   };
 }
 
@@ -71,6 +106,7 @@ function fromDocument(doc: JobTypeDocument): StoredJobType {
     workers: doc.workers ?? undefined,
     maxLogLines: doc.max_log_lines ?? undefined,
     maxLogBytes: doc.max_log_bytes ?? undefined,
+    retention: retentionFrom(doc.retention),
     source: doc.source,
     revision: doc.revision,
     updatedAt: doc.updated_at,

@@ -1,11 +1,11 @@
 import type { Logger } from '@trellis/platform/logging';
 import type { Lease } from '@trellis/platform/mongo';
-import type { ReapExpiredLeases } from '../../app/reap-expired-leases.command';
 
 /**
- * Runs ReapExpiredLeases every `intervalMs` in the one replica holding the `job-reaper` lease;
- * the others stand by and take over when the holder stops renewing. Passes that reap nothing
- * space out, doubling up to 5 × `intervalMs`, so an idle system is not scanned every second.
+ * Runs a pass (ReapExpiredLeases under the `job-reaper` lease; ApplyRetention under
+ * `job-retention`) every `intervalMs` in the one replica holding the lease; the others stand by
+ * and take over when the holder stops renewing. Passes that reap nothing space out, doubling up to
+ * 5 × `intervalMs`, so an idle system is not scanned every second.
  */
 export class LeaseReaper {
   private timer: NodeJS.Timeout | undefined;
@@ -14,10 +14,12 @@ export class LeaseReaper {
   private delay = 0;
 
   constructor(
-    private readonly reap: ReapExpiredLeases,
+    private readonly reap: { execute(): Promise<number> },
     private readonly lease: Lease,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    /** What the log line of a pass that did something says. */
+    private readonly done = 'returned jobs with expired leases',
   ) {}
 
   start(): void {
@@ -46,7 +48,7 @@ export class LeaseReaper {
       for (;;) {
         const reaped = await this.reap.execute();
         total += reaped;
-        if (reaped > 0) this.logger.info({ reaped }, 'returned jobs with expired leases');
+        if (reaped > 0) this.logger.info({ reaped }, this.done);
         if (reaped < 100 || !this.running) break;
       }
     } catch (err) {

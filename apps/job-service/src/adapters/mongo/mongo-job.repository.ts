@@ -133,6 +133,7 @@ export function toDocument(job: Job): JobDocument {
     updated_at: job.updatedAt,
     started_at: job.startedAt,
     finished_at: job.finishedAt,
+    parent_id: job.parentId,
   };
   if (job.idempotencyKey !== '') doc.idempotency_key = job.idempotencyKey;
   doc.parent_id = job.parentId;

@@ -8,6 +8,7 @@ import {
   JOB_TYPE_NAME,
   type JobTypeDefinition,
 } from '../../domain/job-type';
+import { TERMINAL_STATES, type JobRetention } from '../../domain/retention';
 
 /** A job type as RegisterJobType / UpdateJobType give it: 0 or unset means the default. */
 export interface JobTypeInput {
@@ -27,7 +28,15 @@ export interface JobTypeInput {
   workers: string[];
   maxLogLines: number;
   maxLogBytes: number;
+  /** Per terminal state: maxAgeMs unset and maxCount 0 mean the service default. */
+  retention?: Partial<
+    Record<keyof JobRetention, { maxAgeMs: number | undefined; maxCount: number }>
+  >;
 }
+
+/** The longest a retention rule keeps a job: 100 years (keep "for ever"). */
+const MAX_RETENTION_MS = 100 * 365 * 24 * 3600 * 1000;
+const MAX_RETENTION_COUNT = 1_000_000_000;
 
 export const MAX_TYPE_LOG_LINES = 100_000;
 export const MAX_TYPE_LOG_BYTES = 8 * 1024 * 1024;
@@ -88,6 +97,19 @@ export function jobTypeFromInput(input: JobTypeInput): JobTypeDefinition {
   input.workers.forEach((worker, i) => {
     if (worker === '' || worker.length > 128) bad(`workers[${i}]`, 'must be 1-128 characters');
   });
+  const retention: JobRetention = {};
+  for (const state of TERMINAL_STATES) {
+    const rule = input.retention?.[state];
+    if (!rule) continue;
+    const field = `${state.toLowerCase()}_retention`;
+    if (rule.maxAgeMs !== undefined && !(rule.maxAgeMs >= 0 && rule.maxAgeMs <= MAX_RETENTION_MS))
+      bad(`${field}.max_age`, 'must be between 0 s and 100 years');
+    inRange(`${field}.max_count`, rule.maxCount, 1, MAX_RETENTION_COUNT);
+    retention[state] = {
+      ...(rule.maxAgeMs !== undefined && { maxAgeMs: rule.maxAgeMs }),
+      ...(rule.maxCount !== 0 && { maxCount: rule.maxCount }),
+    };
+  }
   let backoff: BackoffPolicy = DEFAULT_BACKOFF;
   if (input.defaultBackoff) {
     const b = input.defaultBackoff;
@@ -112,5 +134,6 @@ export function jobTypeFromInput(input: JobTypeInput): JobTypeDefinition {
     workers: input.workers.length > 0 ? [...input.workers] : undefined,
     maxLogLines: input.maxLogLines || undefined,
     maxLogBytes: input.maxLogBytes || undefined,
+    retention: Object.keys(retention).length > 0 ? retention : undefined,
   };
 }
