@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Db, MongoClient } from 'mongodb';
 import { Counter } from 'prom-client';
 import { jobV1, notificationV1 } from '@trellis/contracts';
 import type { Worker } from '@trellis/job-worker';
@@ -22,8 +23,10 @@ import { MongoContactRepository } from './adapters/mongo/contact.repository';
 import { MongoListSuppressionRepository } from './adapters/mongo/list-suppression.repository';
 import { MongoNotificationRecipients } from './adapters/mongo/notification-recipients.reader';
 import { MongoNotificationRepository } from './adapters/mongo/notification.repository';
+import { MongoSharedSendLimiter } from './adapters/mongo/shared-send-limiter';
 import { MongoSuppressionRepository } from './adapters/mongo/suppression.repository';
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
+import { dkimTransportOption } from './adapters/smtp/dkim-options';
 import { NodemailerSender } from './adapters/smtp/nodemailer-sender';
 import { CancelCampaign } from './app/cancel-campaign.command';
 import { CreateContact } from './app/create-contact.command';
@@ -41,13 +44,13 @@ import { ListSuppressions } from './app/list-suppressions.query';
 import { ListTemplates } from './app/list-templates.query';
 import type { MailSender } from './app/ports/mail-sender.port';
 import type { Runtime } from './app/ports/runtime.port';
+import type { SendLimiter } from './app/ports/send-limiter.port';
 import { RemoveSuppression } from './app/remove-suppression.command';
 import { RenderTemplate } from './app/render-template.query';
 import { RunCampaign } from './app/run-campaign.command';
 import { SeedTemplates } from './app/seed-templates.command';
 import { SendEmail } from './app/send-email.command';
 import { StartCampaign } from './app/start-campaign.command';
-import { CallerLimit } from './app/support/caller-limit';
 import { SendThrottle } from './app/support/send-throttle';
 import { SyncCampaignFromJob } from './app/sync-campaign-from-job.command';
 import { Unsubscribe } from './app/unsubscribe.command';
@@ -71,6 +74,34 @@ export interface NotificationServiceOptions {
 
 const burst = (rate: number, configured: number) =>
   configured > 0 ? configured : Math.max(1, rate);
+
+/**
+ * The send limits: shared by every replica through MongoDB when SHARED_LIMITER_ENABLED (needed as
+ * soon as more than one replica runs, else N replicas send N times the rate), else per process.
+ */
+function sendLimiter(config: NotificationServiceConfig, client: MongoClient, db: Db): SendLimiter {
+  const slowdown = {
+    slowdownPercent: config.DOMAIN_SLOWDOWN_PERCENT,
+    slowdownMs: config.DOMAIN_SLOWDOWN_MS,
+  };
+  if (config.SHARED_LIMITER_ENABLED) {
+    return new MongoSharedSendLimiter(client, db, {
+      globalRatePerSecond: config.SEND_RATE_PER_SECOND,
+      domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
+      callerRatePerSecond: config.CALLER_RATE_PER_SECOND,
+      ...slowdown,
+    });
+  }
+  return new SendThrottle({
+    globalRatePerSecond: config.SEND_RATE_PER_SECOND,
+    globalBurst: burst(config.SEND_RATE_PER_SECOND, config.SEND_RATE_BURST),
+    domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
+    domainBurst: burst(config.DOMAIN_RATE_PER_SECOND, config.DOMAIN_RATE_BURST),
+    callerRatePerSecond: config.CALLER_RATE_PER_SECOND,
+    callerBurst: burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
+    ...slowdown,
+  });
+}
 
 /**
  * The notification-service composition root: MongoDB repositories and adapters, the use cases
@@ -114,10 +145,7 @@ export async function startNotificationService(
       const campaignJobs = new GrpcCampaignJobs(jobs.client);
       const runtime: Runtime = { now: () => new Date(), newId: randomUUID };
       const renderer = new TemplateRenderer();
-      const callerLimit = new CallerLimit(
-        config.CALLER_RATE_PER_SECOND,
-        burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
-      );
+      const limiter = sendLimiter(config, client, db);
       const messageIdDomain = config.MESSAGE_ID_DOMAIN;
 
       const seeded = await new SeedTemplates({ templates, runtime }).execute();
@@ -142,7 +170,7 @@ export async function startNotificationService(
           contacts,
           suppressions,
           renderer,
-          callerLimit,
+          callerLimit: limiter,
           runtime,
           settings: { maxRecipients: config.SEND_EMAIL_MAX_RECIPIENTS, messageIdDomain },
         }),
@@ -153,7 +181,7 @@ export async function startNotificationService(
           templates,
           contacts,
           campaignJobs,
-          callerLimit,
+          callerLimit: limiter,
           runtime,
         }),
         getCampaign: new GetCampaign({ campaigns, notifications }),
@@ -168,6 +196,11 @@ export async function startNotificationService(
           from: config.MAIL_FROM,
           maxConnections: config.SMTP_POOL_MAX_CONNECTIONS,
           timeoutMs: config.SMTP_TIMEOUT_MS,
+          dkim: dkimTransportOption({
+            privateKey: config.DKIM_PRIVATE_KEY,
+            selector: config.DKIM_SELECTOR,
+            domain: config.DKIM_DOMAIN,
+          }),
           logger: ctx.logger,
         });
       const deliverEmail = new DeliverEmail({
@@ -176,12 +209,7 @@ export async function startNotificationService(
         templates,
         renderer,
         mailSender,
-        throttle: new SendThrottle({
-          globalRatePerSecond: config.SEND_RATE_PER_SECOND,
-          globalBurst: burst(config.SEND_RATE_PER_SECOND, config.SEND_RATE_BURST),
-          domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
-          domainBurst: burst(config.DOMAIN_RATE_PER_SECOND, config.DOMAIN_RATE_BURST),
-        }),
+        throttle: limiter,
         runtime,
         settings: {
           retry: {

@@ -57,6 +57,9 @@ export function startJobServiceForTest(infra: Infra, database: string): Promise<
     REAPER_INTERVAL_MS: 200,
     CLAIM_POLL_INTERVAL_MS: 50,
     CLAIM_CANDIDATE_TTL_MS: 50,
+    JOB_TYPES_REFRESH_MS: 1_000,
+    JOB_LOG_MAX_LINES: 1_000,
+    JOB_LOG_MAX_BYTES: 256 * 1024,
   };
   return startJobService(config, { logger: captureLogger('job-service').logger });
 }

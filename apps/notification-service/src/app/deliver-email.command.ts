@@ -1,5 +1,5 @@
 import { DomainError } from '@trellis/platform/errors';
-import { type RetryPolicy, retryDelayMs } from '../domain/delivery-policy';
+import { isSlowDownSmtpCode, type RetryPolicy, retryDelayMs } from '../domain/delivery-policy';
 import { emailDomain } from '../domain/email-address';
 import {
   type DeliveryContent,
@@ -12,9 +12,9 @@ import type { RenderedContent, TemplateRenderer } from '../domain/template-engin
 import type { MailSender } from './ports/mail-sender.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
 import type { Runtime } from './ports/runtime.port';
+import type { SendLimiter } from './ports/send-limiter.port';
 import type { SuppressionRepository } from './ports/suppression.repository.port';
 import type { TemplateRepository } from './ports/template.repository.port';
-import type { SendThrottle } from './support/send-throttle';
 
 export interface DeliverEmailDeps {
   notifications: NotificationRepository;
@@ -22,7 +22,7 @@ export interface DeliverEmailDeps {
   templates: TemplateRepository;
   renderer: TemplateRenderer;
   mailSender: MailSender;
-  throttle: Pick<SendThrottle, 'acquire'>;
+  throttle: Pick<SendLimiter, 'acquire' | 'slowDown'>;
   runtime: Runtime;
   settings: {
     retry: RetryPolicy;
@@ -82,7 +82,8 @@ export class DeliverEmail {
     }
 
     const traceId = claimed.traceId || input.activeTraceId;
-    await deps.throttle.acquire(emailDomain(claimed.recipient));
+    const domain = emailDomain(claimed.recipient);
+    await deps.throttle.acquire(domain);
     const outcome = await deps.mailSender.send({
       to: claimed.recipient,
       cc: claimed.cc.filter((c) => !suppressed.has(c)),
@@ -96,6 +97,8 @@ export class DeliverEmail {
       },
     });
 
+    // 421/451: the domain asks us to slow down; every replica sends to it at the lower rate a while.
+    if (!outcome.ok && isSlowDownSmtpCode(outcome.code)) await deps.throttle.slowDown(domain);
     const { subject } = rendered;
     const now = deps.runtime.now();
     if (outcome.ok) {

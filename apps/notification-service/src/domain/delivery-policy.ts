@@ -1,6 +1,18 @@
 /** How an SMTP attempt ended. */
 export type SendOutcome =
-  { ok: true; response: string } | { ok: false; permanent: boolean; error: string };
+  | { ok: true; response: string }
+  | {
+      ok: false;
+      permanent: boolean;
+      error: string;
+      /** The SMTP reply code, when the server answered (none for connection errors/timeouts). */
+      code?: number;
+    };
+
+/** 421 (closing, try later) and 451 (local error / rate limited): the domain asks us to slow down. */
+export function isSlowDownSmtpCode(code: number | undefined): boolean {
+  return code === 421 || code === 451;
+}
 
 /**
  * Classifies an SMTP failure: 5xx replies are permanent; 4xx replies, connection errors and
