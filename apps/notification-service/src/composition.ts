@@ -45,6 +45,7 @@ import { ListTemplates } from './app/list-templates.query';
 import type { MailSender } from './app/ports/mail-sender.port';
 import type { Runtime } from './app/ports/runtime.port';
 import type { SendLimiter } from './app/ports/send-limiter.port';
+import { RedriveNotifications } from './app/redrive-notifications.command';
 import { RemoveSuppression } from './app/remove-suppression.command';
 import { RenderTemplate } from './app/render-template.query';
 import { RunCampaign } from './app/run-campaign.command';
@@ -176,6 +177,7 @@ export async function startNotificationService(
         }),
         getNotification: new GetNotification({ notifications }),
         listNotifications: new ListNotifications({ notifications }),
+        redriveNotifications: new RedriveNotifications({ notifications, runtime }),
         startCampaign: new StartCampaign({
           campaigns,
           templates,

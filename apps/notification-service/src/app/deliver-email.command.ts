@@ -76,7 +76,7 @@ export class DeliverEmail {
     } catch (err) {
       const error = err instanceof DomainError ? `${err.reason}: ${err.message}` : String(err);
       await deps.notifications.update(claimed.id, (n) =>
-        fail(n, attempt, { error, permanent: true }, deps.runtime.now()),
+        fail(n, attempt, { error, permanent: true, content: input.content }, deps.runtime.now()),
       );
       return 'failed';
     }
@@ -107,20 +107,28 @@ export class DeliverEmail {
       );
       return 'sent';
     }
-    if (outcome.permanent || attempt >= deps.settings.retry.maxAttempts) {
+    // Attempts of this delivery round: a redriven notification starts a fresh retry budget.
+    const roundAttempt = attempt - (claimed.attemptsBeforeRedrive ?? 0);
+    if (outcome.permanent || roundAttempt >= deps.settings.retry.maxAttempts) {
       // Exhausted retries also go to the DLQ topic.
       const deadLetter = outcome.permanent ? undefined : input.content;
       await deps.notifications.update(claimed.id, (n) =>
         fail(
           n,
           attempt,
-          { error: outcome.error, permanent: outcome.permanent, subject, deadLetter },
+          {
+            error: outcome.error,
+            permanent: outcome.permanent,
+            subject,
+            deadLetter,
+            content: input.content,
+          },
           now,
         ),
       );
       return 'failed';
     }
-    const notBefore = new Date(now.getTime() + retryDelayMs(deps.settings.retry, attempt));
+    const notBefore = new Date(now.getTime() + retryDelayMs(deps.settings.retry, roundAttempt));
     await deps.notifications.update(claimed.id, (n) =>
       scheduleRetry(
         n,
