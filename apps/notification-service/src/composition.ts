@@ -15,6 +15,7 @@ import { startNotificationHttp, type NotificationHttp } from './adapters/http/no
 import { GrpcCampaignJobs } from './adapters/jobs/campaign-jobs.client';
 import { startCampaignWorker } from './adapters/jobs/campaign.worker';
 import { notificationHandler } from './adapters/grpc/notification.handler';
+import { PrometheusDeliverabilityMetrics } from './adapters/metrics/deliverability.metrics';
 import { startDeliveryConsumers } from './adapters/kafka/delivery.consumers';
 import { startDomainEventsConsumer } from './adapters/kafka/domain-events.consumer';
 import { MongoBounceRecorder } from './adapters/mongo/bounce-recorder.repository';
@@ -147,6 +148,7 @@ export async function startNotificationService(
       const runtime: Runtime = { now: () => new Date(), newId: randomUUID };
       const renderer = new TemplateRenderer();
       const limiter = sendLimiter(config, client, db);
+      const deliverability = new PrometheusDeliverabilityMetrics(ctx.metrics);
       const messageIdDomain = config.MESSAGE_ID_DOMAIN;
 
       const seeded = await new SeedTemplates({ templates, runtime }).execute();
@@ -162,7 +164,7 @@ export async function startNotificationService(
         getContact: new GetContact({ contacts }),
         listContacts: new ListContacts({ contacts }),
         deleteContact: new DeleteContact({ contacts }),
-        unsubscribe: new Unsubscribe({ suppressions, runtime }),
+        unsubscribe: new Unsubscribe({ suppressions, runtime, metrics: deliverability }),
         listSuppressions: new ListSuppressions({ suppressions }),
         removeSuppression: new RemoveSuppression({ suppressions }),
         sendEmail: new SendEmail({

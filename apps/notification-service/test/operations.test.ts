@@ -5,6 +5,7 @@ import { notificationV1, topics } from '@trellis/contracts';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { waitFor } from '@trellis/platform/testing';
 import {
+  counterValue,
   errorInfo,
   startInfra,
   startTestService,
@@ -154,5 +155,39 @@ describe('SMTP client span', () => {
     expect(consume?.name).toBe(`process ${topics.email}`);
     expect(consume?.kind).toBe(SpanKind.CONSUMER);
     expect(JSON.stringify(smtp.attributes)).not.toContain('@');
+  });
+});
+
+describe('metrics', () => {
+  it('exposes the delivery consumers’ lag per group and partition, and counts unsubscribes once', async () => {
+    const id = await send('lag@metrics.test', 'lag-1');
+    await stateOf(id, S.NOTIFICATION_STATE_SENT);
+    // Everything is consumed: each partition of the delivery topics shows 0.
+    const lagLine = (group: string, topic: string) =>
+      new RegExp(
+        `^messaging_kafka_consumer_lag\\{consumer_group="${group}",topic="${topic}",partition="\\d+"[^}]*\\} 0$`,
+        'gm',
+      );
+    const text = await waitFor(async () => {
+      const body = await (await fetch(svc.service.metricsUrl)).text();
+      return body.match(lagLine('notification-service.delivery', topics.email))?.length === 3
+        ? body
+        : undefined;
+    });
+    expect(
+      text.match(lagLine('notification-service.delivery-retry', topics.emailRetry)),
+    ).toHaveLength(3);
+
+    const unsubscribes = () =>
+      counterValue(svc.service.metricsUrl, 'notification_unsubscribes_total', { source: 'api' });
+    const before = await unsubscribes();
+    for (let i = 0; i < 2; i++) {
+      await client.unsubscribe({
+        email: 'twice@metrics.test',
+        reason: notificationV1.SuppressionReason.SUPPRESSION_REASON_UNSUBSCRIBED,
+        comment: '',
+      });
+    }
+    expect((await unsubscribes()) - before).toBe(1);
   });
 });
