@@ -12,13 +12,20 @@
  * 3. Latency: one-recipient SendEmail calls paced at 200 emails/s; per mail, the time from the
  *    call to the sink's acceptance (p50/p99).
  *
- * Rate limits are configured high (off) so the pipeline itself is measured; DELIVERY_CONCURRENCY
+ * 4. Deliverability costs, in the same run: the throughput of phase 2 (BENCH_DELIVERABILITY_EMAILS,
+ *    default 3000, to 20 recipient domains) with the send limits on but set far above the rate
+ *    (1,000,000/s, so they never wait: what is measured is their bookkeeping), first per process
+ *    (SendThrottle), then shared in MongoDB (SHARED_LIMITER_ENABLED, three MongoDB round trips per
+ *    mail), then per process with DKIM signing (RSA 2048), interleaved local/shared/DKIM twice;
+ *    prints emails/s and the ratios shared/local and DKIM/local.
+ *
+ * Rate limits are configured high (off) in phases 2-3 so the pipeline itself is measured; DELIVERY_CONCURRENCY
  * (default here 1000) and SMTP_POOL_MAX_CONNECTIONS (default here 40) can be overridden. The service runs in
  * this process; MongoDB + Kafka run in one child process and the SMTP sink in another. Each phase
  * gets a fresh database, so the latency phase does not start behind the throughput phase's work.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import nodemailer from 'nodemailer';
 import { notificationV1 } from '@trellis/contracts';
@@ -35,9 +42,13 @@ const BATCH = 100;
 /** SendEmail calls in flight during the throughput phase. */
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 8);
 const POOL = Number(process.env.SMTP_POOL_MAX_CONNECTIONS ?? 40);
+const DELIVERABILITY_EMAILS = Number(process.env.BENCH_DELIVERABILITY_EMAILS ?? 3_000);
 
-async function child<T>(kind: 'infra' | 'sink'): Promise<{ info: T; proc: ChildProcess }> {
-  const started = await spawnDevstack(kind);
+async function child<T>(
+  kind: 'infra' | 'sink',
+  env: Record<string, string> = {},
+): Promise<{ info: T; proc: ChildProcess }> {
+  const started = await spawnDevstack(kind, [], env);
   return { info: started.info as T, proc: started.process };
 }
 
@@ -76,9 +87,62 @@ async function waitForTotal(sink: SinkApi, n: number, timeoutMs = 300_000): Prom
   }
 }
 
+/**
+ * SendEmail calls of BATCH recipients (spread over `domains` recipient domains), CALLERS in
+ * flight; emails/s from the first call to the sink having accepted the last mail.
+ */
+async function throughputOf(
+  sink: SinkApi,
+  client: notificationV1.NotificationServiceClient,
+  emails: number,
+  tag: string,
+  domains: number,
+): Promise<{ sent: number; throughput: number; enqueueRate: number }> {
+  const calls = Math.ceil(emails / BATCH);
+  const s0 = Date.now();
+  let enqueueDone = 0;
+  let c = 0;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async () => {
+      while (c < calls) {
+        const k = c++;
+        await client.sendEmail({
+          to: Array.from(
+            { length: BATCH },
+            (_, j) => `r${k * BATCH + j}@d${(k * BATCH + j) % domains}.${tag}.test`,
+          ),
+          inline: {
+            subject: 'throughput',
+            textBody: 'Hello from the bench',
+            htmlBody: '<p>Hello</p>',
+          },
+          idempotencyKey: `${tag}-${k}`,
+        });
+      }
+      enqueueDone = Date.now();
+    }),
+  );
+  const sent = calls * BATCH;
+  const s1 = await waitForTotal(sink, sent);
+  return {
+    sent,
+    throughput: (sent * 1000) / (s1 - s0),
+    enqueueRate: (sent * 1000) / (enqueueDone - s0),
+  };
+}
+
 async function main(): Promise<void> {
   const infra = await child<{ mongoUri: string; brokers: string[] }>('infra');
-  const sinkChild = await child<{ smtpUrl: string; httpUrl: string }>('sink');
+  // The DKIM key of phase 4, published to the sink (which verifies every signature) without DNS:
+  // a look-up per mail against real DNS would measure the resolver, not the signing.
+  const dkimKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const sinkChild = await child<{ smtpUrl: string; httpUrl: string }>('sink', {
+    BENCH_SINK_DKIM_RECORDS: JSON.stringify({
+      'bench._domainkey.trellis.dev': `v=DKIM1; k=rsa; p=${dkimKeys.publicKey
+        .export({ type: 'spki', format: 'der' })
+        .toString('base64')}`,
+    }),
+  });
   const sink = sinkApi(sinkChild.info.httpUrl);
   const results: string[] = [];
   try {
@@ -160,7 +224,7 @@ async function main(): Promise<void> {
     await mongo.close();
 
     // The service, with limits off; a fresh database per phase (see the header).
-    const startBench = async () => {
+    const startBench = async (env: Record<string, string> = {}) => {
       const config = loadServiceConfig({
         GRPC_HOST: '127.0.0.1',
         GRPC_PORT: '0',
@@ -178,6 +242,7 @@ async function main(): Promise<void> {
         EVENT_MAIL_ENABLED: 'false',
         CAMPAIGN_WORKER_ENABLED: 'false',
         DELIVERY_CONCURRENCY: process.env.DELIVERY_CONCURRENCY ?? '1000',
+        ...env,
       });
       const svc = await startNotificationService(config, {
         logger: createLogger({ service: 'notification-service', level: 'warn' }),
@@ -207,31 +272,7 @@ async function main(): Promise<void> {
     try {
       const client = bench.client;
       // 2. Throughput: batches of 100 recipients.
-      const calls = Math.ceil(EMAILS / BATCH);
-      const s0 = Date.now();
-      let enqueueDone = 0;
-      let c = 0;
-      await Promise.all(
-        Array.from({ length: CALLERS }, async () => {
-          while (c < calls) {
-            const k = c++;
-            await client.sendEmail({
-              to: Array.from({ length: BATCH }, (_, j) => `r${k * BATCH + j}@tp.test`),
-              inline: {
-                subject: 'throughput',
-                textBody: 'Hello from the bench',
-                htmlBody: '<p>Hello</p>',
-              },
-              idempotencyKey: `tp-${k}`,
-            });
-          }
-          enqueueDone = Date.now();
-        }),
-      );
-      const sent = calls * BATCH;
-      const s1 = await waitForTotal(sink, sent);
-      const throughput = (sent * 1000) / (s1 - s0);
-      const enqueueRate = (sent * 1000) / (enqueueDone - s0);
+      const { sent, throughput, enqueueRate } = await throughputOf(sink, client, EMAILS, 'tp', 1);
       await sink.clear();
 
       // 3. Latency at 200 emails/s: one-recipient calls every 5 ms, on a fresh database.
@@ -276,6 +317,47 @@ async function main(): Promise<void> {
         `          SendEmail enqueue rate (queued, not yet sent): ${enqueueRate.toFixed(0)} emails/s  (${(enqueueRate / mongoRate).toFixed(2)}× the MongoDB baseline)`,
         `latency   at 200 emails/s (${latencies.length} mails), enqueue → accepted: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`,
         `          of which the SendEmail RPC (enqueue): p50 ${percentile(rpcLatencies, 50)} ms, p99 ${percentile(rpcLatencies, 99)} ms`,
+      );
+
+      // 4. Deliverability: limits on (never binding) per process vs shared, and DKIM signing.
+      await bench.stop();
+      const limits = { SEND_RATE_PER_SECOND: '1000000', DOMAIN_RATE_PER_SECOND: '1000000' };
+      const variants: Record<string, Record<string, string>> = {
+        local: { ...limits, SHARED_LIMITER_ENABLED: 'false' },
+        shared: { ...limits, SHARED_LIMITER_ENABLED: 'true' },
+        dkim: {
+          ...limits,
+          SHARED_LIMITER_ENABLED: 'false',
+          DKIM_PRIVATE_KEY: dkimKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+          DKIM_SELECTOR: 'bench',
+          DKIM_DOMAIN: 'trellis.dev',
+        },
+      };
+      const rates: Record<string, number[]> = { local: [], shared: [], dkim: [] };
+      for (const round of [1, 2]) {
+        for (const [name, env] of Object.entries(variants)) {
+          bench = await startBench(env);
+          const run = await throughputOf(
+            sink,
+            bench.client,
+            DELIVERABILITY_EMAILS,
+            `${name}-${round}`,
+            20,
+          );
+          rates[name].push(run.throughput);
+          await sink.clear();
+          await bench.stop();
+        }
+      }
+      bench = await startBench();
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const line = (name: string) =>
+        `${rates[name].map((r) => r.toFixed(0)).join(' / ')} emails/s (mean ${mean(rates[name]).toFixed(0)})`;
+      results.push(
+        `limits    ${DELIVERABILITY_EMAILS} mails to 20 domains, limits on but never binding, two rounds:`,
+        `          per process (SendThrottle):           ${line('local')}`,
+        `          shared (MongoDB, SHARED_LIMITER_ENABLED): ${line('shared')}  → shared/local ${(mean(rates.shared) / mean(rates.local)).toFixed(2)}`,
+        `          per process + DKIM signing (RSA 2048): ${line('dkim')}  → DKIM/local ${(mean(rates.dkim) / mean(rates.local)).toFixed(2)}`,
       );
     } finally {
       await bench.stop();

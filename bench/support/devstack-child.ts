@@ -3,7 +3,8 @@
  * `BENCH_CHILD=infra` starts MongoDB + Kafka, `BENCH_CHILD=sink` the SMTP sink (HTTP mailbox on),
  * `BENCH_CHILD=system` everything `npm start` runs (bench/hostile-input), logging to a counter
  * whose figures it prints as `LOGS {…}` when stopped.
- * `BENCH_DATA_DIR`, `BENCH_MONGO_PORT` and `BENCH_KAFKA_PORT` (infra) set its data directory and ports.
+ * `BENCH_SINK_DKIM_RECORDS` (sink) maps DKIM key names to TXT records (JSON), so signed mail verifies
+ * without DNS. `BENCH_DATA_DIR`, `BENCH_MONGO_PORT` and `BENCH_KAFKA_PORT` (infra) set its data directory and ports.
  * Prints one line `DEVSTACK {…}` once listening.
  */
 import { mkdtempSync } from 'node:fs';
@@ -49,7 +50,15 @@ async function system(): Promise<void> {
 async function main(): Promise<void> {
   if (process.env.BENCH_CHILD === 'system') return system();
   if (process.env.BENCH_CHILD === 'sink') {
-    const sink = await startSmtpSink({ port: 0, httpPort: 0 });
+    // DKIM keys the sink verifies against without DNS (BENCH_SINK_DKIM_RECORDS: name → TXT JSON).
+    const sink = await startSmtpSink({
+      port: 0,
+      httpPort: 0,
+      dkimDnsRecords: JSON.parse(process.env.BENCH_SINK_DKIM_RECORDS ?? '{}') as Record<
+        string,
+        string
+      >,
+    });
     process.stdout.write(
       `DEVSTACK ${JSON.stringify({ smtpUrl: sink.url, httpUrl: sink.httpUrl })}\n`,
     );

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Db, MongoClient } from 'mongodb';
 import { Counter } from 'prom-client';
 import { jobV1, notificationV1 } from '@trellis/contracts';
 import type { Worker } from '@trellis/job-worker';
@@ -14,6 +15,7 @@ import { startNotificationHttp, type NotificationHttp } from './adapters/http/no
 import { GrpcCampaignJobs } from './adapters/jobs/campaign-jobs.client';
 import { startCampaignWorker } from './adapters/jobs/campaign.worker';
 import { notificationHandler } from './adapters/grpc/notification.handler';
+import { PrometheusDeliverabilityMetrics } from './adapters/metrics/deliverability.metrics';
 import { startDeliveryConsumers } from './adapters/kafka/delivery.consumers';
 import { startDomainEventsConsumer } from './adapters/kafka/domain-events.consumer';
 import { MongoBounceRecorder } from './adapters/mongo/bounce-recorder.repository';
@@ -21,8 +23,10 @@ import { MongoCampaignRepository } from './adapters/mongo/campaign.repository';
 import { MongoContactRepository } from './adapters/mongo/contact.repository';
 import { MongoListSuppressionRepository } from './adapters/mongo/list-suppression.repository';
 import { MongoNotificationRepository } from './adapters/mongo/notification.repository';
+import { MongoSharedSendLimiter } from './adapters/mongo/shared-send-limiter';
 import { MongoSuppressionRepository } from './adapters/mongo/suppression.repository';
 import { MongoTemplateRepository } from './adapters/mongo/template.repository';
+import { dkimTransportOption } from './adapters/smtp/dkim-options';
 import { NodemailerSender } from './adapters/smtp/nodemailer-sender';
 import { CancelCampaign } from './app/cancel-campaign.command';
 import { CreateContact } from './app/create-contact.command';
@@ -40,13 +44,14 @@ import { ListSuppressions } from './app/list-suppressions.query';
 import { ListTemplates } from './app/list-templates.query';
 import type { MailSender } from './app/ports/mail-sender.port';
 import type { Runtime } from './app/ports/runtime.port';
+import type { SendLimiter } from './app/ports/send-limiter.port';
+import { RedriveNotifications } from './app/redrive-notifications.command';
 import { RemoveSuppression } from './app/remove-suppression.command';
 import { RenderTemplate } from './app/render-template.query';
 import { RunCampaign } from './app/run-campaign.command';
 import { SeedTemplates } from './app/seed-templates.command';
 import { SendEmail } from './app/send-email.command';
 import { StartCampaign } from './app/start-campaign.command';
-import { CallerLimit } from './app/support/caller-limit';
 import { SendThrottle } from './app/support/send-throttle';
 import { SyncCampaignFromJob } from './app/sync-campaign-from-job.command';
 import { Unsubscribe } from './app/unsubscribe.command';
@@ -72,6 +77,34 @@ export interface NotificationServiceOptions {
 
 const burst = (rate: number, configured: number) =>
   configured > 0 ? configured : Math.max(1, rate);
+
+/**
+ * The send limits: shared by every replica through MongoDB when SHARED_LIMITER_ENABLED (needed as
+ * soon as more than one replica runs, else N replicas send N times the rate), else per process.
+ */
+function sendLimiter(config: NotificationServiceConfig, client: MongoClient, db: Db): SendLimiter {
+  const slowdown = {
+    slowdownPercent: config.DOMAIN_SLOWDOWN_PERCENT,
+    slowdownMs: config.DOMAIN_SLOWDOWN_MS,
+  };
+  if (config.SHARED_LIMITER_ENABLED) {
+    return new MongoSharedSendLimiter(client, db, {
+      globalRatePerSecond: config.SEND_RATE_PER_SECOND,
+      domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
+      callerRatePerSecond: config.CALLER_RATE_PER_SECOND,
+      ...slowdown,
+    });
+  }
+  return new SendThrottle({
+    globalRatePerSecond: config.SEND_RATE_PER_SECOND,
+    globalBurst: burst(config.SEND_RATE_PER_SECOND, config.SEND_RATE_BURST),
+    domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
+    domainBurst: burst(config.DOMAIN_RATE_PER_SECOND, config.DOMAIN_RATE_BURST),
+    callerRatePerSecond: config.CALLER_RATE_PER_SECOND,
+    callerBurst: burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
+    ...slowdown,
+  });
+}
 
 /**
  * The notification-service composition root: MongoDB repositories and adapters, the use cases
@@ -122,10 +155,8 @@ export async function startNotificationService(
       const campaignJobs = new GrpcCampaignJobs(jobs.client);
       const runtime: Runtime = { now: () => new Date(), newId: randomUUID };
       const renderer = new TemplateRenderer();
-      const callerLimit = new CallerLimit(
-        config.CALLER_RATE_PER_SECOND,
-        burst(config.CALLER_RATE_PER_SECOND, config.CALLER_RATE_BURST),
-      );
+      const limiter = sendLimiter(config, client, db);
+      const deliverability = new PrometheusDeliverabilityMetrics(ctx.metrics);
       const messageIdDomain = config.MESSAGE_ID_DOMAIN;
       // #22: signed unsubscribe tokens (List-Unsubscribe, the HTTP endpoint) and VERP return paths.
       const clock = () => new Date();
@@ -158,9 +189,10 @@ export async function startNotificationService(
         updateContactPreferences: new UpdateContactPreferences({
           contacts,
           listSuppressions,
+          metrics: deliverability,
           runtime,
         }),
-        unsubscribe: new Unsubscribe({ suppressions, runtime }),
+        unsubscribe: new Unsubscribe({ suppressions, runtime, metrics: deliverability }),
         listSuppressions: new ListSuppressions({ suppressions }),
         removeSuppression: new RemoveSuppression({ suppressions }),
         sendEmail: new SendEmail({
@@ -170,18 +202,19 @@ export async function startNotificationService(
           suppressions,
           listSuppressions,
           renderer,
-          callerLimit,
+          callerLimit: limiter,
           runtime,
           settings: { maxRecipients: config.SEND_EMAIL_MAX_RECIPIENTS, messageIdDomain },
         }),
         getNotification: new GetNotification({ notifications }),
         listNotifications: new ListNotifications({ notifications }),
+        redriveNotifications: new RedriveNotifications({ notifications, runtime }),
         startCampaign: new StartCampaign({
           campaigns,
           templates,
           contacts,
           campaignJobs,
-          callerLimit,
+          callerLimit: limiter,
           runtime,
         }),
         getCampaign: new GetCampaign({ campaigns, notifications }),
@@ -196,20 +229,21 @@ export async function startNotificationService(
           from: config.MAIL_FROM,
           maxConnections: config.SMTP_POOL_MAX_CONNECTIONS,
           timeoutMs: config.SMTP_TIMEOUT_MS,
+          dkim: dkimTransportOption({
+            privateKey: config.DKIM_PRIVATE_KEY,
+            selector: config.DKIM_SELECTOR,
+            domain: config.DKIM_DOMAIN,
+          }),
           logger: ctx.logger,
         });
       const deliverEmail = new DeliverEmail({
         notifications,
+        metrics: deliverability,
         suppressions,
         templates,
         renderer,
         mailSender,
-        throttle: new SendThrottle({
-          globalRatePerSecond: config.SEND_RATE_PER_SECOND,
-          globalBurst: burst(config.SEND_RATE_PER_SECOND, config.SEND_RATE_BURST),
-          domainRatePerSecond: config.DOMAIN_RATE_PER_SECOND,
-          domainBurst: burst(config.DOMAIN_RATE_PER_SECOND, config.DOMAIN_RATE_BURST),
-        }),
+        throttle: limiter,
         runtime,
         settings: {
           retry: {
@@ -297,7 +331,13 @@ export async function startNotificationService(
       }
       // #22 intake: the one-click unsubscribe / webhook endpoint and the bounce SMTP listener.
       const recordDeliveryReport = verp
-        ? new RecordDeliveryReport({ verp, bounces: bounceRecorder, notifications, clock })
+        ? new RecordDeliveryReport({
+            verp,
+            bounces: bounceRecorder,
+            metrics: deliverability,
+            notifications,
+            clock,
+          })
         : undefined;
       let http: NotificationHttp | undefined;
       if (unsubscribeTokens) {
@@ -308,6 +348,7 @@ export async function startNotificationService(
             tokens: unsubscribeTokens,
             listSuppressions,
             notifications,
+            metrics: deliverability,
             clock,
           }),
           recordDeliveryReport,

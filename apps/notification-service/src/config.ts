@@ -36,6 +36,7 @@ export const DEFAULT_AUTHZ_POLICY: Record<string, string[]> = {
   [`${NOTIFICATION}/RenderTemplate`]: SENDERS,
   [`${NOTIFICATION}/Unsubscribe`]: SENDERS,
   [`${NOTIFICATION}/ListNotifications`]: [ADMIN],
+  [`${NOTIFICATION}/RedriveNotifications`]: [ADMIN],
   [`${NOTIFICATION}/CreateTemplate`]: [ADMIN],
   [`${NOTIFICATION}/UpdateTemplate`]: [ADMIN],
   [`${NOTIFICATION}/CreateContact`]: [ADMIN],

@@ -16,6 +16,9 @@ import { UnsubscribeTokens } from '../src/app/support/unsubscribe-token';
 import { VerpAddresses } from '../src/app/support/verp';
 import { UnsubscribeByToken } from '../src/app/unsubscribe-by-token.command';
 
+/** These tests read the stores, not the counters. */
+const noDeliverabilityMetrics = { bounced() {}, complained() {}, unsubscribed() {} };
+
 const KEYS = 'k1:unsubscribe-secret-0123456789';
 const WEBHOOK = 'p1:provider-webhook-secret-0123';
 const DAY = 86_400_000;
@@ -50,12 +53,14 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
         tokens,
         listSuppressions: new MongoListSuppressionRepository(db),
         notifications,
+        metrics: noDeliverabilityMetrics,
         clock: () => new Date(),
       }),
       recordDeliveryReport: new RecordDeliveryReport({
         verp: new VerpAddresses(KeyRing.parse(KEYS), 'bounce.trellis.test'),
         bounces,
         notifications,
+        metrics: noDeliverabilityMetrics,
         clock: () => new Date(),
       }),
       webhookKeys: KeyRing.parse(WEBHOOK),

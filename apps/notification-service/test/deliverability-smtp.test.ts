@@ -18,6 +18,9 @@ import { ListUnsubscribeHeaders } from '../src/app/support/list-unsubscribe-head
 import { UnsubscribeTokens } from '../src/app/support/unsubscribe-token';
 import { VerpAddresses } from '../src/app/support/verp';
 
+/** These tests read the stores, not the counters. */
+const noDeliverabilityMetrics = { bounced() {}, complained() {}, unsubscribed() {} };
+
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const DKIM_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const DKIM_RECORD = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
@@ -55,6 +58,7 @@ describe('signed mail, asynchronous bounces and the SMTP bounce intake (devstack
       recordDeliveryReport: new RecordDeliveryReport({
         verp,
         bounces,
+        metrics: noDeliverabilityMetrics,
         // No relay here: outbox messages are written, nobody publishes them.
         notifications: new MongoNotificationRepository(
           client,

@@ -61,6 +61,12 @@ export function startJobServiceForTest(infra: Infra, database: string): Promise<
     JOB_TYPES_REFRESH_MS: 1_000,
     JOB_LOG_MAX_LINES: 1_000,
     JOB_LOG_MAX_BYTES: 256 * 1024,
+    JOB_RETENTION: {
+      SUCCEEDED: { maxAgeMs: 86_400_000, maxCount: 10_000 },
+      DEAD: { maxAgeMs: 14 * 86_400_000, maxCount: 100_000 },
+      CANCELLED: { maxAgeMs: 7 * 86_400_000, maxCount: 10_000 },
+    },
+    JOB_RETENTION_INTERVAL_MS: 60_000,
   };
   return startJobService(config, { logger: captureLogger('job-service').logger });
 }

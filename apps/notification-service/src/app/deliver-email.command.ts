@@ -1,5 +1,5 @@
 import { DomainError } from '@trellis/platform/errors';
-import { type RetryPolicy, retryDelayMs } from '../domain/delivery-policy';
+import { isSlowDownSmtpCode, type RetryPolicy, retryDelayMs } from '../domain/delivery-policy';
 import { emailDomain } from '../domain/email-address';
 import {
   type DeliveryContent,
@@ -17,9 +17,10 @@ import type { RenderedContent, TemplateRenderer } from '../domain/template-engin
 import type { MailSender } from './ports/mail-sender.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
 import type { Runtime } from './ports/runtime.port';
+import type { SendLimiter } from './ports/send-limiter.port';
 import type { SuppressionRepository } from './ports/suppression.repository.port';
 import type { TemplateRepository } from './ports/template.repository.port';
-import type { SendThrottle } from './support/send-throttle';
+import type { DeliverabilityMetrics } from './ports/deliverability-metrics.port';
 
 export interface DeliverEmailDeps {
   notifications: NotificationRepository;
@@ -27,7 +28,7 @@ export interface DeliverEmailDeps {
   templates: TemplateRepository;
   renderer: TemplateRenderer;
   mailSender: MailSender;
-  throttle: Pick<SendThrottle, 'acquire'>;
+  throttle: Pick<SendLimiter, 'acquire' | 'slowDown'>;
   runtime: Runtime;
   settings: {
     retry: RetryPolicy;
@@ -38,6 +39,7 @@ export interface DeliverEmailDeps {
   listSuppressions: Pick<ListSuppressionStore, 'isSuppressedForList'>;
   /** SMTP failures at send time: 5.x.x suppresses the address, exhausted 4.x.x retries count. */
   bounces: Pick<BounceRecorder, 'recordBounce'>;
+  metrics: Pick<DeliverabilityMetrics, 'bounced'>;
   /** List-Unsubscribe headers for marketing mail (UNSUBSCRIBE_KEYS); none without. */
   unsubscribeHeaders?: ListUnsubscribeHeaders;
   /** VERP return paths naming the notification (BOUNCE_KEYS); MAIL_FROM without. */
@@ -99,13 +101,14 @@ export class DeliverEmail {
     } catch (err) {
       const error = err instanceof DomainError ? `${err.reason}: ${err.message}` : String(err);
       await deps.notifications.update(claimed.id, (n) =>
-        fail(n, attempt, { error, permanent: true }, deps.runtime.now()),
+        fail(n, attempt, { error, permanent: true, content: input.content }, deps.runtime.now()),
       );
       return 'failed';
     }
 
     const traceId = claimed.traceId || input.activeTraceId;
-    await deps.throttle.acquire(emailDomain(claimed.recipient));
+    const domain = emailDomain(claimed.recipient);
+    await deps.throttle.acquire(domain);
     const outcome = await deps.mailSender.send({
       to: claimed.recipient,
       cc: claimed.cc.filter((c) => !suppressed.has(c)),
@@ -128,6 +131,8 @@ export class DeliverEmail {
       returnPath: deps.verp?.encode(claimed.id),
     });
 
+    // 421/451: the domain asks us to slow down; every replica sends to it at the lower rate a while.
+    if (!outcome.ok && isSlowDownSmtpCode(outcome.code)) await deps.throttle.slowDown(domain);
     const { subject } = rendered;
     const now = deps.runtime.now();
     if (outcome.ok) {
@@ -136,19 +141,23 @@ export class DeliverEmail {
       );
       return 'sent';
     }
-    if (outcome.permanent || attempt >= deps.settings.retry.maxAttempts) {
+    // Attempts of this delivery round: a redriven notification starts a fresh retry budget.
+    const roundAttempt = attempt - (claimed.attemptsBeforeRedrive ?? 0);
+    if (outcome.permanent || roundAttempt >= deps.settings.retry.maxAttempts) {
       // The server's verdict on the address: a 5xx suppresses it, a 4xx after every retry counts
       // towards SOFT_BOUNCE_LIMIT. Connection errors and timeouts (no code) say nothing about it.
       if (outcome.code !== undefined) {
-        await deps.bounces.recordBounce({
+        const kind = outcome.permanent ? 'hard' : 'soft';
+        const { created } = await deps.bounces.recordBounce({
           notificationId: claimed.id,
           recipient: claimed.recipient,
-          kind: outcome.permanent ? 'hard' : 'soft',
+          kind,
           status: enhancedStatusOf(outcome.error, outcome.code),
           diagnostic: outcome.error,
           source: 'smtp',
           at: now,
         });
+        if (created) deps.metrics.bounced(kind, 'smtp');
       }
       // Exhausted retries also go to the DLQ topic.
       const deadLetter = outcome.permanent ? undefined : input.content;
@@ -156,13 +165,19 @@ export class DeliverEmail {
         fail(
           n,
           attempt,
-          { error: outcome.error, permanent: outcome.permanent, subject, deadLetter },
+          {
+            error: outcome.error,
+            permanent: outcome.permanent,
+            subject,
+            deadLetter,
+            content: input.content,
+          },
           now,
         ),
       );
       return 'failed';
     }
-    const notBefore = new Date(now.getTime() + retryDelayMs(deps.settings.retry, attempt));
+    const notBefore = new Date(now.getTime() + retryDelayMs(deps.settings.retry, roundAttempt));
     await deps.notifications.update(claimed.id, (n) =>
       scheduleRetry(
         n,

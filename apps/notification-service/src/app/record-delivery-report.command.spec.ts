@@ -5,17 +5,32 @@ import type { NotificationRepository } from './ports/notification.repository.por
 import { RecordDeliveryReport } from './record-delivery-report.command';
 import { KeyRing } from './support/key-ring';
 import { VerpAddresses } from './support/verp';
+import type { DeliverabilityMetrics } from './ports/deliverability-metrics.port';
 
 class MemoryBounces implements BounceRecorder {
   readonly bounces: BounceRecord[] = [];
   readonly complaints: ComplaintRecord[] = [];
   async recordBounce(b: BounceRecord) {
-    this.bounces.push(b);
+    const created = !this.bounces.some(
+      (r) =>
+        r.notificationId === b.notificationId && r.recipient === b.recipient && r.kind === b.kind,
+    );
+    if (created) this.bounces.push(b);
+    return { created };
   }
   async recordComplaint(c: ComplaintRecord) {
     this.complaints.push(c);
+    return { created: true };
   }
 }
+
+/** Counts what the use case reports to the deliverability counters. */
+const counted: string[] = [];
+const metrics: DeliverabilityMetrics = {
+  bounced: (kind, source) => counted.push(`bounced ${kind} ${source}`),
+  complained: (source) => counted.push(`complained ${source}`),
+  unsubscribed: (source) => counted.push(`unsubscribed ${source}`),
+};
 
 const at = new Date('2026-12-01T00:00:00Z');
 const id = '0b6c9f52-3f7e-4c55-9d7a-3f0b1a2c4d5e';
@@ -35,9 +50,18 @@ beforeEach(() => {
 const verp = new VerpAddresses(KeyRing.parse('k1:first-secret-0123456789'), 'bounce.trellis.test');
 
 describe('RecordDeliveryReport', () => {
+  beforeEach(() => {
+    counted.length = 0;
+  });
   it('records the bounces of a DSN sent to a VERP return path, skipping delivered entries', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    const useCase = new RecordDeliveryReport({
+      verp,
+      bounces,
+      metrics,
+      notifications,
+      clock: () => at,
+    });
     const result = await useCase.execute({
       via: 'dsn',
       returnPath: verp.encode(id),
@@ -52,6 +76,7 @@ describe('RecordDeliveryReport', () => {
       ],
     });
     expect(result).toEqual({ ok: true, notificationId: id, bounces: 1, complaints: 0 });
+    expect(counted).toEqual(['bounced hard dsn']);
     expect(stored).toMatchObject({
       state: 'BOUNCED',
       lastError: '5.1.1 smtp; 550 5.1.1 no such user',
@@ -67,11 +92,28 @@ describe('RecordDeliveryReport', () => {
         at,
       },
     ]);
+    // A redelivered DSN records nothing new and is counted once.
+    counted.length = 0;
+    await useCase.execute({
+      via: 'dsn',
+      returnPath: verp.encode(id),
+      reports: [
+        { recipient: 'ann@example.com', action: 'failed', status: '5.1.1', diagnostic: '' },
+      ],
+    });
+    expect(bounces.bounces).toHaveLength(1);
+    expect(counted).toEqual([]);
   });
 
   it('refuses a DSN to a return path it did not issue', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    const useCase = new RecordDeliveryReport({
+      verp,
+      bounces,
+      metrics,
+      notifications,
+      clock: () => at,
+    });
     const forged = `bounce+${id}.0123456789abcdef@bounce.trellis.test`;
     expect(
       await useCase.execute({
@@ -87,7 +129,13 @@ describe('RecordDeliveryReport', () => {
 
   it('records webhook bounces and complaints', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    const useCase = new RecordDeliveryReport({
+      verp,
+      bounces,
+      metrics,
+      notifications,
+      clock: () => at,
+    });
     await useCase.execute({
       via: 'webhook',
       notificationId: id,
@@ -119,7 +167,13 @@ describe('RecordDeliveryReport', () => {
 
   it('records nothing for someone who was not a recipient of that notification, or an unknown notification', async () => {
     const bounces = new MemoryBounces();
-    const useCase = new RecordDeliveryReport({ verp, bounces, notifications, clock: () => at });
+    const useCase = new RecordDeliveryReport({
+      verp,
+      bounces,
+      metrics,
+      notifications,
+      clock: () => at,
+    });
     // The return path is visible to the recipient: a forged DSN must not suppress a third party.
     expect(
       await useCase.execute({
@@ -156,6 +210,7 @@ describe('RecordDeliveryReport', () => {
     const useCase = new RecordDeliveryReport({
       verp,
       bounces: new MemoryBounces(),
+      metrics,
       notifications,
       clock: () => at,
     });

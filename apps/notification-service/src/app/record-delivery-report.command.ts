@@ -3,10 +3,12 @@ import { bounce, complain } from '../domain/notification';
 import type { BounceRecorder } from './ports/bounce-recorder.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
 import type { VerpAddresses } from './support/verp';
+import type { DeliverabilityMetrics } from './ports/deliverability-metrics.port';
 
 export interface RecordDeliveryReportDeps {
   verp: VerpAddresses;
   bounces: BounceRecorder;
+  metrics: DeliverabilityMetrics;
   notifications: Pick<NotificationRepository, 'findById' | 'update'>;
   clock: () => Date;
 }
@@ -61,12 +63,13 @@ export class RecordDeliveryReport {
         recipient: input.complaint.recipient.toLowerCase(),
         feedbackType: input.complaint.feedbackType,
       };
-      await this.deps.bounces.recordComplaint({
+      const { created } = await this.deps.bounces.recordComplaint({
         notificationId,
         ...complaint,
         source: 'webhook',
         at,
       });
+      if (created) this.deps.metrics.complained('webhook');
       await this.deps.notifications.update(notificationId, (n) => complain(n, complaint, at));
       return { ok: true, notificationId, bounces: 0, complaints: 1 };
     }
@@ -87,7 +90,7 @@ export class RecordDeliveryReport {
     const { status, diagnostic } = report;
     // Recorded (and suppressed) first: a crash before the state change is repaired by the
     // redelivered report, as both steps are idempotent.
-    await this.deps.bounces.recordBounce({
+    const { created } = await this.deps.bounces.recordBounce({
       notificationId,
       recipient,
       kind,
@@ -96,6 +99,7 @@ export class RecordDeliveryReport {
       source,
       at,
     });
+    if (created) this.deps.metrics.bounced(kind, source);
     // A "delayed" report is no verdict yet: the mail may still arrive.
     if (report.action === 'failed') {
       await this.deps.notifications.update(notificationId, (n) =>

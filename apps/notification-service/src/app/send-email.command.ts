@@ -21,7 +21,8 @@ import type { NotificationRepository } from './ports/notification.repository.por
 import type { Runtime } from './ports/runtime.port';
 import type { SuppressionRepository } from './ports/suppression.repository.port';
 import type { TemplateRepository } from './ports/template.repository.port';
-import type { CallerLimit } from './support/caller-limit';
+import type { SendLimiter } from './ports/send-limiter.port';
+import { enforceCallerLimit } from './support/caller-limit';
 import { notificationIdOf, queueTransitions } from './support/queue-notifications';
 import { recipientVariables } from './support/recipient-variables';
 import { findTemplate } from './support/template-lookup';
@@ -33,7 +34,7 @@ export interface SendEmailDeps {
   suppressions: SuppressionRepository;
   listSuppressions: Pick<ListSuppressionStore, 'suppressedForList'>;
   renderer: TemplateRenderer;
-  callerLimit: CallerLimit;
+  callerLimit: Pick<SendLimiter, 'tryCaller'>;
   runtime: Runtime;
   settings: {
     /** Most `to` addresses per request. */
@@ -67,7 +68,7 @@ export class SendEmail {
 
   async execute(input: SendEmailInput): Promise<Notification[]> {
     const { deps } = this;
-    deps.callerLimit.enforce(input.caller, 'send_email_per_caller', deps.runtime.now());
+    await enforceCallerLimit(deps.callerLimit, input.caller, 'send_email_per_caller');
     const { to, cc } = validateAddresses(input, deps.settings.maxRecipients);
     const declared = optionalCategory(input.category ?? '');
     const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, true);

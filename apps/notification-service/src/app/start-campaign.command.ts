@@ -15,7 +15,8 @@ import type { CampaignRepository } from './ports/campaign.repository.port';
 import type { ContactRepository } from './ports/contact.repository.port';
 import type { Runtime } from './ports/runtime.port';
 import type { TemplateRepository } from './ports/template.repository.port';
-import type { CallerLimit } from './support/caller-limit';
+import type { SendLimiter } from './ports/send-limiter.port';
+import { enforceCallerLimit } from './support/caller-limit';
 import { findTemplate } from './support/template-lookup';
 
 export interface StartCampaignDeps {
@@ -23,7 +24,7 @@ export interface StartCampaignDeps {
   templates: TemplateRepository;
   contacts: ContactRepository;
   campaignJobs: CampaignJobs;
-  callerLimit: CallerLimit;
+  callerLimit: Pick<SendLimiter, 'tryCaller'>;
   runtime: Runtime;
 }
 
@@ -50,7 +51,7 @@ export class StartCampaign {
 
   async execute(input: StartCampaignInput): Promise<Campaign> {
     const { deps } = this;
-    deps.callerLimit.enforce(input.caller, 'start_campaign_per_caller', deps.runtime.now());
+    await enforceCallerLimit(deps.callerLimit, input.caller, 'start_campaign_per_caller');
     const key = validIdempotencyKey('idempotency_key', input.idempotencyKey, false);
     const recipients = validateRecipients(input);
     const declared = optionalCategory(input.category ?? '');

@@ -27,7 +27,13 @@ const notifications = {
 const tokens = new UnsubscribeTokens(KeyRing.parse('k1:first-secret-0123456789'), 86_400_000);
 
 const useCaseAt = (store: MemoryListSuppressions, at: Date) =>
-  new UnsubscribeByToken({ tokens, listSuppressions: store, notifications, clock: () => at });
+  new UnsubscribeByToken({
+    tokens,
+    listSuppressions: store,
+    notifications,
+    metrics: { unsubscribed: () => undefined },
+    clock: () => at,
+  });
 
 describe('UnsubscribeByToken', () => {
   it('suppresses exactly the token’s address and list, with the source, once', async () => {

@@ -2,10 +2,12 @@ import type { UnsubscribeSource } from '../domain/list-suppression';
 import type { ListSuppressionStore } from './ports/list-suppression.port';
 import type { NotificationRepository } from './ports/notification.repository.port';
 import type { UnsubscribeTokens } from './support/unsubscribe-token';
+import type { DeliverabilityMetrics } from './ports/deliverability-metrics.port';
 
 export interface UnsubscribeByTokenDeps {
   tokens: UnsubscribeTokens;
   listSuppressions: Pick<ListSuppressionStore, 'suppressForList'>;
+  metrics: Pick<DeliverabilityMetrics, 'unsubscribed'>;
   notifications: Pick<NotificationRepository, 'findById'>;
   clock: () => Date;
 }
@@ -44,6 +46,7 @@ export class UnsubscribeByToken {
       source: input.source,
       createdAt: now,
     });
+    if (created) this.deps.metrics.unsubscribed(input.source);
     return { ok: true, list, created };
   }
 

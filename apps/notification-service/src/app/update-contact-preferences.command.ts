@@ -6,10 +6,12 @@ import { CONTACT_ID } from '../domain/ids';
 import type { ContactRepository } from './ports/contact.repository.port';
 import type { ListSuppressionStore } from './ports/list-suppression.port';
 import type { Runtime } from './ports/runtime.port';
+import type { DeliverabilityMetrics } from './ports/deliverability-metrics.port';
 
 export interface UpdateContactPreferencesDeps {
   contacts: Pick<ContactRepository, 'findById'>;
   listSuppressions: Pick<ListSuppressionStore, 'suppressForList' | 'removeForList' | 'listsOf'>;
+  metrics: Pick<DeliverabilityMetrics, 'unsubscribed'>;
   runtime: Runtime;
 }
 
@@ -34,12 +36,13 @@ export class UpdateContactPreferences {
     if (!contact) throw notFound('contact', input.contactId);
     const now = this.deps.runtime.now();
     for (const list of change.optOut) {
-      await this.deps.listSuppressions.suppressForList({
+      const { created } = await this.deps.listSuppressions.suppressForList({
         email: contact.email,
         list,
         source: 'directory',
         createdAt: now,
       });
+      if (created) this.deps.metrics.unsubscribed('directory');
     }
     for (const list of change.optIn) {
       await this.deps.listSuppressions.removeForList(contact.email, list);

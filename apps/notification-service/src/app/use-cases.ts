@@ -10,6 +10,7 @@ import type { ListContacts } from './list-contacts.query';
 import type { ListNotifications } from './list-notifications.query';
 import type { ListSuppressions } from './list-suppressions.query';
 import type { ListTemplates } from './list-templates.query';
+import type { RedriveNotifications } from './redrive-notifications.command';
 import type { RemoveSuppression } from './remove-suppression.command';
 import type { RenderTemplate } from './render-template.query';
 import type { SendEmail } from './send-email.command';
@@ -36,6 +37,7 @@ export interface NotificationUseCases {
   sendEmail: SendEmail;
   getNotification: GetNotification;
   listNotifications: ListNotifications;
+  redriveNotifications: RedriveNotifications;
   startCampaign: StartCampaign;
   getCampaign: GetCampaign;
   cancelCampaign: CancelCampaign;

@@ -63,6 +63,10 @@ export interface Notification {
   updatedAt: Date;
   sentAt?: Date;
   nextAttemptAt?: Date;
+  /** What a FAILED notification would have sent, kept so RedriveNotifications can re-queue it. */
+  failedContent?: DeliveryContent;
+  /** Attempts made before the last redrive: a redriven mail gets a fresh retry budget. */
+  attemptsBeforeRedrive?: number;
 }
 
 /**
@@ -266,7 +270,14 @@ export function markSent(
 export function fail(
   n: Notification,
   attempt: number,
-  failure: { error: string; permanent: boolean; subject?: string; deadLetter?: DeliveryContent },
+  failure: {
+    error: string;
+    permanent: boolean;
+    subject?: string;
+    deadLetter?: DeliveryContent;
+    /** The attempt's content, kept for a redrive. */
+    content?: DeliveryContent;
+  },
   now: Date,
 ): Transition {
   if (!holdsClaim(n, attempt)) return unchanged(n);
@@ -276,6 +287,7 @@ export function fail(
     lastError: failure.error,
     nextAttemptAt: undefined,
     updatedAt: now,
+    failedContent: failure.content,
     ...(failure.subject ? { subject: failure.subject } : {}),
   };
   const events: NotificationEvent[] = [
@@ -379,6 +391,42 @@ export function complain(
         notification,
         feedbackType: complaint.feedbackType,
         at: now,
+      },
+    ],
+  };
+}
+
+/** Whether RedriveNotifications can re-queue it: FAILED with its content kept. */
+export function isRedrivable(n: Notification): boolean {
+  return n.state === 'FAILED' && n.failedContent !== undefined;
+}
+
+/**
+ * FAILED → QUEUED for a new delivery with a fresh retry budget: the next attempt's EmailRequested
+ * (same id, same Message-ID) on the first-attempt topic. Anything else is left as it is, so a
+ * second redrive of the same notification sends nothing.
+ */
+export function redrive(n: Notification, now: Date): Transition {
+  if (!isRedrivable(n) || !n.failedContent) return unchanged(n);
+  const notification: Notification = {
+    ...n,
+    state: 'QUEUED',
+    lastError: '',
+    nextAttemptAt: undefined,
+    failedContent: undefined,
+    attemptsBeforeRedrive: n.attempts,
+    updatedAt: now,
+  };
+  return {
+    notification,
+    events: [
+      {
+        type: 'EmailRequested',
+        notification,
+        ...n.failedContent,
+        route: 'first',
+        attempt: n.attempts + 1,
+        lastError: n.lastError,
       },
     ],
   };

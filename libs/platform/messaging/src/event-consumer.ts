@@ -8,6 +8,7 @@ import {
   unpackEvent,
 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
+import { trackConsumerLag } from './consumer-lag';
 import { withProcessSpan } from './messaging-spans';
 
 type EventEnvelope = commonV1.EventEnvelope;
@@ -186,8 +187,14 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
     });
   }
 
+  const untrackLag = settings.metrics
+    ? trackConsumerLag(settings.metrics, settings.kafka, settings.groupId, settings.topics, logger)
+    : undefined;
   return {
     consumer,
-    stop: () => consumer.disconnect(),
+    async stop() {
+      await untrackLag?.();
+      await consumer.disconnect();
+    },
   };
 }

@@ -9,3 +9,4 @@ export {
   type EventConsumerSettings,
 } from './event-consumer';
 export { startPublishSpan, withProcessSpan } from './messaging-spans';
+export { CONSUMER_LAG_METRIC, trackConsumerLag } from './consumer-lag';

@@ -165,6 +165,20 @@ export function notificationHandler(
       });
       return { notifications: page.items.map(toNotification), nextPageToken: page.nextPageToken };
     },
+    async redriveNotifications(req) {
+      return useCases.redriveNotifications.execute({
+        requestId: req.requestId,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        filter: {
+          campaignId: req.campaignId || undefined,
+          templateId: req.templateId || undefined,
+          failedAfter: req.failedAfter,
+          failedBefore: req.failedBefore,
+          errorContains: req.errorContains || undefined,
+        },
+      });
+    },
     async startCampaign(req, context) {
       const campaign = await useCases.startCampaign.execute({
         templateId: req.templateId,

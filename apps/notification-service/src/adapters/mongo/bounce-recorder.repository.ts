@@ -52,8 +52,8 @@ export class MongoBounceRecorder implements BounceRecorder {
     await this.reports.createIndexes([{ key: { recipient: 1, at: 1 }, name: 'recipient_at' }]);
   }
 
-  async recordBounce(b: BounceRecord): Promise<void> {
-    await this.insertReport({
+  async recordBounce(b: BounceRecord): Promise<{ created: boolean }> {
+    const created = await this.insertReport({
       _id: { notification_id: b.notificationId, recipient: b.recipient, kind: b.kind },
       recipient: b.recipient,
       status: b.status,
@@ -64,10 +64,10 @@ export class MongoBounceRecorder implements BounceRecorder {
     const comment = `${b.status} ${b.diagnostic}`.trim();
     if (b.kind === 'hard') {
       await this.suppress(b.recipient, 'HARD_BOUNCE', comment, b.at);
-      return;
+      return { created };
     }
     const { softBounceLimit, softBounceWindowMs } = this.settings;
-    if (softBounceLimit <= 0) return;
+    if (softBounceLimit <= 0) return { created };
     const recent = await this.reports.countDocuments({
       recipient: b.recipient,
       '_id.kind': 'soft',
@@ -76,10 +76,11 @@ export class MongoBounceRecorder implements BounceRecorder {
     if (recent >= softBounceLimit) {
       await this.suppress(b.recipient, 'SOFT_BOUNCE', `${recent} soft bounces: ${comment}`, b.at);
     }
+    return { created };
   }
 
-  async recordComplaint(c: ComplaintRecord): Promise<void> {
-    await this.insertReport({
+  async recordComplaint(c: ComplaintRecord): Promise<{ created: boolean }> {
+    const created = await this.insertReport({
       _id: { notification_id: c.notificationId, recipient: c.recipient, kind: 'complaint' },
       recipient: c.recipient,
       status: '',
@@ -88,13 +89,17 @@ export class MongoBounceRecorder implements BounceRecorder {
       at: c.at,
     });
     await this.suppress(c.recipient, 'COMPLAINED', `complaint: ${c.feedbackType}`, c.at);
+    return { created };
   }
 
-  private async insertReport(doc: DeliveryReportDoc): Promise<void> {
+  /** False when the same report was recorded before (a redelivered DSN or event). */
+  private async insertReport(doc: DeliveryReportDoc): Promise<boolean> {
     try {
       await this.reports.insertOne(doc);
+      return true;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
+      return false;
     }
   }
 

@@ -23,6 +23,8 @@ import type {
   CreateOptions,
   NotificationFilter,
   NotificationRepository,
+  RedriveFilter,
+  RedriveRecord,
   SendRequestRecord,
 } from '../../app/ports/notification.repository.port';
 import { outboxMessagesOf } from './notification-events';
@@ -55,6 +57,14 @@ interface SendRequestDoc {
   createdAt: Date;
 }
 
+interface RedriveRequestDoc {
+  _id: string;
+  requestHash: string;
+  notificationIds: string[];
+  nextPageToken: string;
+  createdAt: Date;
+}
+
 /**
  * Notifications (_id = id, camelCase fields) with a unique `dedupeKey` (campaign + recipient, event
  * + role, idempotency key + index), and SendEmail idempotency records kept for 48 h. The only place
@@ -64,6 +74,7 @@ interface SendRequestDoc {
 export class MongoNotificationRepository implements NotificationRepository {
   readonly collection: Collection<NotificationDoc>;
   private readonly sendRequests: Collection<SendRequestDoc>;
+  private readonly redriveRequests: Collection<RedriveRequestDoc>;
   /** Concurrent claims (one consumer batch) go to MongoDB as one bulk write plus one read. */
   private readonly claims = new GroupCommit<ClaimRequest, Notification | undefined>(
     async (items) => allSucceeded(await this.claimMany(items)),
@@ -89,6 +100,7 @@ export class MongoNotificationRepository implements NotificationRepository {
   ) {
     this.collection = db.collection<NotificationDoc>('notifications');
     this.sendRequests = db.collection<SendRequestDoc>('send_requests');
+    this.redriveRequests = db.collection<RedriveRequestDoc>('redrive_requests');
   }
 
   async ensureIndexes(): Promise<void> {
@@ -98,11 +110,16 @@ export class MongoNotificationRepository implements NotificationRepository {
       { key: { recipient: 1, createdAt: -1 }, name: 'by_recipient' },
       { key: { state: 1, createdAt: -1 }, name: 'by_state' },
       { key: { campaignId: 1, state: 1 }, name: 'by_campaign_state' },
+      // Partial: only FAILED notifications are in it, so deliveries pay nothing for redrive.
+      {
+        key: { updatedAt: 1, _id: 1 },
+        name: 'failed_by_time',
+        partialFilterExpression: { state: 'FAILED' },
+      },
     ]);
-    await this.sendRequests.createIndex(
-      { createdAt: 1 },
-      { name: 'ttl', expireAfterSeconds: 48 * 3600 },
-    );
+    const ttl = { name: 'ttl', expireAfterSeconds: 48 * 3600 };
+    await this.sendRequests.createIndex({ createdAt: 1 }, ttl);
+    await this.redriveRequests.createIndex({ createdAt: 1 }, ttl);
   }
 
   async create(
@@ -300,6 +317,90 @@ export class MongoNotificationRepository implements NotificationRepository {
     };
   }
 
+  async listRedrivable(
+    filter: RedriveFilter,
+    after: { failedAt: Date; id: string } | undefined,
+    limit: number,
+  ): Promise<Notification[]> {
+    const updated: Record<string, Date> = { $lt: filter.failedBefore };
+    if (filter.failedAfter) updated.$gte = filter.failedAfter;
+    const query: Filter<NotificationDoc> = {
+      state: 'FAILED',
+      updatedAt: updated,
+      failedContent: { $exists: true },
+    };
+    if (filter.campaignId) query.campaignId = filter.campaignId;
+    if (filter.templateId) query.templateId = filter.templateId;
+    if (filter.errorContains) {
+      query.lastError = { $regex: escapeRegex(filter.errorContains), $options: 'i' };
+    }
+    if (after) {
+      query.$or = [
+        { updatedAt: { $gt: after.failedAt } },
+        { updatedAt: after.failedAt, _id: { $gt: after.id } },
+      ];
+    }
+    const docs = await this.collection
+      .find(query)
+      .sort({ updatedAt: 1, _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(fromDoc);
+  }
+
+  async redrive(
+    ids: string[],
+    change: (notification: Notification) => Transition,
+    request: Omit<RedriveRecord, 'notificationIds'>,
+  ): Promise<RedriveRecord> {
+    const record = await withTransaction(this.client, async (session) => {
+      const docs = await this.collection
+        .find({ _id: { $in: ids }, state: 'FAILED' }, { session })
+        .toArray();
+      const transitions = docs.map((doc) => change(fromDoc(doc))).filter((t) => t.events.length);
+      if (transitions.length > 0) {
+        await this.collection.bulkWrite(
+          transitions.map(({ notification: n }) => ({
+            updateOne: { filter: { _id: n.id, state: 'FAILED' }, update: toUpdate(n) },
+          })),
+          { ordered: true, session },
+        );
+      }
+      await this.outbox.append(session, outboxMessagesOf(transitions.flatMap((t) => t.events)));
+      const stored: RedriveRecord = {
+        ...request,
+        notificationIds: transitions.map((t) => t.notification.id),
+      };
+      // Last: a request id stored before aborts everything above (duplicate key).
+      await this.redriveRequests.insertOne(
+        {
+          _id: stored.requestId,
+          requestHash: stored.requestHash,
+          notificationIds: stored.notificationIds,
+          nextPageToken: stored.nextPageToken,
+          createdAt: stored.createdAt,
+        },
+        { session },
+      );
+      return stored;
+    });
+    this.relay.notify();
+    return record;
+  }
+
+  async findRedriveRequest(requestId: string): Promise<RedriveRecord | undefined> {
+    const doc = await this.redriveRequests.findOne({ _id: requestId });
+    return doc
+      ? {
+          requestId: doc._id,
+          requestHash: doc.requestHash,
+          notificationIds: doc.notificationIds,
+          nextPageToken: doc.nextPageToken,
+          createdAt: doc.createdAt,
+        }
+      : undefined;
+  }
+
   async findSendRequest(key: string): Promise<SendRequestRecord | undefined> {
     const doc = await this.sendRequests.findOne({ _id: key });
     return doc
@@ -326,6 +427,10 @@ function toUpdate(n: Notification): { $set: Record<string, unknown>; $unset: Rec
   if (n.sentAt === undefined) $unset.sentAt = '';
   if (n.nextAttemptAt === undefined) $unset.nextAttemptAt = '';
   return { $set, $unset };
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function toDoc(n: Notification): NotificationDoc {

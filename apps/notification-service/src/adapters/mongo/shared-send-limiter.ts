@@ -14,6 +14,11 @@ export interface SharedLimiterSettings {
   slowdownMs: number;
 }
 
+interface TakeQueue {
+  waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  draining: boolean;
+}
+
 interface SlowdownDoc {
   _id: string;
   until: Date;
@@ -27,9 +32,9 @@ const SLOWDOWN_CACHE_MS = 1_000;
  * rate-limiter-flexible's RateLimiterMongo (one document per key and 1-second window, incremented
  * atomically with findOneAndUpdate) for the global, per-domain and per-caller rates; a domain's
  * slow-down is a document with an expiry that every replica reads (cached for a second).
- * `acquire` consumes the domain's point first, then the global one, and when refused sleeps until
- * the window the store names — with a little jitter so the waiters of all replicas do not hit
- * MongoDB at the same instant. A refused attempt still counts in its window (the store's rule);
+ * `acquire` consumes the domain's point first, then the global one (concurrent acquires of a key
+ * share one consume, see `take`), and when refused sleeps until the window the store names — with
+ * a little jitter so the waiters of all replicas do not hit MongoDB at the same instant. A refused attempt still counts in its window (the store's rule);
  * that only lowers throughput under contention, never raises it above the rate.
  */
 export class MongoSharedSendLimiter implements SendLimiter {
@@ -39,6 +44,7 @@ export class MongoSharedSendLimiter implements SendLimiter {
   private readonly caller: RateLimiterMongo | undefined;
   private readonly slowdowns: Collection<SlowdownDoc>;
   private readonly slowCache = new Map<string, { until: number; checkedAt: number }>();
+  private readonly queues = new Map<string, TakeQueue>();
 
   constructor(
     client: MongoClient,
@@ -97,11 +103,52 @@ export class MongoSharedSendLimiter implements SendLimiter {
     this.slowCache.set(key, { until, checkedAt: this.now() });
   }
 
-  private async take(limiter: RateLimiterMongo, key: string): Promise<void> {
-    for (;;) {
-      const refused = await refusal(limiter.consume(key));
-      if (!refused) return;
-      await this.sleep(refused.msBeforeNext + Math.floor(Math.random() * 20));
+  /**
+   * One point of `key`. Concurrent takers of a key are coalesced: one `consume(key, m)` for the m
+   * waiting (at most the rate), and when the window is nearly full, the first `points − (consumed
+   * before us)` of them pass — the rest were within a refused consume, which the store counts
+   * anyway, and wait for the next window. One MongoDB round trip per batch instead of per mail.
+   */
+  private take(limiter: RateLimiterMongo, key: string): Promise<void> {
+    const id = `${limiter.keyPrefix}:${key}`;
+    let queue = this.queues.get(id);
+    if (!queue) {
+      queue = { waiting: [], draining: false };
+      this.queues.set(id, queue);
+    }
+    const taken = new Promise<void>((resolve, reject) => queue.waiting.push({ resolve, reject }));
+    if (!queue.draining) void this.drain(limiter, key, id, queue);
+    return taken;
+  }
+
+  private async drain(limiter: RateLimiterMongo, key: string, id: string, queue: TakeQueue) {
+    queue.draining = true;
+    try {
+      while (queue.waiting.length > 0) {
+        const batch = queue.waiting.splice(0, Math.min(queue.waiting.length, limiter.points));
+        let granted = batch.length;
+        let waitMs = 0;
+        try {
+          await limiter.consume(key, batch.length);
+        } catch (err) {
+          if (!(err instanceof RateLimiterRes)) {
+            for (const w of batch) w.reject(err);
+            continue;
+          }
+          const before = err.consumedPoints - batch.length;
+          granted = Math.max(0, Math.min(batch.length, limiter.points - before));
+          waitMs = err.msBeforeNext + Math.floor(Math.random() * 20);
+        }
+        for (const w of batch.slice(0, granted)) w.resolve();
+        if (granted < batch.length) {
+          // The refused keep their place at the head of the queue.
+          queue.waiting.unshift(...batch.slice(granted));
+          await this.sleep(waitMs);
+        }
+      }
+    } finally {
+      queue.draining = false;
+      this.queues.delete(id);
     }
   }
 

@@ -26,7 +26,7 @@ export class MongoSuppressionRepository implements SuppressionRepository {
     this.suppressions = db.collection<SuppressionDoc>('suppressions');
   }
 
-  async insertIfAbsent(s: Suppression): Promise<Suppression> {
+  async insertIfAbsent(s: Suppression): Promise<{ suppression: Suppression; created: boolean }> {
     try {
       await this.suppressions.insertOne({
         _id: s.email,
@@ -34,11 +34,11 @@ export class MongoSuppressionRepository implements SuppressionRepository {
         comment: s.comment,
         created_at: s.createdAt,
       });
-      return s;
+      return { suppression: s, created: true };
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       const existing = await this.suppressions.findOne({ _id: s.email });
-      return existing ? fromDoc(existing) : s;
+      return { suppression: existing ? fromDoc(existing) : s, created: false };
     }
   }
 

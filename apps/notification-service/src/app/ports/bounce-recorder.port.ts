@@ -6,6 +6,7 @@ import type { BounceRecord, ComplaintRecord } from '../../domain/delivery-report
  * DSN delivered twice records once.
  */
 export interface BounceRecorder {
-  recordBounce(bounce: BounceRecord): Promise<void>;
-  recordComplaint(complaint: ComplaintRecord): Promise<void>;
+  /** `created` is false when the same report was on record already (a redelivery). */
+  recordBounce(bounce: BounceRecord): Promise<{ created: boolean }>;
+  recordComplaint(complaint: ComplaintRecord): Promise<{ created: boolean }>;
 }

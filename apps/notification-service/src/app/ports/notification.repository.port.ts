@@ -8,6 +8,25 @@ export interface NotificationFilter {
   createdBefore?: Date;
 }
 
+/** Which FAILED notifications a redrive takes (`failedBefore` always set: the sweep's bound). */
+export interface RedriveFilter {
+  campaignId?: string;
+  templateId?: string;
+  failedAfter?: Date;
+  failedBefore: Date;
+  /** Case-insensitive substring of the last error. */
+  errorContains?: string;
+}
+
+/** The stored answer to a RedriveNotifications request id. */
+export interface RedriveRecord {
+  requestId: string;
+  requestHash: string;
+  notificationIds: string[];
+  nextPageToken: string;
+  createdAt: Date;
+}
+
 export interface CampaignCounts {
   queued: number;
   sent: number;
@@ -65,4 +84,21 @@ export interface NotificationRepository {
    * (rerun on a write conflict); NotFound when missing.
    */
   update(id: string, change: (notification: Notification) => Transition): Promise<Notification>;
+  /** Redrivable FAILED notifications, oldest failure first (updated_at, id ascending), after the cursor. */
+  listRedrivable(
+    filter: RedriveFilter,
+    after: { failedAt: Date; id: string } | undefined,
+    limit: number,
+  ): Promise<Notification[]>;
+  /**
+   * In one transaction: applies `change` to those of `ids` still FAILED, saves them with their
+   * events (outbox) and stores `request` with the ids that changed. A request id stored before
+   * fails the whole transaction (nothing is written; the caller replays the stored answer).
+   */
+  redrive(
+    ids: string[],
+    change: (notification: Notification) => Transition,
+    request: Omit<RedriveRecord, 'notificationIds'>,
+  ): Promise<RedriveRecord>;
+  findRedriveRequest(requestId: string): Promise<RedriveRecord | undefined>;
 }

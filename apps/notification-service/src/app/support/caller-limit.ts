@@ -1,17 +1,15 @@
 import { rateLimited } from '../../domain/errors';
-import { KeyedTokenBuckets } from '../../domain/token-bucket';
+import type { SendLimiter } from '../ports/send-limiter.port';
 
-/** Per-caller token buckets on SendEmail/StartCampaign: RESOURCE_EXHAUSTED + RetryInfo when empty. */
-export class CallerLimit {
-  private readonly buckets: KeyedTokenBuckets;
-
-  constructor(ratePerSecond: number, burst: number) {
-    this.buckets = new KeyedTokenBuckets(ratePerSecond, burst);
-  }
-
-  enforce(caller: string, limit: string, now: Date): void {
-    const t = now.getTime();
-    const result = this.buckets.get(caller, t).take(t);
-    if (!result.ok) throw rateLimited(limit, result.retryAfterMs);
-  }
+/**
+ * The per-caller limit on SendEmail/StartCampaign (through the SendLimiter, so it is shared by the
+ * replicas when the shared limiter is on): RESOURCE_EXHAUSTED + RetryInfo when used up.
+ */
+export async function enforceCallerLimit(
+  limiter: Pick<SendLimiter, 'tryCaller'>,
+  caller: string,
+  limit: string,
+): Promise<void> {
+  const result = await limiter.tryCaller(caller);
+  if (!result.allowed) throw rateLimited(limit, result.retryAfterMs);
 }
