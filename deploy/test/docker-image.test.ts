@@ -197,7 +197,7 @@ describe('the production layout of the image, built in a temp folder', () => {
       }
     }
     // What only the devstack servers use is no production dependency and not in the image.
-    for (const devstackOnly of ['mingo', 'smtp-server']) {
+    for (const devstackOnly of ['mingo', 'mailauth', '@js-sdsl/ordered-set']) {
       const installed = existsSync(path.join(modules, devstackOnly));
       expect([devstackOnly, devstackOnly in pkg.dependencies, installed]).toEqual([
         devstackOnly,
@@ -205,6 +205,11 @@ describe('the production layout of the image, built in a temp folder', () => {
         false,
       ]);
     }
+    // bson: the devstack's own dependency, in the image only because the mongodb driver needs it.
+    expect(['bson', 'bson' in pkg.dependencies]).toEqual(['bson', false]);
+    // smtp-server is a runtime dependency: the notification-service's bounce intake listens with it.
+    expect(['smtp-server', 'smtp-server' in pkg.dependencies]).toEqual(['smtp-server', true]);
+    expect(existsSync(path.join(modules, 'smtp-server', 'package.json'))).toBe(true);
     // Every package any built bundle requires is a production dependency, installed here.
     // The bundles the image ships (dist/apps also holds npm start's devstack bundle, never shipped).
     for (const built of bundles.map((dir) => path.basename(dir))) {
