@@ -6,6 +6,7 @@ import {
   composeFile,
   configFileOf,
   get,
+  helmMerge,
   isObject,
   type JsonObject,
   normalizeEnvName,
@@ -17,8 +18,17 @@ import {
 } from './support/repo';
 import { parseTemplate, renderSkeleton, type ConditionPolicy } from './support/helm-template';
 
-const values = readYaml(path.join(chartDir, 'values.yaml'));
-const services = asObject(values.services, 'services');
+const chartValues = readYaml(path.join(chartDir, 'values.yaml'));
+const services = asObject(chartValues.services, 'services');
+/** values.yaml with every deliverability key on, as an operator turns them on (README). */
+const allKeysValues = helmMerge(chartValues, {
+  mailKeys: Object.fromEntries(
+    ['unsubscribe', 'bounce', 'bounceWebhook', 'dkim'].map((k) => [k, { enabled: true }]),
+  ),
+  services: {
+    notification: { env: { DKIM_DOMAIN: 'example.com', BOUNCE_SMTP_ENABLED: 'true' } },
+  },
+});
 const compose = readYaml(composeFile);
 const composeServices = asObject(compose.services, 'compose services');
 const templates = path.join(chartDir, 'templates');
@@ -38,7 +48,7 @@ function lookup(root: JsonObject, svc: JsonObject, ref: string): unknown {
  * `allValues`, conditions on `$.Values.<path>` are too. Anything else renders both branches, so the
  * names collected are every variable the chart can set for the service.
  */
-function policyFor(svc: JsonObject, allValues: boolean): ConditionPolicy {
+function policyFor(values: JsonObject, svc: JsonObject, allValues: boolean): ConditionPolicy {
   return (head) => {
     const match = /^(?:if|with)\s+(\$svc(?:\.\w+)+|\$\.Values(?:\.\w+)+)$/.exec(head);
     if (!match || (match[1].startsWith('$.') && !allValues)) return undefined;
@@ -68,9 +78,9 @@ interface ChartEnv {
   env: Record<string, string>;
 }
 
-function chartEnv(name: string, allValues: boolean): ChartEnv {
-  const svc = asObject(services[name], name);
-  const policy = policyFor(svc, allValues);
+function chartEnv(name: string, allValues: boolean, values: JsonObject = chartValues): ChartEnv {
+  const svc = asObject(get(values, 'services', name), name);
+  const policy = policyFor(values, svc, allValues);
   const names = new Set<string>();
   const env: Record<string, string> = {};
   // ConfigMap data (envFrom): the first ConfigMap of the template is the service's environment.
@@ -121,24 +131,34 @@ const stubSecrets: Record<string, string> = {
   MONGODB_URI: 'mongodb://mongo-0.mongo.example:27017/?replicaSet=rs0',
   KAFKA_BROKERS: 'kafka-0.kafka.example:9092,kafka-1.kafka.example:9092',
   SMTP_URL: 'smtps://user:secret@smtp.example.com:465',
+  UNSUBSCRIBE_KEYS: 'k1:0123456789abcdef0123',
+  BOUNCE_KEYS: 'k1:fedcba9876543210fedc',
+  BOUNCE_WEBHOOK_KEYS: 'esp:0011223344556677889900',
+  DKIM_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nstub\n-----END PRIVATE KEY-----',
 };
+
+/** What a pod of `service` sees with `values`: the ConfigMap plus the stubbed *_FILE secrets. */
+function podEnv(service: string, values: JsonObject): Record<string, string> {
+  const chart = chartEnv(service, true, values);
+  const fromFiles = Object.fromEntries(
+    [...chart.names]
+      .filter((n) => n.endsWith('_FILE') && stubSecrets[n.slice(0, -5)] !== undefined)
+      .map((n) => [n.slice(0, -5), stubSecrets[n.slice(0, -5)]]),
+  );
+  return { ...chart.env, ...fromFiles };
+}
 
 describe('environment contract: chart and compose set exactly what the config schemas read', () => {
   const present = serviceNames.filter((s) => existsSync(path.join(repoRoot, configFileOf(s))));
   const probeRequest = Object.fromEntries(
     present.map((s) => {
       const composeEnv = get(composeServices, `${s}-service`, 'environment');
-      const chart = chartEnv(s, true);
-      const fromFiles = Object.fromEntries(
-        [...chart.names]
-          .filter((n) => n.endsWith('_FILE') && stubSecrets[n.slice(0, -5)] !== undefined)
-          .map((n) => [n.slice(0, -5), stubSecrets[n.slice(0, -5)]]),
-      );
       return [
         s,
         {
           compose: isObject(composeEnv) ? (composeEnv as Record<string, string>) : {},
-          chart: { ...chart.env, ...fromFiles },
+          chart: podEnv(s, chartValues),
+          chartAllKeys: podEnv(s, allKeysValues),
         },
       ];
     }),
@@ -170,11 +190,25 @@ describe('environment contract: chart and compose set exactly what the config sc
   });
 
   it.each(serviceNames)(
-    '%s-service: its config accepts the compose and chart values',
+    '%s-service: its config accepts the compose and chart values (also with every mail key on)',
     (service) => {
-      expect(probed[service].errors).toEqual({ compose: null, chart: null });
+      expect(probed[service].errors).toEqual({ compose: null, chart: null, chartAllKeys: null });
     },
   );
+
+  it('with every mail key on, the notification pod reads each key from its file', () => {
+    const names = chartEnv('notification', true, allKeysValues).names;
+    for (const key of [
+      'UNSUBSCRIBE_KEYS',
+      'BOUNCE_KEYS',
+      'BOUNCE_WEBHOOK_KEYS',
+      'DKIM_PRIVATE_KEY',
+    ]) {
+      expect([key, names.has(`${key}_FILE`), names.has(key)]).toEqual([key, true, false]);
+    }
+    expect(chartEnv('notification', true).names.has('UNSUBSCRIBE_KEYS_FILE')).toBe(false);
+    expect(chartEnv('account', true, allKeysValues).names.has('UNSUBSCRIBE_KEYS_FILE')).toBe(false);
+  });
 
   it('the comparison notices a variable the schema does not read', () => {
     const schemaKeys = new Set(probed.account.keys);
