@@ -35,6 +35,8 @@ export function startAccountServiceForTest(
   return startAccountService(config, { logger: captureLogger('account-service').logger });
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
 /** The job-service in-process with the `email.campaign` type declared (fast backoff for tests). */
 export function startJobServiceForTest(infra: Infra, database: string): Promise<RunningService> {
   const config: JobConfig = {
@@ -61,6 +63,13 @@ export function startJobServiceForTest(infra: Infra, database: string): Promise<
     JOB_TYPES_REFRESH_MS: 1_000,
     JOB_LOG_MAX_LINES: 1_000,
     JOB_LOG_MAX_BYTES: 256 * 1024,
+    // The job-service defaults (domain/retention.ts DEFAULT_RETENTION): these tests keep every job.
+    JOB_RETENTION: {
+      SUCCEEDED: { maxAgeMs: DAY_MS, maxCount: 10_000 },
+      DEAD: { maxAgeMs: 14 * DAY_MS, maxCount: 100_000 },
+      CANCELLED: { maxAgeMs: 7 * DAY_MS, maxCount: 10_000 },
+    },
+    JOB_RETENTION_INTERVAL_MS: 60_000,
   };
   return startJobService(config, { logger: captureLogger('job-service').logger });
 }
