@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { healthV1 } from '@trellis/contracts';
@@ -16,6 +15,7 @@ import { channelTlsCredentials } from '@trellis/platform/grpc';
 import type { Logger } from '@trellis/platform/logging';
 import type { RunningService } from '@trellis/platform/runtime';
 import { freePort, waitFor } from '@trellis/platform/testing';
+import { emptyDataDir, lockDataDir } from './data-dir-lock';
 
 type Env = Record<string, string | undefined>;
 
@@ -94,9 +94,11 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
   const progress = options.onProgress ?? (() => undefined);
   const fixed = (options.ports ?? 'fixed') === 'fixed';
   const dataDir = options.dataDir ?? join(workspaceRoot, '.data');
-  if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
+  const unlock = lockDataDir(dataDir);
+  if (options.fresh) emptyDataDir(dataDir);
 
-  const stops: Array<() => Promise<void>> = [];
+  // The lock goes last, once every server has written its data.
+  const stops: Array<() => Promise<void>> = [async () => unlock()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
@@ -250,3 +252,4 @@ async function waitUntilServing(port: number, pki: DevPki | undefined): Promise<
     channel.close();
   }
 }
+export { lockDataDir } from './data-dir-lock';

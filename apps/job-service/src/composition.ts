@@ -90,12 +90,18 @@ export async function startJobService(
       const catalog = new MongoJobTypeRepository(ctx.mongo.client, ctx.mongo.db);
       await catalog.ensureIndexes();
       await new SeedJobTypes({ catalog, runtime }).execute(config.JOB_TYPES);
-      const refreshTypes = new RefreshJobTypes({ catalog, types });
+      const typesLogger = ctx.logger.child({ component: 'job-types' });
+      const refreshTypes = new RefreshJobTypes({
+        catalog,
+        types,
+        onUnusable: (type, err) =>
+          typesLogger.error({ err, type }, 'stored job type does not compile; UpdateJobType it'),
+      });
       await refreshTypes.execute();
       const typeRefresher = new JobTypeRefresher(
         refreshTypes,
         config.JOB_TYPES_REFRESH_MS,
-        ctx.logger.child({ component: 'job-types' }),
+        typesLogger,
       );
       typeRefresher.start();
       const logs = new MongoJobLogRepository(ctx.mongo.client, ctx.mongo.db);

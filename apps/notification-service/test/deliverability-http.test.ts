@@ -160,6 +160,33 @@ describe('notification HTTP endpoint (unsubscribe, delivery-event webhook) on th
     expect(await listSuppressions()).toEqual([]);
   });
 
+  it('answers an oversized body with 413 (declared or streamed), not a reset connection, and writes nothing', async () => {
+    await db.collection('list_suppressions').deleteMany({});
+    const url = await oneClickUrl('huge@example.com', 'newsletter');
+    const declared = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `List-Unsubscribe=One-Click&pad=${'x'.repeat(2_000_000)}`,
+    });
+    expect(declared.status).toBe(413);
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const streamed = await fetch(`${http.url}/webhooks/delivery-events`, {
+      method: 'POST',
+      // No content-length: chunked, so only counting the bytes can tell.
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if ((sent += chunk.length) > 4_000_000) controller.close();
+          else controller.enqueue(chunk);
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect((await oneClick(url)).status).toBe(200);
+    expect(await listSuppressions()).toHaveLength(1);
+  });
+
   it('GET shows a confirmation page without writing; its form POST suppresses with source confirm-page', async () => {
     await db.collection('list_suppressions').deleteMany({});
     const url = await oneClickUrl('carol@example.com', 'product-news');

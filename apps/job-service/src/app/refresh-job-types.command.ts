@@ -4,6 +4,8 @@ import type { JobTypeRepository } from './ports/job-type.repository.port';
 export interface RefreshJobTypesDeps {
   catalog: JobTypeRepository;
   types: JobTypeRegistry;
+  /** A stored type this build cannot compile (e.g. a lookahead `pattern` from before RE2). */
+  onUnusable?: (name: string, err: unknown) => void;
 }
 
 /**
@@ -17,7 +19,14 @@ export class RefreshJobTypes {
 
   async execute(): Promise<number> {
     const { types, revision } = await this.deps.catalog.changedSince(this.seen);
-    for (const type of types) this.deps.types.put(type);
+    for (const type of types) {
+      // One stored type that no longer compiles must not keep the others (or the service) down.
+      try {
+        this.deps.types.put(type);
+      } catch (err) {
+        this.deps.onUnusable?.(type.name, err);
+      }
+    }
     this.seen = Math.max(this.seen, revision);
     return types.length;
   }

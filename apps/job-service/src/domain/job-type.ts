@@ -1,5 +1,6 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { linearRegExp } from './linear-regexp';
 import { AbortedError, AlreadyExistsError, ValidationError } from '@trellis/platform/errors';
 import { backoffProblems, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { JsonObject } from './job';
@@ -76,7 +77,11 @@ export class JobTypeRegistry {
     string,
     { def: JobTypeDefinition; validate: ValidateFunction }
   >();
-  private readonly ajv = new Ajv2020({ allErrors: true, strict: false });
+  private readonly ajv = new Ajv2020({
+    allErrors: true,
+    strict: false,
+    code: { regExp: linearRegExp },
+  });
 
   constructor(definitions: JobTypeDefinition[]) {
     addFormats(this.ajv);

@@ -1,5 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { linearRegExp } from '../../domain/linear-regexp';
 import { ValidationError, type FieldViolation } from '@trellis/platform/errors';
 import { backoffProblems, DEFAULT_BACKOFF, type BackoffPolicy } from '../../domain/backoff';
 import type { JsonObject } from '../../domain/job';
@@ -50,6 +51,7 @@ const strictAjv = new Ajv2020({
   strict: false,
   strictSchema: true,
   strictNumbers: true,
+  code: { regExp: linearRegExp },
 });
 addFormats(strictAjv);
 

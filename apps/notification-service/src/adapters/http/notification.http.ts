@@ -57,6 +57,8 @@ export async function startNotificationHttp(
   const server = createServer((req, res) => {
     route(settings, req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
+        // The unread rest of an oversized body is not worth keeping the connection for.
+        if (err.status === 413) res.setHeader('connection', 'close');
         sendText(res, err.status, `${err.message}\n`);
         return;
       }
@@ -234,15 +236,19 @@ async function deliveryEvents(
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => {
+      // Answer 413 and discard the rest: destroying the request here reset the connection
+      // before the client could read the status.
+      req.removeAllListeners('data');
+      req.resume();
+      reject(new HttpError(413, 'request body too large'));
+    };
+    if (Number(req.headers['content-length']) > limit) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError(413, 'request body too large'));
-        req.destroy();
-        return;
-      }
+      if (size > limit) return tooLarge();
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));

@@ -64,6 +64,15 @@ describe('UnsubscribeTokens', () => {
     });
   });
 
+  it('refuses a correctly signed token whose list is not a category (it would be stored and shown)', () => {
+    for (const list of ['NOT A LIST <script>', '', '../newsletter']) {
+      expect(tokens.verify(tokens.issue(annsMail, list, now), now)).toEqual({
+        ok: false,
+        reason: 'malformed',
+      });
+    }
+  });
+
   it('refuses a token signed with a key not in the ring, and garbage', () => {
     const forged = new UnsubscribeTokens(ring('k2:someone-elses-secret-0000'), DAY).issue(
       bobsMail,

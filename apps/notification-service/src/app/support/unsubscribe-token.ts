@@ -1,3 +1,4 @@
+import { CATEGORY_PATTERN } from '../../domain/category';
 import type { KeyRing } from './key-ring';
 
 /**
@@ -71,6 +72,8 @@ function parseClaim(json: string): UnsubscribeClaim | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { n, l, x } = value as Record<string, unknown>;
   if (typeof n !== 'string' || typeof l !== 'string' || typeof x !== 'number') return undefined;
-  if (n.length === 0 || l.length === 0 || !Number.isSafeInteger(x)) return undefined;
+  if (n.length === 0 || !Number.isSafeInteger(x)) return undefined;
+  // Signed is not enough: the list becomes a stored opt-out and a line of the page.
+  if (!CATEGORY_PATTERN.test(l)) return undefined;
   return { notificationId: n, list: l, expiresAt: new Date(x * 1000) };
 }
