@@ -1,6 +1,12 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Status } from 'nice-grpc';
-import { accountV1, healthV1, loadDescriptorSet, serviceNames } from '@trellis/contracts';
+import {
+  accountV1,
+  healthV1,
+  loadDescriptorSet,
+  notificationV1,
+  serviceNames,
+} from '@trellis/contracts';
 import {
   checkBooks,
   hostileRequests,
@@ -86,6 +92,33 @@ describe('hostile input at the edge', () => {
     );
     expect(result.code).toBe(Status.INVALID_ARGUMENT);
     expect(result.fieldViolations[0].description).toBe('nests deeper than 32 levels');
+  });
+
+  it('a StartCampaign with 1,001 malformed contact ids is answered, and so is every call beside it', async () => {
+    // One field violation per id made a details trailer HTTP/2 would not send: the call and all
+    // the calls in flight beside it on the connection missed their deadlines.
+    const start = (request: Partial<notificationV1.StartCampaignRequest>) =>
+      notificationV1.StartCampaignRequest.encode(
+        notificationV1.StartCampaignRequest.fromPartial(request),
+      ).finish();
+    const path = '/trellis.notification.v1.NotificationService/StartCampaign';
+    const [hostile, ...beside] = await Promise.all([
+      client(serviceNames.notification).call(
+        path,
+        start({ templateId: 'welcome', contactIds: { ids: Array(1_001).fill('NaN') } }),
+        DEADLINE_MS,
+      ),
+      ...Array.from({ length: 7 }, () =>
+        client(serviceNames.notification).call(
+          path,
+          start({ templateId: 'NOT AN ID', emailDomain: 'example.com' }),
+          DEADLINE_MS,
+        ),
+      ),
+    ]);
+    expect(hostile.code).toBe(Status.INVALID_ARGUMENT);
+    expect(hostile.fieldViolations[0].field).toBe('contact_ids.ids[0]');
+    expect(beside.map((r) => r.code)).toEqual(Array(7).fill(Status.INVALID_ARGUMENT));
   });
 
   it('every RPC answers seeded garbage without INTERNAL, UNKNOWN or a missed 1 s deadline; the books still balance', async () => {

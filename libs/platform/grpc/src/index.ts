@@ -24,7 +24,7 @@ export {
   type RequestLimits,
   type RequestGuard,
 } from './server/request-bounds';
-export { MAX_STATUS_TEXT } from './server/error-mapper.middleware';
+export { MAX_FIELD_VIOLATIONS, MAX_STATUS_TEXT } from './server/error-mapper.middleware';
 export { servicesInDescriptorSet } from './server/reflection';
 export {
   createGrpcClient,

@@ -13,6 +13,7 @@ import { NotFoundError, ValidationError } from '@trellis/platform/errors';
 import {
   createGrpcServer,
   INPUT_EXCERPT_CHARS,
+  MAX_FIELD_VIOLATIONS,
   MAX_STATUS_TEXT,
   toServerError,
   type GrpcServer,
@@ -178,6 +179,14 @@ describe('request bounds in the server', () => {
     server.add(EchoServiceDefinition, {
       async echo(request) {
         handled++;
+        if (request.message === 'one violation per element') {
+          throw new ValidationError(
+            Array.from({ length: 5_000 }, (_, i) => ({
+              field: `ids[${i}]`,
+              description: 'is not a valid contact id (expected a UUID)',
+            })),
+          );
+        }
         return { message: request.message };
       },
       async fail() {
@@ -265,5 +274,27 @@ describe('request bounds in the server', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('answers a validation error of 5,000 violations with the first ones, and its neighbours too', async () => {
+    // Uncapped, its details trailer was over 64 KiB: this call and every call beside it on the
+    // connection went unanswered until their deadlines.
+    const many = EchoRequest.encode(
+      EchoRequest.fromPartial({ message: 'one violation per element' }),
+    ).finish();
+    const plain = EchoRequest.encode(EchoRequest.fromPartial({ message: 'hi' })).finish();
+    const [refused, ...neighbours] = await Promise.all([
+      raw.call(ECHO, many, 10_000),
+      ...Array.from({ length: 7 }, () => raw.call(ECHO, plain, 10_000)),
+    ]);
+    expect(refused.code).toBe(Status.INVALID_ARGUMENT);
+    expect(refused.fieldViolations).toHaveLength(MAX_FIELD_VIOLATIONS);
+    expect(refused.fieldViolations[0]).toEqual({
+      field: 'ids[0]',
+      description: 'is not a valid contact id (expected a UUID)',
+    });
+    expect(refused.details).toMatch(/\(5000 violations, the first 20 listed\)$/);
+    expect(refused.details.length).toBeLessThanOrEqual(MAX_STATUS_TEXT + 1);
+    expect(neighbours.map((n) => n.code)).toEqual(Array(7).fill(Status.OK));
   });
 });

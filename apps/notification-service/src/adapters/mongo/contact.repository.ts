@@ -74,14 +74,16 @@ export class MongoContactRepository implements ContactRepository {
   }
 
   async missingIds(ids: string[]): Promise<string[]> {
-    const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += 1000) {
-      const docs = await this.contacts
-        .find({ _id: { $in: ids.slice(i, i + 1000) } })
-        .project<{ _id: string }>({ _id: 1 })
-        .toArray();
-      for (const d of docs) found.add(d._id);
-    }
+    if (ids.length === 0) return [];
+    // One read whatever the count (StartCampaign takes up to 10,000 ids): the whole answer comes
+    // back in the first batch (a few hundred KB of ids), never a round trip per slice of ids.
+    const docs = await this.contacts
+      .find(
+        { _id: { $in: ids } },
+        { projection: { _id: 1 }, batchSize: ids.length, limit: ids.length },
+      )
+      .toArray();
+    const found = new Set(docs.map((d) => d._id));
     return ids.filter((id) => !found.has(id));
   }
 

@@ -15,6 +15,14 @@ import { excerpt, INPUT_EXCERPT_CHARS } from './request-bounds';
  */
 export const MAX_STATUS_TEXT = 256;
 
+/**
+ * The most field violations a caller receives; the status message says how many there were. One
+ * violation per element of a 1,000-element list (malformed ids, addresses) made a
+ * `grpc-status-details-bin` trailer over 64 KiB, which HTTP/2 would not send: the call never
+ * answered and every other call on that connection waited with it.
+ */
+export const MAX_FIELD_VIOLATIONS = 20;
+
 /** google.rpc.ErrorInfo.domain for every Trellis error. */
 export const ERROR_DOMAIN = 'trellis.dev';
 
@@ -49,14 +57,20 @@ export function toServerError(err: DomainError): RichServerError {
   for (const [key, value] of Object.entries(err.metadata))
     metadata[excerpt(key, INPUT_EXCERPT_CHARS)] = excerpt(value, INPUT_EXCERPT_CHARS);
   const errorInfo = ErrorInfo.fromPartial({ reason: err.reason, domain: ERROR_DOMAIN, metadata });
-  const message = excerpt(err.message, MAX_STATUS_TEXT);
+  let message = excerpt(err.message, MAX_STATUS_TEXT);
   if (err.kind === 'validation' && 'fieldViolations' in err) {
     const violations = (
       err as DomainError & { fieldViolations: Array<{ field: string; description: string }> }
     ).fieldViolations;
+    if (violations.length > MAX_FIELD_VIOLATIONS) {
+      const first = violations.slice(0, MAX_FIELD_VIOLATIONS);
+      const head = first.map((v) => `${v.field}: ${v.description}`).join('; ');
+      const more = ` (${violations.length} violations, the first ${MAX_FIELD_VIOLATIONS} listed)`;
+      message = `${excerpt(head, MAX_STATUS_TEXT - more.length)}${more}`;
+    }
     return new RichServerError(status, message, [
       BadRequest.fromPartial({
-        fieldViolations: violations.map((v) => ({
+        fieldViolations: violations.slice(0, MAX_FIELD_VIOLATIONS).map((v) => ({
           field: excerpt(v.field, MAX_STATUS_TEXT),
           description: excerpt(v.description, MAX_STATUS_TEXT),
         })),
