@@ -62,6 +62,9 @@ describe('RedriveNotifications', () => {
     const id = await send('gone@redrive.test', 'redrive-550');
     const failed = await stateOf(id, S.NOTIFICATION_STATE_FAILED);
     expect(failed.lastError).toMatch(/^550/);
+    // A 550 suppressed the address (HARD_BOUNCE); an operator who fixed it lifts that first, or
+    // the redriven mail would end SUPPRESSED at the check before sending.
+    await client.removeSuppression({ email: 'gone@redrive.test' });
 
     const request = { requestId: 'redrive-1', pageSize: 10, errorContains: '5.1.1' };
     const first = await client.redriveNotifications(request);
