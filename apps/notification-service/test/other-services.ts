@@ -35,8 +35,6 @@ export function startAccountServiceForTest(
   return startAccountService(config, { logger: captureLogger('account-service').logger });
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
 /** The job-service in-process with the `email.campaign` type declared (fast backoff for tests). */
 export function startJobServiceForTest(infra: Infra, database: string): Promise<RunningService> {
   const config: JobConfig = {

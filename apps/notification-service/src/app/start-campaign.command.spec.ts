@@ -6,7 +6,6 @@ import type { CampaignRepository } from './ports/campaign.repository.port';
 import type { ContactRepository } from './ports/contact.repository.port';
 import type { TemplateRepository } from './ports/template.repository.port';
 import { StartCampaign, type StartCampaignInput } from './start-campaign.command';
-import { CallerLimit } from './support/caller-limit';
 
 const now = new Date('2026-12-01T00:00:00Z');
 const template: Template = {
@@ -51,7 +50,7 @@ function countingPorts() {
     contacts: contacts as ContactRepository,
     campaigns: campaigns as CampaignRepository,
     campaignJobs,
-    callerLimit: new CallerLimit(0, 0),
+    callerLimit: { tryCaller: async () => ({ allowed: true }) },
     runtime: { now: () => now, newId: randomUUID },
   });
   return { calls, useCase };
