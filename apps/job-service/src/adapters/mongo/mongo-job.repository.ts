@@ -400,8 +400,25 @@ export class MongoJobRepository implements JobRepository {
    * place, so local priority order is exact; jobs made due by other replicas show up within its TTL.
    */
   async claim(claim: ClaimSpec): Promise<Job[]> {
+    // Nothing due (an idle long-poll's poll): no transaction, only the candidate scan it would run.
+    if (!(await this.anyDue(claim))) return [];
     const trace = traceHeaders();
     return (await this.changes.submit({ updates: [], claim: { ...claim, trace } })).claimed;
+  }
+
+  /**
+   * Whether the claim's candidate list (the cached one, or a fresh indexed scan of committed
+   * state, which the transaction would run first anyway) holds a due job. The transaction still
+   * re-checks every candidate, so a stale "due" only costs an empty claim.
+   */
+  private async anyDue(claim: ClaimSpec): Promise<boolean> {
+    const due = await this.dueCandidates(
+      ClaimCandidates.key(claim.types),
+      claim.types,
+      claim.now,
+      [],
+    );
+    return due.length > 0;
   }
 
   completeAndClaim(changes: JobChange[], claim: ClaimSpec | null): Promise<ChangeResult> {
