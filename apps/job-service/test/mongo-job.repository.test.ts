@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { Outbox } from '@trellis/platform/mongo';
+import { eventsOf, Outbox } from '@trellis/platform/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import {
   complete,
@@ -67,10 +67,12 @@ function pendingJob(overrides: Partial<Job> = {}): Job {
 const claim = (types: string[], maxJobs: number, now: Date, start: (job: Job) => Transition) =>
   repository.claim({ types, maxJobs, now, start });
 const created = (job: Job): Transition['events'] => [{ type: 'JobCreated', job }];
-const eventTypes = async (jobId: string) =>
-  (await outbox.collection.find({ aggregate_id: jobId }).sort({ _id: 1 }).toArray()).map(
-    (e) => e.event_type,
-  );
+/** The outbox's events of one job, in order (a group commit stores its events in one document). */
+const eventsOfJob = async (jobId: string) =>
+  (await outbox.groups.find({}).sort({ _id: 1 }).toArray())
+    .flatMap(eventsOf)
+    .filter((e) => e.aggregate_id === jobId);
+const eventTypes = async (jobId: string) => (await eventsOfJob(jobId)).map((e) => e.event_type);
 
 describe('MongoJobRepository group commit', () => {
   it('creates of one turn: one job per idempotency key, one JobCreated each', async () => {
@@ -106,9 +108,7 @@ describe('MongoJobRepository group commit', () => {
         }),
       ),
     );
-    const [first, second] = await Promise.all(
-      jobs.map((job) => outbox.collection.findOne({ aggregate_id: job.id })),
-    );
+    const [[first], [second]] = await Promise.all(jobs.map((job) => eventsOfJob(job.id)));
     expect(first?.headers.traceparent).toContain(traceIds[0]);
     expect(second?.headers.traceparent).toContain(traceIds[1]);
   });

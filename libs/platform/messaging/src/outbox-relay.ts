@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { ObjectId } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { type Lease, type Outbox, type OutboxDocument } from '@trellis/platform/mongo';
+import {
+  eventsOf,
+  type Lease,
+  type Outbox,
+  type OutboxEvent,
+  type StoredOutboxDocument,
+} from '@trellis/platform/mongo';
 import type { Logger } from '@trellis/platform/logging';
 import { eventHeaders } from './event-headers';
 import { startPublishSpan } from './messaging-spans';
@@ -123,20 +129,20 @@ export class OutboxRelay {
       );
       this.acknowledged = [];
     }
-    const pending = await outbox.collection
-      .find({ published_at: null })
-      .sort({ _id: 1 })
-      .limit(this.batchSize)
-      .toArray();
-    let batch = pending;
-    if (this.inDoubt) {
-      const inKafka = await this.alreadyPublished(pending);
-      if (inKafka.length > 0) await outbox.markPublished(inKafka.map((doc) => doc._id));
+    let pending = await this.pending();
+    let inKafka = new Set<string>();
+    if (this.inDoubt && pending.length > 0) {
+      inKafka = await this.alreadyPublished(pending.flatMap(eventsOf));
+      const done = pending.filter((doc) => eventsOf(doc).every((e) => inKafka.has(e.event_id)));
+      if (done.length > 0) await outbox.markPublished(done.map((doc) => doc._id));
       this.inDoubt = false;
-      batch = pending.filter((doc) => !inKafka.includes(doc));
-      if (batch.length === 0) return inKafka.length;
+      pending = pending.filter((doc) => !done.includes(doc));
+      if (pending.length === 0) return inKafka.size;
     }
-    if (batch.length === 0) return 0;
+    if (pending.length === 0) return 0;
+    // A group document partly in Kafka already: only the rest of its events is sent.
+    const batch = pending.flatMap(eventsOf).filter((event) => !inKafka.has(event.event_id));
+    const ids = pending.map((doc) => doc._id);
 
     const spans = batch.map((doc) => startPublishSpan(doc.topic, doc.key, doc.headers ?? {}));
     try {
@@ -156,28 +162,56 @@ export class OutboxRelay {
       for (const { span } of spans) span.end();
     }
     try {
-      await outbox.markPublished(batch.map((doc) => doc._id));
+      await outbox.markPublished(ids);
     } catch (err) {
-      this.acknowledged = batch.map((doc) => doc._id);
+      this.acknowledged = ids;
       throw err;
     }
-    for (const doc of batch) this.published?.inc({ topic: doc.topic });
+    for (const event of batch) this.published?.inc({ topic: event.topic });
     return batch.length;
+  }
+
+  /**
+   * The oldest unpublished documents, up to `batchSize` events (at least one document: a group
+   * document is published whole). Read in small batches: a backlog of large groups is not read
+   * whole to send a few of them.
+   */
+  private async pending(): Promise<StoredOutboxDocument[]> {
+    const cursor = this.settings.outbox.groups
+      .find({ published_at: null })
+      .sort({ _id: 1 })
+      .limit(this.batchSize)
+      .batchSize(64);
+    const docs: StoredOutboxDocument[] = [];
+    let events = 0;
+    try {
+      for await (const doc of cursor) {
+        const count = eventsOf(doc).length;
+        if (docs.length > 0 && events + count > this.batchSize) break;
+        docs.push(doc);
+        events += count;
+        if (events >= this.batchSize) break;
+      }
+    } finally {
+      await cursor.close();
+    }
+    return docs;
   }
 
   private get batchSize(): number {
     return this.settings.batchSize ?? 500;
   }
 
-  /** The entries of `batch` whose event id is at the tail of its topic already. */
-  private async alreadyPublished(batch: OutboxDocument[]): Promise<OutboxDocument[]> {
+  /** The event ids of `batch` that are at the tail of their topic already. */
+  private async alreadyPublished(batch: OutboxEvent[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (const topic of new Set(batch.map((doc) => doc.topic))) {
+    for (const topic of new Set(batch.map((event) => event.topic))) {
       const ids = await findPublishedEventIds(this.settings.kafka, {
         topic,
-        eventIds: new Set(batch.filter((doc) => doc.topic === topic).map((doc) => doc.event_id)),
-        // One batch is the most this relay (or its predecessor) can have left in doubt.
-        window: this.batchSize,
+        eventIds: new Set(batch.filter((e) => e.topic === topic).map((e) => e.event_id)),
+        // One batch is the most this relay (or its predecessor) can have left in doubt; a batch
+        // of group documents may pass batchSize events.
+        window: Math.max(this.batchSize, batch.length),
         timeoutMs: 30_000,
       });
       for (const id of ids) found.add(id);
@@ -187,7 +221,7 @@ export class OutboxRelay {
         { already_published: found.size },
         'outbox relay: entries already in Kafka deleted, not re-sent',
       );
-    return batch.filter((doc) => found.has(doc.event_id));
+    return found;
   }
 
   private async run(): Promise<void> {
@@ -229,7 +263,7 @@ export class OutboxRelay {
   }
 }
 
-function groupByTopic(batch: OutboxDocument[], headers: Array<Record<string, string>>) {
+function groupByTopic(batch: OutboxEvent[], headers: Array<Record<string, string>>) {
   const byTopic = new Map<
     string,
     Array<{ key: string; value: Buffer; headers: Record<string, string> }>

@@ -255,6 +255,8 @@ function messagesOf(events: Transition['events'], trace: Record<string, string>)
 export class MongoJobRepository implements JobRepository {
   readonly collection: Collection<JobDocument>;
   private readonly candidates: ClaimCandidates;
+  /** Candidate scans in flight for claims' due-checks, by type set. */
+  private readonly scans = new Map<string, Promise<Candidate[]>>();
 
   /**
    * Creates and changes (updates and claims) are group-committed: those that arrive while a
@@ -299,8 +301,9 @@ export class MongoJobRepository implements JobRepository {
     ]);
   }
 
+  /** A transaction's events, one outbox document for the whole group commit. */
   private async appendEvents(session: ClientSession, messages: OutboxMessage[]) {
-    if (messages.length > 0) await this.outbox.append(session, messages);
+    if (messages.length > 0) await this.outbox.appendGroup(session, messages);
   }
 
   create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
@@ -412,13 +415,18 @@ export class MongoJobRepository implements JobRepository {
    * re-checks every candidate, so a stale "due" only costs an empty claim.
    */
   private async anyDue(claim: ClaimSpec): Promise<boolean> {
-    const due = await this.dueCandidates(
-      ClaimCandidates.key(claim.types),
-      claim.types,
-      claim.now,
-      [],
-    );
-    return due.length > 0;
+    const key = ClaimCandidates.key(claim.types);
+    const cached = this.candidates.get(key, Date.now());
+    if (cached) return cached.length > 0;
+    // Claims arriving during a scan share it, so they still reach the group commit in order.
+    let scan = this.scans.get(key);
+    if (!scan) {
+      scan = this.dueCandidates(key, claim.types, claim.now, []).finally(() =>
+        this.scans.delete(key),
+      );
+      this.scans.set(key, scan);
+    }
+    return (await scan).length > 0;
   }
 
   completeAndClaim(changes: JobChange[], claim: ClaimSpec | null): Promise<ChangeResult> {
