@@ -220,6 +220,23 @@ interface TracedRequest {
 interface CreateRequest extends TracedRequest {
   job: Job;
   events: Transition['events'];
+  handOff?: ClaimSpec;
+}
+
+interface Created {
+  job: Job;
+  created: boolean;
+  claimed?: Job;
+}
+
+/** What a create inserts: the new job, or (handed off) that job claimed; and their events. */
+function insertOf({ job, events, trace, handOff }: CreateRequest) {
+  const start = handOff?.start(job);
+  return {
+    doc: toDocument(start?.job ?? job),
+    messages: messagesOf([...events, ...(start?.events ?? [])], trace),
+    created: { job, created: true, ...(start && { claimed: start.job }) } as Created,
+  };
 }
 
 type UpdateRequest = JobChange & TracedRequest;
@@ -306,8 +323,8 @@ export class MongoJobRepository implements JobRepository {
     if (messages.length > 0) await this.outbox.appendGroup(session, messages);
   }
 
-  create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
-    return this.creates.submit({ job, events, trace: traceHeaders() });
+  create(job: Job, events: Transition['events'], handOff?: ClaimSpec): Promise<Created> {
+    return this.creates.submit({ job, events, handOff, trace: traceHeaders() });
   }
 
   /**
@@ -315,10 +332,8 @@ export class MongoJobRepository implements JobRepository {
    * earlier in the batch, gives that job instead. If the insert still meets a duplicate key (a
    * concurrent create elsewhere), the batch falls back to one transaction per job.
    */
-  private async commitCreates(
-    batch: CreateRequest[],
-  ): Promise<Array<BatchOutcome<{ job: Job; created: boolean }>>> {
-    let outcomes: Array<BatchOutcome<{ job: Job; created: boolean }>> = [];
+  private async commitCreates(batch: CreateRequest[]): Promise<Array<BatchOutcome<Created>>> {
+    let outcomes: Array<BatchOutcome<Created>> = [];
     try {
       await withTransaction(this.client, async (session) => {
         const keys = [...new Set(batch.map((r) => r.job.idempotencyKey).filter((k) => k !== ''))];
@@ -332,16 +347,18 @@ export class MongoJobRepository implements JobRepository {
         outcomes = [];
         const inserts: JobDocument[] = [];
         const messages: OutboxMessage[] = [];
-        for (const { job, events, trace } of batch) {
+        for (const request of batch) {
+          const { job } = request;
           const existing = job.idempotencyKey === '' ? undefined : stored.get(job.idempotencyKey);
           if (existing) {
             outcomes.push({ value: { job: existing, created: false } });
             continue;
           }
           if (job.idempotencyKey !== '') stored.set(job.idempotencyKey, job);
-          inserts.push(toDocument(job));
-          messages.push(...messagesOf(events, trace));
-          outcomes.push({ value: { job, created: true } });
+          const insert = insertOf(request);
+          inserts.push(insert.doc);
+          messages.push(...insert.messages);
+          outcomes.push({ value: insert.created });
         }
         if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
         await this.appendEvents(session, messages);
@@ -351,16 +368,19 @@ export class MongoJobRepository implements JobRepository {
       return Promise.all(batch.map((r) => outcomeOf(this.createOne(r))));
     }
     for (const outcome of outcomes)
-      if ('value' in outcome && outcome.value.created) this.becamePending(outcome.value.job);
+      if ('value' in outcome && outcome.value.created && !outcome.value.claimed)
+        this.becamePending(outcome.value.job);
     this.onCommitted();
     return outcomes;
   }
 
-  private async createOne({ job, events, trace }: CreateRequest) {
+  private async createOne(request: CreateRequest): Promise<Created> {
+    const { job } = request;
+    const insert = insertOf(request);
     try {
       await withTransaction(this.client, async (session) => {
-        await this.collection.insertOne(toDocument(job), { session });
-        await this.appendEvents(session, messagesOf(events, trace));
+        await this.collection.insertOne(insert.doc, { session });
+        await this.appendEvents(session, insert.messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err) || job.idempotencyKey === '') throw err;
@@ -368,9 +388,9 @@ export class MongoJobRepository implements JobRepository {
       if (!existing) throw err;
       return { job: existing, created: false };
     }
-    this.becamePending(job);
+    if (!insert.created.claimed) this.becamePending(job);
     this.onCommitted();
-    return { job, created: true };
+    return insert.created;
   }
 
   async findById(id: string): Promise<Job | null> {

@@ -45,9 +45,15 @@ export interface ClaimSpec {
 export interface JobRepository {
   /**
    * Inserts a new job and its events. When a job with the same idempotency key exists already,
-   * inserts nothing and returns that job with `created = false`.
+   * inserts nothing and returns that job with `created = false`. With `handOff` (a claim waiting
+   * for this job's type), a created job is claimed in the same transaction: it is stored as
+   * `handOff.start` left it, its events after the create's, and returned as `claimed`.
    */
-  create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }>;
+  create(
+    job: Job,
+    events: Transition['events'],
+    handOff?: ClaimSpec,
+  ): Promise<{ job: Job; created: boolean; claimed?: Job }>;
   findById(id: string): Promise<Job | null>;
   /**
    * Loads the job, applies `change` (pure; it may throw a domain error, which aborts everything)
