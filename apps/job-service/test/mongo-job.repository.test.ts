@@ -232,6 +232,26 @@ describe('MongoJobRepository group commit', () => {
     expect(claims.map((c) => c.length)).toEqual([100, 100, 100, 100, 100, 100, 0]);
   });
 
+  it('a create handed a waiting claim stores the job claimed, JobCreated then JobStarted, and no claim takes it again', async () => {
+    const type = `handoff.${randomUUID().slice(0, 8)}`;
+    const job = pendingJob({ type });
+    const now = new Date();
+    const { created: isNew, claimed } = await repository.create(job, created(job), {
+      types: [type],
+      maxJobs: 1,
+      now,
+      start: (pending) => startAttempt(pending, 'w', 'token', now),
+    });
+    expect(isNew).toBe(true);
+    expect(claimed).toMatchObject({ id: job.id, state: 'RUNNING', leaseToken: 'token' });
+    expect(await repository.findById(job.id)).toMatchObject({ state: 'RUNNING', attempts: 1 });
+    expect(await eventTypes(job.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+    ]);
+    expect(await claim([type], 5, now, (j) => startAttempt(j, 'w2', 't2', now))).toEqual([]);
+  });
+
   it('a completion and a claim of one turn share a transaction; the claim skips the updated job', async () => {
     const type = `fused.${randomUUID().slice(0, 8)}`;
     const [a, b] = [pendingJob({ type }), pendingJob({ type })];
