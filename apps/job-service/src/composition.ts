@@ -65,7 +65,7 @@ export async function startJobService(
         ctx.mongo.client,
         ctx.mongo.db,
         ctx.outbox,
-        () => ctx.relay.notify(),
+        (docs) => ctx.relay.offer(docs),
         config.CLAIM_CANDIDATE_TTL_MS,
       );
       await jobs.ensureIndexes();

@@ -59,6 +59,15 @@ export class OutboxRelay {
   private acknowledged: ObjectId[] = [];
   /** The next batch may be in Kafka already (a failed send, or a dead predecessor's last batch). */
   private inDoubt = false;
+  /** Documents this process committed (`offer`), in commit order, not read back yet. */
+  private fresh: StoredOutboxDocument[] = [];
+  /** The last read drained the outbox: until the next read, `fresh` is what is pending here. */
+  private caughtUp = false;
+  private lastReadAt = 0;
+  /** Counts notify() calls: one during a read may be of a commit the read did not see. */
+  private notifies = 0;
+  /** Ids (hex) of documents recent reads published: one offered after a read found it is not sent again. */
+  private readonly read = new Set<string>();
 
   constructor(private readonly settings: OutboxRelaySettings) {
     if (settings.metrics) {
@@ -93,8 +102,25 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Wakes an idle relay, e.g. right after a transaction that wrote events committed. */
+  /**
+   * Hands the relay the outbox documents a transaction just committed, and wakes it. While it is
+   * caught up (its last read, at most `idlePollMs` ago, drained the outbox) it sends them without
+   * reading them back; the documents stay the durability record: deleted once Kafka has them,
+   * read and checked as before after a failure, a take-over or a restart.
+   */
+  offer(docs: StoredOutboxDocument[]): void {
+    if (this.running) this.fresh.push(...docs);
+    this.notified = true;
+    this.wake?.();
+  }
+
+  /**
+   * Wakes an idle relay, e.g. right after a transaction that wrote events committed (not handed
+   * over with `offer`): its next batch is read from the outbox.
+   */
   notify(): void {
+    this.caughtUp = false;
+    this.notifies++;
     this.notified = true;
     this.wake?.();
   }
@@ -115,6 +141,7 @@ export class OutboxRelay {
     const { outbox, producer, lease } = this.settings;
     if (!(await lease.hold())) {
       this.holding = false;
+      this.forgetFresh();
       return 0;
     }
     if (!this.holding) {
@@ -129,7 +156,7 @@ export class OutboxRelay {
       );
       this.acknowledged = [];
     }
-    let pending = await this.pending();
+    let pending = await this.next();
     let inKafka = new Set<string>();
     if (this.inDoubt && pending.length > 0) {
       inKafka = await this.alreadyPublished(pending.flatMap(eventsOf));
@@ -171,12 +198,45 @@ export class OutboxRelay {
     return batch.length;
   }
 
+  /** The next batch: offered documents while caught up, else the oldest unpublished ones. */
+  private async next(): Promise<StoredOutboxDocument[]> {
+    const stale = Date.now() - this.lastReadAt >= (this.settings.idlePollMs ?? 50);
+    if (this.caughtUp && !this.inDoubt && !stale) {
+      const fresh = this.fresh.filter((doc) => !this.read.has(doc._id.toHexString()));
+      let events = 0;
+      let n = 0;
+      while (n < fresh.length && (n === 0 || events + eventsOf(fresh[n]).length <= this.batchSize))
+        events += eventsOf(fresh[n++]).length;
+      this.fresh = fresh.slice(n);
+      return fresh.slice(0, n);
+    }
+    // Whatever was offered before this read is committed, so the read (or a later one) finds it.
+    this.fresh = [];
+    this.caughtUp = false;
+    this.lastReadAt = Date.now();
+    const notifies = this.notifies;
+    const { docs, drained } = await this.pending();
+    for (const doc of docs) this.read.add(doc._id.toHexString());
+    for (const id of this.read) {
+      if (this.read.size <= 10_000) break;
+      this.read.delete(id);
+    }
+    this.caughtUp = drained && this.notifies === notifies;
+    return docs;
+  }
+
+  /** After a failure or losing the lease: the next batch is read from the outbox. */
+  private forgetFresh(): void {
+    this.fresh = [];
+    this.caughtUp = false;
+  }
+
   /**
    * The oldest unpublished documents, up to `batchSize` events (at least one document: a group
-   * document is published whole). Read in small batches: a backlog of large groups is not read
-   * whole to send a few of them.
+   * document is published whole), and whether that is all of them. Read in small batches: a
+   * backlog of large groups is not read whole to send a few of them.
    */
-  private async pending(): Promise<StoredOutboxDocument[]> {
+  private async pending(): Promise<{ docs: StoredOutboxDocument[]; drained: boolean }> {
     const cursor = this.settings.outbox.groups
       .find({ published_at: null })
       .sort({ _id: 1 })
@@ -187,15 +247,15 @@ export class OutboxRelay {
     try {
       for await (const doc of cursor) {
         const count = eventsOf(doc).length;
-        if (docs.length > 0 && events + count > this.batchSize) break;
+        if (docs.length > 0 && events + count > this.batchSize) return { docs, drained: false };
         docs.push(doc);
         events += count;
-        if (events >= this.batchSize) break;
+        if (events >= this.batchSize) return { docs, drained: false };
       }
     } finally {
       await cursor.close();
     }
-    return docs;
+    return { docs, drained: docs.length < this.batchSize };
   }
 
   private get batchSize(): number {
@@ -244,6 +304,7 @@ export class OutboxRelay {
         await this.idle(idleMs);
         if (this.notified) idleMs = 0;
       } catch (err) {
+        this.forgetFresh();
         backoffMs = Math.min(Math.max(backoffMs * 2, 100), this.settings.maxBackoffMs ?? 5000);
         logger.warn({ err, retry_in_ms: backoffMs }, 'outbox relay failed; backing off');
         await this.idle(backoffMs);

@@ -125,10 +125,13 @@ export class Outbox {
   /**
    * Appends the events of a group commit (many requests' changes in one transaction) as one
    * document, or a few when their values pass 4 MiB; the relay publishes them in order as if
-   * appended one by one.
+   * appended one by one. Returns the documents, for `OutboxRelay.offer` once committed.
    */
-  async appendGroup(session: ClientSession, messages: OutboxMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  async appendGroup(
+    session: ClientSession,
+    messages: OutboxMessage[],
+  ): Promise<OutboxGroupDocument[]> {
+    if (messages.length === 0) return [];
     const now = new Date();
     const groups: OutboxEvent[][] = [[]];
     let bytes = 0;
@@ -141,15 +144,14 @@ export class Outbox {
       groups[groups.length - 1].push(event);
       bytes += size;
     }
-    await this.groups.insertMany(
-      groups.map((events) => ({
-        _id: new ObjectId(),
-        events,
-        created_at: now,
-        published_at: null,
-      })),
-      { session },
-    );
+    const docs = groups.map((events) => ({
+      _id: new ObjectId(),
+      events,
+      created_at: now,
+      published_at: null,
+    }));
+    await this.groups.insertMany(docs, { session });
+    return docs;
   }
 
   /** The same collection, as the relay reads it: documents of one event or of a group. */

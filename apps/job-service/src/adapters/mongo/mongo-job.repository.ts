@@ -15,6 +15,7 @@ import {
   withTransaction,
   type Outbox,
   type OutboxMessage,
+  type StoredOutboxDocument,
 } from '@trellis/platform/mongo';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import { ClaimAllocation, claimGroups, claimTime } from '../../domain/claim-policy';
@@ -295,8 +296,8 @@ export class MongoJobRepository implements JobRepository {
     private readonly client: MongoClient,
     db: Db,
     private readonly outbox: Outbox,
-    /** Called after a transaction that wrote events committed (wakes the relay). */
-    private readonly onCommitted: () => void = () => undefined,
+    /** Called with the outbox documents a transaction committed (the relay sends them). */
+    private readonly onCommitted: (docs: StoredOutboxDocument[]) => void = () => undefined,
     /** How long a candidate list serves claims before it is rescanned. */
     candidateTtlMs = 250,
   ) {
@@ -318,9 +319,9 @@ export class MongoJobRepository implements JobRepository {
     ]);
   }
 
-  /** A transaction's events, one outbox document for the whole group commit. */
-  private async appendEvents(session: ClientSession, messages: OutboxMessage[]) {
-    if (messages.length > 0) await this.outbox.appendGroup(session, messages);
+  /** A transaction's events, one outbox document for the whole group commit (returned). */
+  private appendEvents(session: ClientSession, messages: OutboxMessage[]) {
+    return this.outbox.appendGroup(session, messages);
   }
 
   create(job: Job, events: Transition['events'], handOff?: ClaimSpec): Promise<Created> {
@@ -334,8 +335,9 @@ export class MongoJobRepository implements JobRepository {
    */
   private async commitCreates(batch: CreateRequest[]): Promise<Array<BatchOutcome<Created>>> {
     let outcomes: Array<BatchOutcome<Created>> = [];
+    let committed: StoredOutboxDocument[] = [];
     try {
-      await withTransaction(this.client, async (session) => {
+      committed = await withTransaction(this.client, async (session) => {
         const keys = [...new Set(batch.map((r) => r.job.idempotencyKey).filter((k) => k !== ''))];
         const stored = new Map<string, Job>();
         if (keys.length > 0) {
@@ -361,7 +363,7 @@ export class MongoJobRepository implements JobRepository {
           outcomes.push({ value: insert.created });
         }
         if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
-        await this.appendEvents(session, messages);
+        return this.appendEvents(session, messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -370,17 +372,18 @@ export class MongoJobRepository implements JobRepository {
     for (const outcome of outcomes)
       if ('value' in outcome && outcome.value.created && !outcome.value.claimed)
         this.becamePending(outcome.value.job);
-    this.onCommitted();
+    this.onCommitted(committed);
     return outcomes;
   }
 
   private async createOne(request: CreateRequest): Promise<Created> {
     const { job } = request;
     const insert = insertOf(request);
+    let committed: StoredOutboxDocument[];
     try {
-      await withTransaction(this.client, async (session) => {
+      committed = await withTransaction(this.client, async (session) => {
         await this.collection.insertOne(insert.doc, { session });
-        await this.appendEvents(session, insert.messages);
+        return this.appendEvents(session, insert.messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err) || job.idempotencyKey === '') throw err;
@@ -389,7 +392,7 @@ export class MongoJobRepository implements JobRepository {
       return { job: existing, created: false };
     }
     if (!insert.created.claimed) this.becamePending(job);
-    this.onCommitted();
+    this.onCommitted(committed);
     return insert.created;
   }
 
@@ -465,7 +468,7 @@ export class MongoJobRepository implements JobRepository {
     const updates = batch.flatMap((request) => request.updates);
     const claims = batch.flatMap((request) => (request.claim ? [request.claim] : []));
     let attempts = 0;
-    const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
+    const { updated, claimed, committed } = await withTransaction(this.client, async (session) => {
       // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
       // TransientTransactionError such as a WriteConflict) took jobs that are still PENDING.
       if (attempts++ > 0) this.candidates.clear();
@@ -480,15 +483,17 @@ export class MongoJobRepository implements JobRepository {
         const result = await this.collection.bulkWrite(writes, { session, ordered: true });
         if (result.matchedCount !== writes.length) throw new Error('claim guard mismatch');
       }
-      const messages = [...updated.messages, ...claimed.messages];
-      await this.appendEvents(session, messages);
-      return { updated, claimed, messages };
+      const committed = await this.appendEvents(session, [
+        ...updated.messages,
+        ...claimed.messages,
+      ]);
+      return { updated, claimed, committed };
     }).catch((err: unknown) => {
       if (claims.length > 0) this.candidates.clear();
       throw err;
     });
     for (const job of updated.madePending) this.becamePending(job);
-    if (messages.length > 0) this.onCommitted();
+    if (committed.length > 0) this.onCommitted(committed);
     let nextUpdate = 0;
     let nextClaim = 0;
     return batch.map((request) => ({
