@@ -80,7 +80,7 @@ export async function startJobService(
         ctx.mongo.client,
         ctx.mongo.db,
         ctx.outbox,
-        () => ctx.relay.notify(),
+        (docs) => ctx.relay.offer(docs),
         config.CLAIM_CANDIDATE_TTL_MS,
         // A flow parent released by its last child's change wakes the claimers of its type.
         (job) => notifier.notify(job.type, job.runAt),

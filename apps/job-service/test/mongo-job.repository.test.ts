@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { Outbox } from '@trellis/platform/mongo';
+import { eventsOf, Outbox } from '@trellis/platform/mongo';
 import { waitFor } from '@trellis/platform/testing';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import {
@@ -69,10 +69,12 @@ function pendingJob(overrides: Partial<Job> = {}): Job {
 const claim = (types: string[], maxJobs: number, now: Date, start: (job: Job) => Transition) =>
   repository.claim({ types, maxJobs, now, start });
 const created = (job: Job): Transition['events'] => [{ type: 'JobCreated', job }];
-const eventTypes = async (jobId: string) =>
-  (await outbox.collection.find({ aggregate_id: jobId }).sort({ _id: 1 }).toArray()).map(
-    (e) => e.event_type,
-  );
+/** The outbox's events of one job, in order (a group commit stores its events in one document). */
+const eventsOfJob = async (jobId: string) =>
+  (await outbox.groups.find({}).sort({ _id: 1 }).toArray())
+    .flatMap(eventsOf)
+    .filter((e) => e.aggregate_id === jobId);
+const eventTypes = async (jobId: string) => (await eventsOfJob(jobId)).map((e) => e.event_type);
 
 describe('MongoJobRepository group commit', () => {
   it('creates of one turn: one job per idempotency key, one JobCreated each', async () => {
@@ -108,9 +110,7 @@ describe('MongoJobRepository group commit', () => {
         }),
       ),
     );
-    const [first, second] = await Promise.all(
-      jobs.map((job) => outbox.collection.findOne({ aggregate_id: job.id })),
-    );
+    const [[first], [second]] = await Promise.all(jobs.map((job) => eventsOfJob(job.id)));
     expect(first?.headers.traceparent).toContain(traceIds[0]);
     expect(second?.headers.traceparent).toContain(traceIds[1]);
   });
@@ -232,6 +232,26 @@ describe('MongoJobRepository group commit', () => {
     expect(ids).toHaveLength(600);
     expect(new Set(ids).size).toBe(600);
     expect(claims.map((c) => c.length)).toEqual([100, 100, 100, 100, 100, 100, 0]);
+  });
+
+  it('a create handed a waiting claim stores the job claimed, JobCreated then JobStarted, and no claim takes it again', async () => {
+    const type = `handoff.${randomUUID().slice(0, 8)}`;
+    const job = pendingJob({ type });
+    const now = new Date();
+    const { created: isNew, claimed } = await repository.create(job, created(job), {
+      types: [type],
+      maxJobs: 1,
+      now,
+      start: (pending) => startAttempt(pending, 'w', 'token', now),
+    });
+    expect(isNew).toBe(true);
+    expect(claimed).toMatchObject({ id: job.id, state: 'RUNNING', leaseToken: 'token' });
+    expect(await repository.findById(job.id)).toMatchObject({ state: 'RUNNING', attempts: 1 });
+    expect(await eventTypes(job.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+    ]);
+    expect(await claim([type], 5, now, (j) => startAttempt(j, 'w2', 't2', now))).toEqual([]);
   });
 
   it('a completion and a claim of one turn share a transaction; the claim skips the updated job', async () => {

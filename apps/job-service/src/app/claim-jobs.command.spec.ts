@@ -2,6 +2,7 @@ import { waitFor } from '@trellis/platform/testing';
 import { newJob, startAttempt, type Job, type Transition } from '../domain/job';
 import { DEFAULT_JOB_TYPES, JobTypeRegistry } from '../domain/job-type';
 import { ClaimJobs } from './claim-jobs.command';
+import { CreateJob } from './create-job.command';
 import { noMetrics } from './ports/job-metrics.port';
 import type { ClaimSpec, JobRepository } from './ports/job.repository.port';
 import { systemRuntime } from './ports/runtime.port';
@@ -152,5 +153,99 @@ describe('ClaimJobs', () => {
     notifier.close(); // what the composition root does on the gRPC server's `draining` signal
     expect(await polling).toEqual([]);
     expect(claims).toHaveLength(1);
+  });
+
+  /**
+   * A repository where nothing is due, whose create claims the new job when handed a waiting
+   * claim (as the Mongo one does in the create's transaction); `replay` makes creates find a
+   * stored job instead (a reused idempotency key).
+   */
+  function handOffRepository(replay = false) {
+    const claims: number[] = [];
+    let stored: Job | undefined;
+    const repo = {
+      async claim() {
+        claims.push(performance.now());
+        return [];
+      },
+      async create(job: Job, _events: unknown, handOff?: ClaimSpec) {
+        if (replay) return { job: stored ?? job, created: false };
+        stored = handOff ? handOff.start(job).job : job;
+        return { job, created: true, ...(handOff && { claimed: stored }) };
+      },
+      async update(_id: string, change: (j: Job) => Transition) {
+        stored = change(stored!).job;
+        return stored;
+      },
+    } as unknown as JobRepository;
+    return { repo, claims, get: () => stored };
+  }
+
+  function handOffSetup(memory: ReturnType<typeof handOffRepository>) {
+    const notifier = new ClaimNotifier();
+    const deps = { jobs: memory.repo, types, notifier, runtime: systemRuntime };
+    // Polling once a minute: within the test only a create can end the long-poll.
+    const claim = new ClaimJobs({ ...deps, metrics: noMetrics, pollIntervalMs: 60_000 });
+    const create = () =>
+      new CreateJob(deps).execute({
+        type: 'demo.echo',
+        payload: { message: 'x' },
+        priority: 0,
+        maxAttempts: 0,
+        idempotencyKey: '',
+      });
+    return { claim, create, notifier };
+  }
+
+  it('a create hands its job to a waiting long-poll: claimed in its own call, not claimed again', async () => {
+    const memory = handOffRepository();
+    const { claim, create } = handOffSetup(memory);
+    const polling = claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 5,
+      waitMs: 30_000,
+    });
+    await waitFor(() => memory.claims.length === 1, { what: 'the first claim' });
+    const { job } = await create();
+    const [claimed] = await polling;
+    expect(claimed.job).toMatchObject({ id: job.id, state: 'RUNNING', attempts: 1, workerId: 'w' });
+    expect(claimed.leaseToken).toBe(memory.get()?.leaseToken);
+    expect(memory.claims).toHaveLength(1);
+  });
+
+  it('a job handed to a long-poll whose caller went away goes back to PENDING', async () => {
+    const memory = handOffRepository();
+    const { claim, create } = handOffSetup(memory);
+    const caller = new AbortController();
+    const polling = claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      waitMs: 30_000,
+      signal: caller.signal,
+    });
+    await waitFor(() => memory.claims.length === 1, { what: 'the first claim' });
+    const creating = create();
+    caller.abort(); // while the create commits: the wait was taken, so it ends with the job
+    await creating;
+    expect(await polling).toEqual([]);
+    expect(memory.get()).toMatchObject({ state: 'PENDING', leaseToken: '' });
+  });
+
+  it('a create that claims nothing for a waiting long-poll (a replayed key) lets it claim again', async () => {
+    const memory = handOffRepository(true);
+    const { claim, create, notifier } = handOffSetup(memory);
+    const polling = claim.execute({
+      workerId: 'w',
+      types: ['demo.echo'],
+      maxJobs: 1,
+      waitMs: 30_000,
+    });
+    await waitFor(() => memory.claims.length === 1, { what: 'the first claim' });
+    await create();
+    await waitFor(() => memory.claims.length === 2, { what: 'the claim after the create' });
+    notifier.close();
+    expect(await polling).toEqual([]);
   });
 });

@@ -45,21 +45,30 @@ export class ClaimJobs {
     // The poll is the fallback for other replicas' jobs (this process's wake the wait): it doubles
     // while nothing is due, so an idle long-poll does not query MongoDB four times a second.
     let pollMs = this.deps.pollIntervalMs;
+    // While it waits, a create of one of its types may claim its job for it (a hand-off).
+    const handOff = (now: Date) => claimSpecOf(input, now);
     for (;;) {
       const since = notifier.version(types);
       const claimed = await this.claimOnce(input);
-      if (claimed.length > 0 && input.signal?.aborted) {
-        await this.handBack(claimed);
-        return [];
-      }
-      if (claimed.length > 0) return claimedWithChildren(this.deps.jobs, claimed);
+      if (claimed.length > 0) return this.deliver(claimed, input.signal);
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted || notifier.closed) return [];
       if (notifier.version(types) !== since) continue;
-      await notifier.wait(types, Math.min(left, pollMs), input.signal);
+      const handed = await notifier.wait(types, Math.min(left, pollMs), input.signal, handOff);
+      if (handed.length > 0) {
+        for (const job of handed) this.deps.metrics.claimed(job, job.startedAt ?? job.updatedAt);
+        return this.deliver(handed, input.signal);
+      }
       pollMs = Math.min(pollMs * 2, MAX_CLAIM_POLL_MS);
       if (input.signal?.aborted || notifier.closed) return [];
     }
+  }
+
+  /** The claimed jobs for the caller; if it is gone, they go back to PENDING instead. */
+  private async deliver(claimed: Job[], signal?: AbortSignal): Promise<ClaimedJob[]> {
+    if (!signal?.aborted) return claimedWithChildren(this.deps.jobs, claimed);
+    await this.handBack(claimed);
+    return [];
   }
 
   private async claimOnce(input: ClaimJobsInput): Promise<Job[]> {

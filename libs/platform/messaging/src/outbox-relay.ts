@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { ObjectId } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { type Lease, type Outbox, type OutboxDocument } from '@trellis/platform/mongo';
+import {
+  eventsOf,
+  type Lease,
+  type Outbox,
+  type OutboxEvent,
+  type StoredOutboxDocument,
+} from '@trellis/platform/mongo';
 import type { Logger } from '@trellis/platform/logging';
 import { eventHeaders } from './event-headers';
 import { startPublishSpan } from './messaging-spans';
@@ -53,6 +59,15 @@ export class OutboxRelay {
   private acknowledged: ObjectId[] = [];
   /** The next batch may be in Kafka already (a failed send, or a dead predecessor's last batch). */
   private inDoubt = false;
+  /** Documents this process committed (`offer`), in commit order, not read back yet. */
+  private fresh: StoredOutboxDocument[] = [];
+  /** The last read drained the outbox: until the next read, `fresh` is what is pending here. */
+  private caughtUp = false;
+  private lastReadAt = 0;
+  /** Counts notify() calls: one during a read may be of a commit the read did not see. */
+  private notifies = 0;
+  /** Ids (hex) of documents recent reads published: one offered after a read found it is not sent again. */
+  private readonly read = new Set<string>();
 
   constructor(private readonly settings: OutboxRelaySettings) {
     if (settings.metrics) {
@@ -87,8 +102,25 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Wakes an idle relay, e.g. right after a transaction that wrote events committed. */
+  /**
+   * Hands the relay the outbox documents a transaction just committed, and wakes it. While it is
+   * caught up (its last read, at most `idlePollMs` ago, drained the outbox) it sends them without
+   * reading them back; the documents stay the durability record: deleted once Kafka has them,
+   * read and checked as before after a failure, a take-over or a restart.
+   */
+  offer(docs: StoredOutboxDocument[]): void {
+    if (this.running) this.fresh.push(...docs);
+    this.notified = true;
+    this.wake?.();
+  }
+
+  /**
+   * Wakes an idle relay, e.g. right after a transaction that wrote events committed (not handed
+   * over with `offer`): its next batch is read from the outbox.
+   */
   notify(): void {
+    this.caughtUp = false;
+    this.notifies++;
     this.notified = true;
     this.wake?.();
   }
@@ -109,6 +141,7 @@ export class OutboxRelay {
     const { outbox, producer, lease } = this.settings;
     if (!(await lease.hold())) {
       this.holding = false;
+      this.forgetFresh();
       return 0;
     }
     if (!this.holding) {
@@ -123,20 +156,20 @@ export class OutboxRelay {
       );
       this.acknowledged = [];
     }
-    const pending = await outbox.collection
-      .find({ published_at: null })
-      .sort({ _id: 1 })
-      .limit(this.batchSize)
-      .toArray();
-    let batch = pending;
-    if (this.inDoubt) {
-      const inKafka = await this.alreadyPublished(pending);
-      if (inKafka.length > 0) await outbox.markPublished(inKafka.map((doc) => doc._id));
+    let pending = await this.next();
+    let inKafka = new Set<string>();
+    if (this.inDoubt && pending.length > 0) {
+      inKafka = await this.alreadyPublished(pending.flatMap(eventsOf));
+      const done = pending.filter((doc) => eventsOf(doc).every((e) => inKafka.has(e.event_id)));
+      if (done.length > 0) await outbox.markPublished(done.map((doc) => doc._id));
       this.inDoubt = false;
-      batch = pending.filter((doc) => !inKafka.includes(doc));
-      if (batch.length === 0) return inKafka.length;
+      pending = pending.filter((doc) => !done.includes(doc));
+      if (pending.length === 0) return inKafka.size;
     }
-    if (batch.length === 0) return 0;
+    if (pending.length === 0) return 0;
+    // A group document partly in Kafka already: only the rest of its events is sent.
+    const batch = pending.flatMap(eventsOf).filter((event) => !inKafka.has(event.event_id));
+    const ids = pending.map((doc) => doc._id);
 
     const spans = batch.map((doc) => startPublishSpan(doc.topic, doc.key, doc.headers ?? {}));
     try {
@@ -156,28 +189,89 @@ export class OutboxRelay {
       for (const { span } of spans) span.end();
     }
     try {
-      await outbox.markPublished(batch.map((doc) => doc._id));
+      await outbox.markPublished(ids);
     } catch (err) {
-      this.acknowledged = batch.map((doc) => doc._id);
+      this.acknowledged = ids;
       throw err;
     }
-    for (const doc of batch) this.published?.inc({ topic: doc.topic });
+    for (const event of batch) this.published?.inc({ topic: event.topic });
     return batch.length;
+  }
+
+  /** The next batch: offered documents while caught up, else the oldest unpublished ones. */
+  private async next(): Promise<StoredOutboxDocument[]> {
+    const stale = Date.now() - this.lastReadAt >= (this.settings.idlePollMs ?? 50);
+    if (this.caughtUp && !this.inDoubt && !stale) {
+      const fresh = this.fresh.filter((doc) => !this.read.has(doc._id.toHexString()));
+      let events = 0;
+      let n = 0;
+      while (n < fresh.length && (n === 0 || events + eventsOf(fresh[n]).length <= this.batchSize))
+        events += eventsOf(fresh[n++]).length;
+      this.fresh = fresh.slice(n);
+      return fresh.slice(0, n);
+    }
+    // Whatever was offered before this read is committed, so the read (or a later one) finds it.
+    this.fresh = [];
+    this.caughtUp = false;
+    this.lastReadAt = Date.now();
+    const notifies = this.notifies;
+    const { docs, drained } = await this.pending();
+    for (const doc of docs) this.read.add(doc._id.toHexString());
+    for (const id of this.read) {
+      if (this.read.size <= 10_000) break;
+      this.read.delete(id);
+    }
+    this.caughtUp = drained && this.notifies === notifies;
+    return docs;
+  }
+
+  /** After a failure or losing the lease: the next batch is read from the outbox. */
+  private forgetFresh(): void {
+    this.fresh = [];
+    this.caughtUp = false;
+  }
+
+  /**
+   * The oldest unpublished documents, up to `batchSize` events (at least one document: a group
+   * document is published whole), and whether that is all of them. Read in small batches: a
+   * backlog of large groups is not read whole to send a few of them.
+   */
+  private async pending(): Promise<{ docs: StoredOutboxDocument[]; drained: boolean }> {
+    const cursor = this.settings.outbox.groups
+      .find({ published_at: null })
+      .sort({ _id: 1 })
+      .limit(this.batchSize)
+      .batchSize(64);
+    const docs: StoredOutboxDocument[] = [];
+    let events = 0;
+    try {
+      for await (const doc of cursor) {
+        const count = eventsOf(doc).length;
+        if (docs.length > 0 && events + count > this.batchSize) return { docs, drained: false };
+        docs.push(doc);
+        events += count;
+        if (events >= this.batchSize) return { docs, drained: false };
+      }
+    } finally {
+      await cursor.close();
+    }
+    return { docs, drained: docs.length < this.batchSize };
   }
 
   private get batchSize(): number {
     return this.settings.batchSize ?? 500;
   }
 
-  /** The entries of `batch` whose event id is at the tail of its topic already. */
-  private async alreadyPublished(batch: OutboxDocument[]): Promise<OutboxDocument[]> {
+  /** The event ids of `batch` that are at the tail of their topic already. */
+  private async alreadyPublished(batch: OutboxEvent[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (const topic of new Set(batch.map((doc) => doc.topic))) {
+    for (const topic of new Set(batch.map((event) => event.topic))) {
       const ids = await findPublishedEventIds(this.settings.kafka, {
         topic,
-        eventIds: new Set(batch.filter((doc) => doc.topic === topic).map((doc) => doc.event_id)),
-        // One batch is the most this relay (or its predecessor) can have left in doubt.
-        window: this.batchSize,
+        eventIds: new Set(batch.filter((e) => e.topic === topic).map((e) => e.event_id)),
+        // One batch is the most this relay (or its predecessor) can have left in doubt; a batch
+        // of group documents may pass batchSize events.
+        window: Math.max(this.batchSize, batch.length),
         timeoutMs: 30_000,
       });
       for (const id of ids) found.add(id);
@@ -187,7 +281,7 @@ export class OutboxRelay {
         { already_published: found.size },
         'outbox relay: entries already in Kafka deleted, not re-sent',
       );
-    return batch.filter((doc) => found.has(doc.event_id));
+    return found;
   }
 
   private async run(): Promise<void> {
@@ -210,6 +304,7 @@ export class OutboxRelay {
         await this.idle(idleMs);
         if (this.notified) idleMs = 0;
       } catch (err) {
+        this.forgetFresh();
         backoffMs = Math.min(Math.max(backoffMs * 2, 100), this.settings.maxBackoffMs ?? 5000);
         logger.warn({ err, retry_in_ms: backoffMs }, 'outbox relay failed; backing off');
         await this.idle(backoffMs);
@@ -229,7 +324,7 @@ export class OutboxRelay {
   }
 }
 
-function groupByTopic(batch: OutboxDocument[], headers: Array<Record<string, string>>) {
+function groupByTopic(batch: OutboxEvent[], headers: Array<Record<string, string>>) {
   const byTopic = new Map<
     string,
     Array<{ key: string; value: Buffer; headers: Record<string, string> }>

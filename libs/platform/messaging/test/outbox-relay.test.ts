@@ -391,6 +391,61 @@ describe('OutboxRelay', () => {
     });
   }, 60_000);
 
+  it('group documents and offered documents: every event once and in order, also one offered after a read published it', async () => {
+    const { topic, outbox, relay } = await countingRelay('offer', { idlePollMs: 20 });
+    const received: Array<{ event: DecodedEvent; partition: number; traceId?: string }> = [];
+    const consumer = await collect(topic, `g-${topic}`, received);
+    const sent: number[] = [];
+    /** One transaction of `count` events as one group document; the relay is told of it or not. */
+    const commit = async (from: number, count: number, offer: boolean) => {
+      const numbers = Array.from({ length: count }, (_, i) => from + i);
+      const messages = numbers.map((n) =>
+        toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened(`acc-${n % 2}`, n), {
+          id: `acc-${n % 2}`,
+          type: 'account',
+        }),
+      );
+      const docs = await withTransaction(client, (session) =>
+        outbox.appendGroup(session, messages),
+      );
+      sent.push(...numbers);
+      if (offer) relay.offer(docs);
+      return docs;
+    };
+    const numberOf = (r: { event: DecodedEvent }) =>
+      Number((r.event.payload as accountV1.AccountOpened).ownerName.split(' ')[1]);
+    try {
+      relay.start();
+      // Read back: a group committed before anyone was told.
+      await commit(0, 4, false);
+      await waitFor(() => received.length === 4, { what: 'the first group' });
+      // Sent from memory as committed, many transactions in a row.
+      for (let n = 1; n <= 10; n++) await commit(n * 10, 3, true);
+      // Offered only after a read has published it: not sent again.
+      const late = await commit(200, 2, false);
+      await waitFor(
+        async () => (await outbox.collection.countDocuments({ published_at: null })) === 0,
+        { what: 'the outbox to drain' },
+      );
+      relay.offer(late);
+      await commit(300, 1, true);
+      await waitFor(() => received.length >= sent.length, { what: 'every event' });
+      const admin = kafka.admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      await admin.disconnect();
+      expect(offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)).toBe(sent.length);
+      expect(received.map(numberOf).sort((a, b) => a - b)).toEqual(sent);
+      for (const parity of [0, 1]) {
+        const order = received.map(numberOf).filter((n) => n % 2 === parity);
+        expect(order).toEqual([...order].sort((a, b) => a - b));
+      }
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+    }
+  }, 60_000);
+
   it('only the lease holder publishes when two relays run', async () => {
     const topic = `relay.lease.${randomUUID().slice(0, 8)}`;
     const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);

@@ -33,6 +33,31 @@ export interface OutboxDocument {
   published_at: Date | null;
 }
 
+/** One event as stored: an OutboxDocument's own fields, or an entry of a group's `events`. */
+export type OutboxEvent = Omit<OutboxDocument, '_id' | 'created_at' | 'published_at'>;
+
+/**
+ * The events of one transaction in one document (`appendGroup`), in order: one insert, one read
+ * and one delete for all of them instead of one each.
+ */
+export interface OutboxGroupDocument {
+  _id: ObjectId;
+  events: OutboxEvent[];
+  created_at: Date;
+  published_at: Date | null;
+}
+
+/** What the relay reads: a document of one event (`append`) or of several (`appendGroup`). */
+export type StoredOutboxDocument = OutboxDocument | OutboxGroupDocument;
+
+/** A stored document's events, in order. */
+export function eventsOf(doc: StoredOutboxDocument): OutboxEvent[] {
+  return 'events' in doc ? doc.events : [doc];
+}
+
+/** Event bytes per group document at most, far under MongoDB's 16 MiB document limit. */
+const MAX_GROUP_BYTES = 4 * 1024 * 1024;
+
 export const OUTBOX_COLLECTION = 'outbox';
 
 /**
@@ -85,22 +110,66 @@ export class Outbox {
   /** Appends events inside the caller's transaction, with the active trace context. */
   async append(session: ClientSession, messages: OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    let active: Record<string, string> | undefined;
     const now = new Date();
     await this.collection.insertMany(
-      messages.map((m) => ({
+      storedEvents(messages).map((event) => ({
         _id: new ObjectId(),
-        event_id: m.eventId,
-        event_type: m.eventType,
-        aggregate_id: m.aggregateId,
-        topic: m.topic,
-        key: m.key,
-        value: m.value,
-        headers: m.headers ?? (active ??= traceHeaders()),
+        ...event,
         created_at: now,
         published_at: null,
       })),
       { session },
     );
   }
+
+  /**
+   * Appends the events of a group commit (many requests' changes in one transaction) as one
+   * document, or a few when their values pass 4 MiB; the relay publishes them in order as if
+   * appended one by one. Returns the documents, for `OutboxRelay.offer` once committed.
+   */
+  async appendGroup(
+    session: ClientSession,
+    messages: OutboxMessage[],
+  ): Promise<OutboxGroupDocument[]> {
+    if (messages.length === 0) return [];
+    const now = new Date();
+    const groups: OutboxEvent[][] = [[]];
+    let bytes = 0;
+    for (const event of storedEvents(messages)) {
+      const size = event.value instanceof Uint8Array ? event.value.length : event.value.length();
+      if (bytes + size > MAX_GROUP_BYTES && groups[groups.length - 1].length > 0) {
+        groups.push([]);
+        bytes = 0;
+      }
+      groups[groups.length - 1].push(event);
+      bytes += size;
+    }
+    const docs = groups.map((events) => ({
+      _id: new ObjectId(),
+      events,
+      created_at: now,
+      published_at: null,
+    }));
+    await this.groups.insertMany(docs, { session });
+    return docs;
+  }
+
+  /** The same collection, as the relay reads it: documents of one event or of a group. */
+  get groups(): Collection<StoredOutboxDocument> {
+    return this.collection as unknown as Collection<StoredOutboxDocument>;
+  }
+}
+
+/** Messages as stored, each with its trace context (the active one when it carries none). */
+function storedEvents(messages: OutboxMessage[]): OutboxEvent[] {
+  let active: Record<string, string> | undefined;
+  return messages.map((m) => ({
+    event_id: m.eventId,
+    event_type: m.eventType,
+    aggregate_id: m.aggregateId,
+    topic: m.topic,
+    key: m.key,
+    value: m.value,
+    headers: m.headers ?? (active ??= traceHeaders()),
+  }));
 }

@@ -15,6 +15,7 @@ import {
   withTransaction,
   type Outbox,
   type OutboxMessage,
+  type StoredOutboxDocument,
 } from '@trellis/platform/mongo';
 import { traceHeaders } from '@trellis/platform/telemetry';
 import { ClaimAllocation, claimGroups, claimTime } from '../../domain/claim-policy';
@@ -240,6 +241,26 @@ interface CreateRequest extends TracedRequest {
   job: Job;
   descendants: Job[];
   events: Transition['events'];
+  handOff?: ClaimSpec;
+}
+
+interface Created {
+  job: Job;
+  created: boolean;
+  claimed?: Job;
+}
+
+/**
+ * What a create inserts: the new job, or (handed off) that job claimed, then a flow's other jobs;
+ * and their events.
+ */
+function insertOf({ job, descendants, events, trace, handOff }: CreateRequest) {
+  const start = handOff?.start(job);
+  return {
+    docs: [toDocument(start?.job ?? job), ...descendants.map(toDocument)],
+    messages: messagesOf([...events, ...(start?.events ?? [])], trace),
+    created: { job, created: true, ...(start && { claimed: start.job }) } as Created,
+  };
 }
 
 type UpdateRequest = JobChange & TracedRequest;
@@ -278,6 +299,8 @@ export function messagesOf(
 export class MongoJobRepository implements JobRepository {
   readonly collection: Collection<JobDocument>;
   private readonly candidates: ClaimCandidates;
+  /** Candidate scans in flight for claims' due-checks, by type set. */
+  private readonly scans = new Map<string, Promise<Candidate[]>>();
 
   /**
    * Creates and changes (updates and claims) are group-committed: those that arrive while a
@@ -299,8 +322,8 @@ export class MongoJobRepository implements JobRepository {
     private readonly client: MongoClient,
     db: Db,
     private readonly outbox: Outbox,
-    /** Called after a transaction that wrote events committed (wakes the relay). */
-    private readonly onCommitted: () => void = () => undefined,
+    /** Called with the outbox documents a transaction committed (the relay sends them). */
+    private readonly onCommitted: (docs: StoredOutboxDocument[]) => void = () => undefined,
     /** How long a candidate list serves claims before it is rescanned. */
     candidateTtlMs = 250,
     /** Called after a flow parent became PENDING with its last child's change (wakes claimers). */
@@ -330,12 +353,13 @@ export class MongoJobRepository implements JobRepository {
     ]);
   }
 
-  private async appendEvents(session: ClientSession, messages: OutboxMessage[]) {
-    if (messages.length > 0) await this.outbox.append(session, messages);
+  /** A transaction's events, one outbox document for the whole group commit (returned). */
+  private appendEvents(session: ClientSession, messages: OutboxMessage[]) {
+    return this.outbox.appendGroup(session, messages);
   }
 
-  create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }> {
-    return this.creates.submit({ job, descendants: [], events, trace: traceHeaders() });
+  create(job: Job, events: Transition['events'], handOff?: ClaimSpec): Promise<Created> {
+    return this.creates.submit({ job, descendants: [], events, handOff, trace: traceHeaders() });
   }
 
   createFlow(
@@ -351,12 +375,11 @@ export class MongoJobRepository implements JobRepository {
    * earlier in the batch, gives that job instead. If the insert still meets a duplicate key (a
    * concurrent create elsewhere), the batch falls back to one transaction per job.
    */
-  private async commitCreates(
-    batch: CreateRequest[],
-  ): Promise<Array<BatchOutcome<{ job: Job; created: boolean }>>> {
-    let outcomes: Array<BatchOutcome<{ job: Job; created: boolean }>> = [];
+  private async commitCreates(batch: CreateRequest[]): Promise<Array<BatchOutcome<Created>>> {
+    let outcomes: Array<BatchOutcome<Created>> = [];
+    let committed: StoredOutboxDocument[] = [];
     try {
-      await withTransaction(this.client, async (session) => {
+      committed = await withTransaction(this.client, async (session) => {
         const keys = [...new Set(batch.map((r) => r.job.idempotencyKey).filter((k) => k !== ''))];
         const stored = new Map<string, Job>();
         if (keys.length > 0) {
@@ -368,19 +391,21 @@ export class MongoJobRepository implements JobRepository {
         outcomes = [];
         const inserts: JobDocument[] = [];
         const messages: OutboxMessage[] = [];
-        for (const { job, descendants, events, trace } of batch) {
+        for (const request of batch) {
+          const { job } = request;
           const existing = job.idempotencyKey === '' ? undefined : stored.get(job.idempotencyKey);
           if (existing) {
             outcomes.push({ value: { job: existing, created: false } });
             continue;
           }
           if (job.idempotencyKey !== '') stored.set(job.idempotencyKey, job);
-          inserts.push(toDocument(job), ...descendants.map(toDocument));
-          messages.push(...messagesOf(events, trace));
-          outcomes.push({ value: { job, created: true } });
+          const insert = insertOf(request);
+          inserts.push(...insert.docs);
+          messages.push(...insert.messages);
+          outcomes.push({ value: insert.created });
         }
         if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
-        await this.appendEvents(session, messages);
+        return this.appendEvents(session, messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -388,18 +413,20 @@ export class MongoJobRepository implements JobRepository {
     }
     batch.forEach((request, i) => {
       const outcome = outcomes[i];
-      if ('value' in outcome && outcome.value.created) this.madePending(request);
+      if ('value' in outcome && outcome.value.created) this.madePending(request, outcome.value);
     });
-    this.onCommitted();
+    this.onCommitted(committed);
     return outcomes;
   }
 
-  private async createOne(request: CreateRequest) {
-    const { job, descendants, events, trace } = request;
+  private async createOne(request: CreateRequest): Promise<Created> {
+    const { job } = request;
+    const insert = insertOf(request);
+    let committed: StoredOutboxDocument[];
     try {
-      await withTransaction(this.client, async (session) => {
-        await this.collection.insertMany([job, ...descendants].map(toDocument), { session });
-        await this.appendEvents(session, messagesOf(events, trace));
+      committed = await withTransaction(this.client, async (session) => {
+        await this.collection.insertMany(insert.docs, { session });
+        return this.appendEvents(session, insert.messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err) || job.idempotencyKey === '') throw err;
@@ -407,9 +434,9 @@ export class MongoJobRepository implements JobRepository {
       if (!existing) throw err;
       return { job: existing, created: false };
     }
-    this.madePending(request);
-    this.onCommitted();
-    return { job, created: true };
+    this.madePending(request, insert.created);
+    this.onCommitted(committed);
+    return insert.created;
   }
 
   async findById(id: string): Promise<Job | null> {
@@ -442,8 +469,30 @@ export class MongoJobRepository implements JobRepository {
    * place, so local priority order is exact; jobs made due by other replicas show up within its TTL.
    */
   async claim(claim: ClaimSpec): Promise<Job[]> {
+    // Nothing due (an idle long-poll's poll): no transaction, only the candidate scan it would run.
+    if (!(await this.anyDue(claim))) return [];
     const trace = traceHeaders();
     return (await this.changes.submit({ updates: [], claim: { ...claim, trace } })).claimed;
+  }
+
+  /**
+   * Whether the claim's candidate list (the cached one, or a fresh indexed scan of committed
+   * state, which the transaction would run first anyway) holds a due job. The transaction still
+   * re-checks every candidate, so a stale "due" only costs an empty claim.
+   */
+  private async anyDue(claim: ClaimSpec): Promise<boolean> {
+    const key = ClaimCandidates.key(claim.types);
+    const cached = this.candidates.get(key, Date.now());
+    if (cached) return cached.length > 0;
+    // Claims arriving during a scan share it, so they still reach the group commit in order.
+    let scan = this.scans.get(key);
+    if (!scan) {
+      scan = this.dueCandidates(key, claim.types, claim.now, []).finally(() =>
+        this.scans.delete(key),
+      );
+      this.scans.set(key, scan);
+    }
+    return (await scan).length > 0;
   }
 
   completeAndClaim(changes: JobChange[], claim: ClaimSpec | null): Promise<ChangeResult> {
@@ -462,7 +511,7 @@ export class MongoJobRepository implements JobRepository {
     const updates = batch.flatMap((request) => request.updates);
     const claims = batch.flatMap((request) => (request.claim ? [request.claim] : []));
     let attempts = 0;
-    const { updated, claimed, messages } = await withTransaction(this.client, async (session) => {
+    const { updated, claimed, committed } = await withTransaction(this.client, async (session) => {
       // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
       // TransientTransactionError such as a WriteConflict) took jobs that are still PENDING.
       if (attempts++ > 0) this.candidates.clear();
@@ -477,16 +526,18 @@ export class MongoJobRepository implements JobRepository {
         const result = await this.collection.bulkWrite(writes, { session, ordered: true });
         if (result.matchedCount !== writes.length) throw new Error('claim guard mismatch');
       }
-      const messages = [...updated.messages, ...claimed.messages];
-      await this.appendEvents(session, messages);
-      return { updated, claimed, messages };
+      const committed = await this.appendEvents(session, [
+        ...updated.messages,
+        ...claimed.messages,
+      ]);
+      return { updated, claimed, committed };
     }).catch((err: unknown) => {
       if (claims.length > 0) this.candidates.clear();
       throw err;
     });
     for (const job of updated.madePending) this.becamePending(job);
     for (const job of updated.released) this.onReleased(job);
-    if (messages.length > 0) this.onCommitted();
+    if (committed.length > 0) this.onCommitted(committed);
     let nextUpdate = 0;
     let nextClaim = 0;
     return batch.map((request) => ({
@@ -645,10 +696,13 @@ export class MongoJobRepository implements JobRepository {
     return this.candidates.set(key, types, entries, docs.length === CANDIDATE_BATCH, Date.now());
   }
 
-  /** The new jobs of a create request that are PENDING (not flow parents) join the candidates. */
-  private madePending({ job, descendants }: CreateRequest): void {
-    for (const created of [job, ...descendants])
-      if (created.state === 'PENDING') this.becamePending(created);
+  /**
+   * The new jobs of a create request that are PENDING (not flow parents, not the job a waiting
+   * claim took at once) join the candidates.
+   */
+  private madePending({ job, descendants }: CreateRequest, created: Created): void {
+    for (const made of created.claimed ? descendants : [job, ...descendants])
+      if (made.state === 'PENDING') this.becamePending(made);
   }
 
   /** Keeps the claim candidates exact when this process makes a job PENDING. */

@@ -47,9 +47,15 @@ export interface ClaimSpec {
 export interface JobRepository {
   /**
    * Inserts a new job and its events. When a job with the same idempotency key exists already,
-   * inserts nothing and returns that job with `created = false`.
+   * inserts nothing and returns that job with `created = false`. With `handOff` (a claim waiting
+   * for this job's type), a created job is claimed in the same transaction: it is stored as
+   * `handOff.start` left it, its events after the create's, and returned as `claimed`.
    */
-  create(job: Job, events: Transition['events']): Promise<{ job: Job; created: boolean }>;
+  create(
+    job: Job,
+    events: Transition['events'],
+    handOff?: ClaimSpec,
+  ): Promise<{ job: Job; created: boolean; claimed?: Job }>;
   /**
    * Inserts a flow: `root` (whose idempotency key counts, as in `create`), its `descendants` and
    * the events of all, in ONE transaction. A stored root with the key: nothing is inserted.

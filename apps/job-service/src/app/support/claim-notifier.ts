@@ -1,9 +1,29 @@
+import type { Job } from '../../domain/job';
+import type { ClaimSpec } from '../ports/job.repository.port';
+
+/** A waiting claim that a create serves directly (see `takeWaiter`). */
+export interface WaitingClaim {
+  /** The claim of the job at `now`, for the create's transaction. */
+  claim(now: Date): ClaimSpec;
+  /** Ends the wait with the jobs the create claimed for it (none: it claims again itself). */
+  deliver(jobs: Job[]): void;
+}
+
+interface Waiter {
+  types: Set<string>;
+  wake(): void;
+  claim?: (now: Date) => ClaimSpec;
+  deliver(jobs: Job[]): void;
+  taken: boolean;
+}
+
 /**
  * Wakes long-polling ClaimJobs calls in this process when a job of their types may have become due
  * (created, retried, requeued). Other replicas' changes are found by the waiters' poll fallback.
+ * A create may instead hand its new job to a waiting claim (`takeWaiter`).
  */
 export class ClaimNotifier {
-  private readonly waiters = new Set<{ types: Set<string>; wake: () => void }>();
+  private readonly waiters = new Set<Waiter>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly versions = new Map<string, number>();
   private closedFlag = false;
@@ -37,21 +57,48 @@ export class ClaimNotifier {
     for (const waiter of this.waiters) if (waiter.types.has(type)) waiter.wake();
   }
 
-  /** Resolves on a matching notify, after `timeoutMs`, or when `signal` aborts. */
-  wait(types: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves with no jobs on a matching notify, after `timeoutMs`, or when `signal` aborts; or,
+   * when it can `claim` and a create took it (`takeWaiter`), with the jobs that create claimed.
+   */
+  wait(
+    types: string[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+    claim?: (now: Date) => ClaimSpec,
+  ): Promise<Job[]> {
     return new Promise((resolve) => {
-      if (signal?.aborted || timeoutMs <= 0 || this.closedFlag) return resolve();
-      const waiter = { types: new Set(types), wake: () => done() };
-      const timer = setTimeout(() => done(), timeoutMs);
-      const done = () => {
+      if (signal?.aborted || timeoutMs <= 0 || this.closedFlag) return resolve([]);
+      const finish = (jobs: Job[]) => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
-        signal?.removeEventListener('abort', done);
-        resolve();
+        signal?.removeEventListener('abort', wake);
+        resolve(jobs);
       };
-      signal?.addEventListener('abort', done);
+      // Once a create took it, only that create ends it: a job claimed for it must reach it.
+      const wake = () => {
+        if (!waiter.taken) finish([]);
+      };
+      const waiter: Waiter = { types: new Set(types), wake, claim, deliver: finish, taken: false };
+      const timer = setTimeout(wake, timeoutMs);
+      signal?.addEventListener('abort', wake);
       this.waiters.add(waiter);
     });
+  }
+
+  /**
+   * A waiting claim of `type` for a create to serve in its own transaction, taken out of the
+   * waiters so nothing else ends it; the create must `deliver` to it, jobs or none.
+   */
+  takeWaiter(type: string): WaitingClaim | undefined {
+    if (this.closedFlag) return undefined;
+    for (const waiter of this.waiters) {
+      if (!waiter.claim || !waiter.types.has(type)) continue;
+      waiter.taken = true;
+      this.waiters.delete(waiter);
+      return { claim: waiter.claim, deliver: waiter.deliver };
+    }
+    return undefined;
   }
 
   /** Ends every wait now and every later one at once (shutdown: long-polls return empty). */

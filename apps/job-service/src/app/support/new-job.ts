@@ -100,7 +100,21 @@ export async function saveJob(
   deps: SaveJobDeps,
   job: Job,
 ): Promise<{ job: Job; created: boolean }> {
-  const saved = await deps.jobs.create(job, [{ type: 'JobCreated', job }]);
+  // A claim already waiting for this type gets the job in the create's own transaction: one
+  // transaction less, and no wake-up and poll between the create and the claim.
+  const waiting = job.runAt <= job.createdAt ? deps.notifier.takeWaiter(job.type) : undefined;
+  let saved: Awaited<ReturnType<JobRepository['create']>>;
+  try {
+    saved = await deps.jobs.create(
+      job,
+      [{ type: 'JobCreated', job }],
+      waiting?.claim(job.createdAt),
+    );
+  } catch (err) {
+    waiting?.deliver([]); // it claims again itself
+    throw err;
+  }
+  waiting?.deliver(saved.claimed ? [saved.claimed] : []);
   if (!saved.created) {
     const { job: existing } = saved;
     return {
@@ -108,6 +122,6 @@ export async function saveJob(
       created: false,
     };
   }
-  deps.notifier.notify(job.type, job.runAt);
-  return saved;
+  if (!saved.claimed) deps.notifier.notify(job.type, job.runAt);
+  return { job: saved.job, created: true };
 }
