@@ -123,7 +123,7 @@ const forbidden: [string, string, string][] = [
   ],
   [
     'apps/job-service/src/adapters/x.ts',
-    `import { toJobProto } from './grpc/job-service.handler'; void toJobProto;`,
+    `import { toJobProto } from './grpc/job.handler'; void toJobProto;`,
     'a particular adapter',
   ],
 ];

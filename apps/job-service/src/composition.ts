@@ -5,10 +5,10 @@ import type { Logger } from '@trellis/platform/logging';
 import { Lease } from '@trellis/platform/mongo';
 import { startService, type RunningService } from '@trellis/platform/runtime';
 
-import { jobServiceHandler } from './adapters/grpc/job-service.handler';
+import { jobServiceHandler } from './adapters/grpc/job.handler';
 import { createPromJobMetrics } from './adapters/metrics/prom-job-metrics';
 import { LeaseReaper } from './adapters/mongo/lease-reaper';
-import { MongoJobRepository } from './adapters/mongo/mongo-job.repository';
+import { MongoJobRepository } from './adapters/mongo/job.repository';
 import { MongoJobLogRepository } from './adapters/mongo/job-log.repository';
 import { MongoJobTypeRepository } from './adapters/mongo/job-type.repository';
 import { JobTypeRefresher } from './adapters/mongo/job-type-refresher';

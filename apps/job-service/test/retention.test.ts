@@ -13,7 +13,7 @@ import {
   JOBS_COLLECTION,
   type JobDocument,
   toDocument,
-} from '../src/adapters/mongo/mongo-job.repository';
+} from '../src/adapters/mongo/job.repository';
 import { newJob, type Job, type JobState } from '../src/domain/job';
 import { DEFAULT_JOB_TYPES, JobTypeRegistry, type JobTypeDefinition } from '../src/domain/job-type';
 import type { EffectiveRetention, JobRetention } from '../src/domain/retention';

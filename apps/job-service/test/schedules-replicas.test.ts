@@ -5,7 +5,7 @@ import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mong
 import { createGrpcClient } from '@trellis/platform/grpc';
 import { waitFor } from '@trellis/platform/testing';
 import { startServiceProcess, type ServiceProcess } from '@trellis/platform/testing/crash';
-import type { JobDocument } from '../src/adapters/mongo/mongo-job.repository';
+import type { JobDocument } from '../src/adapters/mongo/job.repository';
 import type { ScheduleDocument } from '../src/adapters/mongo/schedule.repository';
 
 const MAIN = 'apps/job-service/src/main.ts';

@@ -2,7 +2,7 @@ import { Status } from 'nice-grpc';
 import { jobV1 } from '@trellis/contracts';
 import { waitFor } from '@trellis/platform/testing';
 import type { Runtime } from '../src/app/ports/runtime.port';
-import type { JobDocument } from '../src/adapters/mongo/mongo-job.repository';
+import type { JobDocument } from '../src/adapters/mongo/job.repository';
 import { startHarness, type Harness } from './harness';
 import { fieldsOf, reasonOf, rpcError } from './rpc-errors';
 

@@ -1,10 +1,10 @@
 import { jobV1 } from '@trellis/contracts';
 import { ValidationError } from '@trellis/platform/errors';
-import type { JobState } from '../../domain/job';
 import type { CatchUpPolicy, OverlapPolicy, Schedule } from '../../domain/schedule';
 import type { ScheduleView } from '../../app/get-schedule.query';
 import type { ScheduleDefinitionInput } from '../../app/support/schedule-input';
 import { fromDuration, toDuration } from '../proto-time';
+import { STATE_TO_PROTO } from './job.mapper';
 
 const CATCH_UP: Record<CatchUpPolicy, jobV1.CatchUpPolicy> = {
   SKIP: jobV1.CatchUpPolicy.CATCH_UP_POLICY_SKIP,
@@ -17,15 +17,6 @@ const OVERLAP: Record<OverlapPolicy, jobV1.OverlapPolicy> = {
   BUFFER_ONE: jobV1.OverlapPolicy.OVERLAP_POLICY_BUFFER_ONE,
   ALLOW_ALL: jobV1.OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL,
   CANCEL_PREVIOUS: jobV1.OverlapPolicy.OVERLAP_POLICY_CANCEL_PREVIOUS,
-};
-
-const JOB_STATE: Record<JobState, jobV1.JobState> = {
-  PENDING: jobV1.JobState.JOB_STATE_PENDING,
-  RUNNING: jobV1.JobState.JOB_STATE_RUNNING,
-  SUCCEEDED: jobV1.JobState.JOB_STATE_SUCCEEDED,
-  DEAD: jobV1.JobState.JOB_STATE_DEAD,
-  CANCELLED: jobV1.JobState.JOB_STATE_CANCELLED,
-  WAITING_CHILDREN: jobV1.JobState.JOB_STATE_WAITING_CHILDREN,
 };
 
 /** The domain value of a proto enum value; unspecified → undefined; unknown → INVALID_ARGUMENT. */
@@ -98,7 +89,9 @@ export function toProtoSchedule(schedule: Schedule, view?: ScheduleView): jobV1.
       (run) => ({
         scheduledAt: run.scheduledAt,
         jobId: run.jobId,
-        jobState: run.jobState ? JOB_STATE[run.jobState] : jobV1.JobState.JOB_STATE_UNSPECIFIED,
+        jobState: run.jobState
+          ? STATE_TO_PROTO[run.jobState]
+          : jobV1.JobState.JOB_STATE_UNSPECIFIED,
         firedAt: run.firedAt,
         triggered: run.triggered,
       }),

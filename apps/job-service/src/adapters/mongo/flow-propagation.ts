@@ -2,7 +2,7 @@ import type { ClientSession, Collection } from 'mongodb';
 import type { OutboxMessage } from '@trellis/platform/mongo';
 import { childFinished, childReopened, isFinished, parentEndedReason } from '../../domain/flow';
 import { cancel, type Job, type JobState, type Transition } from '../../domain/job';
-import type { JobDocument } from './mongo-job.repository';
+import type { JobDocument } from './job.repository';
 
 /** The jobs of one change transaction: as read in it, as changed so far, and the events. */
 export interface ChangeSet {

@@ -3,7 +3,7 @@ import { NotFoundError } from '@trellis/platform/errors';
 import { withTransaction } from '@trellis/platform/mongo';
 import { emptyJobLog, type JobLog } from '../../domain/job-log';
 import type { JobLogRepository } from '../../app/ports/job-log.repository.port';
-import { JOBS_COLLECTION, type JobDocument } from './mongo-job.repository';
+import { JOBS_COLLECTION, type JobDocument } from './job.repository';
 
 /**
  * A job's log as stored in `job_logs`: one document per job, `_id` = the job's id, so removing a

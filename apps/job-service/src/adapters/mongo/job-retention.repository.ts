@@ -6,7 +6,7 @@ import type {
   RetentionCut,
 } from '../../app/ports/job-retention.repository.port';
 import { JOB_LOGS_COLLECTION, type JobLogDocument } from './job-log.repository';
-import { JOBS_COLLECTION, type JobDocument } from './mongo-job.repository';
+import { JOBS_COLLECTION, type JobDocument } from './job.repository';
 
 /** Jobs one removal transaction deletes at most. */
 const MAX_PER_TRANSACTION = 500;

@@ -23,7 +23,7 @@ import {
   toDocument,
   updateOf,
   type JobDocument,
-} from './mongo-job.repository';
+} from './job.repository';
 
 /** A schedule as stored in `schedules` (snake_case; the template's payload as JSON text). */
 export interface ScheduleDocument {
@@ -157,7 +157,7 @@ async function replaceIfUnchanged(
 
 /**
  * Schedules in MongoDB. A firing writes its jobs (the job documents and outbox events of
- * mongo-job.repository) and the schedule's next state in one transaction; the job's idempotency
+ * job.repository) and the schedule's next state in one transaction; the job's idempotency
  * key (the tick) and the version condition make a tick fire once across replicas.
  */
 export class MongoScheduleRepository implements ScheduleRepository {

@@ -1,4 +1,4 @@
-import { type JobDocument, updateOf } from './mongo-job.repository';
+import { type JobDocument, updateOf } from './job.repository';
 
 const base = {
   _id: 'j1',

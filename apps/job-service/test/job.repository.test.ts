@@ -13,7 +13,7 @@ import {
   startAttempt,
   type Transition,
 } from '../src/domain/job';
-import { MongoJobRepository } from '../src/adapters/mongo/mongo-job.repository';
+import { MongoJobRepository } from '../src/adapters/mongo/job.repository';
 import { awaitChildren, childOf } from '../src/domain/flow';
 
 // The repository group-commits calls made in the same event-loop turn; these tests make them so.
