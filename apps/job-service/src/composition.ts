@@ -76,6 +76,8 @@ export async function startJobService(
     logger: options.logger,
     async register(ctx) {
       const notifier = new ClaimNotifier();
+      // Built last (it needs the use cases); the schedule repository wakes it once it exists.
+      let ticker: ScheduleTicker | undefined;
       const jobs = new MongoJobRepository(
         ctx.mongo.client,
         ctx.mongo.db,
@@ -96,6 +98,7 @@ export async function startJobService(
         refreshTypes,
         config.JOB_TYPES_REFRESH_MS,
         ctx.logger.child({ component: 'job-types' }),
+        Math.max(config.JOB_TYPES_REFRESH_MS, config.JOB_TYPES_REFRESH_MAX_MS),
       );
       typeRefresher.start();
       const logs = new MongoJobLogRepository(ctx.mongo.client, ctx.mongo.db);
@@ -104,6 +107,8 @@ export async function startJobService(
         ctx.mongo.db,
         ctx.outbox,
         () => ctx.relay.notify(),
+        // A schedule created, updated or resumed here is fired on time though the ticker sleeps.
+        () => ticker?.wake(),
       );
       await schedules.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, jobs);
@@ -181,9 +186,12 @@ export async function startJobService(
         'removed jobs past retention',
       );
       retentionReaper.start();
-      const ticker = new ScheduleTicker(
+      ticker = new ScheduleTicker(
         new FireDueSchedules({ schedules, types, runtime, notifier }),
-        config.SCHEDULE_TICK_INTERVAL_MS,
+        {
+          intervalMs: config.SCHEDULE_TICK_INTERVAL_MS,
+          maxIdleMs: config.SCHEDULE_TICK_MAX_IDLE_MS,
+        },
         ctx.logger.child({ component: 'schedule-ticker' }),
       );
       ticker.start();
@@ -191,7 +199,7 @@ export async function startJobService(
         async stop() {
           notifier.close();
           await Promise.all([
-            ticker.stop(),
+            ticker?.stop(),
             reaper.stop(),
             retentionReaper.stop(),
             typeRefresher.stop(),
