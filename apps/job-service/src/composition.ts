@@ -76,8 +76,6 @@ export async function startJobService(
     logger: options.logger,
     async register(ctx) {
       const notifier = new ClaimNotifier();
-      // Built last (it needs the use cases); the schedule repository wakes it once it exists.
-      let ticker: ScheduleTicker | undefined;
       const jobs = new MongoJobRepository(
         ctx.mongo.client,
         ctx.mongo.db,
@@ -107,8 +105,9 @@ export async function startJobService(
         ctx.mongo.db,
         ctx.outbox,
         () => ctx.relay.notify(),
-        // A schedule created, updated or resumed here is fired on time though the ticker sleeps.
-        () => ticker?.wake(),
+        // A schedule created, updated or resumed here fires on time though the ticker sleeps (built
+        // below; gRPC serves only once register returns, so it exists by the first change).
+        () => ticker.wake(),
       );
       await schedules.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, jobs);
@@ -186,7 +185,7 @@ export async function startJobService(
         'removed jobs past retention',
       );
       retentionReaper.start();
-      ticker = new ScheduleTicker(
+      const ticker = new ScheduleTicker(
         new FireDueSchedules({ schedules, types, runtime, notifier }),
         {
           intervalMs: config.SCHEDULE_TICK_INTERVAL_MS,
@@ -199,7 +198,7 @@ export async function startJobService(
         async stop() {
           notifier.close();
           await Promise.all([
-            ticker?.stop(),
+            ticker.stop(),
             reaper.stop(),
             retentionReaper.stop(),
             typeRefresher.stop(),
