@@ -97,6 +97,8 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
 
   const stops: Array<() => Promise<void>> = [];
+  /** Before the services stop: their consumers need not wait out a long-poll fetch to leave. */
+  let releaseFetches = () => undefined as void;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
@@ -119,6 +121,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
         dataDir: join(dataDir, 'kafka'),
       });
       stops.push(() => kafka!.stop());
+      releaseFetches = () => kafka!.releaseFetches();
       progress(`Kafka (embedded) at ${kafka.brokers.join(',')}`);
     }
     let smtp: SmtpSink | undefined;
@@ -214,6 +217,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       stop() {
         stopping ??= (async () => {
           progress('stopping');
+          releaseFetches();
           await stopAll();
           progress('stopped');
         })();
