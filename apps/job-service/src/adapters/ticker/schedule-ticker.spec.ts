@@ -17,19 +17,26 @@ function countingPasses() {
   return { state, fireDue };
 }
 
+/** A started ticker over a counting FireDueSchedules. */
+function startTicker(intervalMs: number, nextDueInMs: number | null) {
+  const { state, fireDue } = countingPasses();
+  state.nextDueInMs = nextDueInMs;
+  const ticker = new ScheduleTicker(
+    fireDue,
+    { intervalMs, maxIdleMs: 30_000 },
+    captureLogger().logger,
+  );
+  ticker.start();
+  return { state, ticker };
+}
+
 // Fake timers: passes are counted against the ticker's own timer, never against the wall clock.
 beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());
 
 describe('ScheduleTicker', () => {
   it('an idle ticker sleeps its longest pace when no schedule is due', async () => {
-    const { state, fireDue } = countingPasses();
-    const ticker = new ScheduleTicker(
-      fireDue,
-      { intervalMs: 10, maxIdleMs: 30_000 },
-      captureLogger().logger,
-    );
-    ticker.start();
+    const { state, ticker } = startTicker(10, null);
     await jest.advanceTimersByTimeAsync(29_000);
     expect(state.passes).toBe(1); // the first pass at start, then nothing for 29 s
     await jest.advanceTimersByTimeAsync(1_000);
@@ -38,14 +45,7 @@ describe('ScheduleTicker', () => {
   });
 
   it('sleeps until the earliest due schedule, not its longest pace', async () => {
-    const { state, fireDue } = countingPasses();
-    state.nextDueInMs = 500;
-    const ticker = new ScheduleTicker(
-      fireDue,
-      { intervalMs: 10, maxIdleMs: 30_000 },
-      captureLogger().logger,
-    );
-    ticker.start();
+    const { state, ticker } = startTicker(10, 500);
     await jest.advanceTimersByTimeAsync(400);
     expect(state.passes).toBe(1);
     await jest.advanceTimersByTimeAsync(200);
@@ -54,13 +54,7 @@ describe('ScheduleTicker', () => {
   });
 
   it('a schedule changed in this replica wakes the sleeping ticker at once', async () => {
-    const { state, fireDue } = countingPasses();
-    const ticker = new ScheduleTicker(
-      fireDue,
-      { intervalMs: 10, maxIdleMs: 30_000 },
-      captureLogger().logger,
-    );
-    ticker.start();
+    const { state, ticker } = startTicker(10, null);
     await jest.advanceTimersByTimeAsync(1_000);
     expect(state.passes).toBe(1);
     // CreateSchedule stored one due in 2 s: the woken pass learns it and sleeps until then.
@@ -74,14 +68,7 @@ describe('ScheduleTicker', () => {
   });
 
   it('a schedule left due (a failed firing) is retried at intervalMs, not in a tight loop', async () => {
-    const { state, fireDue } = countingPasses();
-    state.nextDueInMs = -5;
-    const ticker = new ScheduleTicker(
-      fireDue,
-      { intervalMs: 1_000, maxIdleMs: 30_000 },
-      captureLogger().logger,
-    );
-    ticker.start();
+    const { state, ticker } = startTicker(1_000, -5);
     await jest.advanceTimersByTimeAsync(2_500);
     expect(state.passes).toBe(3);
     await ticker.stop();
