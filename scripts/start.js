@@ -47,7 +47,8 @@ function bundleIsCurrent() {
 
 if (!bundleIsCurrent()) {
   try {
-    const result = require('esbuild').buildSync({
+    const esbuild = require('esbuild');
+    const result = esbuild.buildSync({
       entryPoints: [entry],
       bundle: true,
       platform: 'node',
@@ -62,6 +63,8 @@ if (!bundleIsCurrent()) {
     mkdirSync(outDir, { recursive: true });
     const inputs = [...Object.keys(result.metafile.inputs), 'tsconfig.base.json', 'package.json'];
     writeFileSync(inputsFile, JSON.stringify(inputs));
+    // Its service process would otherwise live (and ping) as long as the system runs.
+    void esbuild.stop();
   } catch (err) {
     fail('bundle apps/devstack', err);
   }

@@ -49,7 +49,11 @@ async function main(): Promise<void> {
   const readyS = (performance.now() - startedAt) / 1000;
   await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
   const root = child.pid!;
-  const system = processTree(root).find((pid) => pid !== root) ?? root;
+  // The all-in-one process: the largest child (a stopped esbuild service may linger as a zombie).
+  const system =
+    processTree(root)
+      .filter((pid) => pid !== root)
+      .sort((a, b) => (rssMb(b) || 0) - (rssMb(a) || 0))[0] ?? root;
   const before = treeCpuMs(root);
   const from = performance.now();
   await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));

@@ -99,6 +99,8 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
 
   // The lock goes last, once every server has written its data.
   const stops: Array<() => Promise<void>> = [async () => unlock()];
+  /** Before the services stop: their consumers need not wait out a long-poll fetch to leave. */
+  let releaseFetches = () => undefined as void;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
@@ -121,6 +123,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
         dataDir: join(dataDir, 'kafka'),
       });
       stops.push(() => kafka!.stop());
+      releaseFetches = () => kafka!.releaseFetches();
       progress(`Kafka (embedded) at ${kafka.brokers.join(',')}`);
     }
     let smtp: SmtpSink | undefined;
@@ -216,6 +219,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Devs
       stop() {
         stopping ??= (async () => {
           progress('stopping');
+          releaseFetches();
           await stopAll();
           progress('stopped');
         })();

@@ -102,6 +102,7 @@ export async function startJobService(
         refreshTypes,
         config.JOB_TYPES_REFRESH_MS,
         typesLogger,
+        Math.max(config.JOB_TYPES_REFRESH_MS, config.JOB_TYPES_REFRESH_MAX_MS),
       );
       typeRefresher.start();
       const logs = new MongoJobLogRepository(ctx.mongo.client, ctx.mongo.db);
@@ -110,6 +111,9 @@ export async function startJobService(
         ctx.mongo.db,
         ctx.outbox,
         () => ctx.relay.notify(),
+        // A schedule created, updated or resumed here fires on time though the ticker sleeps (built
+        // below; gRPC serves only once register returns, so it exists by the first change).
+        () => ticker.wake(),
       );
       await schedules.ensureIndexes();
       const metrics = createPromJobMetrics(ctx.metrics, jobs);
@@ -189,7 +193,10 @@ export async function startJobService(
       retentionReaper.start();
       const ticker = new ScheduleTicker(
         new FireDueSchedules({ schedules, types, runtime, notifier }),
-        config.SCHEDULE_TICK_INTERVAL_MS,
+        {
+          intervalMs: config.SCHEDULE_TICK_INTERVAL_MS,
+          maxIdleMs: config.SCHEDULE_TICK_MAX_IDLE_MS,
+        },
         ctx.logger.child({ component: 'schedule-ticker' }),
       );
       ticker.start();

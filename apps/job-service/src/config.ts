@@ -230,14 +230,27 @@ export const configShape = {
    * other replicas, or by time passing, can be claimed here (this replica's own are seen at once).
    */
   CLAIM_CANDIDATE_TTL_MS: envInt(250, 10, 10_000),
-  /** How often each replica looks for job types registered or changed on another one. */
+  /**
+   * How often each replica looks for job types registered or changed on another one, right after
+   * it saw a change; while nothing changes the pace doubles up to JOB_TYPES_REFRESH_MAX_MS.
+   */
   JOB_TYPES_REFRESH_MS: envInt(1_000, 50, 60_000),
+  /** The idle refresher's slowest pace: the longest another replica's type change goes unseen. */
+  JOB_TYPES_REFRESH_MAX_MS: envInt(10_000, 50, 600_000),
   /** Log lines a job keeps (AppendJobLogs) unless its type says otherwise; the newest are kept. */
   JOB_LOG_MAX_LINES: envInt(1_000, 1, 100_000),
   /** Bytes of log messages a job keeps unless its type says otherwise. */
   JOB_LOG_MAX_BYTES: envInt(256 * 1024, 1024, 8 * 1024 * 1024),
-  /** How often every replica's schedule ticker looks for due schedules (a tick fires up to this late). */
+  /**
+   * How soon a ticker pass that left due schedules behind (a failed firing) runs again. Otherwise
+   * the ticker sleeps until the earliest schedule is due (a tick fires on time).
+   */
   SCHEDULE_TICK_INTERVAL_MS: envInt(1_000, 10, 60_000),
+  /**
+   * The ticker's longest sleep: how soon a schedule created, updated or resumed on another replica
+   * is seen here (this replica's own changes wake its ticker at once).
+   */
+  SCHEDULE_TICK_MAX_IDLE_MS: envInt(30_000, 10, 600_000),
   /**
    * How long finished jobs are kept where their type says nothing (JSON, per state
    * `max_age_seconds` and `max_count`; what is left out keeps DEFAULT_RETENTION's value).

@@ -14,7 +14,10 @@ type JobClient = GrpcClientHandle<typeof jobV1.JobServiceDefinition>;
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness('job_logs_types_test', { JOB_TYPES_REFRESH_MS: '100' });
+  h = await startHarness('job_logs_types_test', {
+    JOB_TYPES_REFRESH_MS: '100',
+    JOB_TYPES_REFRESH_MAX_MS: '100',
+  });
 });
 afterAll(async () => {
   await h?.stop();

@@ -58,7 +58,9 @@ export function startJobServiceForTest(infra: Infra, database: string): Promise<
     CLAIM_POLL_INTERVAL_MS: 50,
     CLAIM_CANDIDATE_TTL_MS: 50,
     SCHEDULE_TICK_INTERVAL_MS: 1_000,
+    SCHEDULE_TICK_MAX_IDLE_MS: 30_000,
     JOB_TYPES_REFRESH_MS: 1_000,
+    JOB_TYPES_REFRESH_MAX_MS: 10_000,
     JOB_LOG_MAX_LINES: 1_000,
     JOB_LOG_MAX_BYTES: 256 * 1024,
     JOB_RETENTION: {

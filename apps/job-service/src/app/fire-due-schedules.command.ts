@@ -22,6 +22,8 @@ export interface FireDueSchedulesResult {
   jobs: number;
   /** Schedules whose firing failed (e.g. their job type is no longer declared), with why. */
   failures: Array<{ scheduleId: string; error: unknown }>;
+  /** How long from now until the earliest schedule is due (null: none is); ≤ 0 when one still is. */
+  nextDueInMs: number | null;
 }
 
 /** Schedules fired in one transaction. */
@@ -43,7 +45,13 @@ export class FireDueSchedules {
     // Replicas start at different places in the due list, so they mostly fire different schedules.
     const offset = Math.floor(this.deps.runtime.random() * ids.length);
     const queue = [...ids.slice(offset), ...ids.slice(0, offset)];
-    const result: FireDueSchedulesResult = { due: ids.length, fired: 0, jobs: 0, failures: [] };
+    const result: FireDueSchedulesResult = {
+      due: ids.length,
+      fired: 0,
+      jobs: 0,
+      failures: [],
+      nextDueInMs: null,
+    };
     const fire = async (batch: string[]) => {
       const outcomes = await this.deps.schedules.fireMany(batch, (s, previous) =>
         this.change(s, previous, now),
@@ -75,6 +83,9 @@ export class FireDueSchedules {
     };
     const workers = Math.min(CONCURRENCY, Math.ceil(queue.length / BATCH));
     await Promise.all(Array.from({ length: workers }, work));
+    // After the firings (they moved their schedules' dueAt on), on the runtime's clock.
+    const next = ids.length === input.limit ? now : await this.deps.schedules.nextDueAt();
+    result.nextDueInMs = next ? next.getTime() - this.deps.runtime.now().getTime() : null;
     return result;
   }
 

@@ -21,6 +21,8 @@ export interface BrokerContext {
   readonly logger: Logger;
   /** Set when the broker stops, so long polls return at once. */
   stopping: boolean;
+  /** Set by releaseFetches: the clients are shutting down, so fetches are answered at once. */
+  fetchesReleased: boolean;
   nextProducerId(): number;
 }
 

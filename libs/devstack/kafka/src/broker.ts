@@ -47,6 +47,11 @@ export interface KafkaDevBroker {
   readonly port: number;
   /** Run retention now (it also runs every retentionCheckIntervalMs). */
   enforceRetention(): void;
+  /**
+   * Answers the parked fetches now and every later fetch at once: the clients are about to shut
+   * down, and a consumer leaving waits out its in-flight fetch (kafkajs), up to its maxWaitTime.
+   */
+  releaseFetches(): void;
   /** Close every connection and the listener, flush and close files. */
   stop(): Promise<void>;
 }
@@ -91,6 +96,7 @@ export async function startKafkaDevBroker(
     defaultPartitions: options.defaultPartitions ?? 3,
     logger,
     stopping: false,
+    fetchesReleased: false,
     nextProducerId,
   };
 
@@ -124,6 +130,10 @@ export async function startKafkaDevBroker(
     host,
     port: ctx.port,
     enforceRetention,
+    releaseFetches: () => {
+      ctx.fetchesReleased = true;
+      appendSignal.wakeAll();
+    },
     stop: () => {
       stopped ??= (async () => {
         ctx.stopping = true;

@@ -27,7 +27,7 @@ export interface OutboxRelaySettings {
   batchSize?: number;
   /**
    * How soon an idle relay looks for new entries (default 50 ms), doubling while it finds none up
-   * to `maxIdlePollMs` (default 2 s); `notify()` wakes it at once and starts over at `idlePollMs`.
+   * to `maxIdlePollMs` (default 4 s); `notify()` wakes it at once and starts over at `idlePollMs`.
    * The polls are for entries written elsewhere (another replica's, which notifies its own relay).
    */
   idlePollMs?: number;
@@ -288,7 +288,8 @@ export class OutboxRelay {
     const { logger } = this.settings;
     let backoffMs = 0;
     const minIdleMs = this.settings.idlePollMs ?? 50;
-    const maxIdleMs = Math.max(minIdleMs, this.settings.maxIdlePollMs ?? 2_000);
+    // 4 s: under half of the relay lease's 10 s, so an idle holder renews it before it can lapse.
+    const maxIdleMs = Math.max(minIdleMs, this.settings.maxIdlePollMs ?? 4_000);
     let idleMs = 0;
     while (this.running) {
       try {

@@ -170,6 +170,8 @@ export class MongoScheduleRepository implements ScheduleRepository {
     private readonly outbox: Outbox,
     /** Called after a transaction that wrote events committed (wakes the relay). */
     private readonly onCommitted: () => void = () => undefined,
+    /** Called after a create or an update (wakes this replica's sleeping ticker). */
+    private readonly onChanged: () => void = () => undefined,
   ) {
     this.collection = db.collection<ScheduleDocument>(SCHEDULES_COLLECTION);
     this.jobs = db.collection<JobDocument>(JOBS_COLLECTION);
@@ -196,6 +198,7 @@ export class MongoScheduleRepository implements ScheduleRepository {
         { schedule_id: schedule.id },
       );
     }
+    this.onChanged();
     return schedule;
   }
 
@@ -218,7 +221,10 @@ export class MongoScheduleRepository implements ScheduleRepository {
       const next = change(current);
       if (next === current) return current;
       const saved = await replaceIfUnchanged(this.collection, current, next);
-      if (saved) return saved;
+      if (saved) {
+        this.onChanged();
+        return saved;
+      }
       // A ticker or another call wrote it since: apply the change to what it wrote.
     }
   }
@@ -236,6 +242,14 @@ export class MongoScheduleRepository implements ScheduleRepository {
       )
       .toArray();
     return docs.map((d) => d._id);
+  }
+
+  async nextDueAt(): Promise<Date | null> {
+    const doc = await this.collection.findOne(
+      { paused: false, due_at: { $type: 'date' } },
+      { projection: { due_at: 1 }, sort: { due_at: 1 } },
+    );
+    return doc?.due_at ?? null;
   }
 
   async fire(

@@ -22,6 +22,8 @@ export interface ScheduleRepository {
   delete(id: string): Promise<boolean>;
   /** Ids of unpaused schedules due at `now` (dueAt ≤ now), soonest first. */
   findDue(now: Date, limit: number): Promise<string[]>;
+  /** The earliest dueAt of an unpaused schedule (null: none), so a ticker can sleep until then. */
+  nextDueAt(): Promise<Date | null>;
   /**
    * Loads the schedule and its previous job, applies `change` and writes the new jobs, their
    * events, the previous job's change and the schedule in ONE transaction, conditional on the

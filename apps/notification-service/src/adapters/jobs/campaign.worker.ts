@@ -20,6 +20,9 @@ export function startCampaignWorker(
   return createWorker({
     client: settings.client,
     types: [CAMPAIGN_JOB_TYPE],
+    // The longest long-poll (the SDK's and ClaimJobs' cap): an idle worker re-asks twice a minute,
+    // a new job still wakes it at once, and stop() aborts the open call.
+    claimWaitMs: 30_000,
     concurrency: settings.concurrency,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     logger: settings.logger,

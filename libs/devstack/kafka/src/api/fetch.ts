@@ -60,7 +60,7 @@ export const fetch: Handler = async (ctx, r) => {
   );
 
   let result = collect(b, topics, maxBytes, readCommitted);
-  while (result.bytes < minBytes && !result.hasError && !b.stopping) {
+  while (result.bytes < minBytes && !result.hasError && !b.stopping && !b.fetchesReleased) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     await b.appendSignal.wait(keys, remaining);
