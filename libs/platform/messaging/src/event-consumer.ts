@@ -75,8 +75,9 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
     groupId: settings.groupId,
     sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: settings.heartbeatIntervalMs ?? 3_000,
-    // An empty fetch waits this long (a message ends it at once): an idle consumer's only traffic.
-    maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 5_000,
+    // An empty fetch waits this long (a message ends it at once). kafkajs's disconnect waits for the
+    // open fetch, and a real broker has no releaseFetches(), so a longer wait slows every shutdown.
+    maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 1_000,
     retry: { retries: 10, initialRetryTime: 200 },
   });
   await consumer.connect();
