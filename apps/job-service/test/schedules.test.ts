@@ -94,6 +94,8 @@ describe('schedule validation at the edge', () => {
     ]);
     expect(await bad({ template, interval: seconds(0) })).toEqual(['definition.interval']);
     expect(await bad({ template, cron: '0 0 31 2 *' })).toEqual(['definition.cron']);
+    expect(await bad({ template, cron: '0 0 0 1 1 * 2030' })).toEqual(['definition.cron']);
+    expect(await bad({ template, cron: '@daily' })).toEqual(['definition.cron']);
     expect(await bad({ template, interval: seconds(10), cron: '* * * * *' })).toEqual([
       'definition.interval',
     ]);

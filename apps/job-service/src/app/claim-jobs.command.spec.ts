@@ -1,3 +1,4 @@
+import { ValidationError } from '@trellis/platform/errors';
 import { waitFor } from '@trellis/platform/testing';
 import { newJob, startAttempt, type Job, type Transition } from '../domain/job';
 import { DEFAULT_JOB_TYPES, JobTypeRegistry } from '../domain/job-type';
@@ -106,6 +107,27 @@ describe('ClaimJobs', () => {
     } as unknown as JobRepository;
     return { repo, claims };
   }
+
+  it('refuses a negative wait, naming the field, before claiming anything', async () => {
+    const { repo, claims } = nothingDue();
+    const claim = new ClaimJobs({
+      jobs: repo,
+      types,
+      notifier: new ClaimNotifier(),
+      runtime: systemRuntime,
+      metrics: noMetrics,
+      pollIntervalMs: 10,
+    });
+    const refused = await claim
+      .execute({ workerId: 'w', types: ['demo.echo'], maxJobs: 1, waitMs: -1_000 })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).fieldViolations.map((v) => v.field)).toEqual(['wait']);
+    expect(claims).toEqual([]);
+  });
 
   it("an idle long-poll's fallback polls space out", async () => {
     const { repo, claims } = nothingDue();

@@ -92,6 +92,9 @@ export function isTimeZone(timeZone: string): boolean {
 
 /** Why a cron expression is refused, or null (croner's own message). */
 export function cronProblem(cron: string): string | null {
+  // croner also takes a 7th (year) field and nicknames; the contract promises 5 or 6 fields.
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return 'must have 5 fields, or 6 with seconds first';
   try {
     // A valid pattern that matches no date (e.g. 31 February) would never tick.
     if (new Cron(cron, { paused: true }).nextRun() === null) return 'it matches no time';

@@ -32,6 +32,8 @@ export function validateClaim(types: JobTypeRegistry, request: ClaimRequest, pat
     violations.push({ field: `${path}types`, description: 'must name 1-32 job types' });
   if (request.maxJobs < 0 || request.maxJobs > 100)
     violations.push({ field: `${path}max_jobs`, description: 'must be between 1 and 100' });
+  if (request.waitMs !== undefined && request.waitMs < 0)
+    violations.push({ field: `${path}wait`, description: 'must not be negative' });
   if (violations.length > 0) throw new ValidationError(violations);
   request.types.forEach((name, i) => {
     const type = types.get(name, `${path}types[${i}]`);
