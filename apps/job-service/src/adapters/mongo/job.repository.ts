@@ -9,7 +9,12 @@ import type {
   UpdateFilter,
 } from 'mongodb';
 import { NotFoundError } from '@trellis/platform/errors';
-import { type BatchOutcome, GroupCommit, outcomeOf } from '@trellis/platform/batching';
+import {
+  applyChanges,
+  type BatchOutcome,
+  GroupCommit,
+  outcomeOf,
+} from '@trellis/platform/batching';
 import {
   isDuplicateKeyError,
   withTransaction,
@@ -554,33 +559,21 @@ export class MongoJobRepository implements JobRepository {
    * fails its own request only; it writes nothing.
    */
   private async applyUpdates(session: ClientSession, batch: UpdateRequest[]) {
-    const outcomes: Array<BatchOutcome<Job>> = [];
-    const messages: OutboxMessage[] = [];
     const touched = new Set(batch.map((r) => r.id));
-    if (batch.length === 0)
-      return { outcomes, messages, madePending: [], released: [], writes: [], touched };
+    if (batch.length === 0) {
+      const none: Array<BatchOutcome<Job>> = [];
+      return { outcomes: none, messages: [], madePending: [], released: [], writes: [], touched };
+    }
     const docs = await this.collection.find({ _id: { $in: [...touched] } }, { session }).toArray();
     const stored = new Map(docs.map((doc) => [doc._id, doc]));
-    const current = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
-    const changed = new Map<string, Job>();
-    for (const { id, change, trace } of batch) {
-      const job = current.get(id);
-      if (!job) {
-        outcomes.push({ error: new NotFoundError('job', id) });
-        continue;
-      }
-      try {
-        const transition = change(job);
-        if (transition.job !== job || transition.events.length > 0) {
-          current.set(id, transition.job);
-          changed.set(id, transition.job);
-          messages.push(...messagesOf(transition.events, trace));
-        }
-        outcomes.push({ value: transition.job });
-      } catch (error) {
-        outcomes.push({ error });
-      }
-    }
+    const loaded = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
+    const { outcomes, changed, published } = applyChanges(batch, loaded, {
+      stateOf: (transition: Transition) => transition.job,
+      notFound: (id) => new NotFoundError('job', id),
+    });
+    const messages = published.flatMap(({ request, events }) => messagesOf(events, request.trace));
+    // The latest state of every loaded job, as the flow rules read it.
+    const current = new Map([...loaded, ...changed]);
     // Flow parents and children change with them, here (the trace is the first change's).
     const trace = batch[0].trace;
     await propagateFlows(
