@@ -9,6 +9,7 @@
 //                                        LATENCY_JOBS=200)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
+//   BENCH_PEERS=0                       Trellis alone, no BullMQ and pg-boss runs
 //   BENCH_SCHEDULES=0                   leaves out the last section, schedule ticks/s for 1,000
 //                                        schedules due at once (bench/job/schedules.ts)
 //   BENCH_RETENTION=0                   skips the retention run: RETENTION_JOBS (100000) jobs through
@@ -52,6 +53,8 @@ const LATENCY_JOBS = Number(process.env.LATENCY_JOBS ?? 200);
 // job still cost 1.5–1.7 CPU ms in all at 8 workers, after 5,000 1.0–1.3 and after 15,000 ~1.0.
 const WARMUP_JOBS = Number(process.env.WARMUP_JOBS ?? 10_000);
 const SINGLE_CALLS = process.env.BENCH_SINGLE_CALLS === '1';
+/** BENCH_PEERS=0: Trellis alone, without the BullMQ and pg-boss runs (for quick iterations). */
+const PEERS = process.env.BENCH_PEERS !== '0';
 const RETENTION_JOBS =
   process.env.BENCH_RETENTION === '0' ? 0 : Number(process.env.RETENTION_JOBS ?? 100_000);
 /** The retention run's type: SUCCEEDED jobs kept 5 s, at most 5,000 (a pass every second). */
@@ -500,15 +503,17 @@ async function main(): Promise<void> {
         ' ',
       )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, producer: ${SINGLE_CALLS ? 'CreateJob per job' : 'SDK createJobProducer (CreateJobs)'}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server, pg-boss: ${postgres ? 'local PostgreSQL (fsync on)' : 'skipped, PostgreSQL is not installed (Debian `postgresql`)'}`,
   );
-  const rows: Array<{ workers: number; trellis: Figures; bullmq: Figures; pgBoss?: Figures }> = [];
+  const rows: Array<{ workers: number; trellis: Figures; bullmq?: Figures; pgBoss?: Figures }> = [];
   try {
     for (const workers of WORKER_COUNTS) {
       const trellis = await benchJobService(workers, { ...infra, pid: devstack?.process.pid });
-      const bullmq = await benchBullmq(workers, { port: redis.port, pid: redis.process.pid });
-      const pgBoss = postgres ? await benchPgBoss(workers, postgres) : undefined;
+      const bullmq = PEERS
+        ? await benchBullmq(workers, { port: redis.port, pid: redis.process.pid })
+        : undefined;
+      const pgBoss = PEERS && postgres ? await benchPgBoss(workers, postgres) : undefined;
       rows.push({ workers, trellis, bullmq, pgBoss });
       console.log(
-        `workers=${workers}  job-service ${figuresText(trellis)}  BullMQ ${figuresText(bullmq)}${pgBoss ? `  pg-boss ${figuresText(pgBoss)}` : ''}`,
+        `workers=${workers}  job-service ${figuresText(trellis)}  ${bullmq ? `BullMQ ${figuresText(bullmq)}` : ''}${pgBoss ? `  pg-boss ${figuresText(pgBoss)}` : ''}`,
       );
     }
     // Schedules: ticks/s of 1,000 schedules due at once, on the same devstack (BENCH_SCHEDULES=0: skip).
@@ -534,15 +539,15 @@ async function main(): Promise<void> {
       workers: r.workers,
       'Trellis jobs/s': Math.round(r.trellis.jobsPerSecond),
       'pg-boss jobs/s': r.pgBoss ? Math.round(r.pgBoss.jobsPerSecond) : '-',
-      'BullMQ jobs/s': Math.round(r.bullmq.jobsPerSecond),
+      'BullMQ jobs/s': r.bullmq ? Math.round(r.bullmq.jobsPerSecond) : '-',
       'Trellis/pg-boss': ratio(r.trellis, r.pgBoss),
-      'BullMQ/pg-boss': ratio(r.bullmq, r.pgBoss),
+      'BullMQ/pg-boss': r.bullmq ? ratio(r.bullmq, r.pgBoss) : '-',
       'Trellis CPU ms/job (here + job-service + devstack)': perProcess(r.trellis.cpuMsPerJob),
       'pg-boss CPU ms/job (here + postgres)': r.pgBoss ? perProcess(r.pgBoss.cpuMsPerJob) : '-',
-      'BullMQ CPU ms/job (here + redis)': perProcess(r.bullmq.cpuMsPerJob),
+      'BullMQ CPU ms/job (here + redis)': r.bullmq ? perProcess(r.bullmq.cpuMsPerJob) : '-',
       'one at a time p50/p99 ms Trellis': latencyText(r.trellis.latencyMs.oneAtATime),
       'pg-boss': r.pgBoss ? latencyText(r.pgBoss.latencyMs.oneAtATime) : '-',
-      BullMQ: latencyText(r.bullmq.latencyMs.oneAtATime),
+      BullMQ: r.bullmq ? latencyText(r.bullmq.latencyMs.oneAtATime) : '-',
     })),
   );
   process.exit(0);
