@@ -6,6 +6,7 @@ import { eventsOf, Outbox } from '@trellis/platform/mongo';
 import { waitFor } from '@trellis/platform/testing';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import {
+  abandonClaim,
   complete,
   heartbeat,
   newJob,
@@ -341,5 +342,74 @@ describe('flows in the repository', () => {
         complete(current, 'lease-parent', {}, new Date()),
       );
     }
+  });
+});
+
+describe('documents this replica wrote last (not read back)', () => {
+  const start = (lease: string) => (job: Job) => startAttempt(job, 'w', lease, new Date());
+
+  it('a job this replica created but another replica claimed is not handed out here again', async () => {
+    const other = new MongoJobRepository(client, client.db(repositoryDb), outbox);
+    const type = `repo.written.${randomUUID().slice(0, 8)}`;
+    const first = pendingJob({ type });
+    await repository.create(first, created(first));
+    expect(
+      await other.claim({ types: [type], maxJobs: 1, now: new Date(), start: start('b') }),
+    ).toEqual([expect.objectContaining({ id: first.id, leaseToken: 'b' })]);
+    // This replica remembers the job PENDING as it created it; its claim must find it taken.
+    expect(await claim([type], 1, new Date(), start('a'))).toEqual([]);
+    const second = pendingJob({ type });
+    await repository.create(second, created(second));
+    expect((await claim([type], 2, new Date(), start('a'))).map((job) => job.id)).toEqual([
+      second.id,
+    ]);
+    expect(await repository.findById(first.id)).toMatchObject({
+      state: 'RUNNING',
+      leaseToken: 'b',
+    });
+    expect(await eventTypes(first.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+    ]);
+  });
+
+  /** A job this replica created and claimed under `old`, then another replica claimed under `new`. */
+  async function reclaimedElsewhere(): Promise<Job> {
+    const other = new MongoJobRepository(client, client.db(repositoryDb), outbox);
+    const type = `repo.written.${randomUUID().slice(0, 8)}`;
+    const job = pendingJob({ type });
+    await repository.create(job, created(job));
+    expect(await claim([type], 1, new Date(), start('old'))).toHaveLength(1);
+    await other.update(job.id, (current) => abandonClaim(current, new Date()));
+    const taken = await other.claim({
+      types: [type],
+      maxJobs: 1,
+      now: new Date(),
+      start: start('new'),
+    });
+    expect(taken).toHaveLength(1);
+    return job;
+  }
+
+  it('a completion under the lease this replica remembers, since replaced elsewhere, is refused', async () => {
+    const job = await reclaimedElsewhere();
+    await expect(
+      repository.update(job.id, (current) => complete(current, 'old', {}, new Date())),
+    ).rejects.toThrow();
+    expect(await repository.findById(job.id)).toMatchObject({
+      state: 'RUNNING',
+      leaseToken: 'new',
+    });
+    expect((await eventTypes(job.id)).filter((t) => t.endsWith('JobSucceeded'))).toEqual([]);
+  });
+
+  it('a completion under the current lease succeeds though this replica remembers another', async () => {
+    const job = await reclaimedElsewhere();
+    const done = await repository.update(job.id, (current) =>
+      complete(current, 'new', { ok: true }, new Date()),
+    );
+    expect(done).toMatchObject({ state: 'SUCCEEDED', result: { ok: true } });
+    expect(await repository.findById(job.id)).toMatchObject({ state: 'SUCCEEDED' });
+    expect((await eventTypes(job.id)).filter((t) => t.endsWith('JobSucceeded'))).toHaveLength(1);
   });
 });

@@ -37,6 +37,7 @@ import type {
 import { type Candidate, ClaimCandidates } from './claim-candidates';
 import { propagateFlows } from './flow-propagation';
 import { toOutboxMessages } from './job-events.outbox';
+import { WrittenJobs } from './written-jobs';
 
 /** A job as stored in the `jobs` collection (snake_case, payload and result as JSON text). */
 export interface JobDocument {
@@ -82,6 +83,11 @@ export interface JobDocument {
   child_count?: number;
   pending_children?: number;
   on_child_failure?: ChildFailurePolicy;
+  /**
+   * How many times the document was changed (absent: never). Every change goes through `updateOf`,
+   * which adds one, so a write guarded on it applies only to the version its base was.
+   */
+  rev?: number;
 }
 
 export const JOBS_COLLECTION = 'jobs';
@@ -220,14 +226,37 @@ export function updateOf(
   for (const [key, value] of Object.entries(after))
     if (
       key !== '_id' &&
+      key !== 'rev' &&
       !isDeepStrictEqual((before as unknown as Record<string, unknown>)[key], value)
     )
       set[key] = value;
-  for (const key of Object.keys(before)) if (!(key in after)) unset[key] = '';
+  for (const key of Object.keys(before)) if (key !== 'rev' && !(key in after)) unset[key] = '';
   const update: UpdateFilter<JobDocument> = {};
   if (Object.keys(set).length > 0) update.$set = set as Partial<JobDocument>;
   if (Object.keys(unset).length > 0) update.$unset = unset;
-  return update.$set || update.$unset ? update : null;
+  if (!update.$set && !update.$unset) return null;
+  update.$inc = { rev: 1 };
+  return update;
+}
+
+/** `after` as `updateOf(before, after)` leaves it stored. */
+function revisedAfter(before: JobDocument, after: JobDocument): JobDocument {
+  return { ...after, rev: (before.rev ?? 0) + 1 };
+}
+
+/** Matches the document only while it is still the version `base` is. */
+function sameRevision(base: JobDocument): Filter<JobDocument> {
+  return base.rev === undefined ? { rev: { $exists: false } } : { rev: base.rev };
+}
+
+/**
+ * Jobs of a change transaction whose remembered document (WrittenJobs) turned out not to be the
+ * stored one: they are forgotten and the transaction runs again, reading them.
+ */
+class StaleDocuments extends Error {
+  constructor(readonly ids: string[]) {
+    super(`${ids.length} remembered job documents were not current`);
+  }
 }
 
 /** Claim order: priority (high first), then run_at, then creation. */
@@ -304,6 +333,11 @@ export function messagesOf(
 export class MongoJobRepository implements JobRepository {
   readonly collection: Collection<JobDocument>;
   private readonly candidates: ClaimCandidates;
+  /** The jobs this process wrote last, so a claim or completion need not read them back. */
+  private readonly written = new WrittenJobs({
+    maxJobs: 20_000,
+    maxJsonChars: 32 * 1024 * 1024,
+  });
   /** Candidate scans in flight for claims' due-checks, by type set. */
   private readonly scans = new Map<string, Promise<Candidate[]>>();
 
@@ -383,6 +417,7 @@ export class MongoJobRepository implements JobRepository {
   private async commitCreates(batch: CreateRequest[]): Promise<Array<BatchOutcome<Created>>> {
     let outcomes: Array<BatchOutcome<Created>> = [];
     let committed: StoredOutboxDocument[] = [];
+    let inserted: JobDocument[] = [];
     try {
       committed = await withTransaction(this.client, async (session) => {
         const keys = [...new Set(batch.map((r) => r.job.idempotencyKey).filter((k) => k !== ''))];
@@ -410,12 +445,14 @@ export class MongoJobRepository implements JobRepository {
           outcomes.push({ value: insert.created });
         }
         if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
+        inserted = inserts;
         return this.appendEvents(session, messages);
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       return Promise.all(batch.map((r) => outcomeOf(this.createOne(r))));
     }
+    this.rememberInserted(inserted);
     batch.forEach((request, i) => {
       const outcome = outcomes[i];
       if ('value' in outcome && outcome.value.created) this.madePending(request, outcome.value);
@@ -439,9 +476,15 @@ export class MongoJobRepository implements JobRepository {
       if (!existing) throw err;
       return { job: existing, created: false };
     }
+    this.rememberInserted(insert.docs);
     this.madePending(request, insert.created);
     this.onCommitted(committed);
     return insert.created;
+  }
+
+  private rememberInserted(docs: JobDocument[]): void {
+    const nowMs = Date.now();
+    for (const doc of docs) this.written.remember(doc, nowMs);
   }
 
   async findById(id: string): Promise<Job | null> {
@@ -510,9 +553,24 @@ export class MongoJobRepository implements JobRepository {
 
   /**
    * One transaction applies the batch's updates, then its claims (which leave out the jobs the
-   * updates touch), and writes both in one bulk write with all their events.
+   * updates touch), and writes both in one bulk write with all their events. Jobs this process
+   * wrote last are not read back (WrittenJobs); if one of those turns out to have changed since,
+   * the transaction runs again with it read.
    */
   private async commitChanges(batch: ChangeRequest[]): Promise<Array<BatchOutcome<ChangeResult>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commitChangesOnce(batch);
+      } catch (err) {
+        if (!(err instanceof StaleDocuments) || attempt >= 3) throw err;
+        for (const id of err.ids) this.written.forget(id);
+      }
+    }
+  }
+
+  private async commitChangesOnce(
+    batch: ChangeRequest[],
+  ): Promise<Array<BatchOutcome<ChangeResult>>> {
     const updates = batch.flatMap((request) => request.updates);
     const claims = batch.flatMap((request) => (request.claim ? [request.claim] : []));
     let attempts = 0;
@@ -522,14 +580,18 @@ export class MongoJobRepository implements JobRepository {
       if (attempts++ > 0) this.candidates.clear();
       const updated = await this.applyUpdates(session, updates);
       const claimed = await this.applyClaims(session, claims, updated.touched);
-      // Every write must match: the updates' jobs were read in this snapshot, and a claim's job
-      // was read PENDING in it and touched by nothing else here (a change by another replica
-      // since is a write conflict, which reruns the transaction). A miss fails it instead of
-      // handing out a job that is not PENDING.
+      // Every write must match: the updates' jobs were read in this snapshot (or are guarded on
+      // the revision this process wrote), and a claim's job was PENDING and touched by nothing
+      // else here (a change by another replica since is a write conflict, which reruns the
+      // transaction). A miss fails it instead of handing out a job that is not PENDING.
       const writes = [...updated.writes, ...claimed.writes];
       if (writes.length > 0) {
         const result = await this.collection.bulkWrite(writes, { session, ordered: true });
-        if (result.matchedCount !== writes.length) throw new Error('claim guard mismatch');
+        if (result.matchedCount !== writes.length) {
+          const remembered = [...updated.remembered, ...claimed.remembered];
+          if (remembered.length > 0) throw new StaleDocuments(remembered);
+          throw new Error('claim guard mismatch');
+        }
       }
       const committed = await this.appendEvents(session, [
         ...updated.messages,
@@ -540,6 +602,8 @@ export class MongoJobRepository implements JobRepository {
       if (claims.length > 0) this.candidates.clear();
       throw err;
     });
+    const nowMs = Date.now();
+    for (const doc of [...updated.saved, ...claimed.saved]) this.written.remember(doc, nowMs);
     for (const job of updated.madePending) this.becamePending(job);
     for (const job of updated.released) this.onReleased(job);
     if (committed.length > 0) this.onCommitted(committed);
@@ -554,19 +618,68 @@ export class MongoJobRepository implements JobRepository {
   }
 
   /**
+   * The stored documents of `ids`: those this process wrote last from memory (returned in
+   * `remembered`, their writes to be guarded on the revision), the rest read in the transaction.
+   */
+  private async load(
+    session: ClientSession,
+    ids: string[],
+    usable: (doc: JobDocument) => boolean = () => true,
+  ) {
+    const docs = new Map<string, JobDocument>();
+    const remembered = new Set<string>();
+    const unread: string[] = [];
+    for (const id of ids) {
+      const doc = this.written.get(id);
+      if (doc && usable(doc)) {
+        docs.set(id, doc);
+        remembered.add(id);
+      } else unread.push(id);
+    }
+    if (unread.length > 0)
+      for (const doc of await this.collection.find({ _id: { $in: unread } }, { session }).toArray())
+        docs.set(doc._id, doc);
+    return { docs, remembered };
+  }
+
+  /** The write taking `before` to `after` (none if they agree), guarded as `guard` says. */
+  private writeOf(
+    before: JobDocument,
+    after: JobDocument,
+    guard: Filter<JobDocument>,
+    remembered: Set<string>,
+    saved: JobDocument[],
+  ): JobWrite[] {
+    const update = updateOf(before, after);
+    if (!update) return [];
+    saved.push(revisedAfter(before, after));
+    const filter = remembered.has(before._id) ? { ...guard, ...sameRevision(before) } : guard;
+    return [{ updateOne: { filter: { ...filter, _id: before._id }, update } }];
+  }
+
+  /**
    * Loads the jobs and applies each change in queue order (several changes of one job see each
    * other's result); returns the writes that save every changed job once. A change that throws
    * fails its own request only; it writes nothing.
    */
   private async applyUpdates(session: ClientSession, batch: UpdateRequest[]) {
     const touched = new Set(batch.map((r) => r.id));
+    const saved: JobDocument[] = [];
     if (batch.length === 0) {
       const none: Array<BatchOutcome<Job>> = [];
-      return { outcomes: none, messages: [], madePending: [], released: [], writes: [], touched };
+      return {
+        outcomes: none,
+        messages: [],
+        madePending: [],
+        released: [],
+        writes: [],
+        touched,
+        saved,
+        remembered: [],
+      };
     }
-    const docs = await this.collection.find({ _id: { $in: [...touched] } }, { session }).toArray();
-    const stored = new Map(docs.map((doc) => [doc._id, doc]));
-    const loaded = new Map(docs.map((doc) => [doc._id, fromDocument(doc)]));
+    const { docs: stored, remembered } = await this.load(session, [...touched]);
+    const loaded = new Map([...stored].map(([id, doc]) => [id, fromDocument(doc)]));
     const { outcomes, changed, published } = applyChanges(batch, loaded, {
       stateOf: (transition: Transition) => transition.job,
       notFound: (id) => new NotFoundError('job', id),
@@ -584,13 +697,30 @@ export class MongoJobRepository implements JobRepository {
       fromDocument,
     );
     for (const id of changed.keys()) touched.add(id);
-    const writes: JobWrite[] = [...changed.values()].flatMap((job) => {
-      const update = updateOf(stored.get(job.id)!, toDocument(job));
-      return update ? [{ updateOne: { filter: { _id: job.id }, update } }] : [];
-    });
+    const writes = [...changed.values()].flatMap((job) =>
+      this.writeOf(stored.get(job.id)!, toDocument(job), {}, remembered, saved),
+    );
+    // A remembered job that a change refused or left as it was: the refusal or the answer may
+    // rest on a version that is no longer current, so it is read and the change decided again.
+    const written = new Set(saved.map((doc) => doc._id));
+    const unconfirmed = batch.filter(
+      (request, i) =>
+        remembered.has(request.id) && ('error' in outcomes[i] || !written.has(request.id)),
+    );
+    if (unconfirmed.length > 0) throw new StaleDocuments(unconfirmed.map((r) => r.id));
     const madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
     const released = madePending.filter((job) => stored.get(job.id)!.state === 'WAITING_CHILDREN');
-    return { outcomes, messages, madePending, released, writes, touched };
+    const rememberedWritten = [...written].filter((id) => remembered.has(id));
+    return {
+      outcomes,
+      messages,
+      madePending,
+      released,
+      writes,
+      touched,
+      saved,
+      remembered: rememberedWritten,
+    };
   }
 
   /**
@@ -602,10 +732,12 @@ export class MongoJobRepository implements JobRepository {
     const results = batch.map((): Job[] => []);
     const messages: OutboxMessage[] = [];
     const writes: JobWrite[] = [];
+    const saved: JobDocument[] = [];
+    const rememberedWritten: string[] = [];
     // The writes wait for the end of the transaction, so a rescan here still reads the jobs
     // taken earlier in it as PENDING: they must not be taken twice.
     const taken = new Set<string>();
-    if (batch.length === 0) return { results, messages, writes };
+    if (batch.length === 0) return { results, messages, writes, saved, remembered: [] };
     const now = claimTime(batch.map((r) => r.now));
     for (const group of claimGroups(batch)) {
       const allocation = new ClaimAllocation(batch, group);
@@ -614,10 +746,11 @@ export class MongoJobRepository implements JobRepository {
         if (due.length === 0) break;
         const picked = due.splice(0, allocation.wanted());
         const candidateIds = picked.map((c) => c.id);
-        const docs = await this.collection
-          .find({ _id: { $in: candidateIds } }, { session })
-          .toArray();
-        const byId = new Map(docs.map((d) => [d._id, d]));
+        const { docs: byId, remembered } = await this.load(
+          session,
+          candidateIds,
+          (doc) => doc.state === 'PENDING',
+        );
         const starts: Array<{ claim: number; transition: Transition }> = [];
         for (const [k, id] of candidateIds.entries()) {
           const doc = byId.get(id);
@@ -634,20 +767,24 @@ export class MongoJobRepository implements JobRepository {
         }
         // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
         // conflict, and the driver reruns this whole transaction.
-        for (const { transition } of starts)
-          writes.push({
-            updateOne: {
-              filter: { _id: transition.job.id, state: 'PENDING' },
-              update: updateOf(byId.get(transition.job.id)!, toDocument(transition.job))!,
-            },
-          });
         for (const { claim, transition } of starts) {
+          const { id } = transition.job;
+          if (remembered.has(id)) rememberedWritten.push(id);
+          writes.push(
+            ...this.writeOf(
+              byId.get(id)!,
+              toDocument(transition.job),
+              { state: 'PENDING' },
+              remembered,
+              saved,
+            ),
+          );
           results[claim].push(transition.job);
           messages.push(...messagesOf(transition.events, batch[claim].trace));
         }
       }
     }
-    return { results, messages, writes };
+    return { results, messages, writes, saved, remembered: rememberedWritten };
   }
 
   /**

@@ -26,12 +26,25 @@ describe('updateOf', () => {
         attempts: 1,
         progress: { percent: 5, message: '', counters: {}, updated_at: new Date(2_000) },
       },
+      $inc: { rev: 1 },
     });
   });
 
   it('unsets fields the new version no longer has, and is null when nothing changed', () => {
     const { idempotency_key: _dropped, ...rest } = base;
-    expect(updateOf(base, rest as JobDocument)).toEqual({ $unset: { idempotency_key: '' } });
+    expect(updateOf(base, rest as JobDocument)).toEqual({
+      $unset: { idempotency_key: '' },
+      $inc: { rev: 1 },
+    });
     expect(updateOf(base, { ...base, run_at: new Date(1_000) })).toBeNull();
+  });
+
+  it('counts the change in rev and never sets or unsets rev itself', () => {
+    const stored = { ...base, rev: 4 } as JobDocument;
+    expect(updateOf(stored, { ...base, attempts: 2 })).toEqual({
+      $set: { attempts: 2 },
+      $inc: { rev: 1 },
+    });
+    expect(updateOf(stored, base)).toBeNull();
   });
 });
