@@ -213,6 +213,14 @@ export function fromDocument(doc: JobDocument): Job {
   };
 }
 
+/** Equal as stored: most fields are strings, numbers or dates, compared without a deep walk. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return isDeepStrictEqual(a, b);
+}
+
 /**
  * The update taking the stored `before` to `after`: only the fields that differ, so a claim or a
  * completion sends a few fields instead of the whole job (payload included). Null: no change.
@@ -223,13 +231,9 @@ export function updateOf(
 ): UpdateFilter<JobDocument> | null {
   const set: Record<string, unknown> = {};
   const unset: Record<string, ''> = {};
+  const stored = before as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(after))
-    if (
-      key !== '_id' &&
-      key !== 'rev' &&
-      !isDeepStrictEqual((before as unknown as Record<string, unknown>)[key], value)
-    )
-      set[key] = value;
+    if (key !== '_id' && key !== 'rev' && !sameValue(stored[key], value)) set[key] = value;
   for (const key of Object.keys(before)) if (key !== 'rev' && !(key in after)) unset[key] = '';
   const update: UpdateFilter<JobDocument> = {};
   if (Object.keys(set).length > 0) update.$set = set as Partial<JobDocument>;
