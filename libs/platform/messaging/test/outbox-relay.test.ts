@@ -446,6 +446,54 @@ describe('OutboxRelay', () => {
     }
   }, 60_000);
 
+  it('commits offered within the linger go out in one send', async () => {
+    const topic = `relay.linger.${randomUUID().slice(0, 8)}`;
+    const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
+    await outbox.ensureIndexes();
+    const sends: number[] = [];
+    const counting = Object.create(producer) as Producer;
+    counting.sendBatch = (batch) => {
+      sends.push(batch.topicMessages?.reduce((n, t) => n + t.messages.length, 0) ?? 0);
+      return producer.sendBatch(batch);
+    };
+    const relay = new OutboxRelay({
+      outbox,
+      producer: counting,
+      kafka,
+      lease: new Lease(db, topic, 'relay-linger', 10_000),
+      logger,
+      idlePollMs: 20,
+      lingerMs: 2_000,
+    });
+    const received: Array<{ event: DecodedEvent; partition: number; traceId?: string }> = [];
+    const consumer = await collect(topic, `g-${topic}`, received);
+    const polls: number[] = [];
+    const publishBatch = relay.publishBatch.bind(relay);
+    relay.publishBatch = () => (polls.push(1), publishBatch());
+    try {
+      relay.start();
+      // Caught up: its first read found the outbox empty.
+      await waitFor(() => polls.length >= 2, { what: 'an empty read' });
+      // One after the other, each offered as it commits (the relay would send each at once).
+      for (const n of [0, 1, 2]) {
+        const docs = await withTransaction(client, (session) =>
+          outbox.appendGroup(session, [
+            toOutboxMessage(topic, 'trellis.account.v1.AccountOpened', opened(`acc-${n}`, n), {
+              id: `acc-${n}`,
+              type: 'account',
+            }),
+          ]),
+        );
+        relay.offer(docs);
+      }
+      await waitFor(() => received.length === 3, { timeoutMs: 20_000, what: 'the three events' });
+      expect(sends).toEqual([3]);
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+    }
+  }, 60_000);
+
   it('only the lease holder publishes when two relays run', async () => {
     const topic = `relay.lease.${randomUUID().slice(0, 8)}`;
     const outbox = new Outbox(db, 3600, `outbox_${randomUUID().slice(0, 8)}`);
