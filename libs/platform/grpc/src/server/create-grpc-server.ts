@@ -351,7 +351,8 @@ const loopWatchers = new Map<number, LoopWatcher>();
 function watchEventLoop(maxStallMs: number, report: (alive: boolean) => void): { stop(): void } {
   let watcher = loopWatchers.get(maxStallMs);
   if (!watcher) {
-    const intervalMs = Math.max(10, Math.min(1_000, Math.floor(maxStallMs / 4)));
+    // A quarter of the limit (2.5 s by default): a stall is measured when the timer fires late.
+    const intervalMs = Math.max(10, Math.min(5_000, Math.floor(maxStallMs / 4)));
     let last = performance.now();
     let stalledUntil = 0;
     const listeners = new Set<(alive: boolean) => void>();
