@@ -151,11 +151,29 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     });
 
     const security = transportSecurity(config, logger);
-    // Created before the server, whose health Check asks it for a current answer.
-    let readiness: Readiness | undefined;
+    // Before the server, whose health Check asks it for a current answer (the server listens only
+    // once the first check below has run, so `admin` exists by then).
+    const readiness = new Readiness({
+      check: async () => {
+        const [mongoUp, kafkaUp] = await Promise.all([
+          mongo.ping(),
+          admin.describeCluster().then(
+            () => true,
+            (err: unknown) => {
+              logger.warn({ err }, 'kafka not reachable');
+              return false;
+            },
+          ),
+        ]);
+        return mongoUp && kafkaUp;
+      },
+      report: (ready) => grpc.setServing(ready),
+      retryMs: options.readinessIntervalMs,
+      idleMs: options.readinessIdleIntervalMs,
+    });
     const grpc = createGrpcServer({
       logger,
-      beforeReadinessCheck: async () => readiness?.probe(),
+      beforeReadinessCheck: () => readiness.probe(),
       metrics,
       descriptorSet: options.descriptorSet ?? loadDescriptorSet(),
       requestLimits,
@@ -207,30 +225,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    readiness = new Readiness({
-      check: async () => {
-        const [mongoUp, kafkaUp] = await Promise.all([
-          mongo.ping(),
-          admin.describeCluster().then(
-            () => true,
-            (err: unknown) => {
-              logger.warn({ err }, 'kafka not reachable');
-              return false;
-            },
-          ),
-        ]);
-        return mongoUp && kafkaUp;
-      },
-      report: (ready) => grpc.setServing(ready),
-      retryMs: options.readinessIntervalMs,
-      idleMs: options.readinessIdleIntervalMs,
-    });
     // The driver's own monitor pings MongoDB every 10 s: a failed one is checked at once.
-    const suspect = () => readiness?.suspect();
+    const suspect = () => readiness.suspect();
     mongo.client.on('serverHeartbeatFailed', suspect);
     cleanups.push(async () => {
       mongo.client.off('serverHeartbeatFailed', suspect);
-      readiness?.stop();
+      readiness.stop();
     });
     await readiness.refresh();
 
