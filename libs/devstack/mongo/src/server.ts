@@ -100,12 +100,14 @@ export async function startMongoDevServer(
     options.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   state.hostPort = `${advertised.includes(':') ? `[${advertised}]` : advertised}:${port}`;
 
+  // Once a second: a transaction past its lifetime limit is still aborted within a second of it,
+  // and an idle devstack is not woken four times a second.
   const housekeeping = setInterval(() => {
     const aborted = sessions.expire();
     if (aborted > 0)
       logger.info({ aborted }, 'aborted transactions past transactionLifetimeLimitSeconds');
     cursors.expireIdle();
-  }, 250);
+  }, 1_000);
   housekeeping.unref();
   const ttl = new TtlMonitor(engine, options.ttlMonitorIntervalMs ?? 60_000, logger);
 

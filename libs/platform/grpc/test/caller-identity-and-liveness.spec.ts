@@ -126,4 +126,68 @@ describe('liveness is not readiness', () => {
       what: 'liveness SERVING again',
     });
   });
+  it('servers of one process share the loop watcher: one left after another shut down still sees a stall', async () => {
+    const start = async () => {
+      const other = createGrpcServer({
+        logger: captureLogger('liveness-test').logger,
+        descriptorSet,
+        livenessMaxStallMs: 200,
+      });
+      const ch = createChannel(`127.0.0.1:${await other.listen('127.0.0.1:0')}`);
+      return { other, ch };
+    };
+    const first = await start();
+    const second = await start();
+    await first.other.shutdown();
+    first.ch.close();
+    const check = async () =>
+      (await createClient(HealthDefinition, second.ch).check({ service: LIVENESS_SERVICE })).status;
+    try {
+      const blockedUntil = Date.now() + 600;
+      while (Date.now() < blockedUntil) {
+        // A wedged handler: the event loop does not turn.
+      }
+      await waitFor(async () => (await check()) === Serving.NOT_SERVING, {
+        timeoutMs: 5_000,
+        intervalMs: 10,
+        what: 'liveness NOT_SERVING after a stall, on the server left',
+      });
+      await waitFor(async () => (await check()) === Serving.SERVING, {
+        timeoutMs: 5_000,
+        what: 'liveness SERVING again',
+      });
+    } finally {
+      second.ch.close();
+      await second.other.shutdown();
+    }
+  });
+
+  it('a readiness Check first runs beforeReadinessCheck (a fresh dependency check); liveness does not', async () => {
+    const asked: string[] = [];
+    let ready = false;
+    const probed = createGrpcServer({
+      logger: captureLogger('readiness-test').logger,
+      descriptorSet,
+      beforeReadinessCheck: async () => {
+        asked.push('check');
+        probed.setServing(ready);
+      },
+    });
+    const ch = createChannel(`127.0.0.1:${await probed.listen('127.0.0.1:0')}`);
+    const check = async (service: string) =>
+      (await createClient(HealthDefinition, ch).check({ service })).status;
+    try {
+      expect(await check(LIVENESS_SERVICE)).toBe(Serving.SERVING);
+      expect(asked).toEqual([]);
+      expect(await check(READINESS_SERVICE)).toBe(Serving.NOT_SERVING);
+      ready = true;
+      // The answer is the one the check just made, not the state before it.
+      expect(await check(READINESS_SERVICE)).toBe(Serving.SERVING);
+      expect(await check('')).toBe(Serving.SERVING);
+      expect(asked).toEqual(['check', 'check', 'check']);
+    } finally {
+      ch.close();
+      await probed.shutdown();
+    }
+  });
 });

@@ -4,7 +4,9 @@ import { MongoClient, type Db } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
+import { POOL_MAINTENANCE_MS } from '../src/connect-mongo';
 import {
+  connectMongo,
   Inbox,
   Lease,
   Outbox,
@@ -45,6 +47,33 @@ function message(aggregateId: string): OutboxMessage {
     value: Buffer.from('payload'),
   };
 }
+
+describe('connectMongo', () => {
+  it("its connection pools run their background pass every POOL_MAINTENANCE_MS, not the driver's 100 ms", async () => {
+    const { logger } = captureLogger('connect-mongo-test');
+    const mongo = await connectMongo({
+      uri: process.env.MONGODB_URI ?? server!.uri,
+      database: db.databaseName,
+      appName: 'connect-mongo-test',
+      logger,
+    });
+    try {
+      expect(await mongo.ping()).toBe(true);
+      // Driver internals: the option is not public, so this guards a driver upgrade dropping it.
+      const topology = (
+        mongo.client as unknown as {
+          topology: { s: { servers: Map<string, { pool: { options: Record<string, unknown> } }> } };
+        }
+      ).topology;
+      const pools = [...topology.s.servers.values()].map((server) => server.pool.options);
+      expect(pools.length).toBeGreaterThan(0);
+      for (const options of pools)
+        expect(options.minPoolSizeCheckFrequencyMS).toBe(POOL_MAINTENANCE_MS);
+    } finally {
+      await mongo.close();
+    }
+  });
+});
 
 describe('withTransaction', () => {
   it('concurrent read-modify-write transactions on one document all land (write conflicts are retried)', async () => {

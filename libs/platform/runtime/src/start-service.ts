@@ -30,6 +30,7 @@ import {
   type MetricsServer,
 } from '@trellis/platform/telemetry';
 import type { ServiceConfig } from '@trellis/platform/bootstrap';
+import { Readiness } from './readiness';
 
 /** What a service's composition root gets to build its adapters and use cases from. */
 export interface ServiceContext {
@@ -76,8 +77,13 @@ export interface StartServiceOptions {
   descriptorSet?: Uint8Array;
   /** Tests pass a logger that captures lines. */
   logger?: Logger;
-  /** How often readiness re-checks MongoDB and Kafka (default 5 s). */
+  /** How often readiness re-checks MongoDB and Kafka while they are unreachable (default 5 s). */
   readinessIntervalMs?: number;
+  /**
+   * How often it re-checks them while they answer and no probe asks (default 30 s); a readiness
+   * probe, and a failed MongoDB heartbeat, check at once (readiness.ts).
+   */
+  readinessIdleIntervalMs?: number;
   /** Registers gRPC services, consumers, workers; runs before the server listens. */
   register(context: ServiceContext): Promise<ServiceParts | void>;
 }
@@ -85,7 +91,8 @@ export interface StartServiceOptions {
 /**
  * The one composition shell all services share: logger, metrics endpoint, MongoDB, Kafka producer,
  * outbox + leased relay, gRPC server with health and reflection. Health turns SERVING once MongoDB
- * and Kafka answer, and back to NOT_SERVING when they stop answering. `stop()` runs
+ * and Kafka answer, and back to NOT_SERVING when they stop answering (checked on each readiness
+ * probe, see readiness.ts). `stop()` runs
  * health NOT_SERVING → stop accepting and drain calls → stop consumers/workers → stop the relay →
  * close Kafka and MongoDB → close the metrics endpoint.
  */
@@ -144,8 +151,29 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     });
 
     const security = transportSecurity(config, logger);
+    // Before the server, whose health Check asks it for a current answer (the server listens only
+    // once the first check below has run, so `admin` exists by then).
+    const readiness = new Readiness({
+      check: async () => {
+        const [mongoUp, kafkaUp] = await Promise.all([
+          mongo.ping(),
+          admin.describeCluster().then(
+            () => true,
+            (err: unknown) => {
+              logger.warn({ err }, 'kafka not reachable');
+              return false;
+            },
+          ),
+        ]);
+        return mongoUp && kafkaUp;
+      },
+      report: (ready) => grpc.setServing(ready),
+      retryMs: options.readinessIntervalMs,
+      idleMs: options.readinessIdleIntervalMs,
+    });
     const grpc = createGrpcServer({
       logger,
+      beforeReadinessCheck: () => readiness.probe(),
       metrics,
       descriptorSet: options.descriptorSet ?? loadDescriptorSet(),
       requestLimits,
@@ -197,26 +225,14 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    const checkReadiness = async () => {
-      const [mongoUp, kafkaUp] = await Promise.all([
-        mongo.ping(),
-        admin.describeCluster().then(
-          () => true,
-          (err: unknown) => {
-            logger.warn({ err }, 'kafka not reachable');
-            return false;
-          },
-        ),
-      ]);
-      grpc.setServing(mongoUp && kafkaUp);
-    };
-    await checkReadiness();
-    const readiness = setInterval(
-      () => void checkReadiness(),
-      options.readinessIntervalMs ?? 5_000,
-    );
-    readiness.unref();
-    cleanups.push(async () => clearInterval(readiness));
+    // The driver's own monitor pings MongoDB every 10 s: a failed one is checked at once.
+    const suspect = () => readiness.suspect();
+    mongo.client.on('serverHeartbeatFailed', suspect);
+    cleanups.push(async () => {
+      mongo.client.off('serverHeartbeatFailed', suspect);
+      readiness.stop();
+    });
+    await readiness.refresh();
 
     const grpcPort = await grpc.listen(`${config.GRPC_HOST}:${config.GRPC_PORT}`);
     // Last in, first out: health and the server go first.

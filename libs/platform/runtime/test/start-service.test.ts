@@ -125,28 +125,8 @@ describe('startService', () => {
   });
 
   it('a MongoDB outage turns readiness NOT_SERVING while liveness stays SERVING; both SERVING when it returns, without a restart', async () => {
-    const target = new URL(process.env.MONGODB_URI ?? mongo!.uri);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 27017));
-    // Through the proxy only: a replica-set URI would let the driver find the server directly.
-    const uri = `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`;
-    const config = loadConfig(
-      serviceConfigShape({ grpcPort: 0, metricsPort: 0, database: 'runtime_outage' }),
-      {
-        GRPC_HOST: '127.0.0.1',
-        MONGODB_URI: uri,
-        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker!.brokers.join(','),
-        TRACING_ENABLED: 'false',
-      },
-    );
-    const service = await startService({
-      name: 'outage-test',
-      config,
-      logger: captureLogger('outage-test').logger,
-      readinessIntervalMs: 200,
-      register: async () => undefined,
-    });
-    const channel = createChannel(service.grpcAddress);
-    const health = createClient(healthV1.HealthDefinition, channel);
+    // Nothing re-checks on a timer while ready: the probes' own checks must see the outage.
+    const { service, proxy, health } = await startBehindProxy('runtime_outage', 10 * 60_000);
     const { SERVING, NOT_SERVING } = healthV1.HealthCheckResponse_ServingStatus;
     const status = async (name: string) => (await health.check({ service: name })).status;
     const livenessSeen: number[] = [];
@@ -177,12 +157,76 @@ describe('startService', () => {
       expect(service.grpcPort).toBe(port);
       expect(new Set(livenessSeen)).toEqual(new Set([SERVING]));
     } finally {
-      channel.close();
+      await service.stop();
+      await proxy.close();
+    }
+  }, 90_000);
+
+  it('with no probe asking, a health Watch still sees readiness follow a MongoDB outage', async () => {
+    // The driver's failed heartbeat triggers the check; no timer would for ten minutes.
+    const { service, proxy, health } = await startBehindProxy('runtime_watch', 10 * 60_000);
+    const { SERVING, NOT_SERVING } = healthV1.HealthCheckResponse_ServingStatus;
+    const watching = new AbortController();
+    const seen: number[] = [];
+    const watch = (async () => {
+      for await (const { status } of health.watch(
+        { service: READINESS_SERVICE },
+        { signal: watching.signal },
+      ))
+        seen.push(status);
+    })().catch(() => undefined);
+    const last = () => seen[seen.length - 1];
+    try {
+      await waitFor(async () => last() === SERVING, { timeoutMs: 10_000, what: 'ready' });
+      proxy.cut();
+      await waitFor(async () => last() === NOT_SERVING, {
+        timeoutMs: 30_000,
+        what: 'Watch sees NOT_SERVING while MongoDB is unreachable',
+      });
+      proxy.restore();
+      await waitFor(async () => last() === SERVING, {
+        timeoutMs: 30_000,
+        what: 'Watch sees SERVING once MongoDB is back',
+      });
+    } finally {
+      watching.abort();
+      await watch;
       await service.stop();
       await proxy.close();
     }
   }, 90_000);
 });
+
+/** A service whose MongoDB is reached through a proxy that can be cut; its health client. */
+async function startBehindProxy(database: string, readinessIdleIntervalMs: number) {
+  const target = new URL(process.env.MONGODB_URI ?? mongo!.uri);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 27017));
+  // Through the proxy only: a replica-set URI would let the driver find the server directly.
+  const uri = `mongodb://127.0.0.1:${proxy.port}/?directConnection=true`;
+  const config = loadConfig(serviceConfigShape({ grpcPort: 0, metricsPort: 0, database }), {
+    GRPC_HOST: '127.0.0.1',
+    MONGODB_URI: uri,
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker!.brokers.join(','),
+    TRACING_ENABLED: 'false',
+  });
+  const started = await startService({
+    name: 'outage-test',
+    config,
+    logger: captureLogger('outage-test').logger,
+    readinessIntervalMs: 200,
+    readinessIdleIntervalMs,
+    register: async () => undefined,
+  });
+  const channel = createChannel(started.grpcAddress);
+  const service = {
+    grpcPort: started.grpcPort,
+    async stop() {
+      channel.close();
+      await started.stop();
+    },
+  };
+  return { service, proxy, health: createClient(healthV1.HealthDefinition, channel) };
+}
 
 /** A TCP proxy to `host:port` whose link can be cut (every connection reset, new ones refused). */
 async function startTcpProxy(host: string, port: number) {

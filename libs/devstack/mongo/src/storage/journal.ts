@@ -34,7 +34,10 @@ export type JournalRecord = Document & {
   t: 'cc' | 'dc' | 'dd' | 'ci' | 'di' | 'i64' | 'dbl' | 'w';
 };
 
-/** `always`: fdatasync before every reply. `interval`: write(2) before every reply, fdatasync every 100 ms. */
+/**
+ * `always`: fdatasync before every reply. `interval`: write(2) before every reply, fdatasync within
+ * 100 ms of the first unsynced write (a timer armed by that write, so an idle journal never wakes).
+ */
 export type FsyncPolicy = 'always' | 'interval';
 
 const FILE = 'journal.bin';
@@ -42,17 +45,13 @@ const MAX_RECORD_OPS_BYTES = 8 * 1024 * 1024;
 const SYNC_INTERVAL_MS = 100;
 
 export class Journal {
-  private dirty = false;
-  private readonly timer: NodeJS.Timeout | null;
+  /** Armed while writes wait for their fdatasync (`interval` policy). */
+  private timer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly fd: number,
     private readonly policy: FsyncPolicy,
-  ) {
-    this.timer =
-      policy === 'interval' ? setInterval(() => this.syncSoon(), SYNC_INTERVAL_MS) : null;
-    this.timer?.unref();
-  }
+  ) {}
 
   /** Loads `dir`'s journal into `engine`, compacts it, and attaches a journal to the engine. */
   static open(dir: string, engine: Engine, policy: FsyncPolicy, logger: Logger): Journal {
@@ -84,17 +83,16 @@ export class Journal {
     const parts = record.t === 'w' ? splitWrite(record) : [record];
     for (const part of parts) writeSync(this.fd, encode(part));
     if (this.policy === 'always') fdatasyncSync(this.fd);
-    else this.dirty = true;
+    else this.timer ??= setTimeout(() => this.syncSoon(), SYNC_INTERVAL_MS).unref();
   }
 
   private syncSoon(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
+    this.timer = null;
     fdatasync(this.fd, () => undefined);
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     fdatasyncSync(this.fd);
     closeSync(this.fd);
   }

@@ -73,6 +73,11 @@ export interface GrpcServerSettings {
    * stalled longer than this (default 10 s); a loop stalled right now cannot answer at all.
    */
   livenessMaxStallMs?: number;
+  /**
+   * Runs before a health Check of anything but `liveness` is answered, e.g. a fresh dependency
+   * check (libs/platform/runtime readiness.ts), so that a probe gets a current answer.
+   */
+  beforeReadinessCheck?: () => Promise<void>;
 }
 
 /**
@@ -190,9 +195,19 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
     health.setStatus(alive ? 'healthy' : 'unhealthy', LIVENESS_SERVICE),
   );
   // Only Watch streams forever; the terminator ends them at shutdown.
+  const healthService = HealthServiceImpl(health);
+  const beforeReadinessCheck = settings.beforeReadinessCheck;
   register(
     HealthDefinition,
-    HealthServiceImpl(health),
+    beforeReadinessCheck
+      ? ({
+          ...healthService,
+          async check(request, context) {
+            if (request.service !== LIVENESS_SERVICE) await beforeReadinessCheck();
+            return healthService.check(request, context);
+          },
+        } satisfies HealthServiceImpl)
+      : healthService,
     platform,
     composeServerMiddleware(platformStreaming, terminator.middleware),
   );
@@ -318,6 +333,15 @@ function widenReceiveWindow(server: Server, maxReceiveBytes = 4 * 1024 * 1024) {
   };
 }
 
+interface LoopWatcher {
+  alive: boolean;
+  listeners: Set<(alive: boolean) => void>;
+  timer: NodeJS.Timeout;
+}
+
+/** One watcher per stall limit, shared by every server of the process (the devstack runs three). */
+const loopWatchers = new Map<number, LoopWatcher>();
+
 /**
  * Reports whether the event loop keeps turning: a timer that fires late by more than `maxStallMs`
  * means the loop was blocked that long, and `report(false)` holds for `maxStallMs` after it, so a
@@ -325,16 +349,33 @@ function widenReceiveWindow(server: Server, maxReceiveBytes = 4 * 1024 * 1024) {
  * unref'd: it never keeps the process up.
  */
 function watchEventLoop(maxStallMs: number, report: (alive: boolean) => void): { stop(): void } {
-  const intervalMs = Math.max(10, Math.min(1_000, Math.floor(maxStallMs / 4)));
-  let last = performance.now();
-  let stalledUntil = 0;
-  report(true);
-  const timer = setInterval(() => {
-    const now = performance.now();
-    if (now - last - intervalMs > maxStallMs) stalledUntil = now + maxStallMs;
-    last = now;
-    report(now >= stalledUntil);
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  let watcher = loopWatchers.get(maxStallMs);
+  if (!watcher) {
+    // A quarter of the limit (2.5 s by default): a stall is measured when the timer fires late.
+    const intervalMs = Math.max(10, Math.min(5_000, Math.floor(maxStallMs / 4)));
+    let last = performance.now();
+    let stalledUntil = 0;
+    const listeners = new Set<(alive: boolean) => void>();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (now - last - intervalMs > maxStallMs) stalledUntil = now + maxStallMs;
+      last = now;
+      watcher!.alive = now >= stalledUntil;
+      for (const listener of listeners) listener(watcher!.alive);
+    }, intervalMs);
+    timer.unref();
+    watcher = { alive: true, listeners, timer };
+    loopWatchers.set(maxStallMs, watcher);
+  }
+  const shared = watcher;
+  report(shared.alive);
+  shared.listeners.add(report);
+  return {
+    stop() {
+      shared.listeners.delete(report);
+      if (shared.listeners.size > 0 || loopWatchers.get(maxStallMs) !== shared) return;
+      clearInterval(shared.timer);
+      loopWatchers.delete(maxStallMs);
+    },
+  };
 }
