@@ -142,12 +142,14 @@ describe('rate limits', () => {
       };
       expect(maxInWindow(domainMails, 1000)).toBeLessThanOrEqual(20 + 1 + 5);
       expect(maxInWindow(globalMails, 1000)).toBeLessThanOrEqual(40 + 1 + 10);
-      // Over the whole run the average rate stays within 10 % of the limit: n mails need at least
-      // (n - burst) / rate seconds.
-      expect(span(domainMails)).toBeGreaterThanOrEqual(((sameDomain.length - 1) / 20) * 1000 * 0.9);
-      expect(span(globalMails)).toBeGreaterThanOrEqual(
-        ((manyDomains.length - 1) / 40) * 1000 * 0.9,
-      );
+      // Over the whole run the average rate stays within the limit: n mails need at least
+      // (n - burst) / rate seconds. Less half a second: the first mails wait for the SMTP pool's
+      // connections while the throttle goes on releasing (a late first mail shortens the span;
+      // under a full test run's CPU load that start-up took up to 0.3 s). Unthrottled, the span
+      // would be a few tens of ms.
+      const minSpan = (n: number, rate: number) => ((n - 1) / rate) * 1000 - 500;
+      expect(span(domainMails)).toBeGreaterThanOrEqual(minSpan(sameDomain.length, 20));
+      expect(span(globalMails)).toBeGreaterThanOrEqual(minSpan(manyDomains.length, 40));
     } finally {
       await limited.stop();
     }
