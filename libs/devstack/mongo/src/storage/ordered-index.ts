@@ -115,26 +115,42 @@ export class OrderedEntries {
 
   add(idKey: string, doc: Document): void {
     const key = this.keyOf(doc);
-    if (key) this.tree.insert([...key, idKey]);
-    else this.irregular.add(idKey);
+    if (!key) this.irregular.add(idKey);
+    else {
+      key.push(idKey);
+      this.tree.insert(key);
+    }
   }
 
   /** Removes the entries of pruned versions that no kept version of the document still has. */
   remove(idKey: string, dropped: Document[], kept: Document[]): void {
-    const keep = new Set<string>();
+    const keep: EntryKey[] = [];
     let keptIrregular = false;
     for (const doc of kept) {
       const key = this.keyOf(doc);
-      if (key) keep.add(signature(key));
+      if (key) keep.push(key);
       else keptIrregular = true;
     }
     for (const doc of dropped) {
       const key = this.keyOf(doc);
       if (!key) {
         if (!keptIrregular) this.irregular.delete(idKey);
-      } else if (!keep.has(signature(key))) this.tree.eraseElementByKey([...key, idKey]);
+      } else if (!keep.some((k) => sameKey(k, key))) {
+        key.push(idKey);
+        this.tree.eraseElementByKey(key);
+      }
     }
   }
+}
+
+/**
+ * Whether entry key `current` (no `_id` key) is the leading part of `key`. Parts are numbers (never
+ * NaN or -0) and strings, so `===` is equality.
+ */
+export function sameKey(current: EntryKey | null, key: EntryKey): boolean {
+  if (!current) return false;
+  for (let i = 0; i < current.length; i++) if (current[i] !== key[i]) return false;
+  return true;
 }
 
 /** A string that is equal for equal keys (keys are short tuples of primitives). */
