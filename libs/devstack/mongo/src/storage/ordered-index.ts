@@ -68,8 +68,27 @@ export function comparePart(ar: number, ac: Comparable, br: number, bc: Comparab
   return ar !== br ? (ar < br ? -1 : 1) : compareComparable(ac, bc);
 }
 
+/** A change to one entry not yet applied to the tree: whether the entry (key + `_id` key) is in. */
+interface PendingEntry {
+  key: EntryKey;
+  present: boolean;
+}
+
+/** Pending changes of one document beyond which they are applied (a hot document's churn). */
+const MAX_PENDING_PER_DOCUMENT = 8;
+/** Pending changes kept at least before applying them all (else up to the tree's size). */
+const MIN_PENDING = 4096;
+
 export class OrderedEntries {
-  readonly tree: OrderedSet<EntryKey>;
+  private readonly store: OrderedSet<EntryKey>;
+  /**
+   * Entry changes not applied to the tree yet, per `_id` key, the last change of each entry only.
+   * Writes only record here; the next read of `tree` applies them. An entry added and removed in
+   * between (a job's RUNNING lease, a version no query of this index saw) then costs no tree
+   * insert; an index rarely read is built in batches.
+   */
+  private readonly pending = new Map<string, PendingEntry[]>();
+  private pendingCount = 0;
   /** The tree's order. */
   readonly compare: (a: EntryKey, b: EntryKey) => number;
   /** `_id` keys of documents with an irregular kept version (candidates of every plan). */
@@ -94,7 +113,47 @@ export class OrderedEntries {
       }
       return compareComparable(a[2 * n] as Comparable, b[2 * n] as Comparable);
     };
-    this.tree = new OrderedSet<EntryKey>([], this.compare, true);
+    this.store = new OrderedSet<EntryKey>([], this.compare, true);
+  }
+
+  /** The entries in key order (pending changes applied first). */
+  get tree(): OrderedSet<EntryKey> {
+    if (this.pendingCount > 0) this.flush();
+    return this.store;
+  }
+
+  private flush(): void {
+    for (const changes of this.pending.values()) this.apply(changes);
+    this.pending.clear();
+    this.pendingCount = 0;
+  }
+
+  private apply(changes: PendingEntry[]): void {
+    for (const { key, present } of changes) {
+      if (present) this.store.insert(key);
+      else this.store.eraseElementByKey(key);
+    }
+  }
+
+  /** Records that entry `key` of document `idKey` is now in (`present`) or out of the tree. */
+  private change(idKey: string, key: EntryKey, present: boolean): void {
+    key.push(idKey);
+    let changes = this.pending.get(idKey);
+    if (!changes) this.pending.set(idKey, (changes = []));
+    for (const c of changes) {
+      if (sameKey(c.key, key)) {
+        c.present = present;
+        return;
+      }
+    }
+    changes.push({ key, present });
+    this.pendingCount++;
+    // Bounded: a document's list stays short, and all of it at most about the tree's size.
+    if (changes.length > MAX_PENDING_PER_DOCUMENT) {
+      this.apply(changes);
+      this.pending.delete(idKey);
+      this.pendingCount -= changes.length;
+    } else if (this.pendingCount > Math.max(MIN_PENDING, this.store.size())) this.flush();
   }
 
   /** The entry key of `doc` (without the `_id` key appended yet), or null when irregular. */
@@ -115,11 +174,8 @@ export class OrderedEntries {
 
   add(idKey: string, doc: Document): void {
     const key = this.keyOf(doc);
-    if (!key) this.irregular.add(idKey);
-    else {
-      key.push(idKey);
-      this.tree.insert(key);
-    }
+    if (key) this.change(idKey, key, true);
+    else this.irregular.add(idKey);
   }
 
   /** Removes the entries of pruned versions that no kept version of the document still has. */
@@ -135,17 +191,14 @@ export class OrderedEntries {
       const key = this.keyOf(doc);
       if (!key) {
         if (!keptIrregular) this.irregular.delete(idKey);
-      } else if (!keep.some((k) => sameKey(k, key))) {
-        key.push(idKey);
-        this.tree.eraseElementByKey(key);
-      }
+      } else if (!keep.some((k) => sameKey(k, key))) this.change(idKey, key, false);
     }
   }
 }
 
 /**
- * Whether entry key `current` (no `_id` key) is the leading part of `key`. Parts are numbers (never
- * NaN or -0) and strings, so `===` is equality.
+ * Whether entry key `current` is the leading part of `key` (equal keys when both carry the `_id`
+ * key). Parts are numbers (never NaN or -0) and strings, so `===` is equality.
  */
 export function sameKey(current: EntryKey | null, key: EntryKey): boolean {
   if (!current) return false;
