@@ -13,6 +13,7 @@ import { applyUpdate } from '../src/query/mingo-adapter';
 import type { Collection } from '../src/storage/collection';
 import { Engine } from '../src/storage/engine';
 import { Index, parseIndexSpec } from '../src/storage/index-catalog';
+import { PendingChanges } from '../src/storage/pending-changes';
 import type { Transaction } from '../src/transactions/transaction';
 import { seededRandom as rng } from '@trellis/platform/testing';
 
@@ -241,5 +242,43 @@ describe('index maintenance of updates', () => {
     for (let id = 2; id <= 6000; id += 2) put({ _id: id, state: 'DONE', created: id });
     expectExact(coll, 'many documents');
     expect(matchingDocs(engine.begin(true), coll, { state: 'DONE' })).toHaveLength(3000);
+  });
+});
+
+describe('PendingChanges', () => {
+  it('ends where applying every change at once ends, within its bounds', () => {
+    const r = rng(7);
+    const eager = new Set<string>();
+    const lazy = new Set<string>();
+    let applied = 0;
+    const pending = new PendingChanges<string>(
+      (a, b) => a === b,
+      (idKey, key, present) => {
+        applied++;
+        if (present) lazy.add(`${idKey}/${key}`);
+        else lazy.delete(`${idKey}/${key}`);
+      },
+      () => 1000,
+    );
+    for (let i = 0; i < 5000; i++) {
+      // Few documents and keys, then a few hot documents with many keys (a document's bound),
+      // then many documents (the overall bound).
+      const [docs, keys] = i < 1500 ? [20, 5] : i < 3000 ? [3, 60] : [400, 5];
+      const id = `d${Math.floor(r() * docs)}`;
+      const key = `k${Math.floor(r() * keys)}`;
+      const present = r() < 0.6;
+      if (present) eager.add(`${id}/${key}`);
+      else eager.delete(`${id}/${key}`);
+      pending.record(id, key, present);
+      expect(pending.size).toBeLessThanOrEqual(1000);
+      if (r() < 0.002) {
+        pending.flush();
+        expect(pending.waiting).toBe(false);
+        expect([...lazy].sort()).toEqual([...eager].sort());
+      }
+    }
+    pending.flush();
+    expect([...lazy].sort()).toEqual([...eager].sort());
+    expect(applied).toBeLessThan(5000); // repeated changes of an entry were merged
   });
 });

@@ -3,7 +3,8 @@
  * ranks so a range can be counted in O(log n)), for range scans, `$or` branches and sorted walks
  * (storage/query-plan.ts). Like the equality postings it is a SUPERSET over the MVCC history: an
  * entry for every kept version of every document, dropped when a version is pruned and no kept
- * version of the same document has the same key.
+ * version of the same document has the same key. Changes wait until the tree is next read
+ * (storage/pending-changes.ts).
  *
  * Only "regular" versions get an entry: every indexed path leads through embedded documents (no
  * array anywhere) to null, a missing field, a number (not NaN), a string, a boolean, a date or an
@@ -16,6 +17,7 @@
 import { OrderedSet } from '@js-sdsl/ordered-set';
 import { type Document, ObjectId } from 'bson';
 import { isPlainObject } from '../query/documents';
+import { PendingChanges } from './pending-changes';
 
 /** Below / above every value of a type rank (bounds only, never stored). */
 export const LO = Symbol('lo');
@@ -68,27 +70,16 @@ export function comparePart(ar: number, ac: Comparable, br: number, bc: Comparab
   return ar !== br ? (ar < br ? -1 : 1) : compareComparable(ac, bc);
 }
 
-/** A change to one entry not yet applied to the tree: whether the entry (key + `_id` key) is in. */
-interface PendingEntry {
-  key: EntryKey;
-  present: boolean;
-}
-
-/** Pending changes of one document beyond which they are applied (a hot document's churn). */
-const MAX_PENDING_PER_DOCUMENT = 8;
 /** Pending changes kept at least before applying them all (else up to the tree's size). */
 const MIN_PENDING = 4096;
 
 export class OrderedEntries {
   private readonly store: OrderedSet<EntryKey>;
   /**
-   * Entry changes not applied to the tree yet, per `_id` key, the last change of each entry only.
-   * Writes only record here; the next read of `tree` applies them. An entry added and removed in
-   * between (a job's RUNNING lease, a version no query of this index saw) then costs no tree
-   * insert; an index rarely read is built in batches.
+   * Entry changes (keys with the `_id` key) not applied to the tree yet (storage/pending-changes.ts):
+   * writes only record them, the next read of `tree` applies them.
    */
-  private readonly pending = new Map<string, PendingEntry[]>();
-  private pendingCount = 0;
+  private readonly pending: PendingChanges<EntryKey>;
   /** The tree's order. */
   readonly compare: (a: EntryKey, b: EntryKey) => number;
   /** `_id` keys of documents with an irregular kept version (candidates of every plan). */
@@ -113,47 +104,22 @@ export class OrderedEntries {
       }
       return compareComparable(a[2 * n] as Comparable, b[2 * n] as Comparable);
     };
-    this.store = new OrderedSet<EntryKey>([], this.compare, true);
+    const store = new OrderedSet<EntryKey>([], this.compare, true);
+    this.store = store;
+    this.pending = new PendingChanges<EntryKey>(
+      sameKey,
+      (_idKey, key, present) => {
+        if (present) store.insert(key);
+        else store.eraseElementByKey(key);
+      },
+      () => Math.max(MIN_PENDING, store.size()),
+    );
   }
 
   /** The entries in key order (pending changes applied first). */
   get tree(): OrderedSet<EntryKey> {
-    if (this.pendingCount > 0) this.flush();
+    if (this.pending.waiting) this.pending.flush();
     return this.store;
-  }
-
-  private flush(): void {
-    for (const changes of this.pending.values()) this.apply(changes);
-    this.pending.clear();
-    this.pendingCount = 0;
-  }
-
-  private apply(changes: PendingEntry[]): void {
-    for (const { key, present } of changes) {
-      if (present) this.store.insert(key);
-      else this.store.eraseElementByKey(key);
-    }
-  }
-
-  /** Records that entry `key` of document `idKey` is now in (`present`) or out of the tree. */
-  private change(idKey: string, key: EntryKey, present: boolean): void {
-    key.push(idKey);
-    let changes = this.pending.get(idKey);
-    if (!changes) this.pending.set(idKey, (changes = []));
-    for (const c of changes) {
-      if (sameKey(c.key, key)) {
-        c.present = present;
-        return;
-      }
-    }
-    changes.push({ key, present });
-    this.pendingCount++;
-    // Bounded: a document's list stays short, and all of it at most about the tree's size.
-    if (changes.length > MAX_PENDING_PER_DOCUMENT) {
-      this.apply(changes);
-      this.pending.delete(idKey);
-      this.pendingCount -= changes.length;
-    } else if (this.pendingCount > Math.max(MIN_PENDING, this.store.size())) this.flush();
   }
 
   /** The entry key of `doc` (without the `_id` key appended yet), or null when irregular. */
@@ -174,7 +140,7 @@ export class OrderedEntries {
 
   add(idKey: string, doc: Document): void {
     const key = this.keyOf(doc);
-    if (key) this.change(idKey, key, true);
+    if (key) this.pending.record(idKey, withId(key, idKey), true);
     else this.irregular.add(idKey);
   }
 
@@ -191,9 +157,15 @@ export class OrderedEntries {
       const key = this.keyOf(doc);
       if (!key) {
         if (!keptIrregular) this.irregular.delete(idKey);
-      } else if (!keep.some((k) => sameKey(k, key))) this.change(idKey, key, false);
+      } else if (!keep.some((k) => sameKey(k, key)))
+        this.pending.record(idKey, withId(key, idKey), false);
     }
   }
+}
+
+function withId(key: EntryKey, idKey: string): EntryKey {
+  key.push(idKey);
+  return key;
 }
 
 /**
