@@ -5,7 +5,6 @@
  * (unique entries, postings, ordered entries, irregular documents) after random updates that touch
  * key fields, partial-filter fields or neither, in and out of transactions, with commits, aborts and
  * old snapshots keeping history alive; and that queries and duplicate-key checks see the change.
- * Ordered entries apply their changes when read (OrderedEntries.tree), so reads are sparse here.
  */
 import type { Document } from 'bson';
 import { matchingDocs } from '../src/commands/context';
@@ -13,7 +12,6 @@ import { applyUpdate } from '../src/query/mingo-adapter';
 import type { Collection } from '../src/storage/collection';
 import { Engine } from '../src/storage/engine';
 import { Index, parseIndexSpec } from '../src/storage/index-catalog';
-import { PendingChanges } from '../src/storage/pending-changes';
 import type { Transaction } from '../src/transactions/transaction';
 import { seededRandom as rng } from '@trellis/platform/testing';
 
@@ -118,7 +116,7 @@ describe('index maintenance of updates', () => {
     let id = 0;
     const nextId = () => ++id;
     const open: Transaction[] = [];
-    for (let round = 0; round < 600; round++) {
+    for (let round = 0; round < 300; round++) {
       const roll = r();
       if (roll < 0.1 && open.length < 3) open.push(engine.begin(false));
       else if (roll < 0.2 && open.length > 0) {
@@ -142,8 +140,7 @@ describe('index maintenance of updates', () => {
           engine.abort(unit, 'locked or duplicate');
         }
       }
-      // Reading a tree applies its pending changes: check (and so read) only now and then.
-      if (r() < 0.1) expectExact(coll, `seed ${seed} round ${round}`);
+      expectExact(coll, `seed ${seed} round ${round}`);
     }
     for (const tx of open) engine.commit(tx);
     expectExact(coll, `seed ${seed} end`);
@@ -221,64 +218,5 @@ describe('index maintenance of updates', () => {
     update(engine, coll, null, { $set: { p: 'yes' } });
     expect(coll.indexes.get('u_unique')!.entries).toEqual(new Map([['sk', 'n1']]));
     expectExact(coll, 'partial');
-  });
-
-  it('applies pending ordered changes of a hot document and of many documents', () => {
-    const { engine, coll } = setup();
-    const put = (doc: Document) => {
-      const unit = engine.begin(true);
-      if (unit.get(coll, `n${String(doc._id)}`)) unit.replace(coll, doc);
-      else unit.insert(coll, doc);
-      engine.commit(unit);
-    };
-    put({ _id: 1, state: 'S0', lease: 0 });
-    const reader = engine.begin(false); // keeps every version below alive
-    for (let i = 1; i <= 30; i++) put({ _id: 1, state: `S${i}`, lease: i });
-    expectExact(coll, 'hot document, history kept');
-    for (let i = 31; i <= 60; i++) put({ _id: 1, state: `S${i}`, lease: i });
-    engine.commit(reader);
-    expectExact(coll, 'hot document, history pruned');
-    for (let id = 2; id <= 6000; id++) put({ _id: id, state: 'PENDING', created: id });
-    for (let id = 2; id <= 6000; id += 2) put({ _id: id, state: 'DONE', created: id });
-    expectExact(coll, 'many documents');
-    expect(matchingDocs(engine.begin(true), coll, { state: 'DONE' })).toHaveLength(3000);
-  });
-});
-
-describe('PendingChanges', () => {
-  it('ends where applying every change at once ends, within its bounds', () => {
-    const r = rng(7);
-    const eager = new Set<string>();
-    const lazy = new Set<string>();
-    let applied = 0;
-    const pending = new PendingChanges<string>(
-      (a, b) => a === b,
-      (idKey, key, present) => {
-        applied++;
-        if (present) lazy.add(`${idKey}/${key}`);
-        else lazy.delete(`${idKey}/${key}`);
-      },
-      () => 1000,
-    );
-    for (let i = 0; i < 5000; i++) {
-      // Few documents and keys, then a few hot documents with many keys (a document's bound),
-      // then many documents (the overall bound).
-      const [docs, keys] = i < 1500 ? [20, 5] : i < 3000 ? [3, 60] : [400, 5];
-      const id = `d${Math.floor(r() * docs)}`;
-      const key = `k${Math.floor(r() * keys)}`;
-      const present = r() < 0.6;
-      if (present) eager.add(`${id}/${key}`);
-      else eager.delete(`${id}/${key}`);
-      pending.record(id, key, present);
-      expect(pending.size).toBeLessThanOrEqual(1000);
-      if (r() < 0.002) {
-        pending.flush();
-        expect(pending.waiting).toBe(false);
-        expect([...lazy].sort()).toEqual([...eager].sort());
-      }
-    }
-    pending.flush();
-    expect([...lazy].sort()).toEqual([...eager].sort());
-    expect(applied).toBeLessThan(5000); // repeated changes of an entry were merged
   });
 });

@@ -14,11 +14,6 @@
  * document that could match among the candidates. Documents whose indexed path runs into an array
  * nested in an array (where matching rules get subtle) are filed under IRREGULAR and are always
  * candidates. Plans still run the full matcher on every candidate.
- *
- * Maintenance: a write whose index fields hold the same values as the previous version leaves the
- * index alone (Index.sameEntries); other writes record their posting and ordered-entry changes per
- * document, and the next read of `postings` / `ordered.tree` applies them
- * (storage/pending-changes.ts), so entries that come and go between reads cost no more than that.
  */
 import type { Document } from 'bson';
 import { CommandError } from '../errors';
@@ -26,12 +21,9 @@ import { formatValue, isPlainObject, pathValues } from '../query/documents';
 import { compileFilter, type Matcher } from '../query/mingo-adapter';
 import { compoundKey, valueKey } from './keys';
 import { OrderedEntries } from './ordered-index';
-import { PendingChanges } from './pending-changes';
 
 /** How many leading fields query postings cover (equality prefixes longer than this are filtered). */
 export const POSTING_LEVELS = 3;
-/** Posting changes recorded at most before they are applied (storage/pending-changes.ts). */
-const MAX_PENDING_POSTINGS = 16384;
 /** The postings key of documents that are candidates for every lookup (see header). */
 export const IRREGULAR = '*';
 
@@ -50,19 +42,8 @@ export class Index {
   readonly entries = new Map<string, string>();
   readonly fields: string[];
   private readonly partial: Matcher | null;
-  private readonly postingSets = new Map<string, Set<string>>();
-  /** Posting changes not applied yet (storage/pending-changes.ts): the next read applies them. */
-  private readonly pendingPostings = new PendingChanges<string>(
-    (a, b) => a === b,
-    (idKey, key, present) => {
-      const ids = this.postingSets.get(key);
-      if (present) {
-        if (ids) ids.add(idKey);
-        else this.postingSets.set(key, new Set([idKey]));
-      } else if (ids?.delete(idKey) && ids.size === 0) this.postingSets.delete(key);
-    },
-    () => MAX_PENDING_POSTINGS,
-  );
+  /** Query postings (see header); only when `plannable`. */
+  readonly postings = new Map<string, Set<string>>();
   /** Whether query plans may take candidates from this index. */
   readonly plannable: boolean;
   /** Leading fields covered by postings. */
@@ -104,12 +85,6 @@ export class Index {
 
   get name(): string {
     return this.spec.name;
-  }
-
-  /** Query postings (see header); only when `plannable`. */
-  get postings(): Map<string, Set<string>> {
-    if (this.pendingPostings.waiting) this.pendingPostings.flush();
-    return this.postingSets;
   }
 
   get unique(): boolean {
@@ -208,7 +183,11 @@ export class Index {
   addPostings(idKey: string, doc: Document): void {
     this.ordered?.add(idKey, doc);
     if (!this.plannable) return;
-    for (const k of this.postingKeysOf(doc)) this.pendingPostings.record(idKey, k, true);
+    for (const k of this.postingKeysOf(doc)) {
+      const ids = this.postings.get(k);
+      if (ids) ids.add(idKey);
+      else this.postings.set(k, new Set([idKey]));
+    }
   }
 
   /** Removes the postings of pruned versions that no kept version of the document still has. */
@@ -221,8 +200,13 @@ export class Index {
     const keep = new Set<string>();
     for (const doc of kept) for (const k of this.postingKeysOf(doc)) keep.add(k);
     for (const doc of dropped) {
-      for (const k of this.postingKeysOf(doc))
-        if (!keep.has(k)) this.pendingPostings.record(idKey, k, false);
+      for (const k of this.postingKeysOf(doc)) {
+        if (keep.has(k)) continue;
+        const ids = this.postings.get(k);
+        if (!ids) continue;
+        ids.delete(idKey);
+        if (ids.size === 0) this.postings.delete(k);
+      }
     }
   }
 }

@@ -3,8 +3,7 @@
  * ranks so a range can be counted in O(log n)), for range scans, `$or` branches and sorted walks
  * (storage/query-plan.ts). Like the equality postings it is a SUPERSET over the MVCC history: an
  * entry for every kept version of every document, dropped when a version is pruned and no kept
- * version of the same document has the same key. Changes wait until the tree is next read
- * (storage/pending-changes.ts).
+ * version of the same document has the same key.
  *
  * Only "regular" versions get an entry: every indexed path leads through embedded documents (no
  * array anywhere) to null, a missing field, a number (not NaN), a string, a boolean, a date or an
@@ -17,7 +16,6 @@
 import { OrderedSet } from '@js-sdsl/ordered-set';
 import { type Document, ObjectId } from 'bson';
 import { isPlainObject } from '../query/documents';
-import { PendingChanges } from './pending-changes';
 
 /** Below / above every value of a type rank (bounds only, never stored). */
 export const LO = Symbol('lo');
@@ -70,16 +68,8 @@ export function comparePart(ar: number, ac: Comparable, br: number, bc: Comparab
   return ar !== br ? (ar < br ? -1 : 1) : compareComparable(ac, bc);
 }
 
-/** Pending changes kept at least before applying them all (else up to the tree's size). */
-const MIN_PENDING = 4096;
-
 export class OrderedEntries {
-  private readonly store: OrderedSet<EntryKey>;
-  /**
-   * Entry changes (keys with the `_id` key) not applied to the tree yet (storage/pending-changes.ts):
-   * writes only record them, the next read of `tree` applies them.
-   */
-  private readonly pending: PendingChanges<EntryKey>;
+  readonly tree: OrderedSet<EntryKey>;
   /** The tree's order. */
   readonly compare: (a: EntryKey, b: EntryKey) => number;
   /** `_id` keys of documents with an irregular kept version (candidates of every plan). */
@@ -104,22 +94,7 @@ export class OrderedEntries {
       }
       return compareComparable(a[2 * n] as Comparable, b[2 * n] as Comparable);
     };
-    const store = new OrderedSet<EntryKey>([], this.compare, true);
-    this.store = store;
-    this.pending = new PendingChanges<EntryKey>(
-      sameKey,
-      (_idKey, key, present) => {
-        if (present) store.insert(key);
-        else store.eraseElementByKey(key);
-      },
-      () => Math.max(MIN_PENDING, store.size()),
-    );
-  }
-
-  /** The entries in key order (pending changes applied first). */
-  get tree(): OrderedSet<EntryKey> {
-    if (this.pending.waiting) this.pending.flush();
-    return this.store;
+    this.tree = new OrderedSet<EntryKey>([], this.compare, true);
   }
 
   /** The entry key of `doc` (without the `_id` key appended yet), or null when irregular. */
@@ -140,8 +115,11 @@ export class OrderedEntries {
 
   add(idKey: string, doc: Document): void {
     const key = this.keyOf(doc);
-    if (key) this.pending.record(idKey, withId(key, idKey), true);
-    else this.irregular.add(idKey);
+    if (!key) this.irregular.add(idKey);
+    else {
+      key.push(idKey);
+      this.tree.insert(key);
+    }
   }
 
   /** Removes the entries of pruned versions that no kept version of the document still has. */
@@ -157,20 +135,17 @@ export class OrderedEntries {
       const key = this.keyOf(doc);
       if (!key) {
         if (!keptIrregular) this.irregular.delete(idKey);
-      } else if (!keep.some((k) => sameKey(k, key)))
-        this.pending.record(idKey, withId(key, idKey), false);
+      } else if (!keep.some((k) => sameKey(k, key))) {
+        key.push(idKey);
+        this.tree.eraseElementByKey(key);
+      }
     }
   }
 }
 
-function withId(key: EntryKey, idKey: string): EntryKey {
-  key.push(idKey);
-  return key;
-}
-
 /**
- * Whether entry key `current` is the leading part of `key` (equal keys when both carry the `_id`
- * key). Parts are numbers (never NaN or -0) and strings, so `===` is equality.
+ * Whether entry key `current` (no `_id` key) is the leading part of `key`. Parts are numbers (never
+ * NaN or -0) and strings, so `===` is equality.
  */
 export function sameKey(current: EntryKey | null, key: EntryKey): boolean {
   if (!current) return false;
