@@ -163,6 +163,19 @@ export class Index {
    * Missing fields and empty arrays give the null key `z` (plans never look it up).
    */
   postingKeysOf(doc: Document): string[] {
+    // Common case first: every leading path meets no array, one value key per field.
+    const out: string[] = [];
+    let prefix = '';
+    for (let f = 0; f < this.levels; f++) {
+      const k = scalarKey(doc, this.fieldParts[f]);
+      if (k === null) return this.multikeyPostingKeysOf(doc);
+      prefix += `\u0000${k}`;
+      out.push(`${f + 1}${prefix}`);
+    }
+    return out;
+  }
+
+  private multikeyPostingKeysOf(doc: Document): string[] {
     const out: string[] = [];
     let prefixes = [''];
     let irregular = false;
@@ -209,6 +222,20 @@ export class Index {
       }
     }
   }
+}
+
+/**
+ * The one value key at path `parts` of `doc` (`z` when missing, as collectKeys gives), or null
+ * when the path meets an array (then collectKeys decides).
+ */
+function scalarKey(doc: Document, parts: string[]): string | null {
+  let v: unknown = doc;
+  for (const p of parts) {
+    if (Array.isArray(v)) return null;
+    if (!isPlainObject(v) || !Object.prototype.hasOwnProperty.call(v, p)) return 'z';
+    v = v[p];
+  }
+  return Array.isArray(v) ? null : valueKey(v);
 }
 
 /**

@@ -37,22 +37,40 @@ export const MAX_PART: KeyPart = [99, HI];
 
 /** The key part of a plain value, or null when the value makes the document irregular. */
 export function keyPart(v: unknown): KeyPart | null {
+  const out: EntryKey = [];
+  return pushKeyPart(out, v) ? [out[0] as number, out[1] as Comparable] : null;
+}
+
+/**
+ * Appends the key part of `v` (rank, then comparable value) to `out`, or returns false when the
+ * value makes the document irregular. (Appending in place spares a tuple per field.)
+ */
+function pushKeyPart(out: EntryKey, v: unknown): boolean {
   switch (typeof v) {
     case 'undefined':
-      return [NULL_RANK, 0];
+      out.push(NULL_RANK, 0);
+      return true;
     case 'number':
-      return Number.isNaN(v) ? null : [NUMBER_RANK, v === 0 ? 0 : v];
+      if (Number.isNaN(v)) return false;
+      out.push(NUMBER_RANK, v === 0 ? 0 : v);
+      return true;
     case 'string':
-      return [STRING_RANK, v];
+      out.push(STRING_RANK, v);
+      return true;
     case 'boolean':
-      return [4, v ? 1 : 0];
+      out.push(4, v ? 1 : 0);
+      return true;
     case 'object':
-      if (v === null) return [NULL_RANK, 0];
-      if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : [DATE_RANK, v.getTime()];
-      if (v instanceof ObjectId) return [6, v.toHexString()];
-      return null;
+      if (v === null) out.push(NULL_RANK, 0);
+      else if (v instanceof Date) {
+        const ms = v.getTime();
+        if (Number.isNaN(ms)) return false;
+        out.push(DATE_RANK, ms);
+      } else if (v instanceof ObjectId) out.push(6, v.toHexString());
+      else return false;
+      return true;
     default:
-      return null;
+      return false;
   }
 }
 
@@ -106,9 +124,7 @@ export class OrderedEntries {
         if (Array.isArray(v)) return null;
         v = isPlainObject(v) && Object.prototype.hasOwnProperty.call(v, p) ? v[p] : undefined;
       }
-      const part = keyPart(v);
-      if (!part) return null;
-      out.push(part[0], part[1]);
+      if (!pushKeyPart(out, v)) return null;
     }
     return out;
   }
