@@ -14,6 +14,7 @@ import { Engine } from '../src/storage/engine';
 import { Index, parseIndexSpec } from '../src/storage/index-catalog';
 import type { Transaction } from '../src/transactions/transaction';
 import { seededRandom as rng } from '@trellis/platform/testing';
+import { randomStep } from './support/mvcc-steps';
 
 function contents(index: Index): unknown {
   const postings = [...index.postings].map(([k, ids]) => [k, [...ids].sort()]).sort();
@@ -117,29 +118,12 @@ describe('index maintenance of updates', () => {
     const nextId = () => ++id;
     const open: Transaction[] = [];
     for (let round = 0; round < 300; round++) {
-      const roll = r();
-      if (roll < 0.1 && open.length < 3) open.push(engine.begin(false));
-      else if (roll < 0.2 && open.length > 0) {
-        const tx = open.splice(Math.floor(r() * open.length), 1)[0];
-        if (r() < 0.5) engine.commit(tx);
-        else engine.abort(tx, 'test');
-      } else if (roll < 0.45 && open.length > 0) {
-        const tx = open[Math.floor(r() * open.length)];
-        try {
-          write(coll, tx, r, nextId);
-        } catch {
-          engine.abort(tx, 'conflict or duplicate');
-          open.splice(open.indexOf(tx), 1);
-        }
-      } else {
-        const unit = engine.begin(true);
-        try {
-          write(coll, unit, r, nextId);
-          engine.commit(unit);
-        } catch {
-          engine.abort(unit, 'locked or duplicate');
-        }
-      }
+      randomStep(engine, r, open, (unit) => write(coll, unit, r, nextId), {
+        open: 0.1,
+        end: 0.2,
+        writeInTransaction: 0.45,
+        maxOpen: 3,
+      });
       expectExact(coll, `seed ${seed} round ${round}`);
     }
     for (const tx of open) engine.commit(tx);
