@@ -20,6 +20,7 @@ import { parseIndexSpec } from '../src/storage/index-catalog';
 import { indexCandidates } from '../src/storage/query-plan';
 import type { Transaction } from '../src/transactions/transaction';
 import { seededRandom as rng } from '@trellis/platform/testing';
+import { randomStep } from './support/mvcc-steps';
 
 const bytes = (doc: Document) => Buffer.from(BSON.serialize(doc)).toString('hex');
 const OIDS = Array.from({ length: 3 }, (_, i) => new ObjectId(`65f000000000000000000${i}00`));
@@ -344,30 +345,12 @@ describe('index plans vs scans', () => {
     const open: Transaction[] = [];
     let planned = 0;
     for (let round = 0; round < 300; round++) {
-      const roll = r();
-      if (roll < 0.15 && open.length < 4) {
-        open.push(engine.begin(false)); // a reader/writer that keeps an older snapshot
-      } else if (roll < 0.25 && open.length > 0) {
-        const tx = open.splice(Math.floor(r() * open.length), 1)[0];
-        if (r() < 0.5) engine.commit(tx);
-        else engine.abort(tx, 'test');
-      } else if (roll < 0.5 && open.length > 0) {
-        const tx = open[Math.floor(r() * open.length)];
-        try {
-          write(engine, tx, r, nextId); // own writes (may conflict: then abort)
-        } catch {
-          engine.abort(tx, 'conflict');
-          open.splice(open.indexOf(tx), 1);
-        }
-      } else {
-        const unit = engine.begin(true);
-        try {
-          write(engine, unit, r, nextId);
-          engine.commit(unit);
-        } catch {
-          engine.abort(unit, 'locked');
-        }
-      }
+      randomStep(engine, r, open, (unit) => write(engine, unit, r, nextId), {
+        open: 0.15,
+        end: 0.25,
+        writeInTransaction: 0.5,
+        maxOpen: 4,
+      });
       const views = [...open, engine.begin(true)];
       for (const view of views) {
         for (let q = 0; q < 4; q++) {

@@ -20,6 +20,7 @@ import type { Collection } from '../src/storage/collection';
 import type { Transaction } from '../src/transactions/transaction';
 import { compileFilter } from '../src/query/mingo-adapter';
 import { seededRandom as rng } from '@trellis/platform/testing';
+import { randomStep } from './support/mvcc-steps';
 
 const NAMES = ['a', 'b', 'c'];
 const OIDS = Array.from({ length: 3 }, (_, i) => new ObjectId(`65f000000000000000000${i}00`));
@@ -158,29 +159,12 @@ describe('query planner vs full scan', () => {
     let planned = 0;
     let walks = 0;
     for (let round = 0; round < 100; round++) {
-      const roll = r();
-      if (roll < 0.15 && open.length < 3) open.push(engine.begin(false));
-      else if (roll < 0.25 && open.length > 0) {
-        const tx = open.splice(Math.floor(r() * open.length), 1)[0];
-        if (r() < 0.5) engine.commit(tx);
-        else engine.abort(tx, 'test');
-      } else if (roll < 0.5 && open.length > 0) {
-        const tx = open[Math.floor(r() * open.length)];
-        try {
-          write(coll, tx, r, nextId);
-        } catch {
-          engine.abort(tx, 'conflict');
-          open.splice(open.indexOf(tx), 1);
-        }
-      } else {
-        const unit = engine.begin(true);
-        try {
-          write(coll, unit, r, nextId);
-          engine.commit(unit);
-        } catch {
-          engine.abort(unit, 'locked');
-        }
-      }
+      randomStep(engine, r, open, (unit) => write(coll, unit, r, nextId), {
+        open: 0.15,
+        end: 0.25,
+        writeInTransaction: 0.5,
+        maxOpen: 3,
+      });
       for (const view of [...open, engine.begin(true)]) {
         for (let q = 0; q < 5; q++) {
           const filter = randomFilter(r);

@@ -5,7 +5,7 @@
  */
 import { type Document, ObjectId } from 'bson';
 import { CommandError } from '../errors';
-import { cloneDoc, isPlainObject } from '../query/documents';
+import { isPlainObject } from '../query/documents';
 import { overflowedPaths, reviveNumbers } from '../query/int64';
 import {
   applyUpdate,
@@ -53,7 +53,10 @@ function withWriteErrors(reply: Document, writeErrors: Document[]): Document {
   return reply;
 }
 
-/** A new document with `_id` first (mongod moves it there), generating an ObjectId if absent. */
+/**
+ * A new document with `_id` first (mongod moves it there), generating an ObjectId if absent. `doc`
+ * comes from the command (or an upsert built from it) and becomes the stored version.
+ */
 export function prepareInsert(doc: unknown): Document {
   if (!isPlainObject(doc))
     throw CommandError.of('TypeMismatch', 'document to insert must be an object');
@@ -64,8 +67,9 @@ export function prepareInsert(doc: unknown): Document {
   if (isPlainObject(id) && Object.keys(id).some((k) => k.startsWith('$'))) {
     throw CommandError.of('InvalidIdField', "_id fields may not contain '$'-prefixed fields");
   }
+  // A shallow copy: the values were decoded for this command alone and nothing else keeps them.
   const { _id: _ignored, ...rest } = doc;
-  return { _id: cloneDoc(id), ...cloneDoc(rest) };
+  return { _id: id, ...rest };
 }
 
 function ensureColl(ctx: CommandContext, name: string): Collection {

@@ -176,22 +176,30 @@ export function reviveNumbers(doc: Document, paths: NumberPaths | undefined): Do
   return revive(doc, '', paths) as Document;
 }
 
+/** Every recorded path and each of its ancestors (`a.b.c` → `a`, `a.b`, `a.b.c`), per path set. */
+const pathsAndAncestors = new WeakMap<ReadonlySet<string>, { size: number; all: Set<string> }>();
+
+/** Whether a recorded path is `prefix` or lies under it. (Path sets only grow.) */
 function hasPathUnder(paths: ReadonlySet<string>, prefix: string): boolean {
-  if (paths.has(prefix)) return true;
-  const head = `${prefix}.`;
-  for (const p of paths) if (p.startsWith(head)) return true;
-  return false;
+  let cached = pathsAndAncestors.get(paths);
+  if (!cached || cached.size !== paths.size) {
+    const all = new Set<string>();
+    for (const p of paths) {
+      all.add(p);
+      for (let i = p.indexOf('.'); i !== -1; i = p.indexOf('.', i + 1)) all.add(p.slice(0, i));
+    }
+    pathsAndAncestors.set(paths, (cached = { size: paths.size, all }));
+  }
+  return cached.all.has(prefix);
 }
 
 function revive(v: unknown, prefix: string, paths: NumberPaths): unknown {
   if (typeof v === 'number') return reviveNumber(v, prefix, paths);
+  const array = Array.isArray(v);
+  if (!array && !isPlainObject(v)) return v;
   if (prefix && !hasPathUnder(paths.long, prefix) && !hasPathUnder(paths.double, prefix)) return v;
-  if (Array.isArray(v)) return v.map((el) => revive(el, prefix, paths));
-  if (isPlainObject(v)) {
-    const out: Document = {};
-    for (const [k, x] of Object.entries(v))
-      out[k] = revive(x, prefix ? `${prefix}.${k}` : k, paths);
-    return out;
-  }
-  return v;
+  if (array) return v.map((el) => revive(el, prefix, paths));
+  const out: Document = {};
+  for (const k of Object.keys(v)) out[k] = revive(v[k], prefix ? `${prefix}.${k}` : k, paths);
+  return out;
 }

@@ -57,6 +57,8 @@ export class Collection {
   install(key: string, doc: Document | null, ts: number): void {
     const previous = this.latest(key)?.doc ?? null;
     for (const index of this.indexes.values()) {
+      // The previous version is kept (latest): its entries are the new one's when unchanged.
+      if (previous && doc && index.sameEntries(previous, doc)) continue;
       if (previous) index.remove(key, previous);
       if (doc) {
         index.add(key, doc);

@@ -51,9 +51,15 @@ export class Index {
   /** Entries in key order for range, `$or` and sorted plans (plannable indexes and `_id`). */
   readonly ordered: OrderedEntries | null;
   private readonly fieldParts: string[][];
+  /**
+   * Top-level fields whose values decide this index's entries (key fields and partial filter
+   * fields), or null when that cannot be told (then every write recomputes the entries).
+   */
+  private readonly inputs: string[] | null;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
+    this.inputs = indexInputs(this.fields, spec.partialFilterExpression);
     this.partial = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
       : null;
@@ -83,6 +89,25 @@ export class Index {
 
   get unique(): boolean {
     return this.spec.unique === true;
+  }
+
+  /**
+   * Whether versions `a` and `b` of a document certainly have the same entries here (unique
+   * entries, postings, ordered entries): every input field is absent from both or holds the same
+   * value or object. Stored versions are immutable and an update shares the fields it does not
+   * touch with the previous version (query/fast-update.ts), so a write that leaves this index's
+   * fields alone skips its maintenance. False means "maybe different", never wrong.
+   */
+  sameEntries(a: Document, b: Document): boolean {
+    const inputs = this.inputs;
+    if (!inputs) return false;
+    for (let i = 0; i < inputs.length; i++) {
+      const f = inputs[i];
+      const inA = Object.prototype.hasOwnProperty.call(a, f);
+      if (inA !== Object.prototype.hasOwnProperty.call(b, f) || (inA && a[f] !== b[f]))
+        return false;
+    }
+    return true;
   }
 
   /** Whether `doc` has entries in this index at all (partial filter, sparse). */
@@ -138,6 +163,19 @@ export class Index {
    * Missing fields and empty arrays give the null key `z` (plans never look it up).
    */
   postingKeysOf(doc: Document): string[] {
+    // Common case first: every leading path meets no array, one value key per field.
+    const out: string[] = [];
+    let prefix = '';
+    for (let f = 0; f < this.levels; f++) {
+      const k = scalarKey(doc, this.fieldParts[f]);
+      if (k === null) return this.multikeyPostingKeysOf(doc);
+      prefix += `\u0000${k}`;
+      out.push(`${f + 1}${prefix}`);
+    }
+    return out;
+  }
+
+  private multikeyPostingKeysOf(doc: Document): string[] {
     const out: string[] = [];
     let prefixes = [''];
     let irregular = false;
@@ -166,7 +204,10 @@ export class Index {
   }
 
   /** Removes the postings of pruned versions that no kept version of the document still has. */
-  removePostings(idKey: string, dropped: Document[], kept: Document[]): void {
+  removePostings(idKey: string, pruned: Document[], kept: Document[]): void {
+    // A pruned version with the same entries as a kept one has nothing to remove.
+    const dropped = pruned.filter((doc) => !kept.some((k) => this.sameEntries(doc, k)));
+    if (dropped.length === 0) return;
     this.ordered?.remove(idKey, dropped, kept);
     if (!this.plannable) return;
     const keep = new Set<string>();
@@ -181,6 +222,20 @@ export class Index {
       }
     }
   }
+}
+
+/**
+ * The one value key at path `parts` of `doc` (`z` when missing, as collectKeys gives), or null
+ * when the path meets an array (then collectKeys decides).
+ */
+function scalarKey(doc: Document, parts: string[]): string | null {
+  let v: unknown = doc;
+  for (const p of parts) {
+    if (Array.isArray(v)) return null;
+    if (!isPlainObject(v) || !Object.prototype.hasOwnProperty.call(v, p)) return 'z';
+    v = v[p];
+  }
+  return Array.isArray(v) ? null : valueKey(v);
 }
 
 /**
@@ -212,6 +267,27 @@ function collectKeys(value: unknown, parts: string[], i: number, out: Set<string
   if (isPlainObject(value) && Object.prototype.hasOwnProperty.call(value, parts[i]))
     return collectKeys(value[parts[i]], parts, i + 1, out);
   return false;
+}
+
+/**
+ * The top-level fields an index's entries depend on: the first segment of every key field and of
+ * every field in the partial filter (`$and` / `$or` of field conditions, as checkPartialFilter
+ * allows); null when the filter has another shape.
+ */
+function indexInputs(fields: string[], partial: Document | undefined): string[] | null {
+  const out = new Set(fields.map((f) => f.split('.')[0]));
+  const walk = (filter: Document): boolean => {
+    for (const [field, value] of Object.entries(filter)) {
+      if (field === '$and' || field === '$or') {
+        if (!Array.isArray(value)) return false;
+        for (const clause of value as unknown[])
+          if (!isPlainObject(clause) || !walk(clause)) return false;
+      } else if (field.startsWith('$')) return false;
+      else out.add(field.split('.')[0]);
+    }
+    return true;
+  };
+  return partial && !walk(partial) ? null : [...out];
 }
 
 function dedupe(values: unknown[]): unknown[] {

@@ -37,22 +37,40 @@ export const MAX_PART: KeyPart = [99, HI];
 
 /** The key part of a plain value, or null when the value makes the document irregular. */
 export function keyPart(v: unknown): KeyPart | null {
+  const out: EntryKey = [];
+  return pushKeyPart(out, v) ? [out[0] as number, out[1] as Comparable] : null;
+}
+
+/**
+ * Appends the key part of `v` (rank, then comparable value) to `out`, or returns false when the
+ * value makes the document irregular. (Appending in place spares a tuple per field.)
+ */
+function pushKeyPart(out: EntryKey, v: unknown): boolean {
   switch (typeof v) {
     case 'undefined':
-      return [NULL_RANK, 0];
+      out.push(NULL_RANK, 0);
+      return true;
     case 'number':
-      return Number.isNaN(v) ? null : [NUMBER_RANK, v === 0 ? 0 : v];
+      if (Number.isNaN(v)) return false;
+      out.push(NUMBER_RANK, v === 0 ? 0 : v);
+      return true;
     case 'string':
-      return [STRING_RANK, v];
+      out.push(STRING_RANK, v);
+      return true;
     case 'boolean':
-      return [4, v ? 1 : 0];
+      out.push(4, v ? 1 : 0);
+      return true;
     case 'object':
-      if (v === null) return [NULL_RANK, 0];
-      if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : [DATE_RANK, v.getTime()];
-      if (v instanceof ObjectId) return [6, v.toHexString()];
-      return null;
+      if (v === null) out.push(NULL_RANK, 0);
+      else if (v instanceof Date) {
+        const ms = v.getTime();
+        if (Number.isNaN(ms)) return false;
+        out.push(DATE_RANK, ms);
+      } else if (v instanceof ObjectId) out.push(6, v.toHexString());
+      else return false;
+      return true;
     default:
-      return null;
+      return false;
   }
 }
 
@@ -106,35 +124,49 @@ export class OrderedEntries {
         if (Array.isArray(v)) return null;
         v = isPlainObject(v) && Object.prototype.hasOwnProperty.call(v, p) ? v[p] : undefined;
       }
-      const part = keyPart(v);
-      if (!part) return null;
-      out.push(part[0], part[1]);
+      if (!pushKeyPart(out, v)) return null;
     }
     return out;
   }
 
   add(idKey: string, doc: Document): void {
     const key = this.keyOf(doc);
-    if (key) this.tree.insert([...key, idKey]);
-    else this.irregular.add(idKey);
+    if (!key) this.irregular.add(idKey);
+    else {
+      key.push(idKey);
+      this.tree.insert(key);
+    }
   }
 
   /** Removes the entries of pruned versions that no kept version of the document still has. */
   remove(idKey: string, dropped: Document[], kept: Document[]): void {
-    const keep = new Set<string>();
+    const keep: EntryKey[] = [];
     let keptIrregular = false;
     for (const doc of kept) {
       const key = this.keyOf(doc);
-      if (key) keep.add(signature(key));
+      if (key) keep.push(key);
       else keptIrregular = true;
     }
     for (const doc of dropped) {
       const key = this.keyOf(doc);
       if (!key) {
         if (!keptIrregular) this.irregular.delete(idKey);
-      } else if (!keep.has(signature(key))) this.tree.eraseElementByKey([...key, idKey]);
+      } else if (!keep.some((k) => sameKey(k, key))) {
+        key.push(idKey);
+        this.tree.eraseElementByKey(key);
+      }
     }
   }
+}
+
+/**
+ * Whether entry key `current` (no `_id` key) is the leading part of `key`. Parts are numbers (never
+ * NaN or -0) and strings, so `===` is equality.
+ */
+export function sameKey(current: EntryKey | null, key: EntryKey): boolean {
+  if (!current) return false;
+  for (let i = 0; i < current.length; i++) if (current[i] !== key[i]) return false;
+  return true;
 }
 
 /** A string that is equal for equal keys (keys are short tuples of primitives). */

@@ -28,6 +28,7 @@ import {
   MAX_PART,
   MIN_PART,
   type OrderedEntries,
+  sameKey,
   signature,
 } from './ordered-index';
 
@@ -619,13 +620,6 @@ function within(key: EntryKey, filters: Array<Interval[] | null>): boolean {
       }
     if (!inside) return false;
   }
-  return true;
-}
-
-/** Whether `current` (a document's key) is the key part of the entry `key`. */
-function sameKey(current: EntryKey | null, key: EntryKey): boolean {
-  if (!current) return false;
-  for (let i = 0; i < current.length; i++) if (current[i] !== key[i]) return false;
   return true;
 }
 

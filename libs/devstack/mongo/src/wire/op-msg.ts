@@ -101,7 +101,9 @@ export function encodeOpMsg(requestId: number, responseTo: number, reply: Docume
 }
 
 export function serializeReply(doc: Document): Buffer {
-  return Buffer.from(BSON.serialize(doc, { ignoreUndefined: true }));
+  const bytes = BSON.serialize(doc, { ignoreUndefined: true });
+  // A view, not a copy: the bytes are this reply's own (frame() copies them once more).
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function readSize(buf: Buffer, offset: number, end: number): number {
