@@ -308,6 +308,14 @@ type ClaimRequest = ClaimSpec & TracedRequest;
 /** One write of a job in a change transaction's bulk write. */
 type JobWrite = AnyBulkWriteOperation<JobDocument>;
 
+/** What a change transaction's writes leave stored, and which of them rest on remembered bases. */
+interface Written {
+  /** Each written job's document as the write leaves it (for WrittenJobs after the commit). */
+  saved: JobDocument[];
+  /** Jobs whose write is guarded on a remembered revision: a missed write is one of these. */
+  guarded: string[];
+}
+
 /**
  * One call of `update`, `claim` or `completeAndClaim`: its updates and its claim go into the same
  * transaction, whatever else the group commit puts there (see `changes`).
@@ -578,36 +586,39 @@ export class MongoJobRepository implements JobRepository {
     const updates = batch.flatMap((request) => request.updates);
     const claims = batch.flatMap((request) => (request.claim ? [request.claim] : []));
     let attempts = 0;
-    const { updated, claimed, committed } = await withTransaction(this.client, async (session) => {
-      // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
-      // TransientTransactionError such as a WriteConflict) took jobs that are still PENDING.
-      if (attempts++ > 0) this.candidates.clear();
-      const updated = await this.applyUpdates(session, updates);
-      const claimed = await this.applyClaims(session, claims, updated.touched);
-      // Every write must match: the updates' jobs were read in this snapshot (or are guarded on
-      // the revision this process wrote), and a claim's job was PENDING and touched by nothing
-      // else here (a change by another replica since is a write conflict, which reruns the
-      // transaction). A miss fails it instead of handing out a job that is not PENDING.
-      const writes = [...updated.writes, ...claimed.writes];
-      if (writes.length > 0) {
-        const result = await this.collection.bulkWrite(writes, { session, ordered: true });
-        if (result.matchedCount !== writes.length) {
-          const remembered = [...updated.remembered, ...claimed.remembered];
-          if (remembered.length > 0) throw new StaleDocuments(remembered);
-          throw new Error('claim guard mismatch');
+    const { updated, claimed, committed, saved } = await withTransaction(
+      this.client,
+      async (session) => {
+        // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
+        // TransientTransactionError such as a WriteConflict) took jobs that are still PENDING.
+        if (attempts++ > 0) this.candidates.clear();
+        const written: Written = { saved: [], guarded: [] };
+        const updated = await this.applyUpdates(session, updates, written);
+        const claimed = await this.applyClaims(session, claims, updated.touched, written);
+        // Every write must match: the updates' jobs were read in this snapshot (or are guarded on
+        // the revision this process wrote), and a claim's job was PENDING and touched by nothing
+        // else here (a change by another replica since is a write conflict, which reruns the
+        // transaction). A miss fails it instead of handing out a job that is not PENDING.
+        const writes = [...updated.writes, ...claimed.writes];
+        if (writes.length > 0) {
+          const result = await this.collection.bulkWrite(writes, { session, ordered: true });
+          if (result.matchedCount !== writes.length) {
+            if (written.guarded.length > 0) throw new StaleDocuments(written.guarded);
+            throw new Error('claim guard mismatch');
+          }
         }
-      }
-      const committed = await this.appendEvents(session, [
-        ...updated.messages,
-        ...claimed.messages,
-      ]);
-      return { updated, claimed, committed };
-    }).catch((err: unknown) => {
+        const committed = await this.appendEvents(session, [
+          ...updated.messages,
+          ...claimed.messages,
+        ]);
+        return { updated, claimed, committed, saved: written.saved };
+      },
+    ).catch((err: unknown) => {
       if (claims.length > 0) this.candidates.clear();
       throw err;
     });
     const nowMs = Date.now();
-    for (const doc of [...updated.saved, ...claimed.saved]) this.written.remember(doc, nowMs);
+    for (const doc of saved) this.written.remember(doc, nowMs);
     for (const job of updated.madePending) this.becamePending(job);
     for (const job of updated.released) this.onReleased(job);
     if (committed.length > 0) this.onCommitted(committed);
@@ -646,18 +657,25 @@ export class MongoJobRepository implements JobRepository {
     return { docs, remembered };
   }
 
-  /** The write taking `before` to `after` (none if they agree), guarded as `guard` says. */
+  /**
+   * The write taking `before` to `after` (none if they agree), guarded as `guard` says and, for a
+   * remembered base, on its revision; recorded in `written`.
+   */
   private writeOf(
     before: JobDocument,
     after: JobDocument,
     guard: Filter<JobDocument>,
     remembered: Set<string>,
-    saved: JobDocument[],
+    written: Written,
   ): JobWrite[] {
     const update = updateOf(before, after);
     if (!update) return [];
-    saved.push(revisedAfter(before, after));
-    const filter = remembered.has(before._id) ? { ...guard, ...sameRevision(before) } : guard;
+    written.saved.push(revisedAfter(before, after));
+    let filter = guard;
+    if (remembered.has(before._id)) {
+      written.guarded.push(before._id);
+      filter = { ...guard, ...sameRevision(before) };
+    }
     return [{ updateOne: { filter: { ...filter, _id: before._id }, update } }];
   }
 
@@ -666,21 +684,11 @@ export class MongoJobRepository implements JobRepository {
    * other's result); returns the writes that save every changed job once. A change that throws
    * fails its own request only; it writes nothing.
    */
-  private async applyUpdates(session: ClientSession, batch: UpdateRequest[]) {
+  private async applyUpdates(session: ClientSession, batch: UpdateRequest[], written: Written) {
     const touched = new Set(batch.map((r) => r.id));
-    const saved: JobDocument[] = [];
     if (batch.length === 0) {
       const none: Array<BatchOutcome<Job>> = [];
-      return {
-        outcomes: none,
-        messages: [],
-        madePending: [],
-        released: [],
-        writes: [],
-        touched,
-        saved,
-        remembered: [],
-      };
+      return { outcomes: none, messages: [], madePending: [], released: [], writes: [], touched };
     }
     const { docs: stored, remembered } = await this.load(session, [...touched]);
     const loaded = new Map([...stored].map(([id, doc]) => [id, fromDocument(doc)]));
@@ -702,29 +710,19 @@ export class MongoJobRepository implements JobRepository {
     );
     for (const id of changed.keys()) touched.add(id);
     const writes = [...changed.values()].flatMap((job) =>
-      this.writeOf(stored.get(job.id)!, toDocument(job), {}, remembered, saved),
+      this.writeOf(stored.get(job.id)!, toDocument(job), {}, remembered, written),
     );
     // A remembered job that a change refused or left as it was: the refusal or the answer may
     // rest on a version that is no longer current, so it is read and the change decided again.
-    const written = new Set(saved.map((doc) => doc._id));
+    const guarded = new Set(written.guarded);
     const unconfirmed = batch.filter(
       (request, i) =>
-        remembered.has(request.id) && ('error' in outcomes[i] || !written.has(request.id)),
+        remembered.has(request.id) && ('error' in outcomes[i] || !guarded.has(request.id)),
     );
     if (unconfirmed.length > 0) throw new StaleDocuments(unconfirmed.map((r) => r.id));
     const madePending = [...changed.values()].filter((job) => job.state === 'PENDING');
     const released = madePending.filter((job) => stored.get(job.id)!.state === 'WAITING_CHILDREN');
-    const rememberedWritten = [...written].filter((id) => remembered.has(id));
-    return {
-      outcomes,
-      messages,
-      madePending,
-      released,
-      writes,
-      touched,
-      saved,
-      remembered: rememberedWritten,
-    };
+    return { outcomes, messages, madePending, released, writes, touched };
   }
 
   /**
@@ -732,16 +730,19 @@ export class MongoJobRepository implements JobRepository {
    * returns the writes, each guarded on PENDING. Which claim gets which job is the claim policy's
    * (domain/claim-policy.ts); this only reads, checks and writes.
    */
-  private async applyClaims(session: ClientSession, batch: ClaimRequest[], exclude: Set<string>) {
+  private async applyClaims(
+    session: ClientSession,
+    batch: ClaimRequest[],
+    exclude: Set<string>,
+    written: Written,
+  ) {
     const results = batch.map((): Job[] => []);
     const messages: OutboxMessage[] = [];
     const writes: JobWrite[] = [];
-    const saved: JobDocument[] = [];
-    const rememberedWritten: string[] = [];
     // The writes wait for the end of the transaction, so a rescan here still reads the jobs
     // taken earlier in it as PENDING: they must not be taken twice.
     const taken = new Set<string>();
-    if (batch.length === 0) return { results, messages, writes, saved, remembered: [] };
+    if (batch.length === 0) return { results, messages, writes };
     const now = claimTime(batch.map((r) => r.now));
     for (const group of claimGroups(batch)) {
       const allocation = new ClaimAllocation(batch, group);
@@ -772,23 +773,17 @@ export class MongoJobRepository implements JobRepository {
         // Guarded on PENDING; a concurrent claim of the same job (another replica) is a write
         // conflict, and the driver reruns this whole transaction.
         for (const { claim, transition } of starts) {
-          const { id } = transition.job;
-          if (remembered.has(id)) rememberedWritten.push(id);
+          const base = byId.get(transition.job.id)!;
+          const guard = { state: 'PENDING' } as const;
           writes.push(
-            ...this.writeOf(
-              byId.get(id)!,
-              toDocument(transition.job),
-              { state: 'PENDING' },
-              remembered,
-              saved,
-            ),
+            ...this.writeOf(base, toDocument(transition.job), guard, remembered, written),
           );
           results[claim].push(transition.job);
           messages.push(...messagesOf(transition.events, batch[claim].trace));
         }
       }
     }
-    return { results, messages, writes, saved, remembered: rememberedWritten };
+    return { results, messages, writes };
   }
 
   /**
