@@ -5,8 +5,8 @@
 // and warm-up. Also the create → completed latency, p50/p99, of those jobs and of jobs created one
 // at a time, and the ratios to pg-boss, the peer that also commits each job durably.
 //
-//   npx tsx bench/job/run.ts            (JOBS=10000 CONCURRENCY=16 WORKERS=1,4,8 WARMUP_JOBS=10000
-//                                        LATENCY_JOBS=200)
+//   npx tsx bench/job/run.ts            (JOBS=10000 CONCURRENCY=16 PREFETCH=16 WORKERS=1,4,8
+//                                        WARMUP_JOBS=10000 LATENCY_JOBS=200)
 //   BENCH_PROFILE_DIR=/tmp/prof         also writes CPU profiles of the server processes there
 //   BENCH_SINGLE_CALLS=1                one CreateJob call per job (no SDK producer)
 //   BENCH_PEERS=0                       Trellis alone, no BullMQ and pg-boss runs
@@ -43,6 +43,12 @@ import { spawnDevstack } from '../support/spawn-devstack';
 
 const JOBS = Number(process.env.JOBS ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
+/**
+ * Jobs a Trellis worker claims ahead of its free slots (WorkerOptions.prefetch), so that, like
+ * pg-boss's loop, which fetches its next batch without waiting for the last one's completion, it
+ * runs jobs while it reports others.
+ */
+const PREFETCH = Number(process.env.PREFETCH ?? CONCURRENCY);
 const WORKER_COUNTS = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
 const IN_FLIGHT_CREATES = 64;
 /** Jobs created one at a time after the throughput run, for the latency of an unloaded queue. */
@@ -302,6 +308,7 @@ function startBenchClients(address: string, workers: number, progress: Progress)
       client: reportingCompletions(c.client, progress),
       types: ['bench.noop'],
       concurrency: CONCURRENCY,
+      prefetch: PREFETCH,
       workerId: `bench-${i}`,
       logger,
       claimWaitMs: 1_000,
@@ -501,7 +508,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY}, producer: ${SINGLE_CALLS ? 'CreateJob per job' : 'SDK createJobProducer (CreateJobs)'}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server, pg-boss: ${postgres ? 'local PostgreSQL (fsync on)' : 'skipped, PostgreSQL is not installed (Debian `postgresql`)'}`,
+      )}, ${cpus().length} cores; jobs per run: ${JOBS} after ${WARMUP_JOBS} unmeasured, worker concurrency: ${CONCURRENCY} (Trellis prefetch ${PREFETCH}), producer: ${SINGLE_CALLS ? 'CreateJob per job' : 'SDK createJobProducer (CreateJobs)'}, MongoDB + Kafka: ${devstack ? 'devstack (own process)' : 'MONGODB_URI / KAFKA_BROKERS'}, BullMQ: redis-server, pg-boss: ${postgres ? 'local PostgreSQL (fsync on)' : 'skipped, PostgreSQL is not installed (Debian `postgresql`)'}`,
   );
   const rows: Array<{ workers: number; trellis: Figures; bullmq?: Figures; pgBoss?: Figures }> = [];
   try {

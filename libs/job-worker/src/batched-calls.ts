@@ -28,6 +28,8 @@ export interface BatchedCallSettings<Request, Response> {
   weigh(request: Request): number;
   /** Called once when the batch RPC turns out to be missing or not allowed for this caller. */
   onUnavailable(code: Status): void;
+  /** Calls in flight at once (default 1: each batch is what queued while the previous ran). */
+  maxInFlight?: number;
 }
 
 function isStatus(err: unknown, status: Status): boolean {
@@ -79,7 +81,12 @@ export function batchedCalls<Request, Response>(
         return { error: rpcStatusError(settings.path, result.status) };
       });
     },
-    { maxBatch: MAX_ENTRIES_PER_CALL, weigh: settings.weigh, maxBatchWeight: MAX_BATCH_JSON_BYTES },
+    {
+      maxBatch: MAX_ENTRIES_PER_CALL,
+      weigh: settings.weigh,
+      maxBatchWeight: MAX_BATCH_JSON_BYTES,
+      maxInFlight: settings.maxInFlight,
+    },
   );
   return (request) => group.submit(request);
 }

@@ -24,6 +24,8 @@ export interface CompletionReporterSettings {
   /** Receives the next jobs a CompleteJobs call claimed for the slots its completions freed. */
   onClaimed(claimed: jobV1.ClaimedJob[]): void;
   logger: Logger;
+  /** CompleteJobs calls in flight at once (default 1). */
+  maxInFlight?: number;
 }
 
 export interface CompletionReporter {
@@ -66,6 +68,7 @@ export function createCompletionReporter(settings: CompletionReporterSettings): 
         { grpc_status: Status[code] },
         'CompleteJobs is unavailable to this worker; completing one job per call',
       ),
+    maxInFlight: settings.maxInFlight,
   });
 
   /** A failure or cancellation, through FailJob. */

@@ -13,41 +13,51 @@ import {
   type WorkerOptions,
 } from './worker-api';
 
-interface RunningJob {
+interface HeldJob {
+  job: jobV1.Job;
+  children: jobV1.Job[];
   reported: ReportedJob;
   keeper: LeaseKeeper;
   logs: JobLogBuffer;
   /** Set when stop() reported the job; the handler's outcome is then ignored. */
   abandoned: boolean;
+  /** Resolves once the job's outcome was reported (or the job was given up). */
   done: Promise<void>;
+  finished(): void;
 }
 
 /**
  * A job-service worker: long-polls ClaimJobs for `types` (claim loop), runs up to `concurrency`
- * jobs through `handler`, heartbeats each job on its own (lease keeper, which also delivers
- * progress and cancellation), and completes or fails it (completion reporter). It installs no
- * signal handlers: a process wires SIGTERM to `stop()`.
+ * jobs through `handler` (with `prefetch`, more are claimed and wait for a slot), heartbeats each
+ * job on its own from its claim (lease keeper, which also delivers progress and cancellation), and
+ * completes or fails it (completion reporter). It installs no signal handlers: a process wires
+ * SIGTERM to `stop()`.
  */
 export function createWorker(options: WorkerOptions): Worker {
   const client = options.client;
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  const prefetch = Math.min(concurrency, Math.max(0, Math.floor(options.prefetch ?? 0)));
   const workerId =
     options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const logger = (options.logger ?? createLogger({ service: 'job-worker' })).child({
     component: 'job-worker',
     worker_id: workerId,
   });
-  const running = new Map<string, RunningJob>();
+  /** Jobs claimed and not yet reported: running, waiting for a slot, or being reported. */
+  const held = new Map<string, HeldJob>();
+  /** Prefetched jobs waiting for a slot, in claim order. */
+  const waiting: HeldJob[] = [];
+  let running = 0;
   const runClaimed = (claimed: jobV1.ClaimedJob[]) => {
     for (const { job, leaseToken, children } of claimed)
-      if (job) runJob(job, leaseToken, children ?? []);
+      if (job) hold(job, leaseToken, children ?? []);
   };
   const claimLoop = createClaimLoop({
     client,
     workerId,
     types: options.types,
     claimWaitMs: Math.min(30_000, Math.max(0, options.claimWaitMs ?? 10_000)),
-    freeSlots: () => concurrency - running.size,
+    freeSlots: () => concurrency + prefetch - held.size,
     onClaimed: runClaimed,
     logger,
   });
@@ -57,12 +67,18 @@ export function createWorker(options: WorkerOptions): Worker {
     types: options.types,
     onClaimed: runClaimed,
     logger,
+    // Prefetched jobs run while one call is in flight; their completions go in a second one.
+    maxInFlight: prefetch > 0 ? 2 : 1,
   });
   let stopped: Promise<void> | undefined;
 
-  function runJob(job: jobV1.Job, leaseToken: string, children: jobV1.Job[]): void {
+  function hold(job: jobV1.Job, leaseToken: string, children: jobV1.Job[]): void {
     const log = logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts });
-    const entry: RunningJob = {
+    let finished = () => {};
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const entry: HeldJob = {
+      job,
+      children,
       reported: { jobId: job.id, leaseToken, log },
       keeper: new LeaseKeeper({
         client,
@@ -79,20 +95,40 @@ export function createWorker(options: WorkerOptions): Worker {
         log,
       }),
       abandoned: false,
-      done: Promise.resolve(),
+      done,
+      finished,
     };
-    running.set(job.id, entry);
-    entry.done = execute(job, children, entry).finally(() => {
-      running.delete(job.id);
-      claimLoop.wake();
-    });
+    held.set(job.id, entry);
+    if (running < concurrency) start(entry);
+    else waiting.push(entry);
   }
 
-  async function execute(job: jobV1.Job, children: jobV1.Job[], entry: RunningJob): Promise<void> {
-    const { keeper, logs } = entry;
+  function start(entry: HeldJob): void {
+    running++;
+    void execute(entry).finally(() => release(entry));
+  }
+
+  /** The job is reported (or given up): it no longer counts against `concurrency + prefetch`. */
+  function release(entry: HeldJob): void {
+    held.delete(entry.job.id);
+    entry.finished();
+    claimLoop.wake();
+  }
+
+  /** The handler returned: its slot goes to the next waiting job while the outcome is reported. */
+  function freeSlot(): void {
+    running--;
+    const next = waiting.shift();
+    if (next) start(next);
+  }
+
+  async function execute(entry: HeldJob): Promise<void> {
+    const { job, children, keeper, logs } = entry;
     let outcome: JobOutcome | undefined;
     let failure: unknown;
     try {
+      // A prefetched job may have been cancelled or lost its lease while it waited.
+      if (keeper.signal.aborted) throw keeper.signal.reason;
       const result = await options.handler({
         job,
         children,
@@ -104,6 +140,8 @@ export function createWorker(options: WorkerOptions): Worker {
       outcome = { kind: 'completed', result: result ?? {} };
     } catch (err) {
       failure = err;
+    } finally {
+      freeSlot();
     }
     await keeper.finish();
     if (keeper.leaseLost || entry.abandoned) {
@@ -125,7 +163,7 @@ export function createWorker(options: WorkerOptions): Worker {
     await claimLoop.stop();
     // A completion call still in flight may hand over next jobs: wait for those too.
     const drained = (async () => {
-      while (running.size > 0) await Promise.all([...running.values()].map((r) => r.done));
+      while (held.size > 0) await Promise.all([...held.values()].map((r) => r.done));
     })();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -134,21 +172,31 @@ export function createWorker(options: WorkerOptions): Worker {
     ]);
     clearTimeout(timer);
     if (!timedOut) return;
+    // Jobs still waiting for a slot never start; they are handed back with the running ones.
+    const neverStarted = waiting.splice(0);
+    const abandoned = [...held.values()];
     await Promise.all(
-      [...running.values()].map((entry) => {
+      abandoned.map((entry) => {
         entry.abandoned = true;
         entry.logs.discard();
         entry.keeper.abort(new WorkerStoppingError(entry.reported.jobId));
         return reporter.handBack(entry.reported);
       }),
     );
-    logger.info({ abandoned: running.size }, 'stopped with unfinished jobs failed as retryable');
+    for (const entry of neverStarted) release(entry);
+    logger.info(
+      { abandoned: abandoned.length },
+      'stopped with unfinished jobs failed as retryable',
+    );
   }
 
   const worker: Worker = {
     workerId,
     get inFlight() {
-      return running.size;
+      return running;
+    },
+    get waiting() {
+      return waiting.length;
     },
     start: () => claimLoop.start(),
     stop({ deadlineMs = 10_000 } = {}) {

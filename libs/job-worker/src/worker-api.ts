@@ -101,6 +101,14 @@ export interface WorkerOptions {
   types: string[];
   /** Jobs run at once (default 1). */
   concurrency?: number;
+  /**
+   * Jobs claimed ahead of free slots (default 0, at most `concurrency`): they wait in the worker,
+   * their leases kept by heartbeats, and start as slots free, while up to two CompleteJobs calls
+   * are in flight. For many short jobs this hides the round trip of reporting and claiming, as a
+   * message broker's prefetch does; keep 0 for long jobs, where a prefetched job waits for a slot
+   * while an idle worker elsewhere could run it.
+   */
+  prefetch?: number;
   handler: JobHandler;
   /** Recorded on claimed jobs; default `<hostname>:<pid>:<random>`. */
   workerId?: string;
@@ -119,6 +127,8 @@ export interface Worker {
   readonly workerId: string;
   /** Jobs whose handler is running. */
   readonly inFlight: number;
+  /** Jobs claimed ahead of a free slot (`prefetch`), waiting for one. */
+  readonly waiting: number;
   start(): void;
   /**
    * Stops claiming, lets running jobs finish within `deadlineMs` (default 10 s), then aborts the

@@ -24,6 +24,8 @@ function fakeService() {
     handedOutBy: {} as Record<string, string>,
     /** Job id → the children a flow parent is claimed with. */
     children: {} as Record<string, jobV1.Job[]>,
+    /** While set, CompleteJobs calls are recorded but answered only once it resolves. */
+    completeGate: undefined as Promise<void> | undefined,
   };
   const client: JobServiceClient = {
     async claimJobs(request, options?: WorkerCallOptions) {
@@ -67,6 +69,7 @@ function fakeService() {
           ...(request.claimNext && { claimNext: request.claimNext.maxJobs }),
         },
       });
+      await state.completeGate;
       if (state.batchRpcRefusal !== undefined)
         throw new ClientError('/CompleteJobs', state.batchRpcRefusal, 'refused');
       for (const completion of completions)
@@ -372,5 +375,143 @@ describe('createWorker', () => {
     const claimsAfterStop = svc.calls.filter((c) => c.method === 'claim').length;
     await new Promise((resolve) => setImmediate(resolve));
     expect(svc.calls.filter((c) => c.method === 'claim').length).toBe(claimsAfterStop);
+  });
+  it('with prefetch, claims ahead of its slots and starts the waiting jobs as slots free', async () => {
+    const svc = fakeService();
+    for (const id of ['a', 'b', 'c', 'd']) svc.add(id);
+    let release!: () => void;
+    const firstRound = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      prefetch: 2,
+      heartbeatIntervalMs: 100,
+      logger,
+      async handler({ job }) {
+        mostAtOnce = Math.max(mostAtOnce, ++running);
+        ran.push(job.id);
+        await firstRound;
+        running--;
+      },
+    });
+    await waitFor(() => worker.inFlight === 2 && worker.waiting === 2);
+    expect(svc.calls.find((c) => c.method === 'claim')?.request.maxJobs).toBe(4);
+    // The waiting jobs' leases are kept from their claim on.
+    await waitFor(() =>
+      ['c', 'd'].every((id) =>
+        svc.calls.some((c) => c.method === 'heartbeat' && c.request.jobId === id),
+      ),
+    );
+    expect(ran).toEqual(['a', 'b']);
+    release();
+    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 4);
+    await worker.stop();
+    expect(ran).toEqual(['a', 'b', 'c', 'd']);
+    expect(mostAtOnce).toBe(2);
+  });
+
+  it('with prefetch, reports the waiting jobs in a second CompleteJobs while the first is in flight', async () => {
+    const svc = fakeService();
+    for (const id of ['a', 'b', 'c', 'd']) svc.add(id);
+    let open!: () => void;
+    svc.state.completeGate = new Promise<void>((resolve) => (open = resolve));
+    let releaseWaiting!: () => void;
+    const waitingMayFinish = new Promise<void>((resolve) => (releaseWaiting = resolve));
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      prefetch: 2,
+      logger,
+      async handler({ job }) {
+        if (job.id === 'c' || job.id === 'd') await waitingMayFinish;
+      },
+    });
+    const completeJobsCalls = () =>
+      svc.calls.filter((c) => c.method === 'completeJobs').map((c) => c.request);
+    await waitFor(() => completeJobsCalls().length === 1);
+    releaseWaiting();
+    // Without prefetch a second call would wait for the first one's answer.
+    await waitFor(() => completeJobsCalls().length === 2);
+    expect(completeJobsCalls()).toEqual([
+      { jobIds: ['a', 'b'], claimNext: 2 },
+      { jobIds: ['c', 'd'], claimNext: 2 },
+    ]);
+    svc.state.completeGate = undefined;
+    open();
+    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 4);
+    await worker.stop();
+  });
+
+  it('does not run a prefetched job cancelled while it waited, and reports it cancelled', async () => {
+    const svc = fakeService();
+    svc.add('a');
+    svc.add('b');
+    let release!: () => void;
+    const aDone = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 1,
+      prefetch: 1,
+      heartbeatIntervalMs: 100,
+      logger,
+      async handler({ job }) {
+        ran.push(job.id);
+        if (job.id === 'a') await aDone;
+      },
+    });
+    await waitFor(() => worker.waiting === 1);
+    svc.state.cancel.add('b');
+    await waitFor(() => svc.calls.some((c) => c.method === 'heartbeat' && c.request.jobId === 'b'));
+    release();
+    await waitFor(() => svc.calls.some((c) => c.method === 'fail'));
+    await worker.stop();
+    expect(ran).toEqual(['a']);
+    expect(
+      svc.calls
+        .filter((c) => c.method === 'fail' || c.method === 'complete')
+        .map((c) => [c.method, c.request.jobId, c.request.errorCode])
+        .sort(),
+    ).toEqual([
+      ['complete', 'a', undefined],
+      ['fail', 'b', 'CANCELLED'],
+    ]);
+  });
+
+  it('stop() hands back the prefetched jobs that never started with the running ones', async () => {
+    const svc = fakeService();
+    svc.add('stuck');
+    svc.add('next');
+    const ran: string[] = [];
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 1,
+      prefetch: 1,
+      logger,
+      handler: ({ job }) => {
+        ran.push(job.id);
+        return new Promise(() => undefined);
+      },
+    });
+    await waitFor(() => worker.inFlight === 1 && worker.waiting === 1);
+    await worker.stop({ deadlineMs: 100 });
+    expect(ran).toEqual(['stuck']);
+    expect(worker.waiting).toBe(0);
+    expect(
+      svc.calls
+        .filter((c) => c.method === 'fail')
+        .map((c) => [c.request.jobId, c.request.errorCode])
+        .sort(),
+    ).toEqual([
+      ['next', 'WORKER_SHUTDOWN'],
+      ['stuck', 'WORKER_SHUTDOWN'],
+    ]);
   });
 });
