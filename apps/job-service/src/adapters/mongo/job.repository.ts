@@ -243,9 +243,13 @@ export function updateOf(
   return update;
 }
 
-/** `after` as `updateOf(before, after)` leaves it stored. */
+/**
+ * `after` (made for this write) as `updateOf(before, after)` leaves it stored. Set in place: V8
+ * adds a key to an object-spread copy ~10× slower than to a literal, and this runs for every write.
+ */
 function revisedAfter(before: JobDocument, after: JobDocument): JobDocument {
-  return { ...after, rev: (before.rev ?? 0) + 1 };
+  after.rev = (before.rev ?? 0) + 1;
+  return after;
 }
 
 /** Matches the document only while it is still the version `base` is. */
@@ -320,6 +324,11 @@ interface Written {
  * One call of `update`, `claim` or `completeAndClaim`: its updates and its claim go into the same
  * transaction, whatever else the group commit puts there (see `changes`).
  */
+/** `claim` with the trace context its events are written under (a literal: see revisedAfter). */
+function tracedClaim(claim: ClaimSpec, trace: Record<string, string>): ClaimRequest {
+  return { types: claim.types, maxJobs: claim.maxJobs, now: claim.now, start: claim.start, trace };
+}
+
 interface ChangeRequest {
   updates: UpdateRequest[];
   claim: ClaimRequest | null;
@@ -339,7 +348,9 @@ export function messagesOf(
   events: Transition['events'],
   trace: Record<string, string>,
 ): OutboxMessage[] {
-  return toOutboxMessages(events).map((message) => ({ ...message, headers: trace }));
+  const messages = toOutboxMessages(events);
+  for (const message of messages) message.headers = trace;
+  return messages;
 }
 
 export class MongoJobRepository implements JobRepository {
@@ -532,7 +543,7 @@ export class MongoJobRepository implements JobRepository {
     // Nothing due (an idle long-poll's poll): no transaction, only the candidate scan it would run.
     if (!(await this.anyDue(claim))) return [];
     const trace = traceHeaders();
-    return (await this.changes.submit({ updates: [], claim: { ...claim, trace } })).claimed;
+    return (await this.changes.submit({ updates: [], claim: tracedClaim(claim, trace) })).claimed;
   }
 
   /**
@@ -558,8 +569,8 @@ export class MongoJobRepository implements JobRepository {
   completeAndClaim(changes: JobChange[], claim: ClaimSpec | null): Promise<ChangeResult> {
     const trace = traceHeaders();
     return this.changes.submit({
-      updates: changes.map((change) => ({ ...change, trace })),
-      claim: claim && { ...claim, trace },
+      updates: changes.map(({ id, change }) => ({ id, change, trace })),
+      claim: claim && tracedClaim(claim, trace),
     });
   }
 
@@ -671,12 +682,11 @@ export class MongoJobRepository implements JobRepository {
     const update = updateOf(before, after);
     if (!update) return [];
     written.saved.push(revisedAfter(before, after));
-    let filter = guard;
-    if (remembered.has(before._id)) {
-      written.guarded.push(before._id);
-      filter = { ...guard, ...sameRevision(before) };
-    }
-    return [{ updateOne: { filter: { ...filter, _id: before._id }, update } }];
+    if (!remembered.has(before._id))
+      return [{ updateOne: { filter: { _id: before._id, ...guard }, update } }];
+    written.guarded.push(before._id);
+    const filter = { _id: before._id, ...guard, ...sameRevision(before) };
+    return [{ updateOne: { filter, update } }];
   }
 
   /**
