@@ -2,9 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { jobV1 } from '@trellis/contracts';
 import { createGrpcClient } from '@trellis/platform/grpc';
+import { BUNDLED_ENV, bundled } from '../support/bundle';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -21,27 +21,6 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The job-service bundled as its image runs it (esbuild, as `nx run job-service:build` does),
- * rebuilt on every call (well under a second): run through tsx instead, every function the
- * service creates went through tsx's name-keeping wrapper, and its CPU per job was ~5 % higher.
- * Under dist/ at the same depth as apps/job-service/src, so workspace-relative paths hold.
- */
-function bundledJobService(): string {
-  const outfile = join(ROOT, 'dist', 'bench', 'job-service', 'main.js');
-  buildSync({
-    entryPoints: [join(ROOT, 'apps', 'job-service', 'src', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: true,
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
-/**
  * The job-service in a process of its own, as deployed: workers are remote by definition, and
  * sharing their event loop would cap the service at what one core minus theirs allows.
  */
@@ -55,7 +34,7 @@ export async function startJobServiceProcess(
   const [grpcPort, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--enable-source-maps', bundledJobService()],
+    [...nodeArgs, '--enable-source-maps', bundled('apps/job-service/src/main.ts', 'job-service')],
     {
       cwd: ROOT,
       env: {
@@ -67,7 +46,7 @@ export async function startJobServiceProcess(
         MONGODB_DATABASE: database,
         KAFKA_BROKERS: infra.brokers,
         TRACING_ENABLED: 'false',
-        DESCRIPTOR_SET_PATH: join(ROOT, 'libs', 'contracts', 'descriptors', 'trellis.binpb'),
+        ...BUNDLED_ENV,
         LOG_LEVEL: 'warn',
         JOB_TYPES: JSON.stringify([{ name: 'bench.noop', lease_seconds: 60 }]),
         // The throughput runs check that every job SUCCEEDED, so nothing may be removed there

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { BUNDLED_ENV, bundled } from './bundle';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -21,7 +22,8 @@ export interface DevstackSink {
 }
 
 /**
- * Starts devstack servers in their own process (bench/support/devstack-child.ts), as under
+ * Starts devstack servers in their own process (bench/support/devstack-child.ts, bundled as
+ * `npm start` bundles the devstack), as under
  * `npm start` and like a real database, so the code under test does not share their event loop:
  * `infra` = MongoDB + Kafka, `sink` = the SMTP sink. Resolves with what the child printed.
  */
@@ -35,10 +37,10 @@ export function spawnDevstack<Kind extends 'infra' | 'sink' | 'system'>(
 }> {
   const proc = spawn(
     process.execPath,
-    [...nodeArgs, '--import', 'tsx', 'bench/support/devstack-child.ts'],
+    [...nodeArgs, '--enable-source-maps', bundled('bench/support/devstack-child.ts', 'support')],
     {
       cwd: ROOT,
-      env: { ...process.env, BENCH_CHILD: kind, LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, ...BUNDLED_ENV, BENCH_CHILD: kind, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
