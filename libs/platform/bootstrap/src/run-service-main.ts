@@ -10,18 +10,31 @@ interface StoppableService {
 
 /**
  * Installs SIGINT/SIGTERM handlers that stop the service once and exit; only a process entry point
- * calls it (libraries never install signal handlers).
+ * calls it (libraries never install signal handlers). With `deadlineMs`, a stop that has not
+ * finished by then exits 1 (the outbox keeps what was not published, a restart's session owners
+ * kill what was left open); a second signal exits 1 at once.
  */
 export function stopOnSignals(
   service: { stop(): Promise<void> },
   logger: Logger,
   onStopped?: () => Promise<void>,
+  options: { deadlineMs?: number } = {},
 ): void {
   let received = false;
   const handler = (signal: NodeJS.Signals) => {
-    if (received) return;
+    if (received) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(1);
+    }
     received = true;
     logger.info({ signal }, 'signal received');
+    if (options.deadlineMs !== undefined) {
+      const deadlineMs = options.deadlineMs;
+      setTimeout(() => {
+        logger.error({ deadline_ms: deadlineMs }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, deadlineMs).unref();
+    }
     service
       .stop()
       .then(() => onStopped?.())
@@ -59,9 +72,14 @@ export async function runServiceMain<Config extends ServiceConfig>(options: {
     }
     const start = await options.loadStart();
     const service = await start(config);
-    stopOnSignals(service, service.context.logger, async () => {
-      await telemetry?.shutdown();
-    });
+    stopOnSignals(
+      service,
+      service.context.logger,
+      async () => {
+        await telemetry?.shutdown();
+      },
+      { deadlineMs: config.SHUTDOWN_GRACE_MS + config.SHUTDOWN_CLOSE_MS },
+    );
     service.context.logger.info('ready; SIGTERM or SIGINT stops it gracefully');
   } catch (err) {
     console.error(formatConfigError(err));

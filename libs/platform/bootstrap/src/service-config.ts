@@ -51,6 +51,9 @@ export function serviceConfigShape(defaults: {
     TRACING_ENABLED: envFlag(true),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url({ message: 'expected an http(s) URL' }).optional(),
     SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
+    // After the drain, the time left for consumers, relay, Kafka and MongoDB to close; past it the
+    // process exits 1 (e.g. MongoDB and Kafka gone mid-shutdown: their clients retry for minutes).
+    SHUTDOWN_CLOSE_MS: envInt(10_000, 0, 600_000),
     // Transport security: TLS when cert and key are set; mTLS unless TLS_REQUIRE_CLIENT_CERT=false.
     // The files are re-read every minute, so rotated certificates apply without a restart.
     TLS_CA_FILE: z.string().min(1).optional(),

@@ -61,6 +61,43 @@ describe('runServiceMain', () => {
   });
 });
 
+describe('runServiceMain shutdown bounds', () => {
+  async function startHanging(env: Record<string, string>) {
+    const started = run({
+      GRPC_PORT: '7001',
+      TRACING_ENABLED: 'false',
+      STOP_MARKER_FILE: '/dev/null',
+      STOP_HANGS: '1',
+      ...env,
+    });
+    await waitFor(() => started.out.stdout.includes('SIGTERM or SIGINT stops it'), {
+      timeoutMs: 20_000,
+      what: 'the ready line',
+    });
+    return started;
+  }
+
+  it('exits 1 once SHUTDOWN_GRACE_MS + SHUTDOWN_CLOSE_MS pass with the stop unfinished', async () => {
+    const { child, out, exited } = await startHanging({
+      SHUTDOWN_GRACE_MS: '100',
+      SHUTDOWN_CLOSE_MS: '200',
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(out.stdout).toContain('shutdown did not finish in time; exiting');
+    expect(out.stdout).toContain('"deadline_ms":300');
+  });
+
+  it('a second signal exits 1 without waiting for the stop', async () => {
+    const { child, out, exited } = await startHanging({ SHUTDOWN_CLOSE_MS: '600000' });
+    child.kill('SIGTERM');
+    await waitFor(() => out.stdout.includes('signal received'), { what: 'the first signal' });
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(out.stdout).toContain('second signal: exiting without finishing the shutdown');
+  });
+});
+
 describe('serviceConfigShape', () => {
   it('has defaults that make the devstack work with nothing set', () => {
     const config = loadConfig(
