@@ -192,6 +192,41 @@ describe('bulkWrite (MongoDB 8.0)', () => {
     expect(Number(verbose.cursor.id)).toBe(0);
   });
 
+  it('results past 16 MiB come through getMore, in a transaction too', async () => {
+    const db = freshDb('bw-getmore');
+    const ns = `${db.databaseName}.c`;
+    const { maxBsonObjectSize } = await client.db('admin').command({ hello: 1 });
+    // Two upserted _ids of half the document limit: their results cannot share one batch.
+    const ids = ['a', 'b'].map((c) => c.repeat(Number(maxBsonObjectSize) / 2));
+    const upserts: Model[] = ids.map((_id) => ({
+      name: 'updateOne',
+      namespace: ns,
+      filter: { _id },
+      update: { $set: { x: 1 } },
+      upsert: true,
+    }));
+    const commands: string[] = [];
+    const watcher = new MongoClient(target.uri, { monitorCommands: true });
+    await watcher.connect();
+    watcher.on('commandStarted', (event) => commands.push(event.commandName));
+    const session = watcher.startSession();
+    try {
+      const plain = await bulkWrite(watcher, upserts, { verboseResults: true });
+      expect(plain.upsertedCount).toBe(2);
+      expect([...(plain.updateResults?.values() ?? [])].map((r) => r.upsertedId)).toEqual(ids);
+      await db.collection<Doc>('c').deleteMany({});
+      session.startTransaction();
+      const inTxn = await bulkWrite(watcher, upserts, { verboseResults: true, session });
+      await session.commitTransaction();
+      expect(inTxn.updateResults?.size).toBe(2);
+    } finally {
+      await session.endSession();
+      await watcher.close();
+    }
+    expect(commands.filter((name) => name === 'getMore')).toHaveLength(2);
+    expect(await db.collection<Doc>('c').countDocuments()).toBe(2);
+  });
+
   it('ordered stops at the first write error, unordered goes on and reports every error', async () => {
     const db = freshDb('bw-errors');
     const ns = `${db.databaseName}.c`;

@@ -145,11 +145,12 @@ export const bulkWrite: CommandHandler = async (ctx) => {
   }
   const cursor: unknown = cmd.cursor;
   const batchSize: unknown = isPlainObject(cursor) ? cursor.batchSize : undefined;
+  // Without a batchSize every result goes in the first batch as far as 16 MiB allow; the rest
+  // (e.g. many errors, or upserted _ids near the document size limit) wait for getMore.
   const reply = ctx.server.cursors.open(
     CURSOR_NS,
     results,
-    typeof batchSize === 'number' && batchSize > 0 ? batchSize : undefined,
-    typeof batchSize !== 'number' || batchSize <= 0,
+    typeof batchSize === 'number' && batchSize > 0 ? batchSize : Infinity,
   );
   return { ...reply, nErrors, ...counts };
 };
