@@ -1,7 +1,7 @@
 /**
  * MongoDB 8.0's `bulkWrite` command through the official driver's `MongoClient.bulkWrite`
- * (devstack, or a real 8.0 replica set with MONGODB_URI), and the 7.0 the devstack presents with
- * `maxWireVersion: 21`.
+ * (devstack, or MONGODB_URI when that is a real 8.0+ replica set), and the 7.0 the devstack
+ * presents with `maxWireVersion: 21`.
  */
 import {
   type ClientBulkWriteModel,
@@ -12,14 +12,13 @@ import {
   MongoClientBulkWriteError,
   MongoServerError,
 } from 'mongodb';
-import { startMongoDevServer } from '../src';
 import {
   connect,
   errorOf,
-  startTarget,
+  start80Target,
+  startDevstackTarget,
   type Target,
   uniqueDbName,
-  usingDevstack,
 } from './support/target';
 
 let target: Target;
@@ -27,7 +26,7 @@ let client: MongoClient;
 let other: MongoClient;
 
 beforeAll(async () => {
-  target = await startTarget();
+  target = await start80Target();
   client = await connect(target.uri);
   other = await connect(target.uri);
 });
@@ -406,8 +405,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
 
 describe('a devstack presenting MongoDB 7.0 (maxWireVersion 21)', () => {
   it('has no bulkWrite command and refuses update sort, as mongod 7.0', async () => {
-    if (!usingDevstack) return;
-    const server = await startMongoDevServer({ maxWireVersion: 21 });
+    const server = await startDevstackTarget({ maxWireVersion: 21 });
     const old = await connect(server.uri);
     try {
       const hello = await old.db('admin').command({ hello: 1 });

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { type MongoDevServer, startMongoDevServer } from '../../src';
+import { type MongoDevServer, type MongoDevServerOptions, startMongoDevServer } from '../../src';
 
 export interface Target {
   uri: string;
@@ -21,11 +21,37 @@ export const usingDevstack = externalUri === undefined || externalUri === '';
 export async function startTarget(): Promise<Target> {
   if (!usingDevstack)
     return { uri: externalUri as string, devstack: null, stop: async () => undefined };
+  return startDevstackTarget();
+}
+
+/** An in-process devstack server, whatever MONGODB_URI says. */
+export async function startDevstackTarget(
+  options: Pick<MongoDevServerOptions, 'maxWireVersion'> = {},
+): Promise<Target> {
   const devstack = await startMongoDevServer({
     ttlMonitorIntervalMs: 100,
     enableTestCommands: true,
+    ...options,
   });
   return { uri: devstack.uri, devstack, stop: () => devstack.stop() };
+}
+
+/**
+ * The target for tests of a MongoDB 8.0 feature: MONGODB_URI when that server has it, else (a
+ * real 7.0, as in CI) the in-process devstack, which presents 8.0.
+ */
+export async function start80Target(): Promise<Target> {
+  const target = await startTarget();
+  if (!target.devstack) {
+    const probe = await connect(target.uri);
+    try {
+      const { maxWireVersion } = await probe.db('admin').command({ hello: 1 });
+      if (Number(maxWireVersion) >= 25) return target;
+    } finally {
+      await probe.close();
+    }
+  }
+  return target.devstack ? target : startDevstackTarget();
 }
 
 export async function connect(uri: string, options: MongoClientOptions = {}): Promise<MongoClient> {
