@@ -6,47 +6,15 @@
 import {
   type ClientBulkWriteModel,
   type ClientBulkWriteOptions,
-  type Db,
   type Document,
   MongoClient,
   MongoClientBulkWriteError,
   MongoServerError,
 } from 'mongodb';
-import {
-  connect,
-  errorOf,
-  start80Target,
-  startDevstackTarget,
-  type Target,
-  uniqueDbName,
-} from './support/target';
+import { connect, errorOf, start80Target, startDevstackTarget, useTarget } from './support/target';
 
-let target: Target;
-let client: MongoClient;
-let other: MongoClient;
-
-beforeAll(async () => {
-  target = await start80Target();
-  client = await connect(target.uri);
-  other = await connect(target.uri);
-});
-
-afterAll(async () => {
-  await client?.close();
-  await other?.close();
-  await target?.stop();
-});
-
-const dbs: Db[] = [];
-function freshDb(label: string): Db {
-  const db = client.db(uniqueDbName(label));
-  dbs.push(db);
-  return db;
-}
-
-afterEach(async () => {
-  await Promise.all(dbs.splice(0).map((db) => db.dropDatabase()));
-});
+const env = useTarget(start80Target);
+const { freshDb } = env;
 
 /** Documents of any `_id` type, in every namespace. */
 interface Doc {
@@ -71,7 +39,7 @@ function bulkWrite(c: MongoClient, models: Model[], options?: ClientBulkWriteOpt
 async function bulkWriteReplies(
   run: (watched: MongoClient) => Promise<unknown>,
 ): Promise<Document[]> {
-  const watcher = new MongoClient(target.uri, { monitorCommands: true });
+  const watcher = new MongoClient(env.target.uri, { monitorCommands: true });
   await watcher.connect();
   const replies: Document[] = [];
   watcher.on('commandSucceeded', (event) => {
@@ -95,7 +63,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
       { _id: 3, v: 3 },
     ]);
     const result = await bulkWrite(
-      client,
+      env.client,
       [
         { name: 'insertOne', namespace: `${a.databaseName}.x`, document: { _id: 4, v: 4 } },
         { name: 'insertOne', namespace: `${b.databaseName}.y`, document: { _id: 'p', w: 1 } },
@@ -194,7 +162,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
   it('results past 16 MiB come through getMore, in a transaction too', async () => {
     const db = freshDb('bw-getmore');
     const ns = `${db.databaseName}.c`;
-    const { maxBsonObjectSize } = await client.db('admin').command({ hello: 1 });
+    const { maxBsonObjectSize } = await env.client.db('admin').command({ hello: 1 });
     // Two upserted _ids of half the document limit: their results cannot share one batch.
     const ids = ['a', 'b'].map((c) => c.repeat(Number(maxBsonObjectSize) / 2));
     const upserts: Model[] = ids.map((_id) => ({
@@ -205,7 +173,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
       upsert: true,
     }));
     const commands: string[] = [];
-    const watcher = new MongoClient(target.uri, { monitorCommands: true });
+    const watcher = new MongoClient(env.target.uri, { monitorCommands: true });
     await watcher.connect();
     watcher.on('commandStarted', (event) => commands.push(event.commandName));
     const session = watcher.startSession();
@@ -236,7 +204,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
       { name: 'insertOne', namespace: ns, document: { _id: 2 } },
       { name: 'insertOne', namespace: ns, document: { _id: 3 } },
     ];
-    const ordered = await errorOf(bulkWrite(client, [...models]));
+    const ordered = await errorOf(bulkWrite(env.client, [...models]));
     expect(ordered).toBeInstanceOf(MongoClientBulkWriteError);
     const orderedErr = ordered as MongoClientBulkWriteError;
     expect([...orderedErr.writeErrors.keys()]).toEqual([0]);
@@ -245,7 +213,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
     expect(await db.collection<Doc>('c').countDocuments()).toBe(1);
 
     const unordered = (await errorOf(
-      bulkWrite(client, [...models], { ordered: false }),
+      bulkWrite(env.client, [...models], { ordered: false }),
     )) as MongoClientBulkWriteError;
     expect([...unordered.writeErrors.keys()]).toEqual([0, 2]);
     expect(unordered.partialResult?.insertedCount).toBe(2);
@@ -260,7 +228,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
       { _id: 2, x: 9 },
       { _id: 3, x: 7 },
     ]);
-    await bulkWrite(client, [
+    await bulkWrite(env.client, [
       {
         name: 'updateOne',
         namespace: `${db.databaseName}.c`,
@@ -278,11 +246,11 @@ describe('bulkWrite (MongoDB 8.0)', () => {
     const db = freshDb('bw-txn');
     const ns = (c: string) => `${db.databaseName}.${c}`;
     await db.collection<Doc>('jobs').insertOne({ _id: 'j', state: 'PENDING' });
-    const session = client.startSession();
+    const session = env.client.startSession();
     try {
       session.startTransaction();
       await bulkWrite(
-        client,
+        env.client,
         [
           {
             name: 'updateOne',
@@ -309,7 +277,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
 
       session.startTransaction();
       await bulkWrite(
-        client,
+        env.client,
         [
           { name: 'insertOne', namespace: ns('outbox'), document: { _id: 'e2' } },
           { name: 'deleteOne', namespace: ns('jobs'), filter: { _id: 'j' } },
@@ -328,12 +296,12 @@ describe('bulkWrite (MongoDB 8.0)', () => {
     const db = freshDb('bw-txn-dup');
     const ns = `${db.databaseName}.c`;
     await db.collection<Doc>('c').insertOne({ _id: 1 });
-    const session = client.startSession();
+    const session = env.client.startSession();
     try {
       session.startTransaction();
       const err = await errorOf(
         bulkWrite(
-          client,
+          env.client,
           [
             { name: 'insertOne', namespace: ns, document: { _id: 2 } },
             { name: 'insertOne', namespace: ns, document: { _id: 1 } },
@@ -353,16 +321,16 @@ describe('bulkWrite (MongoDB 8.0)', () => {
     const db = freshDb('bw-conflict');
     const ns = `${db.databaseName}.c`;
     await db.collection<Doc>('c').insertOne({ _id: 1, n: 0 });
-    const first = client.startSession();
-    const second = other.startSession();
+    const first = env.client.startSession();
+    const second = env.other.startSession();
     try {
       first.startTransaction();
       second.startTransaction();
       const bump: Model[] = [
         { name: 'updateOne', namespace: ns, filter: { _id: 1 }, update: { $inc: { n: 1 } } },
       ];
-      await bulkWrite(client, [...bump], { session: first });
-      const err = await errorOf(bulkWrite(other, [...bump], { session: second }));
+      await bulkWrite(env.client, [...bump], { session: first });
+      const err = await errorOf(bulkWrite(env.other, [...bump], { session: second }));
       // The driver wraps a command error of a client bulk write; the server's error is the cause.
       expect(err).toBeInstanceOf(MongoClientBulkWriteError);
       const cause = (err as MongoClientBulkWriteError).cause;
@@ -380,12 +348,12 @@ describe('bulkWrite (MongoDB 8.0)', () => {
   it('is a retryable write: a retry after a lost reply does not apply it twice', async () => {
     const db = freshDb('bw-retry');
     const ns = `${db.databaseName}.c`;
-    await client.db('admin').command({
+    await env.client.db('admin').command({
       configureFailPoint: 'onPrimaryTransactionalWrite',
       mode: { times: 1 },
       data: {},
     });
-    await bulkWrite(client, [
+    await bulkWrite(env.client, [
       { name: 'insertOne', namespace: ns, document: { _id: 1 } },
       { name: 'updateOne', namespace: ns, filter: { _id: 1 }, update: { $inc: { n: 1 } } },
     ]);
@@ -393,7 +361,7 @@ describe('bulkWrite (MongoDB 8.0)', () => {
   });
 
   it('refuses malformed commands as mongod does', async () => {
-    const admin = client.db('admin');
+    const admin = env.client.db('admin');
     await expect(
       admin.command({ bulkWrite: 1, ops: [{ insert: 3, document: {} }], nsInfo: [{ ns: 'd.c' }] }),
     ).rejects.toMatchObject({ code: 2 });

@@ -48,25 +48,6 @@ const COMMANDS: Record<string, CommandHandler> = {
 /** Commands of MongoDB 8.0, unknown to a server presenting 7.0. */
 const COMMANDS_80: Record<string, CommandHandler> = { bulkWrite };
 
-/** Commands mongod allows inside a multi-document transaction. */
-const TRANSACTION_COMMANDS = new Set([
-  'find',
-  'getMore',
-  'killCursors',
-  'aggregate',
-  'distinct',
-  'insert',
-  'update',
-  'delete',
-  'findAndModify',
-  'findandmodify',
-  'bulkWrite',
-  'create',
-  'createIndexes',
-  'commitTransaction',
-  'abortTransaction',
-]);
-
 /** Writes that may carry a txnNumber outside a transaction (retryable writes). */
 const RETRYABLE_WRITES = new Set([
   'insert',
@@ -75,6 +56,20 @@ const RETRYABLE_WRITES = new Set([
   'findAndModify',
   'findandmodify',
   'bulkWrite',
+]);
+
+/** Commands mongod allows inside a multi-document transaction. */
+const TRANSACTION_COMMANDS = new Set([
+  'find',
+  'getMore',
+  'killCursors',
+  'aggregate',
+  'distinct',
+  ...RETRYABLE_WRITES,
+  'create',
+  'createIndexes',
+  'commitTransaction',
+  'abortTransaction',
 ]);
 
 /** Commands that never touch a session even when the driver attaches lsid. */

@@ -5,7 +5,7 @@
  * Every test uses its own database name, so files and tests never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { type MongoDevServer, type MongoDevServerOptions, startMongoDevServer } from '../../src';
 
 export interface Target {
@@ -63,6 +63,36 @@ export async function connect(uri: string, options: MongoClientOptions = {}): Pr
 /** A database name no other test uses. */
 export function uniqueDbName(label: string): string {
   return `t_${label.replace(/[^a-z0-9]/gi, '').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Connections to `target` for a test file (opened before its tests, closed after): `client` and
+ * `other` (a second client, e.g. for a concurrent transaction), and `freshDb(label)`, a database
+ * of the test's own, dropped after each test.
+ */
+export function useTarget(start: () => Promise<Target> = startTarget) {
+  const state = {} as { target: Target; client: MongoClient; other: MongoClient };
+  const dbs: Db[] = [];
+  beforeAll(async () => {
+    state.target = await start();
+    state.client = await connect(state.target.uri);
+    state.other = await connect(state.target.uri);
+  });
+  afterEach(async () => {
+    await Promise.all(dbs.splice(0).map((db) => db.dropDatabase()));
+  });
+  afterAll(async () => {
+    await state.client?.close();
+    await state.other?.close();
+    await state.target?.stop();
+  });
+  return Object.assign(state, {
+    freshDb(label: string): Db {
+      const db = state.client.db(uniqueDbName(label));
+      dbs.push(db);
+      return db;
+    },
+  });
 }
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs`. No blind sleeps. */
