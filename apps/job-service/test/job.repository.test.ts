@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
-import { eventsOf, Outbox } from '@trellis/platform/mongo';
+import { eventsOf, isDuplicateKeyError, Outbox } from '@trellis/platform/mongo';
 import { waitFor } from '@trellis/platform/testing';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../src/domain/job';
 import { MongoJobRepository } from '../src/adapters/mongo/job.repository';
 import { awaitChildren, childOf } from '../src/domain/flow';
+import { presentedWireVersion } from './mongo-version';
 
 // The repository group-commits calls made in the same event-loop turn; these tests make them so.
 let server: MongoDevServer | undefined;
@@ -23,19 +24,31 @@ let client: MongoClient;
 let repository: MongoJobRepository;
 let outbox: Outbox;
 let telemetry: Telemetry;
+/** The command that carries a transaction's job writes: bulkWrite on 8.0+, else update/insert. */
+let jobWriteCommand: (legacy: 'update' | 'insert') => string;
+/** Names of the commands `client` sent. */
+const sent: string[] = [];
 const repositoryDb = `job_repository_${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   telemetry = startTelemetry({ serviceName: 'job-repository-test' });
-  // Test commands on: a test injects a WriteConflict with mongod's failCommand fail point.
+  // Test commands on: a test injects a WriteConflict with mongod's failCommand fail point. The
+  // devstack presents MongoDB 8.0 here and 7.0 under job.repository.mongo70.test.ts.
   server = process.env.MONGODB_URI
     ? undefined
-    : await startMongoDevServer({ port: 0, enableTestCommands: true });
-  client = new MongoClient(process.env.MONGODB_URI ?? server!.uri);
+    : await startMongoDevServer({
+        port: 0,
+        enableTestCommands: true,
+        maxWireVersion: presentedWireVersion(),
+      });
+  client = new MongoClient(process.env.MONGODB_URI ?? server!.uri, { monitorCommands: true });
+  client.on('commandStarted', (event) => sent.push(event.commandName));
   const db = client.db(repositoryDb);
   outbox = new Outbox(db);
   repository = new MongoJobRepository(client, db, outbox);
   await repository.ensureIndexes();
+  const { maxWireVersion } = await client.db('admin').command({ hello: 1 });
+  jobWriteCommand = (legacy) => (Number(maxWireVersion) >= 25 ? 'bulkWrite' : legacy);
 });
 
 afterAll(async () => {
@@ -114,6 +127,47 @@ describe('MongoJobRepository group commit', () => {
     const [[first], [second]] = await Promise.all(jobs.map((job) => eventsOfJob(job.id)));
     expect(first?.headers.traceparent).toContain(traceIds[0]);
     expect(second?.headers.traceparent).toContain(traceIds[1]);
+  });
+
+  it('a transaction sends its job writes and its events together where the server has bulkWrite', async () => {
+    const together = jobWriteCommand('insert') === 'bulkWrite';
+    // The devstack presents 8.0, or 7.0 under job.repository.mongo70.test.ts.
+    if (server) expect(together).toBe(presentedWireVersion() === undefined);
+    const job = pendingJob({ type: `repo.commands.${randomUUID().slice(0, 8)}` });
+    sent.length = 0;
+    await repository.create(job, created(job));
+    expect(sent).toEqual(
+      together ? ['bulkWrite', 'commitTransaction'] : ['insert', 'insert', 'commitTransaction'],
+    );
+    const now = new Date();
+    await claim([job.type], 1, now, (current) => startAttempt(current, 'w', 'lease', now));
+    sent.length = 0;
+    await repository.update(job.id, (current) => complete(current, 'lease', {}, new Date()));
+    expect(sent).toEqual(
+      together ? ['bulkWrite', 'commitTransaction'] : ['update', 'insert', 'commitTransaction'],
+    );
+    expect(await eventTypes(job.id)).toEqual([
+      'trellis.job.v1.JobCreated',
+      'trellis.job.v1.JobStarted',
+      'trellis.job.v1.JobSucceeded',
+    ]);
+  });
+
+  it('a duplicate key the key lookup cannot see fails that create alone; its batch is created', async () => {
+    const stored = pendingJob();
+    await repository.create(stored, created(stored));
+    const clash = pendingJob({ id: stored.id });
+    const fine = pendingJob();
+    const [clashed, made] = await Promise.allSettled([
+      repository.create(clash, created(clash)),
+      repository.create(fine, created(fine)),
+    ]);
+    expect(clashed.status).toBe('rejected');
+    expect(isDuplicateKeyError((clashed as PromiseRejectedResult).reason)).toBe(true);
+    expect(made).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect((await repository.findById(fine.id))?.state).toBe('PENDING');
+    expect(await eventTypes(stored.id)).toEqual(['trellis.job.v1.JobCreated']);
+    expect(await eventTypes(fine.id)).toEqual(['trellis.job.v1.JobCreated']);
   });
 
   it('two replicas creating under one key at once: one job, found by both', async () => {
@@ -197,7 +251,7 @@ describe('MongoJobRepository group commit', () => {
     const { count: before } = await admin.command({
       configureFailPoint: 'failCommand',
       mode: { times: 1 },
-      data: { failCommands: ['update'], errorCode: 112 },
+      data: { failCommands: [jobWriteCommand('update')], errorCode: 112 },
     });
     try {
       const now = new Date();

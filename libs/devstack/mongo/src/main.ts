@@ -7,6 +7,7 @@
  *   DEVSTACK_MONGO_FSYNC     interval (default) | always   (see README.md)
  *   DEVSTACK_MONGO_ENABLE_TEST_COMMANDS  true | false (default): configureFailPoint, for running
  *                            the drivers' own test suites (see CONFORMANCE.md); never in development
+ *   DEVSTACK_MONGO_MAX_WIRE_VERSION  25 (MongoDB 8.0, default) | 21 (7.0: no bulkWrite command)
  *   LOG_LEVEL                default info
  *
  * The server logs its URI (pino, "devstack mongo listening"); this also prints
@@ -23,6 +24,7 @@ const Env = z.object({
   DEVSTACK_MONGO_DATA_DIR: z.string().min(1).optional(),
   DEVSTACK_MONGO_FSYNC: z.enum(['interval', 'always']).default('interval'),
   DEVSTACK_MONGO_ENABLE_TEST_COMMANDS: z.enum(['true', 'false']).default('false'),
+  DEVSTACK_MONGO_MAX_WIRE_VERSION: z.enum(['21', '25']).default('25'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     dataDir: config.DEVSTACK_MONGO_DATA_DIR,
     fsync: config.DEVSTACK_MONGO_FSYNC,
     enableTestCommands: config.DEVSTACK_MONGO_ENABLE_TEST_COMMANDS === 'true',
+    maxWireVersion: config.DEVSTACK_MONGO_MAX_WIRE_VERSION === '21' ? 21 : 25,
     logger,
   });
   process.stdout.write(`MONGODB_URI=${server.uri}\n`);

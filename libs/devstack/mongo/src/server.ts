@@ -10,6 +10,7 @@ import type { ServerState } from './commands/context';
 import { FailPoints } from './commands/fail-points';
 import { CursorRegistry } from './cursors';
 import { ClusterClock } from './protocol/cluster-time';
+import { DEFAULT_WIRE_VERSION, WIRE_VERSIONS, type WireVersion } from './protocol/handshake';
 import { Engine } from './storage/engine';
 import { type FsyncPolicy, Journal } from './storage/journal';
 import { TtlMonitor } from './storage/ttl-monitor';
@@ -38,6 +39,11 @@ export interface MongoDevServerOptions {
    * (`failCommand`). Default false; never enable it outside tests.
    */
   enableTestCommands?: boolean;
+  /**
+   * The MongoDB version presented: 25 (8.0, default) or 21 (7.0: no `bulkWrite` command, no update
+   * `sort`), to test a client's fallback for older servers.
+   */
+  maxWireVersion?: WireVersion;
   logger?: Logger;
 }
 
@@ -55,6 +61,9 @@ export async function startMongoDevServer(
   options: MongoDevServerOptions = {},
 ): Promise<MongoDevServer> {
   const host = options.host ?? '127.0.0.1';
+  const maxWireVersion = options.maxWireVersion ?? DEFAULT_WIRE_VERSION;
+  if (!Object.values(WIRE_VERSIONS).includes(maxWireVersion))
+    throw new Error(`maxWireVersion must be one of ${Object.values(WIRE_VERSIONS).join(', ')}`);
   const setName = options.replicaSetName ?? 'rs0';
   const logger = options.logger ?? pino({ name: 'devstack-mongo', level: 'warn' });
   const engine = new Engine();
@@ -79,6 +88,7 @@ export async function startMongoDevServer(
     electionId: new ObjectId('7fffffff0000000000000001'),
     failPoints: options.enableTestCommands === true ? new FailPoints() : null,
     clusterClock: new ClusterClock(),
+    maxWireVersion,
   };
 
   const tcp: Server = createServer((socket: Socket) => {

@@ -57,7 +57,7 @@ it('answers the legacy OP_QUERY ismaster handshake with OP_REPLY', async () => {
     // Checklist §2.1: no topologyVersion (would switch the monitor to streaming) and no compression.
     expect(reply.doc.topologyVersion).toBeUndefined();
     expect(reply.doc.compression).toBeUndefined();
-    expect(reply.doc.maxWireVersion).toBe(21);
+    expect(reply.doc.maxWireVersion).toBe(25); // MongoDB 8.0 (option maxWireVersion: 21 for 7.0)
     expect(reply.doc.minWireVersion).toBe(0);
   }
   // Then OP_MSG on the same connection.

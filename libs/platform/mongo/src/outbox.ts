@@ -131,6 +131,16 @@ export class Outbox {
     session: ClientSession,
     messages: OutboxMessage[],
   ): Promise<OutboxGroupDocument[]> {
+    const docs = this.groupDocuments(messages);
+    if (docs.length > 0) await this.groups.insertMany(docs, { session });
+    return docs;
+  }
+
+  /**
+   * The documents `appendGroup` inserts for `messages`, without inserting them: for a caller that
+   * sends them in the same command as its own writes (a client `bulkWrite` into `namespace`).
+   */
+  groupDocuments(messages: OutboxMessage[]): OutboxGroupDocument[] {
     if (messages.length === 0) return [];
     const now = new Date();
     const groups: OutboxEvent[][] = [[]];
@@ -144,14 +154,17 @@ export class Outbox {
       groups[groups.length - 1].push(event);
       bytes += size;
     }
-    const docs = groups.map((events) => ({
+    return groups.map((events) => ({
       _id: new ObjectId(),
       events,
       created_at: now,
       published_at: null,
     }));
-    await this.groups.insertMany(docs, { session });
-    return docs;
+  }
+
+  /** `db.collection` of the outbox, as a client bulk write names it. */
+  get namespace(): string {
+    return this.collection.namespace;
   }
 
   /** The same collection, as the relay reads it: documents of one event or of a group. */

@@ -1,4 +1,4 @@
-import type { ClientSession, MongoClient } from 'mongodb';
+import { type ClientSession, type MongoClient, MongoClientBulkWriteError } from 'mongodb';
 import { SessionOwners } from './session-owners';
 
 /**
@@ -26,7 +26,12 @@ export async function withTransaction<T>(
   }
 }
 
-/** True for MongoDB's duplicate-key error (11000), in or out of a transaction. */
+/**
+ * True for MongoDB's duplicate-key error (11000), in or out of a transaction, also as a write error
+ * of a client bulkWrite (which has no code of its own).
+ */
 export function isDuplicateKeyError(err: unknown): boolean {
+  if (err instanceof MongoClientBulkWriteError)
+    return [...err.writeErrors.values()].some((writeError) => writeError.code === 11000);
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
@@ -8,6 +8,9 @@ import { POOL_MAINTENANCE_MS } from '../src/connect-mongo';
 import {
   connectMongo,
   Inbox,
+  isDuplicateKeyError,
+  supportsClientBulkWrite,
+  unwrapClientBulkWriteError,
   Lease,
   Outbox,
   SessionOwners,
@@ -364,5 +367,50 @@ describe('Outbox retention', () => {
       (i) => i.name === 'published_ttl',
     );
     expect(ttl?.expireAfterSeconds).toBe(3600);
+  });
+});
+
+describe('client bulkWrite (MongoDB 8.0+)', () => {
+  it('is known supported where the server speaks 8.0 and not where it speaks 7.0', async () => {
+    const hello = await client.db('admin').command({ hello: 1 });
+    expect(await supportsClientBulkWrite(client)).toBe(Number(hello.maxWireVersion) >= 25);
+    // Asked again: answered from what the first call learned.
+    expect(await supportsClientBulkWrite(client)).toBe(Number(hello.maxWireVersion) >= 25);
+    const old = await startMongoDevServer({ port: 0, maxWireVersion: 21 });
+    const oldClient = new MongoClient(old.uri);
+    try {
+      expect(await supportsClientBulkWrite(oldClient)).toBe(false);
+    } finally {
+      await oldClient.close();
+      await old.stop();
+    }
+  });
+
+  it("an outbox's group documents go in the same client bulkWrite as other writes; errors come out as the commands' would", async () => {
+    // The devstack presents 8.0 (MONGODB_URI may be an older server).
+    const server80 = await startMongoDevServer({ port: 0 });
+    const client80 = new MongoClient(server80.uri);
+    try {
+      const db80 = client80.db(`platform_bulk_${randomUUID().slice(0, 8)}`);
+      expect(await supportsClientBulkWrite(client80)).toBe(true);
+      const outbox = new Outbox(db80);
+      const docs = outbox.groupDocuments([message('a'), message('b')]);
+      expect(docs).toHaveLength(1);
+      expect(docs[0].events.map((e) => e.aggregate_id)).toEqual(['a', 'b']);
+      const things = db80.collection('things');
+      const id = new ObjectId();
+      await client80.bulkWrite([
+        { name: 'insertOne', namespace: things.namespace, document: { _id: id } },
+        { name: 'insertOne', namespace: outbox.namespace, document: docs[0] },
+      ]);
+      expect((await outbox.groups.find().toArray()).map((d) => d._id)).toEqual([docs[0]._id]);
+      const duplicate = await client80
+        .bulkWrite([{ name: 'insertOne', namespace: things.namespace, document: { _id: id } }])
+        .catch((err: unknown) => unwrapClientBulkWriteError(err));
+      expect(isDuplicateKeyError(duplicate)).toBe(true);
+    } finally {
+      await client80.close();
+      await server80.stop();
+    }
   });
 });

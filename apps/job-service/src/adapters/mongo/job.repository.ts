@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type {
   AnyBulkWriteOperation,
+  ClientBulkWriteModel,
   ClientSession,
   Collection,
   Db,
@@ -17,8 +18,11 @@ import {
 } from '@trellis/platform/batching';
 import {
   isDuplicateKeyError,
+  supportsClientBulkWrite,
+  unwrapClientBulkWriteError,
   withTransaction,
   type Outbox,
+  type OutboxGroupDocument,
   type OutboxMessage,
   type StoredOutboxDocument,
 } from '@trellis/platform/mongo';
@@ -309,8 +313,16 @@ type UpdateRequest = JobChange & TracedRequest;
 
 type ClaimRequest = ClaimSpec & TracedRequest;
 
-/** One write of a job in a change transaction's bulk write. */
+/** One write of a job in a transaction's bulk write. */
 type JobWrite = AnyBulkWriteOperation<JobDocument>;
+
+/** A job write, or an outbox document's insert, as a model of a client bulkWrite. */
+type JobModel = ClientBulkWriteModel<Record<string, JobDocument>>;
+type OutboxModel = ClientBulkWriteModel<Record<string, OutboxGroupDocument>>;
+
+function insertWrite(document: JobDocument): JobWrite {
+  return { insertOne: { document } };
+}
 
 /** What a change transaction's writes leave stored, and which of them rest on remembered bases. */
 interface Written {
@@ -415,9 +427,59 @@ export class MongoJobRepository implements JobRepository {
     ]);
   }
 
-  /** A transaction's events, one outbox document for the whole group commit (returned). */
-  private appendEvents(session: ClientSession, messages: OutboxMessage[]) {
-    return this.outbox.appendGroup(session, messages);
+  /**
+   * Saves a transaction's job writes and its events (one outbox document for the whole group
+   * commit, returned): in one client bulkWrite, one round trip, where the server has the command
+   * (MongoDB 8.0+), else the jobs' bulk write and then the outbox insert. Also returns how many
+   * of the job writes matched (an insert counts none).
+   */
+  private async save(
+    session: ClientSession,
+    writes: JobWrite[],
+    messages: OutboxMessage[],
+  ): Promise<{ matched: number; committed: OutboxGroupDocument[] }> {
+    const committed = this.outbox.groupDocuments(messages);
+    if (await supportsClientBulkWrite(this.client)) {
+      const events = committed.map((document): OutboxModel => ({
+        name: 'insertOne',
+        namespace: this.outbox.namespace,
+        document,
+      }));
+      // The driver types one call's models by a single schema map keyed by namespace literals;
+      // these namespaces are known at run time only, and each model is typed by its own schema.
+      const models = [
+        ...writes.map((write) => this.modelOf(write)),
+        ...events,
+      ] as ClientBulkWriteModel[];
+      if (models.length === 0) return { matched: 0, committed };
+      try {
+        const result = await this.client.bulkWrite(models, {
+          session,
+          ordered: true,
+        });
+        return { matched: result.matchedCount, committed };
+      } catch (err) {
+        throw unwrapClientBulkWriteError(err);
+      }
+    }
+    let matched = 0;
+    if (writes.length > 0)
+      matched = (await this.collection.bulkWrite(writes, { session, ordered: true })).matchedCount;
+    if (committed.length > 0) await this.outbox.groups.insertMany(committed, { session });
+    return { matched, committed };
+  }
+
+  /** A job write as a client bulkWrite model (the repository writes inserts and updateOnes). */
+  private modelOf(write: JobWrite): JobModel {
+    const namespace = this.collection.namespace;
+    if ('insertOne' in write)
+      return { name: 'insertOne', namespace, document: write.insertOne.document };
+    if ('updateOne' in write) {
+      const { filter, update } = write.updateOne;
+      if (Array.isArray(update)) throw new Error('job writes never use update pipelines');
+      return { name: 'updateOne', namespace, filter, update };
+    }
+    throw new Error('job writes are inserts and updateOnes only');
   }
 
   create(job: Job, events: Transition['events'], handOff?: ClaimSpec): Promise<Created> {
@@ -467,9 +529,8 @@ export class MongoJobRepository implements JobRepository {
           messages.push(...insert.messages);
           outcomes.push({ value: insert.created });
         }
-        if (inserts.length > 0) await this.collection.insertMany(inserts, { session });
         inserted = inserts;
-        return this.appendEvents(session, messages);
+        return (await this.save(session, inserts.map(insertWrite), messages)).committed;
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -489,10 +550,11 @@ export class MongoJobRepository implements JobRepository {
     const insert = insertOf(request);
     let committed: StoredOutboxDocument[];
     try {
-      committed = await withTransaction(this.client, async (session) => {
-        await this.collection.insertMany(insert.docs, { session });
-        return this.appendEvents(session, insert.messages);
-      });
+      committed = await withTransaction(
+        this.client,
+        async (session) =>
+          (await this.save(session, insert.docs.map(insertWrite), insert.messages)).committed,
+      );
     } catch (err) {
       if (!isDuplicateKeyError(err) || job.idempotencyKey === '') throw err;
       const existing = await this.findByIdempotencyKey(job.idempotencyKey);
@@ -610,18 +672,16 @@ export class MongoJobRepository implements JobRepository {
         // the revision this process wrote), and a claim's job was PENDING and touched by nothing
         // else here (a change by another replica since is a write conflict, which reruns the
         // transaction). A miss fails it instead of handing out a job that is not PENDING.
+        // The events go in the same command; a miss aborts the transaction, and them with it.
         const writes = [...updated.writes, ...claimed.writes];
-        if (writes.length > 0) {
-          const result = await this.collection.bulkWrite(writes, { session, ordered: true });
-          if (result.matchedCount !== writes.length) {
-            if (written.guarded.length > 0) throw new StaleDocuments(written.guarded);
-            throw new Error('claim guard mismatch');
-          }
-        }
-        const committed = await this.appendEvents(session, [
+        const { matched, committed } = await this.save(session, writes, [
           ...updated.messages,
           ...claimed.messages,
         ]);
+        if (matched !== writes.length) {
+          if (written.guarded.length > 0) throw new StaleDocuments(written.guarded);
+          throw new Error('claim guard mismatch');
+        }
         return { updated, claimed, committed, saved: written.saved };
       },
     ).catch((err: unknown) => {

@@ -3,19 +3,19 @@ import { createHash } from 'node:crypto';
 import { Binary, type Document } from 'bson';
 import { CommandError } from '../errors';
 import { sessionKey } from '../transactions/sessions';
-import { MAX_WIRE_VERSION, SERVER_VERSION, helloReply } from '../protocol/handshake';
+import { helloReply, serverVersion } from '../protocol/handshake';
 import type { CommandContext, CommandHandler } from './context';
 
-const buildInfo: CommandHandler = () => ({
-  version: SERVER_VERSION,
+const buildInfo: CommandHandler = (ctx) => ({
+  version: serverVersion(ctx.server.maxWireVersion),
   gitVersion: 'trellis-devstack',
-  versionArray: SERVER_VERSION.split('.').map(Number).concat([0]),
+  versionArray: serverVersion(ctx.server.maxWireVersion).split('.').map(Number).concat([0]),
   bits: 64,
   debug: false,
   maxBsonObjectSize: 16 * 1024 * 1024,
   storageEngines: ['devstack'],
   modules: [],
-  maxWireVersion: MAX_WIRE_VERSION,
+  maxWireVersion: ctx.server.maxWireVersion,
 });
 
 const endSessions: CommandHandler = (ctx) => {

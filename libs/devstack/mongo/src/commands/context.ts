@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { CursorRegistry } from '../cursors';
 import { CommandError } from '../errors';
 import type { ClusterClock } from '../protocol/cluster-time';
+import type { WireVersion } from '../protocol/handshake';
 import type { FailPoints } from './fail-points';
 import { isPlainObject } from '../query/documents';
 import { compileFilter } from '../query/mingo-adapter';
@@ -33,6 +34,8 @@ export interface ServerState {
   failPoints: FailPoints | null;
   /** `operationTime` / `$clusterTime` of every reply. */
   clusterClock: ClusterClock;
+  /** The MongoDB version presented (hello, buildInfo) and the commands that go with it. */
+  maxWireVersion: WireVersion;
 }
 
 export interface ConnectionInfo {

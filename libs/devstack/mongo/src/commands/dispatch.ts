@@ -17,7 +17,7 @@ import {
   TRANSIENT_TRANSACTION_ERROR,
 } from '../errors';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HELLO_COMMANDS } from '../protocol/handshake';
+import { HELLO_COMMANDS, speaks80 } from '../protocol/handshake';
 import { isPlainObject } from '../query/documents';
 import { numberPathsOfCommand, normalizeDecoded } from '../query/int64';
 import { applyLetVariables } from '../query/let-vars';
@@ -25,6 +25,7 @@ import type { ServerSession } from '../transactions/sessions';
 import { toNumber } from '../transactions/sessions';
 import type { Transaction } from '../transactions/transaction';
 import { adminCommands } from './admin-commands';
+import { bulkWrite, numberPathsOfBulkWrite } from './bulk-write';
 import { catalogCommands } from './catalog-commands';
 import { serverErrorLabels } from './error-labels';
 import { explain } from './explain';
@@ -44,6 +45,19 @@ const COMMANDS: Record<string, CommandHandler> = {
   explain,
 };
 
+/** Commands of MongoDB 8.0, unknown to a server presenting 7.0. */
+const COMMANDS_80: Record<string, CommandHandler> = { bulkWrite };
+
+/** Writes that may carry a txnNumber outside a transaction (retryable writes). */
+const RETRYABLE_WRITES = new Set([
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'findandmodify',
+  'bulkWrite',
+]);
+
 /** Commands mongod allows inside a multi-document transaction. */
 const TRANSACTION_COMMANDS = new Set([
   'find',
@@ -51,19 +65,12 @@ const TRANSACTION_COMMANDS = new Set([
   'killCursors',
   'aggregate',
   'distinct',
-  'insert',
-  'update',
-  'delete',
-  'findAndModify',
-  'findandmodify',
+  ...RETRYABLE_WRITES,
   'create',
   'createIndexes',
   'commitTransaction',
   'abortTransaction',
 ]);
-
-/** Writes that may carry a txnNumber outside a transaction (retryable writes). */
-const RETRYABLE_WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
 
 /** Commands that never touch a session even when the driver attaches lsid. */
 const SESSIONLESS = new Set([
@@ -97,6 +104,13 @@ export async function runCommand(
 /** Int64 / Double field paths a write introduces (read before `normalizeDecoded`). */
 function recordNumberPaths(server: ServerState, cmd: Document, db: string): void {
   const name = Object.keys(cmd)[0] ?? '';
+  if (name === 'bulkWrite') {
+    for (const [ns, paths] of numberPathsOfBulkWrite(cmd)) {
+      if (paths.long.size > 0) server.engine.addNumberPaths(ns, 'long', paths.long);
+      if (paths.double.size > 0) server.engine.addNumberPaths(ns, 'double', paths.double);
+    }
+    return;
+  }
   const target: unknown = cmd[name];
   if (typeof target !== 'string') return;
   const paths = numberPathsOfCommand(name, cmd);
@@ -197,7 +211,7 @@ async function executeCommand(
   try {
     rejectCollation(cmd);
     applyLetVariables(cmd);
-    const handler = COMMANDS[name];
+    const handler = COMMANDS[name] ?? (speaks80({ server }) ? COMMANDS_80[name] : undefined);
     if (!handler && name !== 'commitTransaction' && name !== 'abortTransaction') {
       throw CommandError.of('CommandNotFound', `no such command: '${name}'`);
     }
@@ -295,8 +309,10 @@ async function runInTransaction(
   ctx.tx = tx;
   try {
     const reply = await handler(ctx);
-    if (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0)
-      engine.abort(tx, 'write error');
+    const failed =
+      (Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) ||
+      (typeof reply.nErrors === 'number' && reply.nErrors > 0);
+    if (failed) engine.abort(tx, 'write error');
     return reply;
   } catch (err) {
     engine.abort(tx, err instanceof Error ? err.message : String(err));
@@ -344,7 +360,7 @@ async function runRetryable(
  */
 function rejectCollation(cmd: Document): void {
   const specs: unknown[] = [cmd.collation];
-  for (const field of ['updates', 'deletes', 'indexes']) {
+  for (const field of ['updates', 'deletes', 'indexes', 'ops']) {
     const list: unknown = cmd[field];
     if (Array.isArray(list)) for (const st of list) specs.push((st as Document | null)?.collation);
   }

@@ -16,6 +16,7 @@ import {
 } from '../query/mingo-adapter';
 import type { Collection } from '../storage/collection';
 import { valueKey } from '../storage/keys';
+import { speaks80 } from '../protocol/handshake';
 import type { Transaction } from '../transactions/transaction';
 import {
   arrayArg,
@@ -129,6 +130,8 @@ interface UpdateStatement {
   upsert: boolean;
   multi: boolean;
   arrayFilters?: Document[];
+  /** Which document a single-document update takes (MongoDB 8.0): the first in this order. */
+  sort?: Document;
 }
 
 function parseUpdateStatement(raw: unknown): UpdateStatement {
@@ -149,9 +152,18 @@ function parseUpdateStatement(raw: unknown): UpdateStatement {
       'multi update is not supported for replacement-style update',
     );
   }
+  const sort: unknown = raw.sort;
+  if (sort !== undefined && !isPlainObject(sort))
+    throw CommandError.of(
+      'TypeMismatch',
+      "BSON field 'sort' is the wrong type, expected type 'object'",
+    );
+  if (sort !== undefined && raw.multi === true)
+    throw CommandError.of('FailedToParse', 'Cannot specify sort with multi=true');
   return {
     q,
     u: raw.u,
+    sort: sort === undefined || Object.keys(sort).length === 0 ? undefined : sort,
     upsert: raw.upsert === true,
     multi: raw.multi === true,
     arrayFilters: Array.isArray(raw.arrayFilters) ? (raw.arrayFilters as Document[]) : undefined,
@@ -168,8 +180,8 @@ function widenOverflows(ctx: CommandContext, name: string, u: unknown, doc: Docu
 const update: CommandHandler = async (ctx) => {
   const name = collectionArg(ctx);
   const statements = arrayArg(ctx, 'updates');
-  // `sort` on updateOne/replaceOne is a MongoDB 8.0 feature; 7.0 (advertised here) fails to parse.
-  if (statements.some((st) => isPlainObject(st) && st.sort !== undefined))
+  // `sort` on updateOne/replaceOne is a MongoDB 8.0 feature; 7.0 fails to parse it.
+  if (!speaks80(ctx) && statements.some((st) => isPlainObject(st) && st.sort !== undefined))
     throw CommandError.of('Location40415', "BSON field 'update.updates.sort' is an unknown field.");
   let n = 0;
   let nModified = 0;
@@ -178,7 +190,12 @@ const update: CommandHandler = async (ctx) => {
     const st = parseUpdateStatement(raw);
     const coll = ctx.server.engine.collection(ctx.db, name);
     checkHint(coll, (raw as Document).hint);
-    const targets = matchingDocs(unit, coll, st.q, st.multi ? Infinity : 1);
+    const targets = st.sort
+      ? sortDocs(
+          matchingDocs(unit, coll, st.q, Infinity, undefined, { sort: st.sort, k: 1 }),
+          st.sort,
+        ).slice(0, 1)
+      : matchingDocs(unit, coll, st.q, st.multi ? Infinity : 1);
     let matched = 0;
     let modified = 0;
     for (const doc of targets) {

@@ -12,9 +12,24 @@ import { MAX_MESSAGE_SIZE } from '../wire/frame-reader';
 import type { CommandContext } from '../commands/context';
 
 export const HELLO_COMMANDS = new Set(['hello', 'isMaster', 'ismaster']);
-/** MongoDB 7.0. Drivers v6.0 accept 6–21, v6.21 8–27, v7 9–29. */
-export const MAX_WIRE_VERSION = 21;
-export const SERVER_VERSION = '7.0.0';
+/**
+ * The MongoDB versions the server can present (drivers v6.0 accept wire versions 6–21, v6.21 8–27,
+ * v7 9–29): 8.0 (default) with the `bulkWrite` command and update `sort`, or 7.0 without them, so
+ * a client's fallback for older servers can be tested (`maxWireVersion` option).
+ */
+export const WIRE_VERSIONS = { '7.0': 21, '8.0': 25 } as const;
+export type WireVersion = (typeof WIRE_VERSIONS)[keyof typeof WIRE_VERSIONS];
+export const DEFAULT_WIRE_VERSION: WireVersion = WIRE_VERSIONS['8.0'];
+
+/** The `version` string of buildInfo for a wire version. */
+export function serverVersion(maxWireVersion: WireVersion): string {
+  return maxWireVersion === WIRE_VERSIONS['8.0'] ? '8.0.0' : '7.0.0';
+}
+
+/** Whether the server presents MongoDB 8.0 (bulkWrite, update `sort`). */
+export function speaks80(ctx: Pick<CommandContext, 'server'>): boolean {
+  return ctx.server.maxWireVersion >= WIRE_VERSIONS['8.0'];
+}
 
 export function helloReply(ctx: CommandContext): Document {
   const { server, conn } = ctx;
@@ -37,7 +52,7 @@ export function helloReply(ctx: CommandContext): Document {
     logicalSessionTimeoutMinutes: 30,
     connectionId: conn.id,
     minWireVersion: 0,
-    maxWireVersion: MAX_WIRE_VERSION,
+    maxWireVersion: server.maxWireVersion,
     readOnly: false,
   });
   return reply;

@@ -5,8 +5,8 @@
  * Every test uses its own database name, so files and tests never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { type MongoDevServer, startMongoDevServer } from '../../src';
+import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { type MongoDevServer, type MongoDevServerOptions, startMongoDevServer } from '../../src';
 
 export interface Target {
   uri: string;
@@ -21,11 +21,37 @@ export const usingDevstack = externalUri === undefined || externalUri === '';
 export async function startTarget(): Promise<Target> {
   if (!usingDevstack)
     return { uri: externalUri as string, devstack: null, stop: async () => undefined };
+  return startDevstackTarget();
+}
+
+/** An in-process devstack server, whatever MONGODB_URI says. */
+export async function startDevstackTarget(
+  options: Pick<MongoDevServerOptions, 'maxWireVersion'> = {},
+): Promise<Target> {
   const devstack = await startMongoDevServer({
     ttlMonitorIntervalMs: 100,
     enableTestCommands: true,
+    ...options,
   });
   return { uri: devstack.uri, devstack, stop: () => devstack.stop() };
+}
+
+/**
+ * The target for tests of a MongoDB 8.0 feature: MONGODB_URI when that server has it, else (a
+ * real 7.0, as in CI) the in-process devstack, which presents 8.0.
+ */
+export async function start80Target(): Promise<Target> {
+  const target = await startTarget();
+  if (!target.devstack) {
+    const probe = await connect(target.uri);
+    try {
+      const { maxWireVersion } = await probe.db('admin').command({ hello: 1 });
+      if (Number(maxWireVersion) >= 25) return target;
+    } finally {
+      await probe.close();
+    }
+  }
+  return target.devstack ? target : startDevstackTarget();
 }
 
 export async function connect(uri: string, options: MongoClientOptions = {}): Promise<MongoClient> {
@@ -37,6 +63,36 @@ export async function connect(uri: string, options: MongoClientOptions = {}): Pr
 /** A database name no other test uses. */
 export function uniqueDbName(label: string): string {
   return `t_${label.replace(/[^a-z0-9]/gi, '').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Connections to `target` for a test file (opened before its tests, closed after): `client` and
+ * `other` (a second client, e.g. for a concurrent transaction), and `freshDb(label)`, a database
+ * of the test's own, dropped after each test.
+ */
+export function useTarget(start: () => Promise<Target> = startTarget) {
+  const state = {} as { target: Target; client: MongoClient; other: MongoClient };
+  const dbs: Db[] = [];
+  beforeAll(async () => {
+    state.target = await start();
+    state.client = await connect(state.target.uri);
+    state.other = await connect(state.target.uri);
+  });
+  afterEach(async () => {
+    await Promise.all(dbs.splice(0).map((db) => db.dropDatabase()));
+  });
+  afterAll(async () => {
+    await state.client?.close();
+    await state.other?.close();
+    await state.target?.stop();
+  });
+  return Object.assign(state, {
+    freshDb(label: string): Db {
+      const db = state.client.db(uniqueDbName(label));
+      dbs.push(db);
+      return db;
+    },
+  });
 }
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs`. No blind sleeps. */
