@@ -207,8 +207,12 @@ describe('simple filter matcher vs mingo', () => {
     const n = 1 + Math.floor(r() * 2);
     for (let i = 0; i < n; i++) {
       const path = paths[Math.floor(r() * paths.length)];
-      const kind = Math.floor(r() * 5);
-      if (kind === 0) f[path] = scalar(r);
+      const kind = Math.floor(r() * 8);
+      if (kind === 5) f[path] = r() < 0.5 ? null : { $eq: null };
+      else if (kind === 6) f[path] = { $exists: r() < 0.5 };
+      else if (kind === 7)
+        f[path] = { $exists: r() < 0.5, $ne: 1 }; // not a fast shape: mingo
+      else if (kind === 0) f[path] = scalar(r);
       else if (kind === 1) f[path] = { $eq: scalar(r) };
       else if (kind === 2) f[path] = { $in: [scalar(r), scalar(r)] };
       else if (kind === 3) {
@@ -222,10 +226,11 @@ describe('simple filter matcher vs mingo', () => {
   it('matches exactly the documents a mingo Query matches', () => {
     const seed = 7;
     const r = rng(seed);
+    // Fields are sometimes missing, for null equality and $exists.
     const docs = Array.from({ length: 300 }, (_, i) => ({
       _id: i,
-      a: fieldValue(r),
-      d: fieldValue(r),
+      ...(r() < 0.8 && { a: fieldValue(r) }),
+      ...(r() < 0.8 && { d: fieldValue(r) }),
     }));
     for (let i = 0; i < 400; i++) {
       const f = filter(r);

@@ -1,8 +1,9 @@
 /**
  * A matcher for the commonest filter shapes without building a mingo Query: conditions on plain
  * field paths that are equality with a plain scalar (`{account_id: 'a1'}`, `{'meta.key': 5}`,
- * `{$eq: v}`), `$in` of plain scalars, or `$lt`/`$lte`/`$gt`/`$gte` with a number, string or date
- * (`{run_at: {$lte: now}}`).
+ * `{$eq: v}`), `$in` of plain scalars, `$lt`/`$lte`/`$gt`/`$gte` with a number, string or date
+ * (`{run_at: {$lte: now}}`), equality with null (`{published_at: null}`: null or missing) and
+ * `$exists` with a boolean (`{rev: {$exists: false}}`).
  *
  * Semantics are mongod's (and mingo's) for those shapes: equality follows a path through embedded
  * documents and arrays of embedded documents and matches when the value there, or an element of an
@@ -85,12 +86,21 @@ interface Condition {
   test: Test;
   /** Equality may follow the path through arrays; `$in` and comparisons leave that to mingo. */
   throughArrays: boolean;
+  /** Set for a test of presence rather than of a value (arrays on the path are left to mingo). */
+  presence?: Presence;
 }
+
+/** `$exists: true`, `$exists: false`, or equality with null (null or missing). */
+type Presence = 'exists' | 'missing' | 'null or missing';
+
+/** A missing path's value for presence tests (null and missing are different for `$exists`). */
+const MISSING = Symbol('missing');
 
 /** The conditions of one `field: value` entry, or null when the shape is not handled here. */
 function conditionsOf(parts: string[], cond: unknown): Condition[] | null {
   const eq = plainScalarTest(cond);
   if (eq) return [{ parts, test: eq, throughArrays: true }];
+  if (cond === null) return [nullEquality(parts)];
   if (!isPlainObject(cond)) return null;
   const keys = Object.keys(cond);
   if (keys.length === 0) return null;
@@ -99,7 +109,14 @@ function conditionsOf(parts: string[], cond: unknown): Condition[] | null {
     const operand: unknown = cond[op];
     let test: Test | null = null;
     let throughArrays = false;
-    if (op === '$eq') {
+    if (op === '$eq' && operand === null) {
+      out.push(nullEquality(parts));
+      continue;
+    } else if (op === '$exists' && typeof operand === 'boolean') {
+      const presence: Presence = operand ? 'exists' : 'missing';
+      out.push({ parts, test: () => false, throughArrays: false, presence });
+      continue;
+    } else if (op === '$eq') {
       test = plainScalarTest(operand);
       throughArrays = true;
     } else if (op === '$in') {
@@ -117,6 +134,36 @@ function conditionsOf(parts: string[], cond: unknown): Condition[] | null {
     out.push({ parts, test, throughArrays });
   }
   return out;
+}
+
+/** `{path: null}`: the value there is null, or there is none. */
+function nullEquality(parts: string[]): Condition {
+  return { parts, test: () => false, throughArrays: false, presence: 'null or missing' };
+}
+
+/**
+ * A presence test at `parts`: YES/NO, or ASK_MINGO when an array is on the path or is the value
+ * (null equality matches an array holding null, `$exists` looks into arrays of documents).
+ */
+function presenceAt(doc: Document, parts: string[], presence: Presence): number {
+  let value: unknown = doc;
+  for (const part of parts) {
+    if (Array.isArray(value)) return ASK_MINGO;
+    if (!isPlainObject(value) || !Object.prototype.hasOwnProperty.call(value, part)) {
+      value = MISSING;
+      break;
+    }
+    value = value[part];
+  }
+  if (Array.isArray(value)) return ASK_MINGO;
+  if (value === undefined) return ASK_MINGO; // BSON undefined: deprecated, left to mingo's rules
+  const matches =
+    presence === 'exists'
+      ? value !== MISSING
+      : presence === 'missing'
+        ? value === MISSING
+        : value === MISSING || value === null;
+  return matches ? YES : NO;
 }
 
 function isPlainPath(path: string): string[] | null {
@@ -140,8 +187,10 @@ export function simpleEqualityMatcher(filter: Document, mingo: () => Matcher): M
   if (conds.length === 0) return null;
   let general: Matcher | null = null;
   return (doc) => {
-    for (const { parts, test, throughArrays } of conds) {
-      const r = matchAt(doc, parts, 0, test, throughArrays);
+    for (const { parts, test, throughArrays, presence } of conds) {
+      const r = presence
+        ? presenceAt(doc, parts, presence)
+        : matchAt(doc, parts, 0, test, throughArrays);
       if (r === YES) continue;
       if (r === ASK_MINGO) return (general ??= mingo())(doc);
       return false;
