@@ -112,6 +112,24 @@ function fakeService() {
 
 const { logger } = captureLogger('job-worker-test');
 
+/**
+ * A handler recording the jobs it ran (in order) and the most it ran at once; the n-th job it
+ * starts (from 1) waits for `release()` when `gated(n)` says so.
+ */
+function gatedHandler(gated: (n: number) => boolean) {
+  let release!: () => void;
+  const opened = new Promise<void>((resolve) => (release = resolve));
+  const ran: string[] = [];
+  const most = { atOnce: 0 };
+  let running = 0;
+  const handler = async ({ job }: { job: jobV1.Job }) => {
+    most.atOnce = Math.max(most.atOnce, ++running);
+    if (gated(ran.push(job.id))) await opened;
+    running--;
+  };
+  return { handler, release: () => release(), ran, most };
+}
+
 describe('createWorker', () => {
   it('hands a flow parent its children and the results of those that succeeded, by child id', async () => {
     const svc = fakeService();
@@ -218,21 +236,13 @@ describe('createWorker', () => {
   it('refills the slots a CompleteJobs call frees with the jobs it claims (claim_next)', async () => {
     const svc = fakeService();
     for (const id of ['a', 'b', 'c']) svc.add(id);
-    let release!: () => void;
-    const firstRound = new Promise<void>((resolve) => (release = resolve));
-    const ran: string[] = [];
-    let running = 0;
-    let mostAtOnce = 0;
+    const { handler, release, ran, most } = gatedHandler((n) => n <= 3);
     const worker = createWorker({
       client: svc.client,
       types: ['t'],
       concurrency: 3,
       logger,
-      async handler({ job }) {
-        mostAtOnce = Math.max(mostAtOnce, ++running);
-        if (ran.push(job.id) <= 3) await firstRound;
-        running--;
-      },
+      handler,
     });
     await waitFor(() => ran.length === 3);
     for (const id of ['d', 'e', 'f']) svc.add(id);
@@ -253,7 +263,7 @@ describe('createWorker', () => {
       e: 'CompleteJobs',
       f: 'CompleteJobs',
     });
-    expect(mostAtOnce).toBeLessThanOrEqual(3);
+    expect(most.atOnce).toBeLessThanOrEqual(3);
   });
 
   it.each([
@@ -376,14 +386,11 @@ describe('createWorker', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(svc.calls.filter((c) => c.method === 'claim').length).toBe(claimsAfterStop);
   });
+
   it('with prefetch, claims ahead of its slots and starts the waiting jobs as slots free', async () => {
     const svc = fakeService();
     for (const id of ['a', 'b', 'c', 'd']) svc.add(id);
-    let release!: () => void;
-    const firstRound = new Promise<void>((resolve) => (release = resolve));
-    const ran: string[] = [];
-    let running = 0;
-    let mostAtOnce = 0;
+    const { handler, release, ran, most } = gatedHandler(() => true);
     const worker = createWorker({
       client: svc.client,
       types: ['t'],
@@ -391,12 +398,7 @@ describe('createWorker', () => {
       prefetch: 2,
       heartbeatIntervalMs: 100,
       logger,
-      async handler({ job }) {
-        mostAtOnce = Math.max(mostAtOnce, ++running);
-        ran.push(job.id);
-        await firstRound;
-        running--;
-      },
+      handler,
     });
     await waitFor(() => worker.inFlight === 2 && worker.waiting === 2);
     expect(svc.calls.find((c) => c.method === 'claim')?.request.maxJobs).toBe(4);
@@ -411,7 +413,7 @@ describe('createWorker', () => {
     await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 4);
     await worker.stop();
     expect(ran).toEqual(['a', 'b', 'c', 'd']);
-    expect(mostAtOnce).toBe(2);
+    expect(most.atOnce).toBe(2);
   });
 
   it('with prefetch, reports the waiting jobs in a second CompleteJobs while the first is in flight', async () => {
