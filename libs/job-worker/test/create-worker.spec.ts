@@ -117,8 +117,7 @@ const { logger } = captureLogger('job-worker-test');
  * starts (from 1) waits for `release()` when `gated(n)` says so.
  */
 function gatedHandler(gated: (n: number) => boolean) {
-  let release!: () => void;
-  const opened = new Promise<void>((resolve) => (release = resolve));
+  const { opened, open: release } = gate();
   const ran: string[] = [];
   const most = { atOnce: 0 };
   let running = 0;
@@ -127,7 +126,14 @@ function gatedHandler(gated: (n: number) => boolean) {
     if (gated(ran.push(job.id))) await opened;
     running--;
   };
-  return { handler, release: () => release(), ran, most };
+  return { handler, release, ran, most };
+}
+
+/** A promise (`opened`) that resolves when `open()` is called. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }
 
 describe('createWorker', () => {
@@ -363,8 +369,7 @@ describe('createWorker', () => {
     const svc = fakeService();
     svc.add('quick');
     svc.add('stuck');
-    let release!: () => void;
-    const quickDone = new Promise<void>((resolve) => (release = resolve));
+    const { opened: quickDone, open: release } = gate();
     const worker = createWorker({
       client: svc.client,
       types: ['t'],
@@ -419,10 +424,9 @@ describe('createWorker', () => {
   it('with prefetch, reports the waiting jobs in a second CompleteJobs while the first is in flight', async () => {
     const svc = fakeService();
     for (const id of ['a', 'b', 'c', 'd']) svc.add(id);
-    let open!: () => void;
-    svc.state.completeGate = new Promise<void>((resolve) => (open = resolve));
-    let releaseWaiting!: () => void;
-    const waitingMayFinish = new Promise<void>((resolve) => (releaseWaiting = resolve));
+    const { opened: answersMayGo, open } = gate();
+    svc.state.completeGate = answersMayGo;
+    const { opened: waitingMayFinish, open: releaseWaiting } = gate();
     const worker = createWorker({
       client: svc.client,
       types: ['t'],
@@ -453,8 +457,7 @@ describe('createWorker', () => {
     const svc = fakeService();
     svc.add('a');
     svc.add('b');
-    let release!: () => void;
-    const aDone = new Promise<void>((resolve) => (release = resolve));
+    const { opened: aDone, open: release } = gate();
     const ran: string[] = [];
     const worker = createWorker({
       client: svc.client,
