@@ -12,7 +12,8 @@ interface StoppableService {
  * Installs SIGINT/SIGTERM handlers that stop the service once and exit; only a process entry point
  * calls it (libraries never install signal handlers). With `deadlineMs`, a stop that has not
  * finished by then exits 1 (the outbox keeps what was not published, a restart's session owners
- * kill what was left open); a second signal exits 1 at once.
+ * kill what was left open). Later signals are ignored: one Ctrl-C under `npm run` or nx reaches
+ * the process twice (from the terminal and forwarded by its parent).
  */
 export function stopOnSignals(
   service: { stop(): Promise<void> },
@@ -22,10 +23,7 @@ export function stopOnSignals(
 ): void {
   let received = false;
   const handler = (signal: NodeJS.Signals) => {
-    if (received) {
-      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
-      process.exit(1);
-    }
+    if (received) return;
     received = true;
     logger.info({ signal }, 'signal received');
     if (options.deadlineMs !== undefined) {
