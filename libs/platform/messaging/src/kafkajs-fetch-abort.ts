@@ -20,11 +20,10 @@ const FETCH = 1;
  * a broker holds an empty Fetch for the consumer's `maxWaitTimeInMs`: a long wait, which an idle
  * system wants (fewer empty fetches), would hold up every shutdown by as much. kafkajs sends
  * Fetches on a connection of their own per broker (its ConnectionPool's second connection), apart
- * from the group's Heartbeat, OffsetCommit and LeaveGroup. So at stop the Fetch connections of the
- * consumer are closed as if the broker had dropped them: the parked Fetch fails, the fetch loop
- * ends (kafkajs retries its loop after `retry.initialRetryTime`, sees it is stopping and stops), and
- * the LeaveGroup goes out on the group's connection as before. A real broker discards a Fetch
- * whose connection is closed.
+ * from the group's Heartbeat, OffsetCommit and LeaveGroup. So at stop the consumer's parked Fetch
+ * is answered empty here, as the broker would at the end of its wait (the fetch loop sees it is
+ * stopping and ends), and its connection is closed, which makes a real broker drop the Fetch; the
+ * LeaveGroup goes out on the group's connection as before.
  *
  * The consumer must be made by a Kafka client given `socketFactory`: that is how its connections
  * are told apart from other clients'.
@@ -33,6 +32,9 @@ export class FetchAborter {
   /** The connections of this client with a Fetch in flight. */
   private readonly fetching = new Set<ConnectionInternals>();
   private aborted = false;
+  private answerAborted: () => void = () => undefined;
+  /** Settles when abort() is called. */
+  private readonly abortedSignal = new Promise<void>((resolve) => (this.answerAborted = resolve));
   readonly socketFactory: ISocketFactory;
 
   constructor(inner: ISocketFactory) {
@@ -42,43 +44,46 @@ export class FetchAborter {
     aborters.set(this.socketFactory, this);
   }
 
-  /** Fails the Fetches in flight now and any sent later, and closes their connections. */
+  /** Answers the Fetches in flight now, and any sent later, empty; closes their connections. */
   abort(): void {
+    if (this.aborted) return;
     this.aborted = true;
-    for (const connection of this.fetching) this.close(connection);
+    this.answerAborted();
+    for (const connection of this.fetching) close(connection);
     this.fetching.clear();
   }
 
-  /** @internal */
-  track(connection: ConnectionInternals, sent: Promise<unknown>): void {
+  /** @internal The Fetch's answer: the broker's, or an empty one once aborted. */
+  fetch(connection: ConnectionInternals, send: () => Promise<unknown>): Promise<unknown> {
+    // A fetch loop that began its turn before the stop would otherwise park one more Fetch.
+    if (this.aborted) return Promise.resolve(emptyFetch());
     this.fetching.add(connection);
+    const sent = send();
     const done = () => this.fetching.delete(connection);
     sent.then(done, done);
+    return Promise.race([sent, this.abortedSignal.then(emptyFetch)]);
   }
+}
 
-  /** @internal */
-  get isAborted(): boolean {
-    return this.aborted;
-  }
+/** A Fetch response (as kafkajs's parser returns it) with no records. */
+function emptyFetch() {
+  return { throttleTime: 0, errorCode: 0, responses: [] };
+}
 
-  /** @internal */
-  close(connection: ConnectionInternals): void {
-    connection.rejectRequests(abortError(connection));
-    const socket = connection.socket;
-    // kafkajs's own path for a connection the broker closed; the socket is then destroyed so that
-    // the broker's late answer to the parked Fetch is not read.
-    void connection.disconnect().finally(() => socket?.destroy());
-  }
+function close(connection: ConnectionInternals): void {
+  connection.rejectRequests(
+    new KafkaJSConnectionError('Fetch aborted: the consumer is stopping', {
+      broker: `${connection.host}:${connection.port}`,
+    }),
+  );
+  const socket = connection.socket;
+  // kafkajs's own path for a connection the broker closed; the socket is then destroyed so that
+  // the broker's late answer to the parked Fetch is not read.
+  void connection.disconnect().finally(() => socket?.destroy());
 }
 
 const aborters = new WeakMap<ISocketFactory, FetchAborter>();
 let patched = false;
-
-function abortError(connection: ConnectionInternals): Error {
-  return new KafkaJSConnectionError('Fetch aborted: the consumer is stopping', {
-    broker: `${connection.host}:${connection.port}`,
-  });
-}
 
 function patchConnections(): void {
   if (patched) return;
@@ -92,10 +97,6 @@ function patchConnections(): void {
   Connection.prototype.send = function (this: ConnectionInternals, protocolRequest) {
     const aborter = aborters.get(this.socketFactory);
     if (!aborter || protocolRequest.request.apiKey !== FETCH) return send.call(this, protocolRequest);
-    // A fetch loop that began its turn before the stop would otherwise park one more Fetch.
-    if (aborter.isAborted) return Promise.reject(abortError(this));
-    const sent = send.call(this, protocolRequest);
-    aborter.track(this, sent);
-    return sent;
+    return aborter.fetch(this, () => send.call(this, protocolRequest));
   };
 }
