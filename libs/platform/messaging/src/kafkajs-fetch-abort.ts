@@ -96,7 +96,8 @@ function patchConnections(): void {
   const send = Connection.prototype.send;
   Connection.prototype.send = function (this: ConnectionInternals, protocolRequest) {
     const aborter = aborters.get(this.socketFactory);
-    if (!aborter || protocolRequest.request.apiKey !== FETCH) return send.call(this, protocolRequest);
+    if (!aborter || protocolRequest.request.apiKey !== FETCH)
+      return send.call(this, protocolRequest);
     return aborter.fetch(this, () => send.call(this, protocolRequest));
   };
 }
