@@ -1,56 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
-import { accountV1, encodeEventEnvelope, packEvent } from '@trellis/contracts';
-import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
-import { createKafka, startEventConsumer } from '../src';
+import { startEventConsumer } from '../src';
+import { accountOpenedValue, useDevKafka } from './dev-kafka';
 
 // The devstack broker answers a parked Fetch only when data arrives or its wait is over, as Kafka
 // does (releaseFetches() is not called here).
-let broker: KafkaDevBroker | undefined;
-let kafka: Kafka;
-let producer: Producer;
 const { logger } = captureLogger('event-consumer-stop-test');
+const suite = useDevKafka('event-consumer-stop-test', logger);
 
-beforeAll(async () => {
-  broker = process.env.KAFKA_BROKERS
-    ? undefined
-    : await startKafkaDevBroker({ port: 0, defaultPartitions: 2 });
-  kafka = createKafka({
-    brokers: process.env.KAFKA_BROKERS?.split(',') ?? broker!.brokers,
-    clientId: 'event-consumer-stop-test',
-    logger,
-  });
-  producer = kafka.producer();
-  await producer.connect();
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-  await broker?.stop();
-});
-
-function send(topic: string): Promise<unknown> {
-  return producer.send({
-    topic,
-    messages: [
-      {
-        value: encodeEventEnvelope(
-          packEvent(
-            'trellis.account.v1.AccountOpened',
-            accountV1.AccountOpened.fromPartial({ accountId: randomUUID() }),
-            {
-              eventId: randomUUID(),
-              occurredAt: new Date(),
-              aggregateId: 'a',
-              aggregateType: 'account',
-            },
-          ),
-        ),
-      },
-    ],
-  });
-}
+const send = (topic: string) =>
+  suite.producer.send({ topic, messages: [{ value: accountOpenedValue() }] });
 
 it('stops without waiting out its parked fetch, and leaves its group', async () => {
   const topic = `stop.${randomUUID().slice(0, 8)}`;
@@ -61,7 +20,7 @@ it('stops without waiting out its parked fetch, and leaves its group', async () 
   /** How many fetches had started when the last message was handled. */
   let fetchesAtHandle = 0;
   const consumer = await startEventConsumer({
-    kafka,
+    kafka: suite.kafka,
     groupId,
     topics: [topic],
     logger,
@@ -92,7 +51,7 @@ it('stops without waiting out its parked fetch, and leaves its group', async () 
   expect(outcome).toBe('stopped');
 
   // It left the group (LeaveGroup went out): a successor does not wait for its session to expire.
-  const admin = kafka.admin();
+  const admin = suite.kafka.admin();
   await admin.connect();
   try {
     const { groups } = await admin.describeGroups([groupId]);
