@@ -1,5 +1,6 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@trellis/platform/logging';
+import { FetchAborter } from './kafkajs-fetch-abort';
 import { fixKafkajsRequestQueue } from './kafkajs-request-queue-fix';
 
 export interface KafkaSettings {
@@ -29,7 +30,7 @@ const EXPECTED_WARNINGS = new Set([
 export function createKafka(settings: KafkaSettings): Kafka {
   fixKafkajsRequestQueue();
   const kafkaLogger = settings.logger.child({ component: 'kafkajs' });
-  return new Kafka({
+  const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,
     logLevel: logLevel.WARN,
@@ -41,5 +42,24 @@ export function createKafka(settings: KafkaSettings): Kafka {
         const pinoLevel = EXPECTED_WARNINGS.has(message) ? 'debug' : (PINO_LEVEL[level] ?? 'info');
         kafkaLogger[pinoLevel](fields, message);
       },
-  });
+  };
+  const kafka = new Kafka(config);
+  configs.set(kafka, config);
+  return kafka;
+}
+
+const configs = new WeakMap<Kafka, KafkaConfig>();
+
+/**
+ * A client like `kafka` (made by createKafka) whose consumers' parked Fetches the returned
+ * aborter can cut short (see FetchAborter); undefined for a client made elsewhere.
+ */
+export function abortableKafka(kafka: Kafka): { kafka: Kafka; aborter: FetchAborter } | undefined {
+  const config = configs.get(kafka);
+  if (!config) return undefined;
+  // kafkajs's own factory (plain or TLS socket, keep-alive), which createKafka's clients use.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const defaultSocketFactory = require('kafkajs/src/network/socketFactory') as () => ISocketFactory;
+  const aborter = new FetchAborter(defaultSocketFactory());
+  return { kafka: new Kafka({ ...config, socketFactory: aborter.socketFactory }), aborter };
 }

@@ -9,6 +9,7 @@ import {
 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { trackConsumerLag } from './consumer-lag';
+import { abortableKafka } from './create-kafka';
 import { withProcessSpan } from './messaging-spans';
 
 type EventEnvelope = commonV1.EventEnvelope;
@@ -71,13 +72,17 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
         registers: [settings.metrics],
       }))
     : undefined;
-  const consumer = settings.kafka.consumer({
+  // Its own client, so that stop() can cut short the Fetch it has parked on the broker.
+  const abortable = abortableKafka(settings.kafka);
+  const consumer = (abortable?.kafka ?? settings.kafka).consumer({
     groupId: settings.groupId,
     sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: settings.heartbeatIntervalMs ?? 3_000,
-    // An empty fetch waits this long (a message ends it at once). kafkajs's disconnect waits for the
-    // open fetch, and a real broker has no releaseFetches(), so a longer wait slows every shutdown.
-    maxWaitTimeInMs: settings.maxWaitTimeInMs ?? 1_000,
+    // An empty fetch waits this long (a message ends it at once); kafkajs heartbeats between
+    // fetches, so it also paces an idle member's heartbeats. 5 s is kafkajs's default: an idle
+    // consumer fetches every 5 s instead of every second. kafkajs's disconnect waits for the open
+    // fetch: a client not made by createKafka, whose fetch stop() cannot abort, keeps 1 s.
+    maxWaitTimeInMs: settings.maxWaitTimeInMs ?? (abortable ? 5_000 : 1_000),
     retry: { retries: 10, initialRetryTime: 200 },
   });
   await consumer.connect();
@@ -196,7 +201,10 @@ export async function startEventConsumer(settings: EventConsumerSettings): Promi
     consumer,
     async stop() {
       await untrackLag?.();
-      await consumer.disconnect();
+      // disconnect() first tells the fetch loop to stop, then waits for its Fetch: abort that.
+      const disconnected = consumer.disconnect();
+      abortable?.aborter.abort();
+      await disconnected;
     },
   };
 }

@@ -1,33 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { accountV1, encodeEventEnvelope, packEvent } from '@trellis/contracts';
-import { startKafkaDevBroker, type KafkaDevBroker } from '@trellis/devstack/kafka';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
-import { CONSUMER_LAG_METRIC, createKafka, startEventConsumer } from '../src';
+import { CONSUMER_LAG_METRIC, startEventConsumer } from '../src';
+import { accountOpenedValue, useDevKafka } from './dev-kafka';
 
-let broker: KafkaDevBroker | undefined;
-let kafka: Kafka;
-let producer: Producer;
 const { logger } = captureLogger('consumer-lag-test');
-
-beforeAll(async () => {
-  broker = process.env.KAFKA_BROKERS
-    ? undefined
-    : await startKafkaDevBroker({ port: 0, defaultPartitions: 2 });
-  kafka = createKafka({
-    brokers: process.env.KAFKA_BROKERS?.split(',') ?? broker!.brokers,
-    clientId: 'consumer-lag-test',
-    logger,
-  });
-  producer = kafka.producer();
-  await producer.connect();
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-  await broker?.stop();
-});
+const suite = useDevKafka('consumer-lag-test', logger);
 
 /** The lag series of the registry, keyed `topic/partition`. */
 async function lagOf(metrics: Registry, group: string): Promise<Map<string, number>> {
@@ -43,30 +21,16 @@ it('exposes the consumer lag per group and partition: what is not committed yet,
   const topic = `lag.${randomUUID().slice(0, 8)}`;
   const groupId = `lag-group-${randomUUID().slice(0, 8)}`;
   const send = (n: number, partition: number) =>
-    producer.send({
+    suite.producer.send({
       topic,
-      messages: Array.from({ length: n }, () => ({
-        partition,
-        value: encodeEventEnvelope(
-          packEvent(
-            'trellis.account.v1.AccountOpened',
-            accountV1.AccountOpened.fromPartial({ accountId: randomUUID() }),
-            {
-              eventId: randomUUID(),
-              occurredAt: new Date(),
-              aggregateId: 'a',
-              aggregateType: 'account',
-            },
-          ),
-        ),
-      })),
+      messages: Array.from({ length: n }, () => ({ partition, value: accountOpenedValue() })),
     });
   await send(1, 0);
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const metrics = new Registry();
   const consumer = await startEventConsumer({
-    kafka,
+    kafka: suite.kafka,
     groupId,
     topics: [topic],
     logger,
