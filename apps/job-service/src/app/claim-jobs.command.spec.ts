@@ -153,6 +153,39 @@ describe('ClaimJobs', () => {
     expect(claims[7] - claims[0]).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('a long-poll for types that have been quiet for a while polls at the 4 s cap from its start', async () => {
+    jest.useFakeTimers();
+    try {
+      const { repo, claims } = nothingDue();
+      const claim = new ClaimJobs({
+        jobs: repo,
+        types,
+        notifier: new ClaimNotifier(),
+        runtime: systemRuntime,
+        metrics: noMetrics,
+        pollIntervalMs: 250,
+      });
+      const longPoll = async () => {
+        const before = claims.length;
+        const polling = claim.execute({
+          workerId: 'w',
+          types: ['demo.echo'],
+          maxJobs: 1,
+          waitMs: 10_000,
+        });
+        await jest.advanceTimersByTimeAsync(10_000);
+        expect(await polling).toEqual([]);
+        return claims.length - before;
+      };
+      // First call: at once, then 250, 500, 1,000, 2,000 and 4,000 ms apart, and at the end.
+      expect(await longPoll()).toBe(7);
+      // Quiet for 10 s now: at once, then 4 s apart, and at the end.
+      expect(await longPoll()).toBe(4);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('a pending long-poll returns at once, empty, when the server drains', async () => {
     const { repo, claims } = nothingDue();
     const notifier = new ClaimNotifier();

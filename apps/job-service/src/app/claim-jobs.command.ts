@@ -35,6 +35,13 @@ export interface ClaimJobsDeps {
  * loser's transaction reruns.
  */
 export class ClaimJobs {
+  /**
+   * Per set of types, since when claims have found nothing. A long-poll for a set quiet that long
+   * polls at the cap from its start instead of from `pollIntervalMs` again: an idle worker's next
+   * call would otherwise re-run the short polls every 30 s (this process's jobs wake it anyway).
+   */
+  private readonly quietSince = new Map<string, number>();
+
   constructor(private readonly deps: ClaimJobsDeps) {}
 
   async execute(input: ClaimJobsInput): Promise<ClaimedJob[]> {
@@ -44,24 +51,38 @@ export class ClaimJobs {
     const deadline = Date.now() + Math.min(input.waitMs, MAX_CLAIM_WAIT_MS);
     // The poll is the fallback for other replicas' jobs (this process's wake the wait): it doubles
     // while nothing is due, so an idle long-poll does not query MongoDB four times a second.
-    let pollMs = this.deps.pollIntervalMs;
+    const key = [...types].sort().join('\n');
+    const quietFor = Date.now() - (this.quietSince.get(key) ?? Date.now());
+    let pollMs = quietFor >= MAX_CLAIM_POLL_MS ? MAX_CLAIM_POLL_MS : this.deps.pollIntervalMs;
     // While it waits, a create of one of its types may claim its job for it (a hand-off).
     const handOff = (now: Date) => claimSpecOf(input, now);
     for (;;) {
       const since = notifier.version(types);
       const claimed = await this.claimOnce(input);
-      if (claimed.length > 0) return this.deliver(claimed, input.signal);
+      if (claimed.length > 0) {
+        this.quietSince.delete(key);
+        return this.deliver(claimed, input.signal);
+      }
+      this.markQuiet(key);
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted || notifier.closed) return [];
       if (notifier.version(types) !== since) continue;
       const handed = await notifier.wait(types, Math.min(left, pollMs), input.signal, handOff);
       if (handed.length > 0) {
+        this.quietSince.delete(key);
         for (const job of handed) this.deps.metrics.claimed(job, job.startedAt ?? job.updatedAt);
         return this.deliver(handed, input.signal);
       }
       pollMs = Math.min(pollMs * 2, MAX_CLAIM_POLL_MS);
       if (input.signal?.aborted || notifier.closed) return [];
     }
+  }
+
+  private markQuiet(key: string): void {
+    if (this.quietSince.has(key)) return;
+    // Bounded: type sets come from workers; a flood of distinct sets only restarts the short polls.
+    if (this.quietSince.size >= 1_000) this.quietSince.clear();
+    this.quietSince.set(key, Date.now());
   }
 
   /** The claimed jobs for the caller; if it is gone, they go back to PENDING instead. */
