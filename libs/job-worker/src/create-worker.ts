@@ -36,7 +36,7 @@ interface HeldJob {
 export function createWorker(options: WorkerOptions): Worker {
   const client = options.client;
   const concurrency = Math.max(1, options.concurrency ?? 1);
-  const prefetch = Math.min(concurrency, Math.max(0, Math.floor(options.prefetch ?? 0)));
+  const prefetch = Math.min(4 * concurrency, Math.max(0, Math.floor(options.prefetch ?? 0)));
   const workerId =
     options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const logger = (options.logger ?? createLogger({ service: 'job-worker' })).child({
@@ -67,8 +67,8 @@ export function createWorker(options: WorkerOptions): Worker {
     types: options.types,
     onClaimed: runClaimed,
     logger,
-    // Prefetched jobs run while one call is in flight; their completions go in a second one.
-    maxInFlight: prefetch > 0 ? 2 : 1,
+    // Prefetched jobs run while calls are in flight; each slot-full of them may report in its own.
+    maxInFlight: 1 + Math.ceil(prefetch / concurrency),
   });
   let stopped: Promise<void> | undefined;
 

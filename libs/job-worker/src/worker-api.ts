@@ -102,11 +102,11 @@ export interface WorkerOptions {
   /** Jobs run at once (default 1). */
   concurrency?: number;
   /**
-   * Jobs claimed ahead of free slots (default 0, at most `concurrency`): they wait in the worker,
-   * their leases kept by heartbeats, and start as slots free, while up to two CompleteJobs calls
-   * are in flight. For many short jobs this hides the round trip of reporting and claiming, as a
-   * message broker's prefetch does; keep 0 for long jobs, where a prefetched job waits for a slot
-   * while an idle worker elsewhere could run it.
+   * Jobs claimed ahead of free slots (default 0, at most 4 × `concurrency`): they wait in the
+   * worker, their leases kept by heartbeats, and start as slots free, while up to
+   * 1 + ⌈prefetch / concurrency⌉ CompleteJobs calls are in flight. For many short jobs this hides
+   * the round trips of reporting and claiming, as a message broker's prefetch does; keep 0 for long
+   * jobs, where a prefetched job waits for a slot while an idle worker elsewhere could run it.
    */
   prefetch?: number;
   handler: JobHandler;

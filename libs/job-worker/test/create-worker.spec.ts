@@ -453,6 +453,41 @@ describe('createWorker', () => {
     await worker.stop();
   });
 
+  it('with prefetch of two slot-fulls, keeps three CompleteJobs calls in flight', async () => {
+    const svc = fakeService();
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) svc.add(id);
+    const { opened: answersMayGo, open } = gate();
+    svc.state.completeGate = answersMayGo;
+    const afterCall = [gate(), gate()];
+    const completeJobsCalls = () => svc.calls.filter((c) => c.method === 'completeJobs');
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      prefetch: 4,
+      logger,
+      async handler({ job }) {
+        // c and d finish once a and b's call went out, e and f once theirs did: three calls.
+        if (job.id === 'c' || job.id === 'd') await afterCall[0].opened;
+        if (job.id === 'e' || job.id === 'f') await afterCall[1].opened;
+      },
+    });
+    await waitFor(() => completeJobsCalls().length === 1);
+    afterCall[0].open();
+    await waitFor(() => completeJobsCalls().length === 2);
+    afterCall[1].open();
+    await waitFor(() => completeJobsCalls().length === 3);
+    expect(completeJobsCalls().map((c) => c.request.jobIds)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+    ]);
+    svc.state.completeGate = undefined;
+    open();
+    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 6);
+    await worker.stop();
+  });
+
   it('does not run a prefetched job cancelled while it waited, and reports it cancelled', async () => {
     const svc = fakeService();
     svc.add('a');
