@@ -47,16 +47,20 @@ function memoryRepository(stored: Job) {
 describe('ClaimJobs', () => {
   const types = new JobTypeRegistry(DEFAULT_JOB_TYPES);
 
-  it('returns the claimed job with its lease token', async () => {
-    const memory = memoryRepository(job('a'));
-    const claim = new ClaimJobs({
-      jobs: memory.repo,
+  /** ClaimJobs on `jobs` with the default types, the system clock and no metrics. */
+  const claimJobsOn = (jobs: JobRepository, notifier: ClaimNotifier, pollIntervalMs: number) =>
+    new ClaimJobs({
+      jobs,
       types,
-      notifier: new ClaimNotifier(),
+      notifier,
       runtime: systemRuntime,
       metrics: noMetrics,
-      pollIntervalMs: 50,
+      pollIntervalMs,
     });
+
+  it('returns the claimed job with its lease token', async () => {
+    const memory = memoryRepository(job('a'));
+    const claim = claimJobsOn(memory.repo, new ClaimNotifier(), 50);
     const [claimed] = await claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
@@ -76,14 +80,7 @@ describe('ClaimJobs', () => {
       caller.abort(); // the client cancels as the claim commits
       return jobs;
     };
-    const claim = new ClaimJobs({
-      jobs: memory.repo,
-      types,
-      notifier: new ClaimNotifier(),
-      runtime: systemRuntime,
-      metrics: noMetrics,
-      pollIntervalMs: 50,
-    });
+    const claim = claimJobsOn(memory.repo, new ClaimNotifier(), 50);
     const result = await claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
@@ -110,14 +107,7 @@ describe('ClaimJobs', () => {
 
   it('refuses a negative wait, naming the field, before claiming anything', async () => {
     const { repo, claims } = nothingDue();
-    const claim = new ClaimJobs({
-      jobs: repo,
-      types,
-      notifier: new ClaimNotifier(),
-      runtime: systemRuntime,
-      metrics: noMetrics,
-      pollIntervalMs: 10,
-    });
+    const claim = claimJobsOn(repo, new ClaimNotifier(), 10);
     const refused = await claim
       .execute({ workerId: 'w', types: ['demo.echo'], maxJobs: 1, waitMs: -1_000 })
       .then(
@@ -132,14 +122,7 @@ describe('ClaimJobs', () => {
   it("an idle long-poll's fallback polls space out", async () => {
     const { repo, claims } = nothingDue();
     const notifier = new ClaimNotifier();
-    const claim = new ClaimJobs({
-      jobs: repo,
-      types,
-      notifier,
-      runtime: systemRuntime,
-      metrics: noMetrics,
-      pollIntervalMs: 10,
-    });
+    const claim = claimJobsOn(repo, notifier, 10);
     const polling = claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
@@ -157,14 +140,7 @@ describe('ClaimJobs', () => {
     jest.useFakeTimers();
     try {
       const { repo, claims } = nothingDue();
-      const claim = new ClaimJobs({
-        jobs: repo,
-        types,
-        notifier: new ClaimNotifier(),
-        runtime: systemRuntime,
-        metrics: noMetrics,
-        pollIntervalMs: 250,
-      });
+      const claim = claimJobsOn(repo, new ClaimNotifier(), 250);
       const longPoll = async () => {
         const before = claims.length;
         const polling = claim.execute({
@@ -190,14 +166,7 @@ describe('ClaimJobs', () => {
     const { repo, claims } = nothingDue();
     const notifier = new ClaimNotifier();
     // Polling once a minute within a 30 s wait: only the drain can end it within the test.
-    const claim = new ClaimJobs({
-      jobs: repo,
-      types,
-      notifier,
-      runtime: systemRuntime,
-      metrics: noMetrics,
-      pollIntervalMs: 60_000,
-    });
+    const claim = claimJobsOn(repo, notifier, 60_000);
     const polling = claim.execute({
       workerId: 'w',
       types: ['demo.echo'],
