@@ -421,72 +421,60 @@ describe('createWorker', () => {
     expect(most.atOnce).toBe(2);
   });
 
-  it('with prefetch, reports the waiting jobs in a second CompleteJobs while the first is in flight', async () => {
-    const svc = fakeService();
-    for (const id of ['a', 'b', 'c', 'd']) svc.add(id);
-    const { opened: answersMayGo, open } = gate();
-    svc.state.completeGate = answersMayGo;
-    const { opened: waitingMayFinish, open: releaseWaiting } = gate();
-    const worker = createWorker({
-      client: svc.client,
-      types: ['t'],
-      concurrency: 2,
-      prefetch: 2,
-      logger,
-      async handler({ job }) {
-        if (job.id === 'c' || job.id === 'd') await waitingMayFinish;
-      },
-    });
-    const completeJobsCalls = () =>
-      svc.calls.filter((c) => c.method === 'completeJobs').map((c) => c.request);
-    await waitFor(() => completeJobsCalls().length === 1);
-    releaseWaiting();
-    // Without prefetch a second call would wait for the first one's answer.
-    await waitFor(() => completeJobsCalls().length === 2);
-    expect(completeJobsCalls()).toEqual([
-      { jobIds: ['a', 'b'], claimNext: 2 },
-      { jobIds: ['c', 'd'], claimNext: 2 },
-    ]);
-    svc.state.completeGate = undefined;
-    open();
-    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 4);
-    await worker.stop();
-  });
-
-  it('with prefetch of two slot-fulls, keeps three CompleteJobs calls in flight', async () => {
-    const svc = fakeService();
-    for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) svc.add(id);
-    const { opened: answersMayGo, open } = gate();
-    svc.state.completeGate = answersMayGo;
-    const afterCall = [gate(), gate()];
-    const completeJobsCalls = () => svc.calls.filter((c) => c.method === 'completeJobs');
-    const worker = createWorker({
-      client: svc.client,
-      types: ['t'],
-      concurrency: 2,
-      prefetch: 4,
-      logger,
-      async handler({ job }) {
-        // c and d finish once a and b's call went out, e and f once theirs did: three calls.
-        if (job.id === 'c' || job.id === 'd') await afterCall[0].opened;
-        if (job.id === 'e' || job.id === 'f') await afterCall[1].opened;
-      },
-    });
-    await waitFor(() => completeJobsCalls().length === 1);
-    afterCall[0].open();
-    await waitFor(() => completeJobsCalls().length === 2);
-    afterCall[1].open();
-    await waitFor(() => completeJobsCalls().length === 3);
-    expect(completeJobsCalls().map((c) => c.request.jobIds)).toEqual([
-      ['a', 'b'],
-      ['c', 'd'],
-      ['e', 'f'],
-    ]);
-    svc.state.completeGate = undefined;
-    open();
-    await waitFor(() => svc.calls.filter((c) => c.method === 'complete').length === 6);
-    await worker.stop();
-  });
+  it.each([
+    [
+      'one slot-full, two calls',
+      2,
+      [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+    ],
+    [
+      'two slot-fulls, three calls',
+      4,
+      [
+        ['a', 'b'],
+        ['c', 'd'],
+        ['e', 'f'],
+      ],
+    ],
+  ])(
+    'with prefetch of %s: the waiting jobs report while earlier CompleteJobs calls are unanswered',
+    async (_, prefetch, batches) => {
+      const svc = fakeService();
+      for (const id of batches.flat()) svc.add(id);
+      const { opened: answersMayGo, open } = gate();
+      svc.state.completeGate = answersMayGo;
+      // Batch k (from 1) finishes once the call of batch k - 1 went out, so none shares a call.
+      const afterCall = batches.map(() => gate());
+      const completeJobsCalls = () =>
+        svc.calls.filter((c) => c.method === 'completeJobs').map((c) => c.request);
+      const worker = createWorker({
+        client: svc.client,
+        types: ['t'],
+        concurrency: 2,
+        prefetch,
+        logger,
+        async handler({ job }) {
+          const batch = batches.findIndex((ids) => ids.includes(job.id));
+          if (batch > 0) await afterCall[batch - 1].opened;
+        },
+      });
+      for (let k = 1; k <= batches.length; k++) {
+        // Without prefetch a call would wait for the previous one's answer.
+        await waitFor(() => completeJobsCalls().length === k);
+        afterCall[k - 1].open();
+      }
+      expect(completeJobsCalls()).toEqual(batches.map((jobIds) => ({ jobIds, claimNext: 2 })));
+      svc.state.completeGate = undefined;
+      open();
+      await waitFor(
+        () => svc.calls.filter((c) => c.method === 'complete').length === batches.flat().length,
+      );
+      await worker.stop();
+    },
+  );
 
   it('does not run a prefetched job cancelled while it waited, and reports it cancelled', async () => {
     const svc = fakeService();
