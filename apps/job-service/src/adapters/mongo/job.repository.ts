@@ -333,14 +333,30 @@ interface Written {
 }
 
 /**
+ * `claim` with the trace context its events are written under, as a literal (see revisedAfter);
+ * `Required` makes a field added to ClaimSpec fail to compile here rather than be dropped.
+ */
+function tracedClaim(claim: ClaimSpec, trace: Record<string, string>): ClaimRequest {
+  const request: Required<ClaimSpec> & TracedRequest = {
+    types: claim.types,
+    maxJobs: claim.maxJobs,
+    now: claim.now,
+    start: claim.start,
+    trace,
+  };
+  return request;
+}
+
+/** `change` with the trace context its events are written under (as tracedClaim). */
+function tracedChange({ id, change }: JobChange, trace: Record<string, string>): UpdateRequest {
+  const request: Required<JobChange> & TracedRequest = { id, change, trace };
+  return request;
+}
+
+/**
  * One call of `update`, `claim` or `completeAndClaim`: its updates and its claim go into the same
  * transaction, whatever else the group commit puts there (see `changes`).
  */
-/** `claim` with the trace context its events are written under (a literal: see revisedAfter). */
-function tracedClaim(claim: ClaimSpec, trace: Record<string, string>): ClaimRequest {
-  return { types: claim.types, maxJobs: claim.maxJobs, now: claim.now, start: claim.start, trace };
-}
-
 interface ChangeRequest {
   updates: UpdateRequest[];
   claim: ClaimRequest | null;
@@ -631,7 +647,7 @@ export class MongoJobRepository implements JobRepository {
   completeAndClaim(changes: JobChange[], claim: ClaimSpec | null): Promise<ChangeResult> {
     const trace = traceHeaders();
     return this.changes.submit({
-      updates: changes.map(({ id, change }) => ({ id, change, trace })),
+      updates: changes.map((change) => tracedChange(change, trace)),
       claim: claim && tracedClaim(claim, trace),
     });
   }
