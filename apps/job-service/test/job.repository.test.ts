@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
-import { MongoClient } from 'mongodb';
+import { type CommandFailedEvent, MongoClient } from 'mongodb';
 import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
 import { eventsOf, isDuplicateKeyError, Outbox } from '@trellis/platform/mongo';
 import { waitFor } from '@trellis/platform/testing';
@@ -268,6 +268,64 @@ describe('MongoJobRepository group commit', () => {
         'trellis.job.v1.JobCreated',
         'trellis.job.v1.JobStarted',
       ]);
+    }
+  });
+
+  it('a claim arriving while a change transaction commits runs beside it and takes other jobs, without a conflict', async () => {
+    // Candidate lists expire at once, so the second claim scans committed state, where the jobs
+    // the first is claiming are still PENDING.
+    const rescanning = new MongoJobRepository(
+      client,
+      client.db(repositoryDb),
+      outbox,
+      undefined,
+      0,
+    );
+    const type = `inflight.${randomUUID().slice(0, 8)}`;
+    const jobs = Array.from({ length: 8 }, (_, i) => pendingJob({ type, priority: 8 - i }));
+    await Promise.all(jobs.map((job) => rescanning.create(job, created(job))));
+    const failures: number[] = [];
+    const onFailed = (event: CommandFailedEvent) => failures.push(Number(event.failure.code));
+    client.on('commandFailed', onFailed);
+    const admin = client.db('admin');
+    // The first claim's commit is held for 500 ms: the second claim arrives while it is in flight.
+    await admin.command({
+      configureFailPoint: 'failCommand',
+      mode: { times: 1 },
+      data: { failCommands: ['commitTransaction'], blockConnection: true, blockTimeMS: 500 },
+    });
+    try {
+      const now = new Date();
+      const finished: string[] = [];
+      const commitsBefore = sent.filter((name) => name === 'commitTransaction').length;
+      const first = rescanning
+        .claim({
+          types: [type],
+          maxJobs: 4,
+          now,
+          start: (job) => startAttempt(job, 'w1', 't1', now),
+        })
+        .finally(() => finished.push('first'));
+      await waitFor(
+        () => sent.filter((name) => name === 'commitTransaction').length > commitsBefore,
+        { timeoutMs: 5_000, what: "the first claim's commit" },
+      );
+      const second = rescanning
+        .claim({
+          types: [type],
+          maxJobs: 4,
+          now,
+          start: (job) => startAttempt(job, 'w2', 't2', now),
+        })
+        .finally(() => finished.push('second'));
+      const [a, b] = await Promise.all([first, second]);
+      expect(finished).toEqual(['second', 'first']);
+      expect(a.map((job) => job.priority)).toEqual([8, 7, 6, 5]);
+      expect(b.map((job) => job.priority)).toEqual([4, 3, 2, 1]);
+      expect(failures).toEqual([]);
+    } finally {
+      client.off('commandFailed', onFailed);
+      await admin.command({ configureFailPoint: 'failCommand', mode: 'off' });
     }
   });
 

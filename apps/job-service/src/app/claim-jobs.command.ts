@@ -30,9 +30,9 @@ export interface ClaimJobsDeps {
 
 /**
  * Claims due jobs for a worker, long-polling up to `waitMs`. The repository commits the claims of
- * this process in batches, one transaction at a time, so concurrent workers never fight over the
- * same documents here; claims from other replicas that race for a job conflict in MongoDB and the
- * loser's transaction reruns.
+ * this process in batches, and the two transactions it has in flight never take the same job, so
+ * concurrent workers do not fight over documents here; claims from other replicas that race for a
+ * job conflict in MongoDB and the loser's transaction reruns.
  */
 export class ClaimJobs {
   /**

@@ -370,6 +370,12 @@ interface ChangeResult {
 
 /** Updates and claims one change transaction carries at most (a larger call goes alone). */
 const MAX_CHANGES_PER_TRANSACTION = 256;
+/**
+ * Change transactions committing at once. Two keep both processes busy: MongoDB works on one while
+ * this process builds or answers the other (one at a time left one worker at 0.9× pg-boss, whose
+ * fetch and completion run in two PostgreSQL processes). Three conflicted more than they gained.
+ */
+const CHANGE_TRANSACTIONS_IN_FLIGHT = 2;
 
 /** The outbox messages of one call's events, under that call's trace context. */
 export function messagesOf(
@@ -391,6 +397,12 @@ export class MongoJobRepository implements JobRepository {
   });
   /** Candidate scans in flight for claims' due-checks, by type set. */
   private readonly scans = new Map<string, Promise<Candidate[]>>();
+  /**
+   * The jobs each change transaction in flight is claiming. A candidate scan leaves them out: it
+   * reads committed state, where they are still PENDING, and claiming one again would only end in
+   * a write conflict and a rerun.
+   */
+  private readonly claiming = new Set<Set<string>>();
 
   /**
    * Creates and changes (updates and claims) are group-committed: those that arrive while a
@@ -405,6 +417,7 @@ export class MongoJobRepository implements JobRepository {
     {
       weigh: (request) => request.updates.length + (request.claim ? 1 : 0),
       maxBatchWeight: MAX_CHANGES_PER_TRANSACTION,
+      maxInFlight: CHANGE_TRANSACTIONS_IN_FLIGHT,
     },
   );
 
@@ -636,7 +649,7 @@ export class MongoJobRepository implements JobRepository {
     // Claims arriving during a scan share it, so they still reach the group commit in order.
     let scan = this.scans.get(key);
     if (!scan) {
-      scan = this.dueCandidates(key, claim.types, claim.now, []).finally(() =>
+      scan = this.dueCandidates(key, claim.types, claim.now, [...this.claiming]).finally(() =>
         this.scans.delete(key),
       );
       this.scans.set(key, scan);
@@ -675,15 +688,18 @@ export class MongoJobRepository implements JobRepository {
     const updates = batch.flatMap((request) => request.updates);
     const claims = batch.flatMap((request) => (request.claim ? [request.claim] : []));
     let attempts = 0;
+    const taken = new Set<string>();
+    if (claims.length > 0) this.claiming.add(taken);
     const { updated, claimed, committed, saved } = await withTransaction(
       this.client,
       async (session) => {
         // Claims consume the cached candidate lists; an attempt that did not commit (rerun after a
         // TransientTransactionError such as a WriteConflict) took jobs that are still PENDING.
         if (attempts++ > 0) this.candidates.clear();
+        taken.clear();
         const written: Written = { saved: [], guarded: [] };
         const updated = await this.applyUpdates(session, updates, written);
-        const claimed = await this.applyClaims(session, claims, updated.touched, written);
+        const claimed = await this.applyClaims(session, claims, updated.touched, taken, written);
         // Every write must match: the updates' jobs were read in this snapshot (or are guarded on
         // the revision this process wrote), and a claim's job was PENDING and touched by nothing
         // else here (a change by another replica since is a write conflict, which reruns the
@@ -700,10 +716,12 @@ export class MongoJobRepository implements JobRepository {
         }
         return { updated, claimed, committed, saved: written.saved };
       },
-    ).catch((err: unknown) => {
-      if (claims.length > 0) this.candidates.clear();
-      throw err;
-    });
+    )
+      .catch((err: unknown) => {
+        if (claims.length > 0) this.candidates.clear();
+        throw err;
+      })
+      .finally(() => this.claiming.delete(taken));
     const nowMs = Date.now();
     for (const doc of saved) this.written.remember(doc, nowMs);
     for (const job of updated.madePending) this.becamePending(job);
@@ -812,28 +830,32 @@ export class MongoJobRepository implements JobRepository {
   }
 
   /**
-   * Takes due jobs for the claims, skipping those in `exclude` (updated in the same transaction);
-   * returns the writes, each guarded on PENDING. Which claim gets which job is the claim policy's
-   * (domain/claim-policy.ts); this only reads, checks and writes.
+   * Takes due jobs for the claims into `taken`, skipping those in `exclude` (updated in the same
+   * transaction) and those the other transaction in flight is claiming; returns the writes, each
+   * guarded on PENDING. Which claim gets which job is the claim policy's (domain/claim-policy.ts);
+   * this only reads, checks and writes.
    */
   private async applyClaims(
     session: ClientSession,
     batch: ClaimRequest[],
     exclude: Set<string>,
+    taken: Set<string>,
     written: Written,
   ) {
     const results = batch.map((): Job[] => []);
     const messages: OutboxMessage[] = [];
     const writes: JobWrite[] = [];
-    // The writes wait for the end of the transaction, so a rescan here still reads the jobs
-    // taken earlier in it as PENDING: they must not be taken twice.
-    const taken = new Set<string>();
     if (batch.length === 0) return { results, messages, writes };
     const now = claimTime(batch.map((r) => r.now));
     for (const group of claimGroups(batch)) {
       const allocation = new ClaimAllocation(batch, group);
       while (!allocation.done) {
-        const due = await this.dueCandidates(group.key, group.types, now, [exclude, taken]);
+        // The writes wait for the end of the transaction, so a rescan still reads the jobs taken
+        // earlier in it, or by the other transaction in flight, as PENDING.
+        const due = await this.dueCandidates(group.key, group.types, now, [
+          exclude,
+          ...this.claiming,
+        ]);
         if (due.length === 0) break;
         const picked = due.splice(0, allocation.wanted());
         const candidateIds = picked.map((c) => c.id);
@@ -846,7 +868,7 @@ export class MongoJobRepository implements JobRepository {
         for (const [k, id] of candidateIds.entries()) {
           const doc = byId.get(id);
           if (!doc || doc.state !== 'PENDING' || doc.run_at > now) continue;
-          if (exclude.has(id) || taken.has(id)) continue;
+          if (exclude.has(id) || this.isClaiming(id)) continue;
           const claim = allocation.take(doc.payload_json.length);
           if (claim === undefined) {
             // Every claim is full by size: the rest stay candidates, in order, for later claims.
@@ -870,6 +892,12 @@ export class MongoJobRepository implements JobRepository {
       }
     }
     return { results, messages, writes };
+  }
+
+  /** Whether a change transaction in flight (this one included) is claiming `id`. */
+  private isClaiming(id: string): boolean {
+    for (const taken of this.claiming) if (taken.has(id)) return true;
+    return false;
   }
 
   /**
