@@ -121,6 +121,40 @@ describe('events', () => {
     expect(decoded.payload.from?.balanceAfter?.units).toBe(-5n);
   });
 
+  it('an event whose encoding fails halfway leaves the next one intact, and encoded events stay as they were', () => {
+    const occurredAt = new Date('2026-11-21T12:00:00.000Z');
+    const metadata = { eventId: 'e1', occurredAt, aggregateId: 'a', aggregateType: 'account' };
+    const opened = (email: string) =>
+      packEvent(
+        'trellis.account.v1.AccountOpened',
+        { accountId: 'a', ownerName: 'Ada', email, currencyCode: 'EUR', openedAt: occurredAt },
+        metadata,
+      );
+    const first = encodeEventEnvelope(opened('ada@example.com'));
+    const copy = Buffer.from(first);
+    // The amount's units are not an integer: the writer throws inside the nested message.
+    expect(() =>
+      packEvent(
+        'trellis.account.v1.FundsDeposited',
+        {
+          transactionId: 't1',
+          accountId: 'a',
+          amount: { currencyCode: 'EUR', units: 'many' as unknown as bigint },
+          reference: '',
+          ownerName: 'Ada',
+          email: 'ada@example.com',
+        },
+        metadata,
+      ),
+    ).toThrow();
+    expect(encodeEventEnvelope(opened('ada@example.com'))).toEqual(copy);
+    encodeEventEnvelope(opened('someone.else@example.com'));
+    expect(first).toEqual(copy);
+    const decoded = unpackEvent(decodeEventEnvelope(first));
+    if (decoded.eventType !== 'trellis.account.v1.AccountOpened') throw new Error('type');
+    expect(decoded.payload.email).toBe('ada@example.com');
+  });
+
   it('rejects unknown event types', () => {
     expect(() =>
       unpackEvent({ eventId: 'x', eventType: 'nope.V1', aggregateId: '', aggregateType: '' }),
