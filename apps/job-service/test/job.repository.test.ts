@@ -284,8 +284,9 @@ describe('MongoJobRepository group commit', () => {
     const type = `inflight.${randomUUID().slice(0, 8)}`;
     const jobs = Array.from({ length: 8 }, (_, i) => pendingJob({ type, priority: 8 - i }));
     await Promise.all(jobs.map((job) => rescanning.create(job, created(job))));
-    const failures: number[] = [];
-    const onFailed = (event: CommandFailedEvent) => failures.push(Number(event.failure.code));
+    const failures: string[] = [];
+    const onFailed = (event: CommandFailedEvent) =>
+      failures.push(`${event.commandName}: ${event.failure.message}`);
     client.on('commandFailed', onFailed);
     const admin = client.db('admin');
     // The first claim's commit is held for 500 ms: the second claim arrives while it is in flight.
@@ -297,27 +298,23 @@ describe('MongoJobRepository group commit', () => {
     try {
       const now = new Date();
       const finished: string[] = [];
-      const commitsBefore = sent.filter((name) => name === 'commitTransaction').length;
-      const first = rescanning
-        .claim({
-          types: [type],
-          maxJobs: 4,
-          now,
-          start: (job) => startAttempt(job, 'w1', 't1', now),
-        })
-        .finally(() => finished.push('first'));
-      await waitFor(
-        () => sent.filter((name) => name === 'commitTransaction').length > commitsBefore,
-        { timeoutMs: 5_000, what: "the first claim's commit" },
-      );
-      const second = rescanning
-        .claim({
-          types: [type],
-          maxJobs: 4,
-          now,
-          start: (job) => startAttempt(job, 'w2', 't2', now),
-        })
-        .finally(() => finished.push('second'));
+      const claimAs = (worker: string) =>
+        rescanning
+          .claim({
+            types: [type],
+            maxJobs: 4,
+            now,
+            start: (job) => startAttempt(job, worker, `t-${worker}`, now),
+          })
+          .finally(() => finished.push(worker));
+      const commits = () => sent.filter((name) => name === 'commitTransaction').length;
+      const commitsBefore = commits();
+      const first = claimAs('first');
+      await waitFor(() => commits() > commitsBefore, {
+        timeoutMs: 5_000,
+        what: "the first claim's commit",
+      });
+      const second = claimAs('second');
       const [a, b] = await Promise.all([first, second]);
       expect(finished).toEqual(['second', 'first']);
       expect(a.map((job) => job.priority)).toEqual([8, 7, 6, 5]);
