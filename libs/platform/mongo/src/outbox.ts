@@ -1,5 +1,16 @@
-import { ObjectId, type Binary, type ClientSession, type Collection, type Db } from 'mongodb';
+import {
+  type AnyBulkWriteOperation,
+  type Binary,
+  type ClientBulkWriteModel,
+  type ClientSession,
+  type Collection,
+  type Db,
+  type Document,
+  type MongoClient,
+  ObjectId,
+} from 'mongodb';
 import { traceHeaders } from '@trellis/platform/telemetry';
+import { supportsClientBulkWrite, unwrapClientBulkWriteError } from './client-bulk-write';
 
 /** One event waiting in the outbox for the relay to publish it to Kafka. */
 export interface OutboxMessage {
@@ -137,6 +148,46 @@ export class Outbox {
   }
 
   /**
+   * `appendGroup` together with the transaction's own writes to `collection` (inserts and
+   * updateOnes), ordered, writes first: in one client `bulkWrite`, one round trip, where the server
+   * has the command (MongoDB 8.0+), else the collection's bulk write and then the insert. Returns
+   * the group documents and how many of the writes matched (an insert counts none).
+   */
+  async appendGroupWith<T extends Document>(
+    client: MongoClient,
+    session: ClientSession,
+    own: { collection: Collection<T>; writes: AnyBulkWriteOperation<T>[] },
+    messages: OutboxMessage[],
+  ): Promise<{ matched: number; documents: OutboxGroupDocument[] }> {
+    const documents = this.groupDocuments(messages);
+    const { collection, writes } = own;
+    if (await supportsClientBulkWrite(client)) {
+      // The driver types one call's models by a single schema map keyed by namespace literals;
+      // these namespaces are known at run time only, and each model is typed by its own schema.
+      const models = [
+        ...writes.map((write) => clientModelOf(collection.namespace, write)),
+        ...documents.map((document): ClientBulkWriteModel<Record<string, OutboxGroupDocument>> => ({
+          name: 'insertOne',
+          namespace: this.namespace,
+          document,
+        })),
+      ] as ClientBulkWriteModel[];
+      if (models.length === 0) return { matched: 0, documents };
+      try {
+        const result = await client.bulkWrite(models, { session, ordered: true });
+        return { matched: result.matchedCount, documents };
+      } catch (err) {
+        throw unwrapClientBulkWriteError(err);
+      }
+    }
+    let matched = 0;
+    if (writes.length > 0)
+      matched = (await collection.bulkWrite(writes, { session, ordered: true })).matchedCount;
+    if (documents.length > 0) await this.groups.insertMany(documents, { session });
+    return { matched, documents };
+  }
+
+  /**
    * The documents `appendGroup` inserts for `messages`, without inserting them: for a caller that
    * sends them in the same command as its own writes (a client `bulkWrite` into `namespace`).
    */
@@ -185,4 +236,19 @@ function storedEvents(messages: OutboxMessage[]): OutboxEvent[] {
     value: m.value,
     headers: m.headers ?? (active ??= traceHeaders()),
   }));
+}
+
+/** A collection write as a client bulkWrite model (`appendGroupWith` takes inserts and updateOnes). */
+function clientModelOf<T extends Document>(
+  namespace: string,
+  write: AnyBulkWriteOperation<T>,
+): ClientBulkWriteModel<Record<string, T>> {
+  if ('insertOne' in write)
+    return { name: 'insertOne', namespace, document: write.insertOne.document };
+  if ('updateOne' in write) {
+    const { filter, update } = write.updateOne;
+    if (Array.isArray(update)) throw new Error('appendGroupWith: no update pipelines');
+    return { name: 'updateOne', namespace, filter, update };
+  }
+  throw new Error('appendGroupWith: inserts and updateOnes only');
 }

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
-import { startMongoDevServer, type MongoDevServer } from '@trellis/devstack/mongo';
+import {
+  startMongoDevServer,
+  type MongoDevServer,
+  type WireVersion,
+} from '@trellis/devstack/mongo';
 import { startTelemetry, type Telemetry } from '@trellis/platform/telemetry';
 import { captureLogger, waitFor } from '@trellis/platform/testing';
 import { POOL_MAINTENANCE_MS } from '../src/connect-mongo';
@@ -385,6 +389,50 @@ describe('client bulkWrite (MongoDB 8.0+)', () => {
       await old.stop();
     }
   });
+
+  it.each<[string, string[], WireVersion | undefined]>([
+    ['8.0', ['bulkWrite', 'commitTransaction'], undefined],
+    ['7.0', ['update', 'insert', 'commitTransaction'], 21],
+  ])(
+    "appendGroupWith on %s sends %j: the collection's writes and the events in one transaction",
+    async (_version, commands, maxWireVersion) => {
+      const versioned = await startMongoDevServer({ port: 0, maxWireVersion });
+      const versionedClient = new MongoClient(versioned.uri, { monitorCommands: true });
+      const sent: string[] = [];
+      versionedClient.on('commandStarted', (event) => sent.push(event.commandName));
+      try {
+        const vdb = versionedClient.db(`platform_group_${randomUUID().slice(0, 8)}`);
+        const outbox = new Outbox(vdb);
+        const things = vdb.collection<{ _id: string; n: number }>('things');
+        await things.insertOne({ _id: 'one', n: 1 });
+        sent.length = 0;
+        const { matched, documents } = await withTransaction(versionedClient, (session) =>
+          outbox.appendGroupWith(
+            versionedClient,
+            session,
+            {
+              collection: things,
+              writes: [
+                { updateOne: { filter: { _id: 'one' }, update: { $inc: { n: 1 } } } },
+                { updateOne: { filter: { _id: 'none' }, update: { $inc: { n: 1 } } } },
+              ],
+            },
+            [message('a'), message('b')],
+          ),
+        );
+        expect(sent.filter((name) => name !== 'hello')).toEqual(commands);
+        expect(matched).toBe(1);
+        expect((await things.findOne({ _id: 'one' }))?.n).toBe(2);
+        expect((await outbox.groups.find().toArray()).map((d) => d._id)).toEqual([
+          documents[0]._id,
+        ]);
+        expect(documents[0].events.map((e) => e.aggregate_id)).toEqual(['a', 'b']);
+      } finally {
+        await versionedClient.close();
+        await versioned.stop();
+      }
+    },
+  );
 
   it("an outbox's group documents go in the same client bulkWrite as other writes; errors come out as the commands' would", async () => {
     // The devstack presents 8.0 (MONGODB_URI may be an older server).

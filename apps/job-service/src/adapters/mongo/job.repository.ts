@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type {
   AnyBulkWriteOperation,
-  ClientBulkWriteModel,
   ClientSession,
   Collection,
   Db,
@@ -18,11 +17,8 @@ import {
 } from '@trellis/platform/batching';
 import {
   isDuplicateKeyError,
-  supportsClientBulkWrite,
-  unwrapClientBulkWriteError,
   withTransaction,
   type Outbox,
-  type OutboxGroupDocument,
   type OutboxMessage,
   type StoredOutboxDocument,
 } from '@trellis/platform/mongo';
@@ -316,10 +312,6 @@ type ClaimRequest = ClaimSpec & TracedRequest;
 /** One write of a job in a transaction's bulk write. */
 type JobWrite = AnyBulkWriteOperation<JobDocument>;
 
-/** A job write, or an outbox document's insert, as a model of a client bulkWrite. */
-type JobModel = ClientBulkWriteModel<Record<string, JobDocument>>;
-type OutboxModel = ClientBulkWriteModel<Record<string, OutboxGroupDocument>>;
-
 function insertWrite(document: JobDocument): JobWrite {
   return { insertOne: { document } };
 }
@@ -458,57 +450,16 @@ export class MongoJobRepository implements JobRepository {
 
   /**
    * Saves a transaction's job writes and its events (one outbox document for the whole group
-   * commit, returned): in one client bulkWrite, one round trip, where the server has the command
-   * (MongoDB 8.0+), else the jobs' bulk write and then the outbox insert. Also returns how many
-   * of the job writes matched (an insert counts none).
+   * commit, returned as `committed`), in one round trip on MongoDB 8.0+ (`Outbox.appendGroupWith`).
    */
-  private async save(
-    session: ClientSession,
-    writes: JobWrite[],
-    messages: OutboxMessage[],
-  ): Promise<{ matched: number; committed: OutboxGroupDocument[] }> {
-    const committed = this.outbox.groupDocuments(messages);
-    if (await supportsClientBulkWrite(this.client)) {
-      const events = committed.map((document): OutboxModel => ({
-        name: 'insertOne',
-        namespace: this.outbox.namespace,
-        document,
-      }));
-      // The driver types one call's models by a single schema map keyed by namespace literals;
-      // these namespaces are known at run time only, and each model is typed by its own schema.
-      const models = [
-        ...writes.map((write) => this.modelOf(write)),
-        ...events,
-      ] as ClientBulkWriteModel[];
-      if (models.length === 0) return { matched: 0, committed };
-      try {
-        const result = await this.client.bulkWrite(models, {
-          session,
-          ordered: true,
-        });
-        return { matched: result.matchedCount, committed };
-      } catch (err) {
-        throw unwrapClientBulkWriteError(err);
-      }
-    }
-    let matched = 0;
-    if (writes.length > 0)
-      matched = (await this.collection.bulkWrite(writes, { session, ordered: true })).matchedCount;
-    if (committed.length > 0) await this.outbox.groups.insertMany(committed, { session });
-    return { matched, committed };
-  }
-
-  /** A job write as a client bulkWrite model (the repository writes inserts and updateOnes). */
-  private modelOf(write: JobWrite): JobModel {
-    const namespace = this.collection.namespace;
-    if ('insertOne' in write)
-      return { name: 'insertOne', namespace, document: write.insertOne.document };
-    if ('updateOne' in write) {
-      const { filter, update } = write.updateOne;
-      if (Array.isArray(update)) throw new Error('job writes never use update pipelines');
-      return { name: 'updateOne', namespace, filter, update };
-    }
-    throw new Error('job writes are inserts and updateOnes only');
+  private async save(session: ClientSession, writes: JobWrite[], messages: OutboxMessage[]) {
+    const { matched, documents } = await this.outbox.appendGroupWith(
+      this.client,
+      session,
+      { collection: this.collection, writes },
+      messages,
+    );
+    return { matched, committed: documents };
   }
 
   create(job: Job, events: Transition['events'], handOff?: ClaimSpec): Promise<Created> {
