@@ -1,4 +1,4 @@
-import { Status } from 'nice-grpc-common';
+import { ClientError, Status } from 'nice-grpc-common';
 import type { jobV1 } from '@trellis/contracts';
 import type { Logger } from '@trellis/platform/logging';
 import { batchedCalls, jsonSize } from './batched-calls';
@@ -15,6 +15,11 @@ export interface ReportedJob {
   jobId: string;
   leaseToken: string;
   log: Logger;
+  /**
+   * When the lease ends as far as the worker knows (its own clock, ms since the epoch): a report
+   * that fails with UNAVAILABLE is retried until then. Unset: no retries.
+   */
+  leaseEndsAt?(): number;
 }
 
 export interface CompletionReporterSettings {
@@ -26,15 +31,34 @@ export interface CompletionReporterSettings {
   logger: Logger;
   /** CompleteJobs calls in flight at once (default 1). */
   maxInFlight?: number;
+  /** Waits between attempts of a report that failed with UNAVAILABLE (default 100 ms … 2 s). */
+  retryDelayMs?: { first: number; max: number };
 }
 
 export interface CompletionReporter {
-  /** Reports a handler's outcome; a call that fails is logged (the lease will expire), never thrown. */
+  /**
+   * Reports a handler's outcome. A call that fails with UNAVAILABLE is sent again with backoff
+   * while the lease lasts; one that fails for good is logged (the lease will expire), never thrown.
+   */
   report(job: ReportedJob, outcome: JobOutcome): Promise<void>;
   /** Fails a job stop() gave up on as retryable (WORKER_SHUTDOWN); failures are logged. */
   handBack(job: ReportedJob): Promise<void>;
   /** From now on completions claim no next jobs (the worker is stopping). */
   stopClaiming(): void;
+  /** Reports waiting to be retried give up now, and no new retries start (stop() timed out). */
+  stopRetrying(): void;
+}
+
+const UNREPORTED = 'could not report the job outcome; its lease will expire';
+
+/**
+ * UNAVAILABLE: the service could not be reached, or the connection broke under the call. Only that
+ * is retried (as gRPC's own retry policies do by default); a resent outcome is safe either way, as
+ * it carries the lease token: if the first attempt was recorded after all, the service answers
+ * the second with LEASE_LOST and changes nothing.
+ */
+function isTransient(err: unknown): boolean {
+  return err instanceof ClientError && err.code === Status.UNAVAILABLE;
 }
 
 /**
@@ -46,7 +70,21 @@ export interface CompletionReporter {
  */
 export function createCompletionReporter(settings: CompletionReporterSettings): CompletionReporter {
   const { client, logger } = settings;
+  const delays = settings.retryDelayMs ?? { first: 100, max: 2_000 };
   let claiming = true;
+  let retrying = true;
+  /** Ends the backoff waits in progress (stopRetrying). */
+  const backoffs = new Set<() => void>();
+  const backoff = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        backoffs.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      backoffs.add(end);
+    });
   const complete = batchedCalls({
     path: '/trellis.job.v1.JobService/CompleteJobs',
     single: async (request: jobV1.CompleteJobRequest) => {
@@ -101,14 +139,43 @@ export function createCompletionReporter(settings: CompletionReporterSettings): 
 
   return {
     async report(job, outcome) {
-      try {
-        // The hot path (a completion) stays in this one async frame.
-        if (outcome.kind === 'completed') {
-          await complete({ jobId: job.jobId, leaseToken: job.leaseToken, result: outcome.result });
-          job.log.debug('job completed');
-        } else await fail(job, outcome);
-      } catch (err) {
-        job.log.error({ err }, 'could not report the job outcome; its lease will expire');
+      for (let attempt = 0; ; attempt++) {
+        try {
+          // The hot path (a completion) stays in this one async frame.
+          if (outcome.kind === 'completed') {
+            await complete({
+              jobId: job.jobId,
+              leaseToken: job.leaseToken,
+              result: outcome.result,
+            });
+            job.log.debug('job completed');
+          } else await fail(job, outcome);
+          if (attempt > 0) job.log.info({ attempts: attempt + 1 }, 'job outcome reported');
+          return;
+        } catch (err) {
+          const attempts = attempt + 1;
+          if (attempt > 0 && !isTransient(err)) {
+            // The attempt that failed with UNAVAILABLE may have reached the service before the
+            // connection broke: then its outcome stands and this one finds the lease gone.
+            job.log.warn(
+              { err, attempts },
+              'a retried job outcome was refused: an earlier attempt may have been recorded',
+            );
+            return;
+          }
+          const delay = Math.min(delays.max, delays.first * 2 ** attempt);
+          const leaseEndsAt = job.leaseEndsAt?.() ?? 0;
+          if (!isTransient(err) || !retrying || Date.now() + delay >= leaseEndsAt) {
+            job.log.error({ err, attempts }, UNREPORTED);
+            return;
+          }
+          job.log.warn({ err, retry_in_ms: delay }, 'could not report the job outcome; retrying');
+          await backoff(delay);
+          if (!retrying) {
+            job.log.error({ err, attempts }, UNREPORTED);
+            return;
+          }
+        }
       }
     },
     async handBack({ jobId, leaseToken }) {
@@ -126,6 +193,10 @@ export function createCompletionReporter(settings: CompletionReporterSettings): 
     },
     stopClaiming() {
       claiming = false;
+    },
+    stopRetrying() {
+      retrying = false;
+      for (const end of [...backoffs]) end();
     },
   };
 }

@@ -21,6 +21,8 @@ interface HeldJob {
   logs: JobLogBuffer;
   /** Set when stop() reported the job; the handler's outcome is then ignored. */
   abandoned: boolean;
+  /** Set once the handler's outcome is being reported (stop() then leaves the job to it). */
+  reporting: boolean;
   /** Resolves once the job's outcome was reported (or the job was given up). */
   done: Promise<void>;
   finished(): void;
@@ -76,17 +78,18 @@ export function createWorker(options: WorkerOptions): Worker {
     const log = logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts });
     let finished = () => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
+    const keeper = new LeaseKeeper({
+      client,
+      job,
+      leaseToken,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      log,
+    });
     const entry: HeldJob = {
       job,
       children,
-      reported: { jobId: job.id, leaseToken, log },
-      keeper: new LeaseKeeper({
-        client,
-        job,
-        leaseToken,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        log,
-      }),
+      reported: { jobId: job.id, leaseToken, log, leaseEndsAt: () => keeper.leaseEndsAt },
+      keeper,
       logs: new JobLogBuffer({
         client,
         jobId: job.id,
@@ -95,6 +98,7 @@ export function createWorker(options: WorkerOptions): Worker {
         log,
       }),
       abandoned: false,
+      reporting: false,
       done,
       finished,
     };
@@ -155,6 +159,7 @@ export function createWorker(options: WorkerOptions): Worker {
       keeper.signal.reason instanceof JobCancelledError
         ? { kind: 'cancelled' }
         : { kind: 'failed', error: failure };
+    entry.reporting = true;
     await reporter.report(entry.reported, outcome);
   }
 
@@ -172,9 +177,13 @@ export function createWorker(options: WorkerOptions): Worker {
     ]);
     clearTimeout(timer);
     if (!timedOut) return;
+    // An outcome still being reported (a call in flight, or retried while the service is
+    // unreachable) is not handed back: the job ran, so handing it back would run it again. Its
+    // report gives up instead of retrying further, and if it is lost the lease expires.
+    reporter.stopRetrying();
     // Jobs still waiting for a slot never start; they are handed back with the running ones.
     const neverStarted = waiting.splice(0);
-    const abandoned = [...held.values()];
+    const abandoned = [...held.values()].filter((entry) => !entry.reporting);
     await Promise.all(
       abandoned.map((entry) => {
         entry.abandoned = true;

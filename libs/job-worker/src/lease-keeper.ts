@@ -44,9 +44,12 @@ export class LeaseKeeper {
   private pendingProgress: jobV1.JobProgress | undefined;
   private beating: Promise<void> | undefined;
   private lastBeat = Date.now();
+  private endsAt: number;
 
   constructor(private readonly settings: LeaseKeeperSettings) {
     const { heartbeatIntervalMs, job } = settings;
+    // By the worker's own clock, from when the claim arrived: no skew against the service's.
+    this.endsAt = Date.now() + leaseMsOf(job);
     const interval = Math.max(100, heartbeatIntervalMs ?? Math.floor(leaseMsOf(job) / 3));
     this.timer = setInterval(() => this.beat(), interval);
     // Nothing left to keep alive once the lease is lost or stop() handed the job back.
@@ -58,6 +61,14 @@ export class LeaseKeeper {
   /** True once a heartbeat was answered with LEASE_LOST: nothing more may be reported. */
   get leaseLost(): boolean {
     return this.lost;
+  }
+
+  /**
+   * When the lease ends as far as this worker knows (ms since the epoch, its own clock): the claim's
+   * arrival plus the lease, moved on by each answered heartbeat from when it was sent.
+   */
+  get leaseEndsAt(): number {
+    return this.endsAt;
   }
 
   /** The handler's signal: aborts on cancellation, a lost lease or `abort(reason)`. */
@@ -100,11 +111,12 @@ export class LeaseKeeper {
     const { client, job, leaseToken, log } = this.settings;
     const progress = this.pendingProgress;
     this.pendingProgress = undefined;
-    this.lastBeat = Date.now();
+    const sentAt = (this.lastBeat = Date.now());
     this.beating = client
       .heartbeatJob({ jobId: job.id, leaseToken, progress })
       .then(
         (response) => {
+          this.endsAt = sentAt + leaseMsOf(job);
           if (response.cancelRequested && !this.signal.aborted) {
             log.info('cancellation requested');
             this.controller.abort(new JobCancelledError(job.id));

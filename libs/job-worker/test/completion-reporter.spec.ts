@@ -187,4 +187,147 @@ describe('completion reporter', () => {
       lines.find((l) => l.msg === 'could not fail an unfinished job' && l.job_id === 'b'),
     );
   });
+
+  describe('an outcome whose call failed with UNAVAILABLE', () => {
+    const unavailable = () =>
+      new ClientError('/CompleteJob', Status.UNAVAILABLE, 'connect ECONNREFUSED');
+
+    /** CompleteJob and FailJob fail with the errors in `failures`, in turn, then succeed. */
+    function flaky(failures: Error[]) {
+      const calls: string[] = [];
+      const answer = async (method: string) => {
+        calls.push(method);
+        const failure = failures.shift();
+        if (failure) throw failure;
+      };
+      const client = {
+        completeJob: async () => answer('completeJob').then(() => ({})),
+        completeJobs: async (): Promise<jobV1.CompleteJobsResponse> => {
+          throw new Error('not used: one report at a time goes through CompleteJob');
+        },
+        failJob: async () => answer('failJob').then(() => ({ willRetry: true })),
+      };
+      const capture = captureLogger('job-worker-test');
+      const reporter = createCompletionReporter({
+        client,
+        workerId: 'w1',
+        types: ['t'],
+        onClaimed: () => undefined,
+        logger: capture.logger,
+        retryDelayMs: { first: 5, max: 40 },
+      });
+      const job = (leaseLeftMs: number): ReportedJob => {
+        const leaseEndsAt = Date.now() + leaseLeftMs;
+        return {
+          jobId: 'j',
+          leaseToken: 'tok-j',
+          log: capture.logger,
+          leaseEndsAt: () => leaseEndsAt,
+        };
+      };
+      return { reporter, calls, job, lines: capture.lines };
+    }
+    const messages = (lines: Array<Record<string, unknown>>) => lines.map((l) => l.msg);
+
+    it.each([
+      ['a completion', { kind: 'completed', result: {} } as const, 'completeJob'],
+      ['a failure', { kind: 'failed', error: new Error('boom') } as const, 'failJob'],
+    ])('sends %s again with backoff while the lease lasts', async (_, outcome, method) => {
+      const { reporter, calls, job, lines } = flaky([unavailable(), unavailable()]);
+      await reporter.report(job(60_000), outcome);
+      expect(calls).toEqual([method, method, method]);
+      expect(lines.filter((l) => l.msg === 'could not report the job outcome; retrying')).toEqual([
+        expect.objectContaining({ retry_in_ms: 5 }),
+        expect.objectContaining({ retry_in_ms: 10 }),
+      ]);
+      expect(lines.find((l) => l.msg === 'job outcome reported')).toMatchObject({ attempts: 3 });
+      expect(messages(lines)).not.toContain(
+        'could not report the job outcome; its lease will expire',
+      );
+    });
+
+    it('gives up when the next attempt would come after the lease ends', async () => {
+      jest.useFakeTimers();
+      try {
+        const { reporter, calls, job, lines } = flaky(Array.from({ length: 10 }, unavailable));
+        // Attempts at 0, 5 and 15 ms; the next would be at 35 ms, after the 25 ms left.
+        const reporting = reporter.report(job(25), { kind: 'completed', result: {} });
+        await jest.advanceTimersByTimeAsync(100);
+        await reporting;
+        expect(calls).toEqual(['completeJob', 'completeJob', 'completeJob']);
+        expect(
+          lines.find((l) => l.msg === 'could not report the job outcome; its lease will expire'),
+        ).toMatchObject({ attempts: 3 });
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('is not retried when the job has no known lease end, nor after any other error', async () => {
+      const noLease = flaky([unavailable()]);
+      const reported = noLease.job(60_000);
+      delete reported.leaseEndsAt;
+      await noLease.reporter.report(reported, { kind: 'completed', result: {} });
+      expect(noLease.calls).toEqual(['completeJob']);
+      const internal = flaky([new ClientError('/CompleteJob', Status.INTERNAL, 'bug')]);
+      await internal.reporter.report(internal.job(60_000), { kind: 'completed', result: {} });
+      expect(internal.calls).toEqual(['completeJob']);
+      expect(messages(internal.lines)).toContain(
+        'could not report the job outcome; its lease will expire',
+      );
+    });
+
+    it('says that a retry refused for a lost lease may follow an attempt that was recorded', async () => {
+      const { reporter, calls, job, lines } = flaky([
+        unavailable(),
+        new ClientError('/CompleteJob', Status.FAILED_PRECONDITION, 'LEASE_LOST'),
+      ]);
+      await reporter.report(job(60_000), { kind: 'completed', result: {} });
+      expect(calls).toHaveLength(2);
+      expect(messages(lines)).toContain(
+        'a retried job outcome was refused: an earlier attempt may have been recorded',
+      );
+      expect(messages(lines)).not.toContain(
+        'could not report the job outcome; its lease will expire',
+      );
+    });
+
+    it('stopRetrying() ends a backoff at once, and the report gives up', async () => {
+      const capture = captureLogger('job-worker-test');
+      const calls: string[] = [];
+      const reporter = createCompletionReporter({
+        client: {
+          completeJob: async () => {
+            calls.push('completeJob');
+            throw unavailable();
+          },
+          completeJobs: async () => ({ claimed: [], results: [] }),
+          failJob: async () => ({ willRetry: true }),
+        },
+        workerId: 'w1',
+        types: ['t'],
+        onClaimed: () => undefined,
+        logger: capture.logger,
+        retryDelayMs: { first: 600_000, max: 600_000 },
+      });
+      const reporting = reporter.report(
+        {
+          jobId: 'j',
+          leaseToken: 't',
+          log: capture.logger,
+          leaseEndsAt: () => Date.now() + 3_600_000,
+        },
+        { kind: 'completed', result: {} },
+      );
+      await waitFor(() =>
+        capture.lines.some((l) => l.msg === 'could not report the job outcome; retrying'),
+      );
+      reporter.stopRetrying();
+      await reporting;
+      expect(calls).toEqual(['completeJob']);
+      expect(messages(capture.lines)).toContain(
+        'could not report the job outcome; its lease will expire',
+      );
+    });
+  });
 });

@@ -26,6 +26,13 @@ function fakeService() {
     children: {} as Record<string, jobV1.Job[]>,
     /** While set, CompleteJobs calls are recorded but answered only once it resolves. */
     completeGate: undefined as Promise<void> | undefined,
+    /** The next this many CompleteJob(s) calls fail with UNAVAILABLE (the service is away). */
+    completesUnreachable: 0,
+  };
+  const unreachable = (path: string) => {
+    if (state.completesUnreachable <= 0) return;
+    state.completesUnreachable--;
+    throw new ClientError(path, Status.UNAVAILABLE, 'connect ECONNREFUSED');
   };
   const client: JobServiceClient = {
     async claimJobs(request, options?: WorkerCallOptions) {
@@ -57,6 +64,7 @@ function fakeService() {
       return { cancelRequested: state.cancel.has(request.jobId!) };
     },
     async completeJob(request) {
+      unreachable('/CompleteJob');
       calls.push({ method: 'complete', request: { ...request }, rpc: 'CompleteJob' });
       return {};
     },
@@ -70,6 +78,7 @@ function fakeService() {
         },
       });
       await state.completeGate;
+      unreachable('/CompleteJobs');
       if (state.batchRpcRefusal !== undefined)
         throw new ClientError('/CompleteJobs', state.batchRpcRefusal, 'refused');
       for (const completion of completions)
@@ -390,6 +399,59 @@ describe('createWorker', () => {
     const claimsAfterStop = svc.calls.filter((c) => c.method === 'claim').length;
     await new Promise((resolve) => setImmediate(resolve));
     expect(svc.calls.filter((c) => c.method === 'claim').length).toBe(claimsAfterStop);
+  });
+
+  it('sends a completion again when the service was unreachable, and runs the job once', async () => {
+    const svc = fakeService();
+    svc.add('a');
+    svc.state.completesUnreachable = 2;
+    const ran: string[] = [];
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      logger,
+      handler: async ({ job }) => void ran.push(job.id),
+    });
+    await waitFor(() => svc.calls.some((c) => c.method === 'complete'));
+    await worker.stop();
+    expect(ran).toEqual(['a']);
+    expect(svc.calls.filter((c) => c.method === 'complete').map((c) => c.request.jobId)).toEqual([
+      'a',
+    ]);
+    expect(svc.state.completesUnreachable).toBe(0);
+    expect(svc.calls.some((c) => c.method === 'fail')).toBe(false);
+  });
+
+  it('stop() hands back unfinished jobs, not one whose completion is being retried', async () => {
+    const svc = fakeService();
+    svc.add('done');
+    svc.add('stuck');
+    svc.state.completesUnreachable = Number.POSITIVE_INFINITY;
+    const capture = captureLogger('job-worker-test');
+    const worker = createWorker({
+      client: svc.client,
+      types: ['t'],
+      concurrency: 2,
+      logger: capture.logger,
+      handler: ({ job }) =>
+        job.id === 'done' ? Promise.resolve({}) : new Promise(() => undefined),
+    });
+    await waitFor(() =>
+      capture.lines.some((l) => l.msg === 'could not report the job outcome; retrying'),
+    );
+    await worker.stop({ deadlineMs: 100 });
+    expect(
+      svc.calls
+        .filter((c) => c.method === 'fail')
+        .map((c) => [c.request.jobId, c.request.errorCode]),
+    ).toEqual([['stuck', 'WORKER_SHUTDOWN']]);
+    await waitFor(() =>
+      capture.lines.some(
+        (l) =>
+          l.msg === 'could not report the job outcome; its lease will expire' &&
+          l.job_id === 'done',
+      ),
+    );
   });
 
   it('with prefetch, claims ahead of its slots and starts the waiting jobs as slots free', async () => {

@@ -152,6 +152,19 @@ describe('lease keeper', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('knows when the lease ends: from the claim, then from each answered heartbeat when it was sent', async () => {
+    const { keeper, state } = setup({ leaseSeconds: 3 });
+    const claimedAt = Date.now();
+    expect(keeper.leaseEndsAt).toBe(claimedAt + 3_000);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(keeper.leaseEndsAt).toBe(claimedAt + 4_000);
+    // A heartbeat that failed extended nothing.
+    state.answer = lost(Status.UNAVAILABLE);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(keeper.leaseEndsAt).toBe(claimedAt + 4_000);
+    await keeper.finish();
+  });
+
   it('abort(reason) aborts the signal and ends the heartbeats', async () => {
     const { keeper, calls } = setup({ heartbeatIntervalMs: 100 });
     keeper.abort(new WorkerStoppingError('j1'));
