@@ -53,7 +53,7 @@ const UNREPORTED = 'could not report the job outcome; its lease will expire';
 
 /**
  * UNAVAILABLE: the service could not be reached, or the connection broke under the call. Only that
- * is retried (as gRPC's own retry policies do by default); a resent outcome is safe either way, as
+ * is retried (as the channel's retry policy does, `createGrpcClient`); a resent outcome is safe, as
  * it carries the lease token: if the first attempt was recorded after all, the service answers
  * the second with LEASE_LOST and changes nothing.
  */
@@ -169,7 +169,12 @@ export function createCompletionReporter(settings: CompletionReporterSettings): 
             job.log.error({ err, attempts }, UNREPORTED);
             return;
           }
-          job.log.warn({ err, retry_in_ms: delay }, 'could not report the job outcome; retrying');
+          // One warn line per job and outage; its later attempts log at debug.
+          (attempt === 0 ? job.log.warn : job.log.debug).call(
+            job.log,
+            { err, retry_in_ms: delay },
+            'could not report the job outcome; retrying',
+          );
           await backoff(delay);
           if (!retrying) {
             job.log.error({ err, attempts }, UNREPORTED);

@@ -237,8 +237,9 @@ describe('completion reporter', () => {
       await reporter.report(job(60_000), outcome);
       expect(calls).toEqual([method, method, method]);
       expect(lines.filter((l) => l.msg === 'could not report the job outcome; retrying')).toEqual([
-        expect.objectContaining({ retry_in_ms: 5 }),
-        expect.objectContaining({ retry_in_ms: 10 }),
+        // One warn line per job; the later attempts at debug.
+        expect.objectContaining({ retry_in_ms: 5, level: 'warn' }),
+        expect.objectContaining({ retry_in_ms: 10, level: 'debug' }),
       ]);
       expect(lines.find((l) => l.msg === 'job outcome reported')).toMatchObject({ attempts: 3 });
       expect(messages(lines)).not.toContain(
