@@ -1,10 +1,6 @@
 export { connectMongo, type MongoConnection, type MongoSettings } from './connect-mongo';
 export { withTransaction, isDuplicateKeyError } from './with-transaction';
-export {
-  CLIENT_BULK_WRITE_WIRE_VERSION,
-  supportsClientBulkWrite,
-  unwrapClientBulkWriteError,
-} from './client-bulk-write';
+export { CLIENT_BULK_WRITE_WIRE_VERSION, supportsClientBulkWrite } from './client-bulk-write';
 export {
   eventsOf,
   Outbox,

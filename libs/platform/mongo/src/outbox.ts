@@ -187,11 +187,8 @@ export class Outbox {
     return { matched, documents };
   }
 
-  /**
-   * The documents `appendGroup` inserts for `messages`, without inserting them: for a caller that
-   * sends them in the same command as its own writes (a client `bulkWrite` into `namespace`).
-   */
-  groupDocuments(messages: OutboxMessage[]): OutboxGroupDocument[] {
+  /** The documents `appendGroup` and `appendGroupWith` insert for `messages`. */
+  private groupDocuments(messages: OutboxMessage[]): OutboxGroupDocument[] {
     if (messages.length === 0) return [];
     const now = new Date();
     const groups: OutboxEvent[][] = [[]];

@@ -14,7 +14,6 @@ import {
   Inbox,
   isDuplicateKeyError,
   supportsClientBulkWrite,
-  unwrapClientBulkWriteError,
   Lease,
   Outbox,
   SessionOwners,
@@ -434,7 +433,7 @@ describe('client bulkWrite (MongoDB 8.0+)', () => {
     },
   );
 
-  it("an outbox's group documents go in the same client bulkWrite as other writes; errors come out as the commands' would", async () => {
+  it("appendGroupWith on 8.0 puts the events in one group document of the same client bulkWrite; a write's error comes out as the command's would, and nothing is written", async () => {
     // The devstack presents 8.0 (MONGODB_URI may be an older server).
     const server80 = await startMongoDevServer({ port: 0 });
     const client80 = new MongoClient(server80.uri);
@@ -442,20 +441,24 @@ describe('client bulkWrite (MongoDB 8.0+)', () => {
       const db80 = client80.db(`platform_bulk_${randomUUID().slice(0, 8)}`);
       expect(await supportsClientBulkWrite(client80)).toBe(true);
       const outbox = new Outbox(db80);
-      const docs = outbox.groupDocuments([message('a'), message('b')]);
+      const things = db80.collection<{ _id: ObjectId }>('things');
+      const id = new ObjectId();
+      const insertThing = (events: OutboxMessage[]) =>
+        withTransaction(client80, (session) =>
+          outbox.appendGroupWith(
+            client80,
+            session,
+            { collection: things, writes: [{ insertOne: { document: { _id: id } } }] },
+            events,
+          ),
+        );
+      const { documents: docs } = await insertThing([message('a'), message('b')]);
       expect(docs).toHaveLength(1);
       expect(docs[0].events.map((e) => e.aggregate_id)).toEqual(['a', 'b']);
-      const things = db80.collection('things');
-      const id = new ObjectId();
-      await client80.bulkWrite([
-        { name: 'insertOne', namespace: things.namespace, document: { _id: id } },
-        { name: 'insertOne', namespace: outbox.namespace, document: docs[0] },
-      ]);
       expect((await outbox.groups.find().toArray()).map((d) => d._id)).toEqual([docs[0]._id]);
-      const duplicate = await client80
-        .bulkWrite([{ name: 'insertOne', namespace: things.namespace, document: { _id: id } }])
-        .catch((err: unknown) => unwrapClientBulkWriteError(err));
+      const duplicate = await insertThing([message('c')]).catch((err: unknown) => err);
       expect(isDuplicateKeyError(duplicate)).toBe(true);
+      expect((await outbox.groups.find().toArray()).map((d) => d._id)).toEqual([docs[0]._id]);
     } finally {
       await client80.close();
       await server80.stop();
